@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine (Python 3.11 and make, nothing else):
+#   make demo   - virtualenv, install, embedded services, migrate, demo data, pipeline, web app
+#   make test   - virtualenv, install, the whole test suite on the real (embedded) database
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test lint bench eval clean-var
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m ecommarketing.launcher
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy .
+	$(PY) manage.py makemigrations --check --dry-run
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+# Removes the embedded database, Redis data and logs (stop `make demo` first).
+clean-var:
+	-$(PY) manage.py embedded stop
+	rm -rf var

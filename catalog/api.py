@@ -1,0 +1,158 @@
+"""REST API for products and reviews: serializers, filters and viewsets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.apps import apps
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
+from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema
+
+from .models import Product, Review
+
+
+def _customer_model() -> Any:
+    # Reviews may name their author, but catalog must not import customers (dependencies point
+    # downward), so the model is looked up by label.
+    return apps.get_model("customers", "Customer")
+
+
+class ProductSerializer(UpsertKeyMixin, serializers.ModelSerializer[Product]):
+    upsert_key = "sku"
+
+    class Meta:
+        model = Product
+        fields = [
+            "id", "sku", "title", "description", "category", "brand", "price", "currency",
+            "is_active", "in_stock", "attributes", "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+
+    def validate_sku(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("must not be blank")
+        return value
+
+    def validate_currency(self, value: str) -> str:
+        value = value.strip().upper()
+        if len(value) != 3 or not value.isalpha():
+            raise serializers.ValidationError("must be a 3-letter ISO 4217 code such as USD")
+        return value
+
+    def validate_price(self, value: Any) -> Any:
+        if value is not None and value < 0:
+            raise serializers.ValidationError("must not be negative")
+        return value
+
+    def validate_attributes(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+
+class ReviewSerializer(UpsertKeyMixin, serializers.ModelSerializer[Review]):
+    upsert_key = "external_id"
+    product = BatchLookupSlugField(slug_field="sku", queryset=Product.objects.all(), help_text="Product SKU.")
+    customer = BatchLookupSlugField(
+        slug_field="external_id",
+        queryset=_customer_model().objects.all(),
+        required=False,
+        allow_null=True,
+        help_text="Customer external id (optional).",
+    )
+
+    class Meta:
+        model = Review
+        fields = [
+            "id", "external_id", "product", "customer", "rating", "title", "text", "language", "source",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        title = attrs.get("title", getattr(self.instance, "title", ""))
+        text = attrs.get("text", getattr(self.instance, "text", ""))
+        if not (title or "").strip() and not (text or "").strip():
+            raise serializers.ValidationError({"text": "a review needs a text or a title"})
+        return attrs
+
+
+PRODUCT_UPSERT = UpsertSpec(model=Product, serializer_class=ProductSerializer, key="sku")
+REVIEW_UPSERT = UpsertSpec(
+    model=Review,
+    serializer_class=ReviewSerializer,
+    key="external_id",
+    references={"product": (Product, "sku"), "customer": (_customer_model(), "external_id")},
+)
+
+
+# --- Views ------------------------------------------------------------------------------------------
+
+class ProductFilter(filters.FilterSet):
+    category = filters.CharFilter(lookup_expr="istartswith", help_text="Category path prefix.")
+    brand = filters.CharFilter(lookup_expr="iexact")
+    min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
+    max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
+    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+
+    class Meta:
+        model = Product
+        fields = ["category", "brand", "is_active", "in_stock", "currency"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List products", description="Filter by category prefix, brand, price, stock."),
+    retrieve=extend_schema(summary="Get a product"),
+    create=extend_schema(summary="Create a product"),
+    update=extend_schema(summary="Replace a product"),
+    partial_update=extend_schema(summary="Update a product"),
+    destroy=extend_schema(summary="Delete a product", description="Its reviews are deleted with it."),
+    bulk=bulk_schema(ProductSerializer),
+)
+class ProductViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Product]):
+    """Products of the catalog, keyed by SKU."""
+
+    queryset = Product.objects.all()
+    serializer_class = ProductSerializer
+    filterset_class = ProductFilter
+    search_fields = ["sku", "title", "description", "brand", "category"]
+    ordering_fields = ["sku", "title", "price", "created_at", "updated_at"]
+    upsert_spec = PRODUCT_UPSERT
+
+
+class ReviewFilter(filters.FilterSet):
+    product = filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
+    customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer external id.")
+    min_rating = filters.NumberFilter(field_name="rating", lookup_expr="gte")
+    max_rating = filters.NumberFilter(field_name="rating", lookup_expr="lte")
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+
+    class Meta:
+        model = Review
+        fields = ["product", "customer", "rating", "language", "source"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List reviews", description="Filter by product SKU, rating, language, time."),
+    retrieve=extend_schema(summary="Get a review"),
+    create=extend_schema(summary="Create a review"),
+    update=extend_schema(summary="Replace a review"),
+    partial_update=extend_schema(summary="Update a review"),
+    destroy=extend_schema(summary="Delete a review"),
+    bulk=bulk_schema(ReviewSerializer),
+)
+class ReviewViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Review]):
+    """Product reviews written by customers, keyed by the source's review id."""
+
+    queryset = Review.objects.select_related("product", "customer")
+    serializer_class = ReviewSerializer
+    filterset_class = ReviewFilter
+    search_fields = ["title", "text", "external_id"]
+    ordering_fields = ["created_at", "rating", "updated_at"]
+    upsert_spec = REVIEW_UPSERT

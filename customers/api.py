@@ -1,0 +1,185 @@
+"""REST API for customers and events: serializers, filters and viewsets."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from django_filters import rest_framework as filters
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import serializers, viewsets
+
+from catalog.models import Product
+from ecommarketing.pagination import TimeCursorPagination
+from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
+from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema
+
+from .models import Customer, Event, EventType
+
+
+class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
+    upsert_key = "external_id"
+
+    class Meta:
+        model = Customer
+        fields = [
+            "id", "external_id", "email", "name", "locale", "marketing_consent", "attributes",
+            "created_at", "updated_at",
+        ]
+        read_only_fields = ["id", "updated_at"]
+
+    def validate_external_id(self, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise serializers.ValidationError("must not be blank")
+        return value
+
+    def validate_attributes(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("must be a JSON object")
+        return value
+
+
+# Event types that are about one product, and so must name it.
+PRODUCT_EVENTS = {EventType.VIEW, EventType.ADD_TO_CART, EventType.PURCHASE}
+
+
+class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
+    upsert_key = "external_id"
+    customer = BatchLookupSlugField(
+        slug_field="external_id", queryset=Customer.objects.all(), help_text="Customer external id."
+    )
+    product = BatchLookupSlugField(
+        slug_field="sku", queryset=Product.objects.all(), required=False, allow_null=True,
+        help_text="Product SKU (required for view, add_to_cart and purchase).",
+    )
+    unit_price = serializers.DecimalField(
+        max_digits=12, decimal_places=2, required=False, allow_null=True, write_only=True, min_value=Decimal(0),
+        help_text="Price of one unit; with quantity it gives `value` when `value` is not sent.",
+    )
+
+    class Meta:
+        model = Event
+        fields = [
+            "id", "external_id", "customer", "product", "type", "query", "order_id", "quantity", "value",
+            "unit_price", "attributes", "occurred_at", "created_at",
+        ]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {
+            "external_id": {"required": False, "help_text": "Source event id; derived from the content if absent."}
+        }
+
+    def validate_quantity(self, value: int | None) -> int | None:
+        if value is not None and value <= 0:
+            raise serializers.ValidationError("must be a positive whole number (returns are not purchases)")
+        return value
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        def current(name: str) -> Any:
+            return attrs.get(name, getattr(self.instance, name, None))
+
+        event_type = current("type")
+        if event_type == EventType.SEARCH and not (current("query") or "").strip():
+            raise serializers.ValidationError({"query": "a search event needs the query text"})
+        if event_type in PRODUCT_EVENTS and current("product") is None:
+            raise serializers.ValidationError({"product": f"a {event_type} event needs a product"})
+        unit_price = attrs.pop("unit_price", None)
+        if unit_price is not None and attrs.get("value") is None:
+            attrs["value"] = unit_price * (attrs.get("quantity") or 1)
+        if not (attrs.get("external_id") or getattr(self.instance, "external_id", "")):
+            attrs["external_id"] = derive_event_id(attrs)
+        return attrs
+
+
+def derive_event_id(attrs: dict[str, Any]) -> str:
+    """A stable id from an event's content, so importing the same export twice stores each event once."""
+    content = {
+        "customer": getattr(attrs.get("customer"), "external_id", None),
+        "product": getattr(attrs.get("product"), "sku", None),
+        "type": attrs.get("type"),
+        "query": attrs.get("query") or "",
+        "order_id": attrs.get("order_id") or "",
+        "quantity": attrs.get("quantity"),
+        "value": str(attrs["value"]) if attrs.get("value") is not None else None,
+        "occurred_at": attrs["occurred_at"].isoformat() if attrs.get("occurred_at") else None,
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+    return f"sha256:{digest[:48]}"
+
+
+CUSTOMER_UPSERT = UpsertSpec(model=Customer, serializer_class=CustomerSerializer, key="external_id")
+EVENT_UPSERT = UpsertSpec(
+    model=Event,
+    serializer_class=EventSerializer,
+    key="external_id",
+    references={"customer": (Customer, "external_id"), "product": (Product, "sku")},
+    create_missing={"customer": lambda external_id: Customer(external_id=external_id)},
+)
+
+
+# --- Views ------------------------------------------------------------------------------------------
+
+class CustomerFilter(filters.FilterSet):
+    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
+    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    email = filters.CharFilter(lookup_expr="iexact")
+
+    class Meta:
+        model = Customer
+        fields = ["email", "locale", "marketing_consent"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List customers"),
+    retrieve=extend_schema(summary="Get a customer"),
+    create=extend_schema(summary="Create a customer"),
+    update=extend_schema(summary="Replace a customer"),
+    partial_update=extend_schema(summary="Update a customer"),
+    destroy=extend_schema(summary="Delete a customer", description="Their events are deleted with them."),
+    bulk=bulk_schema(CustomerSerializer),
+)
+class CustomerViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Customer]):
+    """The shop's customers, keyed by the shop's customer id."""
+
+    queryset = Customer.objects.all()
+    serializer_class = CustomerSerializer
+    filterset_class = CustomerFilter
+    search_fields = ["external_id", "email", "name"]
+    ordering_fields = ["external_id", "created_at", "updated_at"]
+    upsert_spec = CUSTOMER_UPSERT
+
+
+class EventFilter(filters.FilterSet):
+    customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer external id.")
+    product = filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
+    type = filters.MultipleChoiceFilter(choices=EventType.choices)
+    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+
+    class Meta:
+        model = Event
+        fields = ["customer", "product", "type", "order_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List events", description="Newest first, cursor-paginated."),
+    retrieve=extend_schema(summary="Get an event"),
+    create=extend_schema(summary="Record an event"),
+    update=extend_schema(summary="Replace an event"),
+    partial_update=extend_schema(summary="Update an event"),
+    destroy=extend_schema(summary="Delete an event"),
+    bulk=bulk_schema(EventSerializer, create_missing=True),
+)
+class EventViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Event]):
+    """Behaviour events: views, searches, add-to-carts, purchases, email opens and clicks, unsubscribes."""
+
+    queryset = Event.objects.select_related("customer", "product")
+    serializer_class = EventSerializer
+    filterset_class = EventFilter
+    search_fields = ["query", "order_id"]
+    ordering_fields = ["occurred_at"]
+    pagination_class = TimeCursorPagination
+    upsert_spec = EVENT_UPSERT
+    allow_create_missing = True

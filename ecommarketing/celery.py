@@ -1,0 +1,14 @@
+"""The Celery application. Tasks live in each app's tasks.py; job execution is in jobs/tasks.py."""
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
+
+app = Celery("ecommarketing")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+# `default` for database work, `inference` for model work (GPU machines: concurrency 1 per GPU).
+app.conf.task_queues = (Queue("default"), Queue("inference"))
+app.autodiscover_tasks()

@@ -1,0 +1,181 @@
+"""`make demo`: start every service, prepare the data, run the pipeline through the real queue, serve.
+
+Starts (or reuses) the embedded PostgreSQL, starts a private Redis and one Celery worker, migrates,
+creates an admin user (credentials printed, password kept in var/admin_password), loads the demo shop
+as a job through the queue, then serves http://127.0.0.1:8000 until Ctrl-C, which stops every process
+this launcher started. A second run reuses the database and skips work already done.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+
+from . import embedded
+
+HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
+PORT = int(os.environ.get("DEMO_PORT", "8000"))
+# Jobs the demo runs, in order, through the queue. Later issues append their pipeline steps here.
+PIPELINE: list[tuple[str, dict[str, object]]] = [("seed_demo", {})]
+
+
+def say(message: str) -> None:
+    print(f"[demo] {message}", flush=True)
+
+
+class Launcher:
+    def __init__(self) -> None:
+        self.var = embedded.var_dir()
+        self.log_dir = self.var / "log"
+        self.log_dir.mkdir(exist_ok=True)
+        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.postgres_started_here = False
+
+    def run(self) -> int:
+        signal.signal(signal.SIGTERM, self._terminate)
+        try:
+            return self._run()
+        except KeyboardInterrupt:
+            say("Ctrl-C: stopping")
+            return 0
+        finally:
+            self.stop()
+
+    def _terminate(self, signum: int, frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    def _run(self) -> int:
+        t0 = time.monotonic()
+        redis_process, redis_url = embedded.start_redis(self.var / "redis")
+        self.children.append(("redis", redis_process))
+        os.environ["REDIS_URL"] = redis_url
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
+        say(f"redis on {redis_url}")
+
+        import django
+
+        django.setup()
+        from django.conf import settings
+        from django.core.management import call_command
+
+        self.postgres_started_here = bool(getattr(settings, "EMBEDDED_POSTGRES_STARTED_HERE", False))
+        db = settings.DATABASES["default"]
+        origin = "embedded" if settings.EMBEDDED_POSTGRES else "DATABASE_URL"
+        say(f"database {db['NAME']} on {db['HOST'] or 'localhost'} ({origin})")
+        call_command("migrate", interactive=False, verbosity=0)
+        say("migrations applied")
+        username, password = self._admin_user()
+
+        worker = self._spawn(
+            "worker",
+            [sys.executable, "-m", "celery", "-A", "ecommarketing", "worker", "-Q", "default,inference",
+             "--concurrency", "2", "--prefetch-multiplier", "1", "--loglevel", "INFO", "-n", "demo@%h"],
+        )
+        self._wait_for_worker(worker)
+        for kind, params in PIPELINE:
+            self._run_job(kind, params)
+
+        self._spawn("web", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
+        say(f"ready in {time.monotonic() - t0:.0f} s")
+        say(f"admin:    http://{HOST}:{PORT}/admin/   user {username!r}, password {password!r}")
+        say(f"API docs: http://{HOST}:{PORT}/api/docs/")
+        say(f"logs in {self.log_dir}; press Ctrl-C to stop everything")
+        while True:
+            for name, process in self.children:
+                if process.poll() is not None:
+                    say(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
+                    return 1
+            time.sleep(1)
+
+    def _admin_user(self) -> tuple[str, str]:
+        from django.contrib.auth import get_user_model
+
+        user_model = get_user_model()
+        username = os.environ.get("DEMO_ADMIN_USER", "admin")
+        password_file = self.var / "admin_password"
+        user = user_model.objects.filter(username=username).first()
+        if user is not None and password_file.exists():
+            return username, password_file.read_text().strip()
+        password = secrets.token_urlsafe(12)
+        if user is None:
+            user = user_model.objects.create_superuser(username, f"{username}@example.com", password)
+        else:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        password_file.write_text(password)
+        password_file.chmod(0o600)
+        return username, password
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, cwd=embedded.BASE_DIR, env=os.environ.copy(),
+            start_new_session=True,  # Ctrl-C reaches the launcher only, which stops children in order
+        )
+        self.children.append((name, process))
+        say(f"{name} started (pid {process.pid}), log {log.name}")
+        return process
+
+    def _wait_for_worker(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+        from ecommarketing.celery import app
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the worker exited; see {self.log_dir / 'worker.log'}")
+            if app.control.ping(timeout=0.5):
+                say("worker ready")
+                return
+        raise RuntimeError(f"the worker did not answer within {timeout:.0f} s; see {self.log_dir / 'worker.log'}")
+
+    def _run_job(self, kind: str, params: dict[str, object]) -> None:
+        from django.db import transaction
+
+        from jobs.models import Job
+        from jobs.runner import start_job
+
+        say(f"job {kind}: queued")
+        with transaction.atomic():
+            job = start_job(kind, params)
+        last = ""
+        while True:
+            job = Job.objects.get(pk=job.pk)
+            line = f"job {kind}: {job.status} {job.progress_done}/{job.progress_total or '?'}"
+            if line != last:
+                say(line)
+                last = line
+            if job.is_finished:
+                break
+            time.sleep(0.5)
+        if job.status != "succeeded":
+            raise RuntimeError(f"job {kind} {job.status}: {job.error.splitlines()[0] if job.error else ''}")
+        say(f"job {kind}: {job.counts or job.result}")
+
+    def stop(self) -> None:
+        for name, process in reversed(self.children):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+                say(f"{name} stopped")
+        self.children.clear()
+        if self.postgres_started_here and embedded.stop_postgres(self.var):
+            say("embedded PostgreSQL stopped")
+
+
+def main() -> int:
+    os.chdir(Path(__file__).resolve().parent.parent)
+    return Launcher().run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,58 @@
+"""A `Job` row records every background job: what, with which parameters, how far, and how it ended."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+class Job(models.Model):
+    kind = models.CharField(max_length=64, db_index=True, help_text="Registered job kind, e.g. import_data.")
+    params = models.JSONField(default=dict, blank=True, help_text="Arguments of the job (JSON).")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    queue = models.CharField(max_length=32, default="default")
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True, help_text="Outcome counters, e.g. created/updated.")
+    result = models.JSONField(default=dict, blank=True, help_text="Details such as rejected rows.")
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="jobs"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done in [0, 1], or None while the total is unknown."""
+        if self.status == JobStatus.SUCCEEDED:
+            return 1.0
+        if not self.progress_total:
+            return None
+        return min(1.0, self.progress_done / self.progress_total)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES

@@ -1,0 +1,90 @@
+"""Shared fixtures: ready users for each role and API clients authenticated as them.
+
+The database is real PostgreSQL: the embedded server (started by settings if needed) or DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group, User
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from campaigns.roles import ANALYST, CAMPAIGN_MANAGER
+from ecommarketing import embedded
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    # The test session stops the embedded server only if it started it (a running demo keeps its own).
+    if getattr(settings, "EMBEDDED_POSTGRES_STARTED_HERE", False):
+        from django.db import connections
+
+        connections.close_all()
+        embedded.stop_postgres()
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def _user(username: str, group: str | None) -> User:
+    user = User.objects.create_user(username, f"{username}@example.com", "pw-for-tests")
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def manager(db: None) -> User:
+    return _user("manager", CAMPAIGN_MANAGER)
+
+
+@pytest.fixture
+def analyst(db: None) -> User:
+    return _user("analyst", ANALYST)
+
+
+@pytest.fixture
+def nobody(db: None) -> User:
+    """An authenticated user in no group: may not read or write anything."""
+    return _user("nobody", None)
+
+
+def _client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    return client
+
+
+@pytest.fixture
+def anon_client() -> APIClient:
+    return APIClient()
+
+
+@pytest.fixture
+def manager_client(manager: User) -> APIClient:
+    return _client_for(manager)
+
+
+@pytest.fixture
+def analyst_client(analyst: User) -> APIClient:
+    return _client_for(analyst)
+
+
+@pytest.fixture
+def nobody_client(nobody: User) -> APIClient:
+    return _client_for(nobody)
+
+
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks: Any) -> Iterator[Any]:
+    """Run on-commit callbacks (job enqueueing) inside a test transaction; tasks run eagerly."""
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        yield callbacks
