@@ -31,5 +31,5 @@ bench: $(STAMP)
 
 # Removes the embedded database, Redis data and logs (stop `make demo` first).
 clean-var:
-	-$(PY) manage.py embedded stop
+	-$(PY) -c "from ecommarketing import embedded; embedded.stop_postgres()"
 	rm -rf var

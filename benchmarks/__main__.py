@@ -1,0 +1,36 @@
+"""Run every benchmark module against a separate database (`ecommarketing_bench`), print a table."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+MODULES = ["benchmarks.ingest"]
+
+
+def main() -> int:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
+    os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
+    if not os.environ.get("DATABASE_URL"):
+        from ecommarketing import embedded
+
+        os.environ["DATABASE_URL"] = embedded.ensure_postgres(database="ecommarketing_bench").url
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    call_command("migrate", interactive=False, verbosity=0)
+    from .common import report
+
+    results = []
+    for name in MODULES:
+        print(f"running {name} ...", flush=True)
+        results.extend(importlib.import_module(name).run())
+    print(report(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
