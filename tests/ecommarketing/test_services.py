@@ -123,7 +123,7 @@ def worker(private_redis: str) -> Iterator[str]:
         yield private_redis
     finally:
         celery_app.conf.update(broker_url=previous["broker_url"], task_always_eager=previous["task_always_eager"])
-        celery_app.pool.force_close_all()
+        celery_app.pool.force_close_all()  # type: ignore[attr-defined]
         process.terminate()
         try:
             output, _ = process.communicate(timeout=20)
