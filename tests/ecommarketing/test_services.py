@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 import psycopg
@@ -118,12 +119,11 @@ def worker(private_redis: str) -> Iterator[str]:
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    celery_app.conf.update(broker_url=private_redis, task_always_eager=False)
+    _switch_broker(broker_url=private_redis, task_always_eager=False)
     try:
         yield private_redis
     finally:
-        celery_app.conf.update(broker_url=previous["broker_url"], task_always_eager=previous["task_always_eager"])
-        celery_app.pool.force_close_all()  # type: ignore[attr-defined]
+        _switch_broker(**previous)
         process.terminate()
         try:
             output, _ = process.communicate(timeout=20)
@@ -131,6 +131,17 @@ def worker(private_redis: str) -> Iterator[str]:
             process.kill()
             output, _ = process.communicate()
         print(output[-4000:])
+
+
+def _switch_broker(**conf: object) -> None:
+    """Point this process's Celery app at another broker. Eager sends also open a producer (to check
+    serializers), so earlier tests may have cached a pool on the in-memory broker: drop it."""
+    celery_app.conf.update(conf)
+    app: Any = celery_app  # private attributes, not in the type stubs
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
 
 
 def _wait_for(job: Job, timeout: float = 60) -> Job:
