@@ -8,6 +8,7 @@ this launcher started. A second run reuses the database and skips work already d
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import signal
@@ -22,7 +23,8 @@ from . import embedded
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
 # Jobs the demo runs, in order, through the queue. Later issues append their pipeline steps here.
-PIPELINE: list[tuple[str, dict[str, object]]] = [("seed_demo", {})]
+# DEMO_SEED_PARAMS (JSON) sizes the demo shop, e.g. '{"products": 20, "customers": 30}' for a quick run.
+PIPELINE: list[tuple[str, dict[str, object]]] = [("seed_demo", json.loads(os.environ.get("DEMO_SEED_PARAMS") or "{}"))]
 
 
 def say(message: str) -> None:
