@@ -35,7 +35,7 @@ def admin_client_with_data(client: Client) -> Client:
 
 
 def test_every_registered_model_has_working_list_and_change_pages(admin_client_with_data: Client) -> None:
-    for model, model_admin in admin.site._registry.items():
+    for model in admin.site._registry:
         meta = model._meta
         url = reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
         response = admin_client_with_data.get(url)
