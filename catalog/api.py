@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
 
 from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
-from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema
+from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
 from .models import Product, Review
 
@@ -50,9 +50,7 @@ class ProductSerializer(UpsertKeyMixin, serializers.ModelSerializer[Product]):
         return value
 
     def validate_attributes(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be a JSON object")
-        return value
+        return check_json_object(value)
 
 
 class ReviewSerializer(UpsertKeyMixin, serializers.ModelSerializer[Review]):

@@ -14,7 +14,7 @@ from rest_framework import serializers, viewsets
 from catalog.models import Product
 from ecommarketing.pagination import TimeCursorPagination
 from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
-from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema
+from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
 from .models import Customer, Event, EventType
 
@@ -37,9 +37,7 @@ class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
         return value
 
     def validate_attributes(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be a JSON object")
-        return value
+        return check_json_object(value)
 
 
 # Event types that are about one product, and so must name it.
@@ -76,6 +74,9 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
             raise serializers.ValidationError("must be a positive whole number (returns are not purchases)")
         return value
 
+    def validate_attributes(self, value: Any) -> Any:
+        return check_json_object(value)
+
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         def current(name: str) -> Any:
             return attrs.get(name, getattr(self.instance, name, None))
@@ -87,9 +88,19 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
             raise serializers.ValidationError({"product": f"a {event_type} event needs a product"})
         unit_price = attrs.pop("unit_price", None)
         if unit_price is not None and attrs.get("value") is None:
-            attrs["value"] = unit_price * (attrs.get("quantity") or 1)
+            try:  # the product must fit the value column too, or the database refuses the row
+                attrs["value"] = self.fields["value"].run_validation(unit_price * (current("quantity") or 1))
+            except serializers.ValidationError as exc:
+                raise serializers.ValidationError(
+                    {"unit_price": [f"unit_price x quantity: {m}" for m in exc.detail]}
+                ) from exc
         if not (attrs.get("external_id") or getattr(self.instance, "external_id", "")):
             attrs["external_id"] = derive_event_id(attrs)
+            # Bulk upserts treat a known id as an update; a single create would hit the unique index.
+            if not self.context.get("upsert") and Event.objects.filter(external_id=attrs["external_id"]).exists():
+                raise serializers.ValidationError(
+                    {"external_id": f"an identical event is already recorded ({attrs['external_id']})"}
+                )
         return attrs
 
 

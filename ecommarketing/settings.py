@@ -66,6 +66,10 @@ if EMBEDDED_POSTGRES:
     _embedded = embedded.ensure_postgres(VAR_DIR)
     _database_url, EMBEDDED_POSTGRES_STARTED_HERE = _embedded.url, _embedded.started_here
 DATABASES = {"default": parse_database_url("DATABASE_URL", _database_url).as_django()}
+# Test runs create their own database; TEST_DATABASE_NAME lets parallel runs on one server not collide.
+_test_database_name = env_str("TEST_DATABASE_NAME", "")
+if _test_database_name:
+    DATABASES["default"]["TEST"] = {"NAME": _test_database_name}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Queue --------------------------------------------------------------------------------------------

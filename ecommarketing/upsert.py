@@ -146,6 +146,8 @@ def upsert(
                 report.errors.extend(RowError(name, f, m) for f, m in _flatten(exc.detail))
                 continue
             valid[str(data[spec.key])] = (name, data)
+        if create_missing:
+            _save_missing(spec, valid)
 
         existing = set(
             spec.model._default_manager.filter(**{f"{spec.key}__in": list(valid)}).values_list(spec.key, flat=True)
@@ -204,11 +206,36 @@ def _prefetch(spec: UpsertSpec, rows: Sequence[Mapping[str, Any]], create_missin
         }
         factory = spec.create_missing.get(field_name)
         if create_missing and factory is not None:
-            missing = [factory(slug) for slug in sorted(wanted - set(found))]
-            model._default_manager.bulk_create(missing, ignore_conflicts=True, batch_size=1000)
+            # Unsaved stand-ins: `_save_missing` stores only those a valid row uses, so a rejected row
+            # leaves no customer behind. A slug too long for its column cannot be stored: its rows are
+            # rejected as naming an unknown object, instead of the database failing the whole request.
+            max_length = getattr(model._meta.get_field(slug_field), "max_length", None)
             found.update(
-                (str(getattr(obj, slug_field)), obj)
-                for obj in model._default_manager.filter(**{f"{slug_field}__in": wanted - set(found)})
+                (slug, factory(slug))
+                for slug in sorted(wanted - set(found))
+                if max_length is None or len(slug) <= max_length
             )
         lookups[field_name] = found
     return lookups
+
+
+def _save_missing(spec: UpsertSpec, valid: Mapping[str, tuple[int, dict[str, Any]]]) -> None:
+    """Store the referenced objects that `create_missing` stood in for, and point the rows at them."""
+    for field_name in spec.create_missing:
+        model, slug_field = spec.references[field_name]
+        unsaved = {
+            str(getattr(obj, slug_field)): obj
+            for _, data in valid.values()
+            if (obj := data.get(field_name)) is not None and obj.pk is None
+        }
+        if not unsaved:
+            continue
+        model._default_manager.bulk_create(list(unsaved.values()), ignore_conflicts=True, batch_size=1000)
+        stored = {
+            str(getattr(obj, slug_field)): obj
+            for obj in model._default_manager.filter(**{f"{slug_field}__in": list(unsaved)})
+        }
+        for _, data in valid.values():
+            obj = data.get(field_name)
+            if obj is not None and obj.pk is None:
+                data[field_name] = stored[str(getattr(obj, slug_field))]

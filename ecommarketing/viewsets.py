@@ -17,6 +17,27 @@ from .upsert import UpsertSpec, upsert
 BULK_MAX_ROWS = int(getattr(settings, "BULK_MAX_ROWS", 10_000))
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(key) or _has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(item) for item in value)
+    return False
+
+
+def check_json_object(value: Any) -> Any:
+    """Validates a JSON-object input (attributes, params): a dict that PostgreSQL's jsonb can store.
+    jsonb refuses the NUL character, which JSON allows, so it is rejected here rather than by the
+    database (a 500 on the single-object endpoints)."""
+    if not isinstance(value, dict):
+        raise serializers.ValidationError("must be a JSON object")
+    if _has_nul(value):
+        raise serializers.ValidationError("must not contain the NUL character (\\u0000)")
+    return value
+
+
 class RowErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in the request, from 0.")
     field = serializers.CharField(help_text="Field at fault, or non_field_errors.")

@@ -6,12 +6,14 @@ from typing import Any
 
 from django.db import transaction
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from ecommarketing.viewsets import check_json_object
 
 from . import runner
 from .models import Job
@@ -36,9 +38,7 @@ class JobSerializer(serializers.ModelSerializer[Job]):
         return value
 
     def validate_params(self, value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise serializers.ValidationError("must be a JSON object")
-        return value
+        return check_json_object(value)
 
 
 class JobFilter(filters.FilterSet):
@@ -50,10 +50,20 @@ class JobFilter(filters.FilterSet):
 @extend_schema_view(
     list=extend_schema(summary="List jobs", description="Newest first; filter by kind and status."),
     retrieve=extend_schema(summary="Get a job", description="Status, progress, counts, result and error."),
-    create=extend_schema(summary="Start a job", description="Records the job and queues it; answers 202."),
+    create=extend_schema(
+        summary="Start a job", description="Records the job and queues it; answers 202.", responses={202: JobSerializer}
+    ),
     destroy=extend_schema(summary="Delete a job record", description="Cancels it first if it is still going."),
-    retry=extend_schema(summary="Retry a failed or cancelled job", request=None),
-    cancel=extend_schema(summary="Cancel a queued or running job", request=None),
+    retry=extend_schema(
+        summary="Retry a failed or cancelled job",
+        request=None,
+        responses={202: JobSerializer, 409: OpenApiResponse(description="The job is not failed or cancelled.")},
+    ),
+    cancel=extend_schema(
+        summary="Cancel a queued or running job",
+        request=None,
+        responses={200: JobSerializer, 409: OpenApiResponse(description="The job has already finished.")},
+    ),
 )
 class JobViewSet(
     mixins.CreateModelMixin,

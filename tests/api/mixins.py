@@ -1,0 +1,289 @@
+"""Generic API test mixins, NetBox style: each endpoint's test class says what it is (url, model, a factory
+of an existing object, a valid create payload, an update payload, bulk rows) and inherits the tests.
+
+Every endpoint gets the same permission matrix:
+  anonymous                -> 401 (Token auth is first, so DRF answers 401 with a WWW-Authenticate header)
+  authenticated, no group  -> 403 on reads and writes
+  analyst                  -> 200 on list/retrieve, 403 on create/update/delete/bulk (and nothing written)
+  campaign manager         -> everything, with the response bodies checked
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.db import connection
+from django.db.models import Model
+from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
+
+JSON = "json"
+
+
+def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
+    """Every expected field is in the body with the expected value (the body may hold more)."""
+    mismatched = {k: (v, body.get(k, "<missing>")) for k, v in expected.items() if body.get(k, "<missing>") != v}
+    assert not mismatched, f"field: (expected, got) -> {mismatched}"
+
+
+class Endpoint:
+    """What one endpoint is; the concrete test class fills it in."""
+
+    url: ClassVar[str]  # the collection, e.g. "/api/v1/products/"
+    model: ClassVar[type[Model]]
+    create_status: ClassVar[int] = 201
+    list_max_queries: ClassVar[int] = 5  # token+user, 2 permission queries, count, page
+
+    def make(self) -> Model:
+        """An existing object (and whatever it needs)."""
+        raise NotImplementedError
+
+    def create_payload(self) -> dict[str, Any]:
+        """A valid create body; may make the objects it refers to."""
+        raise NotImplementedError
+
+    def expected_created(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Fields the create response must show; by default the payload round-trips unchanged."""
+        return dict(payload)
+
+    def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
+        """(body, field named in the 400) pairs."""
+        return []
+
+    def update_payload(self, obj: Model) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def replace_payload(self, obj: Model) -> dict[str, Any] | None:
+        """A full PUT body, or None where PUT is not offered."""
+        return None
+
+    def detail(self, obj: Model | int) -> str:
+        return f"{self.url}{obj if isinstance(obj, int) else obj.pk}/"
+
+    def count(self) -> int:
+        return self.model._default_manager.count()
+
+
+class ListTests(Endpoint):
+    def test_list_rejects_anonymous(self, anon_client: APIClient) -> None:
+        self.make()
+        response = anon_client.get(self.url)
+        assert response.status_code == 401, response.content
+        assert response.headers["WWW-Authenticate"] == "Token"
+
+    def test_list_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        self.make()
+        assert nobody_client.get(self.url).status_code == 403
+
+    def test_analyst_lists(self, analyst_client: APIClient) -> None:
+        obj = self.make()
+        response = analyst_client.get(self.url)
+        assert response.status_code == 200, response.content
+        assert [row["id"] for row in response.json()["results"]] == [obj.pk]
+
+    def test_list_query_count_is_constant(self, manager_client: APIClient, django_assert_max_num_queries: Any) -> None:
+        for _ in range(2):
+            self.make()
+        with CaptureQueriesContext(connection) as few:
+            assert manager_client.get(self.url).status_code == 200
+        for _ in range(18):
+            self.make()
+        with django_assert_max_num_queries(self.list_max_queries) as many:
+            response = manager_client.get(self.url)
+        assert len(response.json()["results"]) == 20
+        assert len(many) == len(few), "queries grow with the number of rows (N+1)"
+
+
+class GetTests(Endpoint):
+    def test_get_rejects_anonymous(self, anon_client: APIClient) -> None:
+        assert anon_client.get(self.detail(self.make())).status_code == 401
+
+    def test_get_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        assert nobody_client.get(self.detail(self.make())).status_code == 403
+
+    def test_analyst_gets(self, analyst_client: APIClient) -> None:
+        obj = self.make()
+        response = analyst_client.get(self.detail(obj))
+        assert response.status_code == 200, response.content
+        assert response.json()["id"] == obj.pk
+
+    def test_get_unknown_is_404(self, manager_client: APIClient) -> None:
+        assert manager_client.get(self.detail(987654321)).status_code == 404
+
+
+class CreateTests(Endpoint):
+    def test_create_rejects_anonymous(self, anon_client: APIClient) -> None:
+        payload, before = self.create_payload(), self.count()
+        assert anon_client.post(self.url, payload, format=JSON).status_code == 401
+        assert self.count() == before
+
+    def test_create_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        payload, before = self.create_payload(), self.count()
+        assert nobody_client.post(self.url, payload, format=JSON).status_code == 403
+        assert self.count() == before
+
+    def test_analyst_cannot_create(self, analyst_client: APIClient) -> None:
+        payload, before = self.create_payload(), self.count()
+        assert analyst_client.post(self.url, payload, format=JSON).status_code == 403
+        assert self.count() == before
+
+    def test_manager_creates_and_fields_round_trip(self, manager_client: APIClient) -> None:
+        payload, before = self.create_payload(), self.count()
+        response = manager_client.post(self.url, payload, format=JSON)
+        assert response.status_code == self.create_status, response.content
+        body = response.json()
+        assert_subset(self.expected_created(payload), body)
+        assert self.count() == before + 1
+        again = manager_client.get(self.detail(body["id"]))
+        assert again.status_code == 200
+        assert_subset(self.expected_created(payload), again.json())
+
+    def test_invalid_create_is_400_naming_the_field(self, manager_client: APIClient) -> None:
+        cases = self.invalid_payloads()
+        assert cases, "each endpoint lists at least one invalid payload"
+        before = self.count()
+        for payload, field in cases:
+            response = manager_client.post(self.url, payload, format=JSON)
+            assert response.status_code == 400, (payload, response.content)
+            assert field in response.json(), (payload, response.json())
+        assert self.count() == before
+
+
+class UpdateTests(Endpoint):
+    def test_update_rejects_anonymous(self, anon_client: APIClient) -> None:
+        obj = self.make()
+        assert anon_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 401
+
+    def test_update_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        obj = self.make()
+        assert nobody_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
+
+    def test_analyst_cannot_update(self, analyst_client: APIClient, manager_client: APIClient) -> None:
+        obj = self.make()
+        before = manager_client.get(self.detail(obj)).json()
+        assert analyst_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
+        replace = self.replace_payload(obj)
+        if replace is not None:
+            assert analyst_client.put(self.detail(obj), replace, format=JSON).status_code == 403
+        assert manager_client.get(self.detail(obj)).json() == before
+
+    def test_manager_patches(self, manager_client: APIClient) -> None:
+        obj = self.make()
+        payload = self.update_payload(obj)
+        response = manager_client.patch(self.detail(obj), payload, format=JSON)
+        assert response.status_code == 200, response.content
+        assert_subset(payload, response.json())
+        assert_subset(payload, manager_client.get(self.detail(obj)).json())
+
+    def test_manager_replaces(self, manager_client: APIClient) -> None:
+        obj = self.make()
+        payload = self.replace_payload(obj)
+        if payload is None:
+            return
+        response = manager_client.put(self.detail(obj), payload, format=JSON)
+        assert response.status_code == 200, response.content
+        assert_subset(payload, response.json())
+
+
+class DeleteTests(Endpoint):
+    def test_delete_rejects_anonymous(self, anon_client: APIClient) -> None:
+        obj = self.make()
+        assert anon_client.delete(self.detail(obj)).status_code == 401
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+
+    def test_delete_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        obj = self.make()
+        assert nobody_client.delete(self.detail(obj)).status_code == 403
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+
+    def test_analyst_cannot_delete(self, analyst_client: APIClient) -> None:
+        obj = self.make()
+        assert analyst_client.delete(self.detail(obj)).status_code == 403
+        assert self.model._default_manager.filter(pk=obj.pk).exists()
+
+    def test_manager_deletes(self, manager_client: APIClient) -> None:
+        obj = self.make()
+        assert manager_client.delete(self.detail(obj)).status_code == 204
+        assert not self.model._default_manager.filter(pk=obj.pk).exists()
+        assert manager_client.get(self.detail(obj)).status_code == 404
+
+
+class BulkTests(Endpoint):
+    """POST <collection>/bulk/: upsert by the model's key; good rows stored, bad rows reported."""
+
+    key: ClassVar[str]
+
+    @property
+    def bulk_url(self) -> str:
+        return f"{self.url}bulk/"
+
+    def bulk_rows(self) -> list[dict[str, Any]]:
+        """Two or more valid rows with new keys (may make the objects they refer to)."""
+        raise NotImplementedError
+
+    def bad_bulk_rows(self) -> list[tuple[dict[str, Any], str]]:
+        """(row, field its error names) pairs; each row is invalid."""
+        raise NotImplementedError
+
+    def stored_keys(self) -> set[str]:
+        return set(self.model._default_manager.values_list(self.key, flat=True))
+
+    def test_bulk_rejects_anonymous(self, anon_client: APIClient) -> None:
+        rows = self.bulk_rows()
+        assert anon_client.post(self.bulk_url, rows, format=JSON).status_code == 401
+        assert self.count() == 0
+
+    def test_bulk_forbidden_without_group(self, nobody_client: APIClient) -> None:
+        rows = self.bulk_rows()
+        assert nobody_client.post(self.bulk_url, rows, format=JSON).status_code == 403
+        assert self.count() == 0
+
+    def test_analyst_cannot_bulk(self, analyst_client: APIClient) -> None:
+        rows = self.bulk_rows()
+        assert analyst_client.post(self.bulk_url, rows, format=JSON).status_code == 403
+        assert self.count() == 0
+
+    def test_bulk_mixed_rows_stores_good_and_reports_bad(self, manager_client: APIClient) -> None:
+        good, bad = self.bulk_rows(), self.bad_bulk_rows()
+        # interleave: bad rows at odd positions, so the reported indexes must be the request's own
+        rows: list[dict[str, Any]] = []
+        expected_errors: dict[int, str] = {}
+        for i in range(max(len(good), len(bad))):
+            if i < len(good):
+                rows.append(good[i])
+            if i < len(bad):
+                expected_errors[len(rows)] = bad[i][1]
+                rows.append(bad[i][0])
+        response = manager_client.post(self.bulk_url, rows, format=JSON)
+        assert response.status_code == 200, response.content
+        report = response.json()
+        assert (report["created"], report["updated"], report["rejected"]) == (len(good), 0, len(bad)), report
+        assert {(e["index"], e["field"]) for e in report["errors"]} == set(expected_errors.items()), report
+        assert all(e["message"] for e in report["errors"])
+        assert report["errors_truncated"] is False
+        assert self.stored_keys() == {str(row[self.key]) for row in good}
+
+    def test_bulk_resend_updates_instead_of_creating(self, manager_client: APIClient) -> None:
+        rows = self.bulk_rows()
+        first = manager_client.post(self.bulk_url, rows, format=JSON).json()
+        assert (first["created"], first["updated"], first["rejected"]) == (len(rows), 0, 0), first
+        second = manager_client.post(self.bulk_url, {"rows": rows}, format=JSON).json()  # the wrapped form
+        assert (second["created"], second["updated"], second["rejected"]) == (0, len(rows), 0), second
+        assert self.count() == len(rows)
+
+    def test_bulk_all_bad_is_400_and_writes_nothing(self, manager_client: APIClient) -> None:
+        bad = self.bad_bulk_rows()
+        before = self.count()
+        response = manager_client.post(self.bulk_url, [row for row, _ in bad], format=JSON)
+        assert response.status_code == 400, response.content
+        assert response.json()["rejected"] == len(bad)
+        assert response.json()["created"] == response.json()["updated"] == 0
+        assert self.count() == before
+
+    def test_bulk_body_must_be_a_list_of_objects(self, manager_client: APIClient) -> None:
+        row = self.bulk_rows()[0]
+        for body in (row, "rows", [row, "not an object"], {"rows": row}):
+            response = manager_client.post(self.bulk_url, body, format=JSON)
+            assert response.status_code == 400, (body, response.content)
+            assert "rows" in response.json()
+        assert self.count() == 0
