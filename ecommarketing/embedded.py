@@ -134,6 +134,7 @@ def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Po
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        start_new_session=True,  # Ctrl-C goes to our process only; we stop Redis when we are done
     )
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

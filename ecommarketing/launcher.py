@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -41,6 +42,8 @@ class Launcher:
 
     def run(self) -> int:
         signal.signal(signal.SIGTERM, self._terminate)
+        # Even when started with SIGINT ignored (as a background job), Ctrl-C must stop the demo.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return self._run()
         except KeyboardInterrupt:
@@ -54,6 +57,9 @@ class Launcher:
 
     def _run(self) -> int:
         t0 = time.monotonic()
+        if not _port_free(HOST, PORT):
+            say(f"port {PORT} on {HOST} is in use (is another demo running?); set DEMO_PORT to use another")
+            return 1
         redis_process, redis_url = embedded.start_redis(self.var / "redis")
         self.children.append(("redis", redis_process))
         os.environ["REDIS_URL"] = redis_url
@@ -172,6 +178,16 @@ class Launcher:
         self.children.clear()
         if self.postgres_started_here and embedded.stop_postgres(self.var):
             say("embedded PostgreSQL stopped")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
 
 
 def main() -> int:
