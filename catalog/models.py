@@ -9,6 +9,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
 
 
 def _default_currency() -> str:
@@ -84,3 +85,117 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"Review {self.external_id} of {self.product_id}"
+
+
+# --- Models and what they produced ---------------------------------------------------------------------
+
+class ModelRole(models.TextChoices):
+    EMBEDDING = "embedding", "Embedding"
+    SENTIMENT = "sentiment", "Sentiment"
+    ASPECTS = "aspects", "Aspect tagger"
+    GENERATION = "generation", "Generation"
+
+
+class ModelVersion(models.Model):
+    """A trained or installed model: where its files are, how it was made, how well it scored.
+
+    Every model output a person sees points at the version that produced it. At most one version per
+    role is active; training activates a new version only when it beats the active one.
+    """
+
+    role = models.CharField(max_length=16, choices=ModelRole.choices)
+    name = models.CharField(max_length=100, help_text="Human-readable version name.")
+    path = models.CharField(max_length=500, blank=True, help_text="Folder holding the weights.")
+    base_model = models.CharField(max_length=200, blank=True, help_text="What it was fine-tuned from.")
+    params = models.JSONField(default=dict, blank=True, help_text="Training data, sizes, epochs, seed.")
+    metrics = models.JSONField(default=dict, blank=True, help_text="Validation scores (macro-F1, accuracy...).")
+    is_active = models.BooleanField(default=False)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["role", "-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["role"], condition=Q(is_active=True), name="one_active_model_per_role"),
+            models.UniqueConstraint(fields=["role", "name"], name="model_version_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.role}: {self.name}{' (active)' if self.is_active else ''}"
+
+
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+    POSITIVE = "positive", "Positive"
+
+
+class ReviewInsight(models.Model):
+    """What the models read in one review. Recomputed when the text or an active model changes."""
+
+    review = models.OneToOneField(Review, on_delete=models.CASCADE, primary_key=True, related_name="insight")
+    text_hash = models.CharField(max_length=64, help_text="Hash of the text analysed (skip unchanged reviews).")
+    language = models.CharField(max_length=16, blank=True)
+    sentiment = models.CharField(max_length=16, choices=Sentiment.choices, blank=True)
+    sentiment_score = models.FloatField(null=True, blank=True, help_text="Confidence of the label, 0-1.")
+    polarity = models.FloatField(null=True, blank=True, help_text="P(positive) - P(negative), -1 to 1.")
+    aspects = models.JSONField(default=list, blank=True, help_text='[{"term", "polarity", "start", "end"}]')
+    embedding = VectorField(dimensions=384, null=True, blank=True)
+    sentiment_model = models.ForeignKey(
+        ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    aspect_model = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    embedding_model = models.CharField(max_length=100, blank=True)
+    processed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="review_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            models.Index(fields=["sentiment"], name="review_insight_sentiment_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Insight of review {self.review_id}: {self.sentiment}"
+
+
+class ProductInsight(models.Model):
+    """What reviewers say about one product, aggregated from its review insights."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, primary_key=True, related_name="insight")
+    review_count = models.PositiveIntegerField(default=0)
+    rating_average = models.FloatField(null=True, blank=True)
+    rating_distribution = models.JSONField(default=dict, blank=True, help_text='{"1": n, ..., "5": n}')
+    sentiment_distribution = models.JSONField(default=dict, blank=True)
+    sentiment_over_time = models.JSONField(default=list, blank=True, help_text="Monthly counts and mean rating.")
+    praised_aspects = models.JSONField(default=list, blank=True)
+    pain_points = models.JSONField(default=list, blank=True)
+    topics = models.JSONField(default=list, blank=True)
+    needs = models.JSONField(default=list, blank=True)
+    source_hash = models.CharField(max_length=64, blank=True, help_text="Hash of the insights aggregated.")
+    computed_at = models.DateTimeField(default=timezone.now)
+    summary = models.TextField(blank=True)
+    summary_input_hash = models.CharField(max_length=64, blank=True)
+    summary_model = models.ForeignKey(ModelVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    summary_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"Insight of {self.product_id}"
+
+
+class GeneratedText(models.Model):
+    """Cache of generation outputs by prompt hash: the same prompt to the same model is paid once."""
+
+    prompt_hash = models.CharField(max_length=64, unique=True)
+    model_name = models.CharField(max_length=200)
+    prompt = models.TextField()
+    output = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.model_name}: {self.prompt_hash[:12]}"

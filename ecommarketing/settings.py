@@ -122,6 +122,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "inference",
     "jobs",
     "catalog",
     "customers",

@@ -1,4 +1,5 @@
-"""Model runtime (roles, backends, devices, batching). Knows nothing of customers or campaigns.
+"""Model runtime: roles (embedding, sentiment, aspects, generation), backends, devices and batching.
 
-Filled by the model-runtime issue; the package exists so the layout and dependency direction are fixed.
+Knows nothing of customers, reviews or campaigns and defines no Django models: callers pass texts in
+and get numbers and labels out. `inference.registry` hands out one loaded model per role and process.
 """

@@ -1,0 +1,49 @@
+"""One loaded model per role and process, created on first use and reused (workers load once).
+
+Callers say which weights (a folder) they want; choosing the *active* version is the caller's job
+(catalog.model_versions keeps that in the database). Settings name defaults: EMBEDDING_MODEL (folder)
+else the packaged MiniLM; generation from GENERATION_BASE_URL (OpenAI-compatible server) or a folder.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_cache: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+def _cached(role: str, key: str, make: Callable[[], T]) -> T:
+    with _lock:
+        if (role, key) not in _cache:
+            _cache[(role, key)] = make()
+        return _cache[(role, key)]  # type: ignore[no-any-return]
+
+
+def clear() -> None:
+    """Forget loaded models (tests, or after a new version is activated in this process)."""
+    with _lock:
+        _cache.clear()
+
+
+def _setting(name: str) -> str:
+    from django.conf import settings
+
+    return str(getattr(settings, name, "") or "")
+
+
+def embedder() -> Any:
+    from .embedding import Embedder
+
+    path = _setting("EMBEDDING_MODEL") or None
+    return _cached("embedding", path or "default", lambda: Embedder(Path(path) if path else None))
+
+
+def model_folder(role: str, path: str | Path, factory: Callable[[Path], T]) -> T:
+    """A model loaded from `path` by `factory`, cached per role and folder."""
+    resolved = Path(path).resolve()
+    return _cached(role, str(resolved), lambda: factory(resolved))
