@@ -24,7 +24,7 @@ class Embedder:
         self.tokenizer = AutoTokenizer.from_pretrained(self.path)
         model = AutoModel.from_pretrained(self.path)
         self.model = unmap_weights(model).to(self.device.torch, dtype=self.device.dtype).eval()
-        self.dimensions = int(self.model.config.hidden_size)
+        self.dimensions = int(model.config.hidden_size)
         self.version = f"{self.path.name if self.path.name != 'model' else self.path.parent.name}"
 
     def encode(

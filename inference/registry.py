@@ -21,7 +21,7 @@ def _cached(role: str, key: str, make: Callable[[], T]) -> T:
     with _lock:
         if (role, key) not in _cache:
             _cache[(role, key)] = make()
-        return _cache[(role, key)]  # type: ignore[no-any-return]
+        return _cache[(role, key)]
 
 
 def clear() -> None:
