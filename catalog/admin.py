@@ -1,11 +1,22 @@
 from __future__ import annotations
 
-from django.contrib import admin
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import Avg, Count, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.text import Truncator
 
-from .models import Product, Review
+from jobs.runner import start_job
+
+from .charts import COLOURS, sentiment_over_time_svg, share_bar
+from .model_versions import activate
+from .models import GeneratedText, ModelVersion, Product, ProductInsight, Review, ReviewInsight
 
 
 class ReviewInline(admin.TabularInline[Review, Product]):
@@ -23,6 +34,7 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     list_display = [
         "sku", "title", "category", "brand", "price", "currency", "is_active", "in_stock", "review_count",
         "average_rating",
+        "insight_link",
     ]
     list_filter = ["is_active", "in_stock", "brand", "currency"]
     search_fields = ["sku", "title", "description", "category", "brand"]
@@ -37,6 +49,61 @@ class ProductAdmin(admin.ModelAdmin[Product]):
     ]
     inlines = [ReviewInline]
 
+    @admin.display(description="insight")
+    def insight_link(self, product: Product) -> str:
+        url = reverse("admin:catalog_product_insight", args=[product.pk])
+        return format_html('<a href="{}">insight</a>', url)
+
+    def get_urls(self) -> list[URLPattern]:
+        own = [
+            path(
+                "<int:object_id>/insight/",
+                self.admin_site.admin_view(self.insight_view),
+                name="catalog_product_insight",
+            ),
+            path(
+                "<int:object_id>/insight/refresh/",
+                self.admin_site.admin_view(self.refresh_view),
+                name="catalog_product_insight_refresh",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def insight_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        """The product's insight page: trend chart, pain points with quotes, praised aspects, topics, needs."""
+        product = get_object_or_404(Product, pk=object_id)
+        if not self.has_view_permission(request, product):
+            return HttpResponseRedirect(reverse("admin:index"))
+        insight = ProductInsight.objects.filter(product=product).select_related("summary_model").first()
+        if insight is not None:
+            for item in insight.pain_points:
+                item["bar"] = share_bar(item.get("negative_share", 0), COLOURS["negative"])
+            for item in insight.praised_aspects:
+                item["bar"] = share_bar(item.get("positive_share", 0), COLOURS["positive"])
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Insight: {product.title}",
+            "product": product,
+            "insight": insight,
+            "chart": sentiment_over_time_svg(insight.sentiment_over_time if insight else []),
+            "sentiments": sorted((insight.sentiment_distribution if insight else {}).items()),
+            "ratings": sorted((insight.rating_distribution if insight else {}).items()),
+        }
+        return TemplateResponse(request, "admin/catalog/product/insight.html", context)
+
+    def refresh_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        product = get_object_or_404(Product, pk=object_id)
+        if request.method == "POST" and request.user.has_perm("jobs.add_job"):
+            review_ids = list(product.reviews.values_list("pk", flat=True))
+            with transaction.atomic():
+                job = start_job("analyze_reviews", {"review_ids": review_ids}, user=request.user)
+            url = reverse("admin:jobs_job_change", args=[job.pk])
+            self.message_user(request, format_html('Analysis started: <a href="{}">job {}</a>.', url, job.pk))
+        else:
+            self.message_user(request, "You may not start jobs.", level=messages.ERROR)
+        return HttpResponseRedirect(reverse("admin:catalog_product_insight", args=[product.pk]))
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
         return super().get_queryset(request).annotate(_reviews=Count("reviews"), _rating=Avg("reviews__rating"))
 
@@ -50,16 +117,106 @@ class ProductAdmin(admin.ModelAdmin[Product]):
         return "-" if rating is None else f"{rating:.1f}"
 
 
+class ReviewInsightInline(admin.StackedInline[ReviewInsight, Review]):
+    model = ReviewInsight
+    can_delete = False
+    fields = [
+        "language", "sentiment", "sentiment_score", "polarity", "aspects", "sentiment_model", "aspect_model",
+        "embedding_model", "processed_at",
+    ]
+    readonly_fields = [
+        "language", "sentiment", "sentiment_score", "polarity", "aspects", "sentiment_model", "aspect_model",
+        "embedding_model", "processed_at",
+    ]
+    verbose_name = "extracted insight"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Review)
 class ReviewAdmin(admin.ModelAdmin[Review]):
-    list_display = ["external_id", "product", "rating", "short_text", "language", "source", "created_at"]
-    list_filter = ["rating", "language", "source"]
+    list_display = ["external_id", "product", "rating", "sentiment", "short_text", "language", "source", "created_at"]
+    list_filter = ["rating", "insight__sentiment", "language", "source"]
     search_fields = ["external_id", "title", "text", "product__sku", "product__title"]
     date_hierarchy = "created_at"
-    list_select_related = ["product"]
+    list_select_related = ["product", "insight"]
     autocomplete_fields = ["product", "customer"]
     readonly_fields = ["updated_at"]
+    inlines = [ReviewInsightInline]
+
+    @admin.display(description="sentiment", ordering="insight__sentiment")
+    def sentiment(self, review: Review) -> str:
+        insight = getattr(review, "insight", None)
+        if insight is None or not insight.sentiment:
+            return "-"
+        return format_html(
+            '<span style="color:{}">{}</span> {}',
+            COLOURS.get(insight.sentiment, "#666"),
+            insight.sentiment,
+            f"{insight.sentiment_score:.2f}" if insight.sentiment_score is not None else "",
+        )
 
     @admin.display(description="review")
     def short_text(self, review: Review) -> str:
         return Truncator(f"{review.title} {review.text}".strip()).chars(90)
+
+
+@admin.register(ProductInsight)
+class ProductInsightAdmin(admin.ModelAdmin[ProductInsight]):
+    list_display = ["product", "review_count", "rating_average", "top_pain_point", "top_praised", "computed_at"]
+    search_fields = ["product__sku", "product__title"]
+    list_select_related = ["product"]
+    readonly_fields = [f.name for f in ProductInsight._meta.fields]
+
+    @admin.display(description="top pain point")
+    def top_pain_point(self, insight: ProductInsight) -> str:
+        return str(insight.pain_points[0]["aspect"]) if insight.pain_points else "-"
+
+    @admin.display(description="top praised")
+    def top_praised(self, insight: ProductInsight) -> str:
+        return str(insight.praised_aspects[0]["aspect"]) if insight.praised_aspects else "-"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
+    list_display = ["role", "name", "is_active", "headline_metrics", "base_model", "created_at"]
+    list_filter = ["role", "is_active"]
+    search_fields = ["name", "base_model"]
+    readonly_fields = ["role", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active"]
+    actions = ["activate_version"]
+
+    @admin.display(description="metrics")
+    def headline_metrics(self, version: ModelVersion) -> str:
+        keys = ("macro_f1", "f1", "accuracy", "precision", "recall")
+        shown = [f"{k} {version.metrics[k]:.3f}" for k in keys if isinstance(version.metrics.get(k), int | float)]
+        return ", ".join(shown) or "-"
+
+    @admin.action(description="Activate the selected version (one per role)", permissions=["change"])
+    def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        for version in queryset:
+            activate(version)
+        from inference import registry
+
+        registry.clear()
+        self.message_user(request, f"{queryset.count()} version(s) activated.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(GeneratedText)
+class GeneratedTextAdmin(admin.ModelAdmin[GeneratedText]):
+    list_display = ["prompt_hash", "model_name", "short_output", "created_at"]
+    search_fields = ["prompt", "output", "model_name"]
+    readonly_fields = ["prompt_hash", "model_name", "prompt", "output", "created_at"]
+
+    @admin.display(description="output")
+    def short_output(self, item: GeneratedText) -> str:
+        return Truncator(item.output).chars(90)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -8,11 +8,16 @@ from django.apps import apps
 from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
 
-from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
+from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
 from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
-from .models import Product, Review
+from .models import ModelVersion, Product, ProductInsight, Review, ReviewInsight
+from .tasks import request_review_analysis
 
 
 def _customer_model() -> Any:
@@ -80,6 +85,36 @@ class ReviewSerializer(UpsertKeyMixin, serializers.ModelSerializer[Review]):
         return attrs
 
 
+class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "role", "name", "base_model", "metrics", "created_at"]
+
+
+class ReviewInsightSerializer(serializers.ModelSerializer[ReviewInsight]):
+    sentiment_model = ModelVersionSerializer(read_only=True)
+    aspect_model = ModelVersionSerializer(read_only=True)
+
+    class Meta:
+        model = ReviewInsight
+        fields = [
+            "review", "language", "sentiment", "sentiment_score", "polarity", "aspects", "sentiment_model",
+            "aspect_model", "embedding_model", "processed_at",
+        ]
+
+
+class ProductInsightSerializer(serializers.ModelSerializer[ProductInsight]):
+    summary_model = ModelVersionSerializer(read_only=True)
+
+    class Meta:
+        model = ProductInsight
+        fields = [
+            "product", "review_count", "rating_average", "rating_distribution", "sentiment_distribution",
+            "sentiment_over_time", "praised_aspects", "pain_points", "topics", "needs", "summary",
+            "summary_model", "summary_at", "computed_at",
+        ]
+
+
 PRODUCT_UPSERT = UpsertSpec(model=Product, serializer_class=ProductSerializer, key="sku")
 REVIEW_UPSERT = UpsertSpec(
     model=Review,
@@ -122,6 +157,20 @@ class ProductViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Product]):
     ordering_fields = ["sku", "title", "price", "created_at", "updated_at"]
     upsert_spec = PRODUCT_UPSERT
 
+    @extend_schema(
+        summary="Product insight",
+        description="What reviewers say: rating and sentiment over time, praised aspects, pain points with "
+        "quotes, topics, needs and a grounded summary. 404 until the product's reviews are analysed.",
+        responses={200: ProductInsightSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def insight(self, request: Request, pk: str | None = None) -> Response:
+        product = self.get_object()
+        insight = ProductInsight.objects.filter(product=product).select_related("summary_model").first()
+        if insight is None:
+            raise NotFound("no insight yet: the product's reviews have not been analysed")
+        return Response(ProductInsightSerializer(insight).data)
+
 
 class ReviewFilter(filters.FilterSet):
     product = filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
@@ -154,3 +203,29 @@ class ReviewViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Review]):
     search_fields = ["title", "text", "external_id"]
     ordering_fields = ["created_at", "rating", "updated_at"]
     upsert_spec = REVIEW_UPSERT
+
+    # New and edited reviews are analysed by a background job (when a worker runs).
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        request_review_analysis(self.request.user)
+
+    def perform_update(self, serializer: Any) -> None:
+        super().perform_update(serializer)
+        request_review_analysis(self.request.user)
+
+    def after_bulk_upsert(self, request: Request, report: UpsertReport) -> None:
+        request_review_analysis(request.user)
+
+    @extend_schema(
+        summary="Review insight",
+        description="Language, sentiment with its score, aspects with their polarity, and the model versions "
+        "that produced them. 404 until the review is analysed.",
+        responses={200: ReviewInsightSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def insight(self, request: Request, pk: str | None = None) -> Response:
+        review = self.get_object()
+        insight = ReviewInsight.objects.filter(review=review).select_related("sentiment_model", "aspect_model").first()
+        if insight is None:
+            raise NotFound("no insight yet: this review has not been analysed")
+        return Response(ReviewInsightSerializer(insight).data)

@@ -91,6 +91,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1  # long jobs: never hoard tasks another wo
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("JOB_SOFT_TIME_LIMIT", 6 * 3600, minimum=10)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
+CELERY_BEAT_SCHEDULE = {
+    # new and edited reviews are analysed on ingest too; the schedule catches anything missed
+    "analyse-new-reviews": {
+        "task": "catalog.request_review_analysis",
+        "schedule": env_int("INSIGHT_REFRESH_SECONDS", 900, minimum=10),
+    },
+}
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 
 # --- Models (used from the inference issue on; validated here so a typo fails at start-up) ---------

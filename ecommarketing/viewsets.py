@@ -12,7 +12,7 @@ from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from .upsert import UpsertSpec, upsert
+from .upsert import UpsertReport, UpsertSpec, upsert
 
 BULK_MAX_ROWS = int(getattr(settings, "BULK_MAX_ROWS", 10_000))
 
@@ -81,8 +81,13 @@ class BulkUpsertMixin:
             "1", "true", "yes",
         }
         report = upsert(self.upsert_spec, rows, create_missing=create_missing)
+        if report.created or report.updated:
+            self.after_bulk_upsert(request, report)
         code = status.HTTP_400_BAD_REQUEST if rows and report.rejected == len(rows) else status.HTTP_200_OK
         return Response(BulkReportSerializer(report.as_dict()).data, status=code)
+
+    def after_bulk_upsert(self, request: Request, report: UpsertReport) -> None:
+        """Hook for work that follows stored rows (e.g. queueing their analysis)."""
 
 
 def bulk_schema(row_serializer: type[serializers.Serializer], *, create_missing: bool = False) -> Any:

@@ -1,0 +1,52 @@
+"""Job kinds of the catalog: review analysis and product insight. Thin: the work is in insights.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+from django.conf import settings
+from django.db import transaction
+
+from jobs.models import Job, JobStatus
+from jobs.runner import JobContext, job_kind, start_job
+
+from . import insights
+
+
+@job_kind("analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.")
+def analyze_reviews_job(
+    ctx: JobContext, review_ids: list[int] | None = None, force: bool = False, then_products: bool = True
+) -> dict[str, Any]:
+    """Analyse pending reviews (or the given ones), then refresh the insight of the products touched."""
+    counts = insights.analyze_reviews(review_ids, progress=ctx.advance, set_total=ctx.set_total, force=force)
+    ctx.count(**counts)
+    if then_products and counts["analyzed"]:
+        start_job("product_insights", {})
+    return counts
+
+
+@job_kind("product_insights", description="Pain points, praised aspects, topics and needs per product.")
+def product_insights_job(ctx: JobContext, product_ids: list[int] | None = None, force: bool = False) -> dict[str, Any]:
+    counts = insights.compute_product_insights(product_ids, progress=ctx.advance, set_total=ctx.set_total, force=force)
+    ctx.count(**counts)
+    return counts
+
+
+def request_review_analysis(user: Any = None) -> Job | None:
+    """Start an analysis of pending reviews after new or edited reviews arrive, unless one is already
+    queued (it will pick these up too). Without a worker (eager mode) nothing is started here: the
+    schedule or an explicit job does it, so an API call never waits for a model."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    with transaction.atomic():
+        if Job.objects.filter(kind="analyze_reviews", status=JobStatus.QUEUED).exists():
+            return None
+        return start_job("analyze_reviews", {}, user=user)
+
+
+@shared_task(name="catalog.request_review_analysis")
+def request_review_analysis_task() -> int | None:
+    """Beat entry point: analyse whatever reviews arrived or changed since the last run."""
+    job = request_review_analysis()
+    return None if job is None else job.pk

@@ -1,0 +1,158 @@
+"""Product insight aggregation on hand-made review insights (the models are tested on their own)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pytest
+
+from catalog.charts import sentiment_over_time_svg
+from catalog.insights import (
+    aspect_summary,
+    canonical_aspect,
+    compute_product_insight,
+    extract_needs,
+    needs_summary,
+    review_text,
+    sentence_around,
+    topics_from_embeddings,
+)
+from catalog.language import detect_language
+from catalog.models import Product, ProductInsight, Review, ReviewInsight
+
+
+@pytest.mark.parametrize(
+    ("text", "declared", "expected"),
+    [
+        ("Great headphones, the battery lasts forever.", "", "en"),
+        ("音质很好，但是电池续航太短了。", "", "zh"),
+        ("音质很好 but the cable is short", "", "zh"),
+        ("Sehr gut", "de", "de"),
+        ("とても良い商品です", "", "ja"),
+        ("", "", ""),
+        ("12345 !!!", "en-GB", "en-GB"),
+    ],
+)
+def test_detect_language(text: str, declared: str, expected: str) -> None:
+    assert detect_language(text, declared) == expected
+
+
+def test_canonical_aspect_groups_spellings() -> None:
+    assert canonical_aspect("The Batteries") == canonical_aspect("battery") == "battery"
+    assert canonical_aspect("ear cushions") == "ear cushion"
+    assert canonical_aspect("glass") == "glass"
+
+
+def test_review_text_joins_title_and_body() -> None:
+    assert review_text("Love it", "Fits well") == "Love it. Fits well"
+    assert review_text("Love it!", "Fits well") == "Love it! Fits well"
+    assert review_text("", "Fits well") == "Fits well"
+
+
+def test_sentence_around_finds_the_sentence_of_the_term() -> None:
+    text = "Sound is great. The battery dies after two hours! Shipping was fast."
+    start = text.index("battery")
+    assert sentence_around(text, start, start + 7) == "The battery dies after two hours!"
+
+
+def _aspect(text: str, term: str, polarity: str) -> dict[str, Any]:
+    start = text.index(term)
+    return {"term": term, "polarity": polarity, "start": start, "end": start + len(term)}
+
+
+def test_pain_points_rank_frequent_one_sided_complaints_first_with_quotes() -> None:
+    rows = []
+    for i in range(5):
+        text = f"The battery died after {i + 1} hours. Sound is fine."
+        rows.append((i, text, [_aspect(text, "battery", "negative"), _aspect(text, "Sound", "positive")], -0.6))
+    for i in range(5, 8):
+        text = "The strap broke, but the Sound is great."
+        rows.append((i, text, [_aspect(text, "strap", "negative"), _aspect(text, "Sound", "positive")], 0.1))
+    text = "The battery is great actually."
+    rows.append((8, text, [_aspect(text, "battery", "positive")], 0.9))
+    text = "The case is scratched."  # one mention: below the minimum
+    rows.append((9, text, [_aspect(text, "case", "negative")], -0.5))
+
+    praised, pains = aspect_summary(rows)
+    assert [p["key"] for p in pains] == ["battery", "strap"]
+    battery = pains[0]
+    assert battery["count"] == 5 and battery["mentions"] == 6
+    assert battery["negative_share"] == pytest.approx(5 / 6, abs=1e-3)
+    assert battery["quotes"] and "battery died" in battery["quotes"][0]["text"]
+    assert len(battery["quotes"]) <= 3
+    assert praised[0]["key"] == "sound" and praised[0]["count"] == 8
+
+
+def test_needs_are_extracted_and_grouped() -> None:
+    assert extract_needs("Nice kettle. I wish it had a longer cord.") == ["a longer cord"]
+    assert extract_needs("It would be nice if it came in blue.")
+    assert extract_needs("希望能有更多颜色。") == ["能有更多颜色"]
+    needs = needs_summary(
+        [
+            (1, "I wish it had a longer cord."),
+            (2, "Good, but I wish it had a longer cord!"),
+            (3, "If only it was quieter."),
+            (4, "No wishes here."),
+        ]
+    )
+    assert needs[0]["need"] == "a longer cord" and needs[0]["count"] == 2
+    assert {q["review_id"] for q in needs[0]["quotes"]} == {1, 2}
+    assert any("quieter" in n["need"] for n in needs)
+
+
+def test_topics_label_clusters_with_distinctive_words() -> None:
+    rng = np.random.default_rng(0)
+    texts, vectors = [], []
+    for i in range(12):
+        texts.append(f"battery charge lasts hours battery life review {i}")
+        vectors.append(np.r_[1.0, 0.0, rng.normal(0, 0.01, 6)])
+        texts.append(f"size fit small tight sleeves fit review {i}")
+        vectors.append(np.r_[0.0, 1.0, rng.normal(0, 0.01, 6)])
+    embeddings = np.array(vectors, dtype=np.float32)
+    topics = topics_from_embeddings(texts, embeddings, max_topics=2)
+    assert len(topics) == 2
+    labels = {t["keywords"][0] for t in topics}
+    assert any("battery" in k for k in labels) and any("fit" in k for k in labels)
+    assert all("review" not in t["keywords"][:2] for t in topics)  # common to both clusters: sinks
+    assert sum(t["size"] for t in topics) == 24
+    assert topics_from_embeddings(texts[:3], embeddings[:3]) == []
+
+
+@pytest.mark.django_db
+def test_compute_product_insight_end_to_end_and_skips_unchanged() -> None:
+    product = Product.objects.create(sku="K1", title="Kettle")
+    rng = np.random.default_rng(1)
+    for i in range(10):
+        negative = i < 6
+        text = (
+            "The lid broke after a week. I wish it had a metal lid." if negative else "Boils fast and the lid is solid."
+        )
+        review = Review.objects.create(
+            product=product,
+            rating=1 if negative else 5,
+            text=text,
+            created_at=datetime(2026, 1 + i % 3, 5, tzinfo=UTC),
+        )
+        ReviewInsight.objects.create(
+            review=review,
+            text_hash=f"h{i}",
+            sentiment="negative" if negative else "positive",
+            sentiment_score=0.9,
+            polarity=-0.8 if negative else 0.8,
+            aspects=[_aspect(text, "lid", "negative" if negative else "positive")],
+            embedding=rng.normal(size=384).astype(np.float32),
+        )
+    assert compute_product_insight(product.pk)
+    insight = ProductInsight.objects.get(product=product)
+    assert insight.review_count == 10
+    assert insight.rating_distribution == {"1": 6, "2": 0, "3": 0, "4": 0, "5": 4}
+    assert insight.sentiment_distribution == {"negative": 6, "positive": 4}
+    assert [m["month"] for m in insight.sentiment_over_time] == ["2026-01", "2026-02", "2026-03"]
+    assert insight.pain_points[0]["aspect"] == "lid" and insight.pain_points[0]["count"] == 6
+    assert insight.needs[0]["count"] == 6 and "metal lid" in insight.needs[0]["need"]
+    assert insight.topics  # 10 reviews: enough for clusters
+    assert not compute_product_insight(product.pk)  # unchanged inputs: skipped
+    chart = sentiment_over_time_svg(insight.sentiment_over_time)
+    assert chart.startswith("<svg") and "2026-01" in chart
