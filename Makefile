@@ -29,6 +29,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) -m benchmarks
 
+# Model quality on ../shared/data (development sets) when it is there: trains, scores, compares baselines.
+eval: $(STAMP)
+	$(PY) -m evaluation
+
 # Removes the embedded database, Redis data and logs (stop `make demo` first).
 clean-var:
 	-$(PY) -c "from ecommarketing import embedded; embedded.stop_postgres()"

@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-MODULES = ["benchmarks.ingest"]
+MODULES = ["benchmarks.ingest", "benchmarks.insight"]
 
 
 def main() -> int:
