@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 -- Chinese review phrases use full-width punctuation on purpose
 """Hand-written material for the demo shop: categories, brands, product types and review phrases.
 
 Everything here is plain data; `demo.seed` and `demo.reviews` compose it with a seeded random generator.

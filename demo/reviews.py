@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 -- Chinese frames use full-width punctuation on purpose
 """Compose review titles and texts whose words agree with their star rating.
 
 A review is built from a polarity plan (5 stars: praise only; 4: praise, maybe one small gripe; 3: mixed
