@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(PY) -m ecommarketing.launcher
 
 test: $(STAMP)
+	$(PY) manage.py prepare_models
 	$(PY) -m pytest
 
 lint: $(STAMP)

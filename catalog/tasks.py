@@ -13,6 +13,9 @@ from jobs.runner import JobContext, job_kind, start_job
 
 from . import insights
 
+# Job kinds defined beside their domain code register on import.
+from . import aspect_training, sentiment_training, summaries  # noqa: F401  isort: skip
+
 
 @job_kind("analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.")
 def analyze_reviews_job(

@@ -23,9 +23,18 @@ from . import embedded
 
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
-# Jobs the demo runs, in order, through the queue. Later issues append their pipeline steps here.
-# DEMO_SEED_PARAMS (JSON) sizes the demo shop, e.g. '{"products": 20, "customers": 30}' for a quick run.
-PIPELINE: list[tuple[str, dict[str, object]]] = [("seed_demo", json.loads(os.environ.get("DEMO_SEED_PARAMS") or "{}"))]
+# Jobs the demo runs, in order, through the queue: (kind, parameters, wait for it before serving).
+# Later issues append their pipeline steps here. DEMO_SEED_PARAMS (JSON) sizes the demo shop, e.g.
+# '{"products": 20, "customers": 30}' for a quick run.
+PIPELINE: list[tuple[str, dict[str, object], bool]] = [
+    ("seed_demo", json.loads(os.environ.get("DEMO_SEED_PARAMS") or "{}"), True),
+    ("analyze_reviews", {"then_products": False}, True),
+    ("product_insights", {}, True),
+]
+# Generation is slow on CPU: summarise a few top products in the background while the app serves
+# (DEMO_SUMMARIES=0 skips it); the rest are summarised on demand or by a GPU worker.
+if int(os.environ.get("DEMO_SUMMARIES", "3")) > 0:
+    PIPELINE.append(("summarize_products", {"top": int(os.environ.get("DEMO_SUMMARIES", "3"))}, False))
 
 
 def say(message: str) -> None:
@@ -78,6 +87,7 @@ class Launcher:
         say(f"database {db['NAME']} on {db['HOST'] or 'localhost'} ({origin})")
         call_command("migrate", interactive=False, verbosity=0)
         say("migrations applied")
+        call_command("prepare_models")  # offline model files: a no-op once done
         username, password = self._admin_user()
 
         worker = self._spawn(
@@ -86,8 +96,8 @@ class Launcher:
              "--concurrency", "2", "--prefetch-multiplier", "1", "--loglevel", "INFO", "-n", "demo@%h"],
         )
         self._wait_for_worker(worker)
-        for kind, params in PIPELINE:
-            self._run_job(kind, params)
+        for kind, params, wait in PIPELINE:
+            self._run_job(kind, params, wait=wait)
 
         self._spawn("web", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
         say(f"ready in {time.monotonic() - t0:.0f} s")
@@ -142,7 +152,7 @@ class Launcher:
                 return
         raise RuntimeError(f"the worker did not answer within {timeout:.0f} s; see {self.log_dir / 'worker.log'}")
 
-    def _run_job(self, kind: str, params: dict[str, object]) -> None:
+    def _run_job(self, kind: str, params: dict[str, object], *, wait: bool = True) -> None:
         from django.db import transaction
 
         from jobs.models import Job
@@ -151,6 +161,9 @@ class Launcher:
         say(f"job {kind}: queued")
         with transaction.atomic():
             job = start_job(kind, params)
+        if not wait:
+            say(f"job {kind}: runs in the background (see /admin/jobs/job/{job.pk}/change/)")
+            return
         last = ""
         while True:
             job = Job.objects.get(pk=job.pk)

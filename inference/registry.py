@@ -47,3 +47,32 @@ def model_folder(role: str, path: str | Path, factory: Callable[[Path], T]) -> T
     """A model loaded from `path` by `factory`, cached per role and folder."""
     resolved = Path(path).resolve()
     return _cached(role, str(resolved), lambda: factory(resolved))
+
+
+def generator() -> Any:
+    """The generation backend from settings, created once per process.
+
+    GENERATION_BASE_URL set: an OpenAI-compatible server (GENERATION_MODEL_NAME, GENERATION_API_KEY).
+    Otherwise the folder GENERATION_MODEL, else the default that `manage.py prepare_models` converts
+    into var/models/generation/.
+    """
+    from django.conf import settings
+
+    from .generation import LocalGenerator, OpenAICompatibleGenerator
+    from .loading import ModelNotAvailable
+    from .prepare import generation_folder
+
+    base_url = _setting("GENERATION_BASE_URL")
+    if base_url:
+        model = _setting("GENERATION_MODEL_NAME")
+        if not model:
+            raise ModelNotAvailable(f"GENERATION_BASE_URL={base_url!r} needs GENERATION_MODEL_NAME (the served model)")
+        key = _setting("GENERATION_API_KEY") or None
+        return _cached("generation", f"{base_url}#{model}", lambda: OpenAICompatibleGenerator(base_url, model, key))
+    path = Path(_setting("GENERATION_MODEL") or generation_folder(Path(settings.VAR_DIR))).resolve()
+    if not (path / "config.json").is_file():
+        raise ModelNotAvailable(
+            f"no generation model in {path}: run `manage.py prepare_models` (or set GENERATION_MODEL to a "
+            "model folder, or GENERATION_BASE_URL to an OpenAI-compatible server)"
+        )
+    return _cached("generation", str(path), lambda: LocalGenerator(path))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psutil
 import pytest
+from django.conf import settings
 
 from ecommarketing import embedded
 
@@ -39,11 +40,17 @@ def _wait_for_line(process: subprocess.Popen[str], pattern: str, lines: list[str
 @pytest.mark.slow
 def test_demo_launcher_serves_and_stops_everything_it_started(tmp_path: Path) -> None:
     port = embedded.free_port()
+    # share the prepared model files with the test session instead of converting them again
+    (tmp_path / "var").mkdir()
+    shared_models = Path(settings.VAR_DIR) / "models"
+    shared_models.mkdir(exist_ok=True)
+    (tmp_path / "var" / "models").symlink_to(shared_models, target_is_directory=True)
     env = {
         **os.environ,
         "ECOM_VAR_DIR": str(tmp_path / "var"),
         "DEMO_PORT": str(port),
         "DEMO_SEED_PARAMS": json.dumps({"products": 12, "customers": 15, "events": 150, "reviews": 20}),
+        "DEMO_SUMMARIES": "0",
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DATABASE_URL", None)
@@ -70,6 +77,8 @@ def test_demo_launcher_serves_and_stops_everything_it_started(tmp_path: Path) ->
                 time.sleep(0.5)
         output = "".join(lines)
         assert "job seed_demo: succeeded" in output
+        assert "job analyze_reviews: succeeded" in output
+        assert "job product_insights: succeeded" in output
         assert credentials.group(1) == "admin"
         assert (tmp_path / "var" / "admin_password").read_text().strip() == credentials.group(2)
 

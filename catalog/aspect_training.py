@@ -1,0 +1,357 @@
+"""Training, versioning and serving the aspect tagger; the `train_aspects` job kind.
+
+Labelled aspect terms come in the layout of the SemEval-2014 ABSA files flattened to one row per term
+(`sentence_id, text, aspect_term, from, to, polarity`; a sentence without aspects has one row with the
+aspect columns empty). A trained tagger is recorded as a `ModelVersion` of role "aspects" and replaces
+the active one only when it scores a higher F1 on the same held-out sentences. Until one exists, an
+unsupervised extractor fitted on the shop's own reviews serves.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from inference import registry
+from inference.aspects import (
+    AspectExtractor,
+    AspectTagger,
+    Example,
+    Progress,
+    UnsupervisedAspectExtractor,
+    span_scores,
+    train_aspect_tagger,
+)
+from jobs.runner import JobContext, job_kind
+
+from .model_versions import activate_if_better, active_version, models_dir, record_version
+from .models import ModelRole, ModelVersion
+
+REQUIRED_COLUMNS = ("sentence_id", "text", "aspect_term", "from", "to")  # `polarity` is optional
+OFFSET_SEARCH = 40  # characters either side of a wrong offset searched for the term
+MAX_REPORTED = 50  # skipped rows described in the report; all are counted
+DEFAULT_EPOCHS = 8
+VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # becomes a folder name: no path tricks
+
+
+class AspectDataError(ValueError):
+    """The file cannot be used: the message names the file, line, column and reason."""
+
+
+@dataclass
+class LabelledSentence:
+    sentence_id: str
+    text: str
+    terms: list[tuple[int, int, str]] = field(default_factory=list)  # (start, end, polarity)
+
+    @property
+    def spans(self) -> list[tuple[int, int]]:
+        return [(start, end) for start, end, _ in self.terms]
+
+
+@dataclass
+class AspectDataset:
+    sentences: list[LabelledSentence]
+    rows: int = 0
+    fixed_offsets: int = 0
+    skipped_terms: int = 0
+    problems: list[str] = field(default_factory=list)  # the first MAX_REPORTED skipped rows, with reasons
+
+    @property
+    def examples(self) -> list[Example]:
+        return [(s.text, s.spans) for s in self.sentences]
+
+    @property
+    def term_count(self) -> int:
+        return sum(len(s.terms) for s in self.sentences)
+
+    def summary(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "sentences": len(self.sentences),
+            "terms": self.term_count,
+            "sentences_without_aspects": sum(1 for s in self.sentences if not s.terms),
+            "fixed_offsets": self.fixed_offsets,
+            "skipped_terms": self.skipped_terms,
+        }
+
+
+def locate_term(text: str, term: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where `term` really is: at the given offsets when they hold it, else the occurrence nearest to
+    them within OFFSET_SEARCH characters (exact case first, then any case); None if there is none."""
+    if 0 <= start < end <= len(text) and text[start:end] == term:
+        return start, end
+    if not term:
+        return None
+    lo, hi = max(0, start - OFFSET_SEARCH), min(len(text), max(end, start + len(term)) + OFFSET_SEARCH)
+    window = text[lo:hi]
+    for haystack, needle in ((window, term), (window.lower(), term.lower())):
+        found = [lo + m.start() for m in re.finditer(re.escape(needle), haystack)]
+        if found:
+            best = min(found, key=lambda position: abs(position - start))
+            return best, best + len(term)
+    return None
+
+
+def read_aspect_csv(path: str | Path, encoding: str = "utf-8-sig") -> AspectDataset:
+    """Sentences with their aspect spans, in file order. Offsets that miss their term by a little are
+    corrected; terms that cannot be found, or rows with bad offsets, are skipped and counted."""
+    path = Path(path)
+    try:
+        with path.open(newline="", encoding=encoding) as handle:
+            reader = csv.DictReader(handle)
+            columns = [c.strip() for c in reader.fieldnames or []]
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            if missing:
+                raise AspectDataError(
+                    f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(columns) or 'no header'}; "
+                    f"expected {', '.join(REQUIRED_COLUMNS)} (and optionally polarity)"
+                )
+            reader.fieldnames = columns
+            return _read_rows(reader, path)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise AspectDataError(f"cannot read {path}: {exc}") from exc
+
+
+def _read_rows(reader: csv.DictReader[str], path: Path) -> AspectDataset:
+    dataset = AspectDataset([])
+    by_id: dict[str, LabelledSentence] = {}
+
+    def skip(line: int, reason: str) -> None:
+        dataset.skipped_terms += 1
+        if len(dataset.problems) < MAX_REPORTED:
+            dataset.problems.append(f"{path.name} line {line}: {reason}")
+
+    for row in reader:
+        dataset.rows += 1
+        line = reader.line_num
+        sentence_id, text = (row.get("sentence_id") or "").strip(), row.get("text") or ""
+        if not sentence_id or not text.strip():
+            skip(line, "empty sentence_id or text")
+            continue
+        sentence = by_id.get(sentence_id)
+        if sentence is None:
+            sentence = by_id[sentence_id] = LabelledSentence(sentence_id, text)
+            dataset.sentences.append(sentence)
+        elif sentence.text != text:
+            skip(line, f"sentence {sentence_id} has a different text on an earlier row")
+            continue
+        term = row.get("aspect_term") or ""
+        if not term.strip():
+            continue  # a sentence without aspects: a negative example
+        try:
+            start, end = int(str(row.get("from")).strip()), int(str(row.get("to")).strip())
+        except ValueError:
+            skip(line, f"from/to {row.get('from')!r}/{row.get('to')!r} are not whole numbers")
+            continue
+        located = locate_term(text, term, start, end)
+        if located is None:
+            skip(line, f"aspect_term {term!r} is not in the text near offset {start}")
+            continue
+        if located != (start, end):
+            dataset.fixed_offsets += 1
+        if any((s, e) == located for s, e, _ in sentence.terms):
+            continue
+        sentence.terms.append((located[0], located[1], (row.get("polarity") or "").strip().lower()))
+    for sentence in dataset.sentences:
+        sentence.terms.sort()
+    return dataset
+
+
+# --- Training and activation ---------------------------------------------------------------------------
+
+@dataclass
+class AspectTrainingOutcome:
+    version: ModelVersion
+    metrics: dict[str, Any]
+    activated: bool
+    active_f1: float | None  # the previously active tagger's F1 on the same held-out sentences
+    data: dict[str, int]
+    problems: list[str]
+    seconds: float
+
+
+def default_version_name() -> str:
+    return f"tagger-{timezone.now():%Y%m%d-%H%M%S}"
+
+
+def check_version_name(name: str) -> None:
+    if not VERSION_NAME.match(name):
+        raise AspectDataError(f"version name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+    if ModelVersion.objects.filter(role=ModelRole.ASPECTS, name=name).exists():
+        raise AspectDataError(f"an aspect model named {name!r} exists already; choose another --name")
+
+
+def _score_on(version: ModelVersion, examples: Sequence[Example]) -> float | None:
+    """F1 of a stored tagger on `examples`, or None when its files are gone (then it cannot compete)."""
+    if not version.path or not Path(version.path).is_dir():
+        return None
+    tagger = registry.model_folder("aspects", version.path, AspectTagger)
+    predicted = tagger.extract([text for text, _ in examples])
+    return float(span_scores([spans for _, spans in examples], predicted)["f1"])
+
+
+def train_aspects(
+    path: str | Path,
+    *,
+    epochs: int = DEFAULT_EPOCHS,
+    seed: int = 0,
+    name: str | None = None,
+    activate: bool = True,
+    progress: Progress | None = None,
+    job_id: int | None = None,
+    base_path: str | Path | None = None,
+    max_steps: int | None = None,
+) -> AspectTrainingOutcome:
+    """Read a labelled file, fine-tune a tagger into var/models/aspects/<name>, record its version and
+    activate it if it beats the active tagger on the same held-out sentences (or none is active).
+
+    The held-out sentences are chosen by a hash of their text (`holdout_split`), so a tagger trained
+    earlier on the same file never saw them; one trained on another file may have, which favours it.
+    """
+    started = time.monotonic()
+    if epochs < 1:
+        raise AspectDataError("epochs must be at least 1")
+    dataset = read_aspect_csv(path)
+    if dataset.term_count == 0:
+        raise AspectDataError(f"{path}: no usable aspect terms ({dataset.skipped_terms} skipped)")
+    name = name or default_version_name()
+    check_version_name(name)
+    out_dir = models_dir(ModelRole.ASPECTS) / name
+    if out_dir.exists():
+        shutil.rmtree(out_dir)  # a folder left by a failed run of the same name: no version points at it
+    examples = dataset.examples
+    result = train_aspect_tagger(
+        examples, out_dir, base_path=base_path, epochs=epochs, seed=seed, progress=progress, max_steps=max_steps
+    )
+    version = record_version(
+        ModelRole.ASPECTS,
+        name,
+        path=result.path,
+        base_model=str(result.params.get("base_model", "")),
+        params={**result.params, "input": Path(path).name, "data": dataset.summary()},
+        metrics={**result.metrics, "history": result.history},
+        job_id=job_id,
+    )
+    activated, active_f1 = False, None
+    if activate:
+        current = active_version(ModelRole.ASPECTS)
+        validation = [examples[i] for i in result.validation_indices]
+        if current is not None and validation:
+            active_f1 = _score_on(current, validation)
+            version.metrics["active_f1_same_split"] = active_f1
+            version.metrics["compared_with"] = current.name
+            version.save(update_fields=["metrics"])
+        activated = activate_if_better(version, "f1", float(result.metrics.get("f1", 0.0)), active_f1)
+        registry.clear()
+    return AspectTrainingOutcome(
+        version=version,
+        metrics=result.metrics,
+        activated=activated,
+        active_f1=active_f1,
+        data=dataset.summary(),
+        problems=dataset.problems,
+        seconds=round(time.monotonic() - started, 1),
+    )
+
+
+# --- Serving -------------------------------------------------------------------------------------------
+
+_fallback_lock = threading.Lock()
+_fallback: dict[str, UnsupervisedAspectExtractor] = {}  # one fitted extractor, keyed by its corpus
+
+
+def active_aspect_extractor(corpus: Sequence[str] | None = None) -> tuple[AspectExtractor, ModelVersion | None]:
+    """The active tagger (loaded once per process and folder) with its version; without one, the
+    unsupervised extractor fitted on `corpus` (the shop's review texts; cached while the corpus stays
+    the same), or, without a corpus, a fresh one that fits on the first texts it is asked to read;
+    its version is None."""
+    version = active_version(ModelRole.ASPECTS)
+    if version is not None and version.path and Path(version.path).is_dir():
+        return registry.model_folder("aspects", version.path, AspectTagger), version
+    if not corpus:
+        return UnsupervisedAspectExtractor(), None
+    key = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()
+    with _fallback_lock:
+        if key not in _fallback:
+            _fallback.clear()
+            _fallback[key] = UnsupervisedAspectExtractor().fit(corpus)
+        return _fallback[key], None
+
+
+# --- Job -----------------------------------------------------------------------------------------------
+
+def training_dirs() -> list[Path]:
+    """Folders a training job may read from: job parameters can come from the API, so a job never reads
+    an arbitrary path (the rule of ingest's uploads, repeated here because catalog sits below ingest)."""
+    return [Path(settings.MEDIA_ROOT) / "imports", *(Path(p) for p in getattr(settings, "IMPORT_DIRS", []))]
+
+
+def check_job_path(path: str | Path) -> None:
+    resolved = Path(path).resolve()
+    if not any(resolved.is_relative_to(folder.resolve()) for folder in training_dirs()):
+        allowed = ", ".join(str(p) for p in training_dirs())
+        raise AspectDataError(f"a training job reads files only under {allowed}, not {path}")
+
+
+def stage_for_job(path: str | Path) -> Path:
+    """Copy an operator's file into the uploads folder, where a training job may read it."""
+    source = Path(path)
+    if not source.is_file():
+        raise AspectDataError(f"cannot read {source}: no such file")
+    target_dir = Path(settings.MEDIA_ROOT) / "imports"
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / f"aspects-{timezone.now():%Y%m%d-%H%M%S}-{re.sub(r'[^A-Za-z0-9._-]', '_', source.name)}"
+    shutil.copyfile(source, target)
+    return target
+
+
+def job_progress(ctx: JobContext) -> Callable[[int, int], None]:
+    """Training steps as the job's progress (the runner writes it at most twice a second)."""
+    state = {"done": 0, "total": -1}
+
+    def report(done: int, total: int) -> None:
+        if total != state["total"]:
+            state["total"] = total
+            ctx.set_total(total)
+        ctx.advance(done - state["done"])
+        state["done"] = done
+
+    return report
+
+
+@job_kind("train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.")
+def train_aspects_job(
+    ctx: JobContext,
+    path: str,
+    epochs: int = DEFAULT_EPOCHS,
+    seed: int = 0,
+    name: str | None = None,
+    activate: bool = True,
+) -> dict[str, Any]:
+    """Train from `path` (under the uploads folder), record the version, activate it if it is better."""
+    check_job_path(path)
+    outcome = train_aspects(
+        path, epochs=int(epochs), seed=int(seed), name=name, activate=bool(activate),
+        progress=job_progress(ctx), job_id=ctx.job.pk,
+    )
+    ctx.count(sentences=outcome.data["sentences"], terms=outcome.data["terms"])
+    return {
+        "version": outcome.version.name,
+        "metrics": {k: outcome.metrics.get(k) for k in ("precision", "recall", "f1")},
+        "activated": outcome.activated,
+        "active_f1": outcome.active_f1,
+        "data": outcome.data,
+        "problems": outcome.problems[:20],
+    }

@@ -1,0 +1,127 @@
+"""`manage.py train_sentiment`: fine-tune the sentiment model on rated reviews (the database, or a file)
+and activate it if it beats the serving model; see catalog/sentiment_training.py."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from catalog.sentiment_training import (
+    SentimentDataError,
+    load_training_data,
+    outcome_summary,
+    stage_for_job,
+    train_and_register,
+)
+
+
+class _Bar:
+    """A tqdm bar over training (and validation) batches; its total is known at the first batch."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: tqdm[Any] | None = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            self.bar = tqdm(total=total, unit="batch", file=sys.stderr, dynamic_ncols=True)
+        self.bar.total = total
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class Command(BaseCommand):
+    help = (
+        "Fine-tune the sentiment model (negative / neutral / positive) on rated reviews: from the database, "
+        "or from a CSV / JSON Lines file with --input. 1-2 stars are negative, 3 neutral, 4-5 positive. The new "
+        "version is recorded with its validation scores and activated only if it beats the serving model "
+        "(the active version, or the prototype classifier) on the same validation reviews."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--input", metavar="FILE", help="CSV, TSV or JSON Lines file (optionally .gz).")
+        parser.add_argument("--text-column", help="Column holding the review text (with --input).")
+        parser.add_argument("--rating-column", help="Column holding the 1-5 rating (or 0/1 with --binary-labels).")
+        parser.add_argument("--title-column", help="Optional column holding the review title.")
+        parser.add_argument(
+            "--binary-labels", action="store_true", help="The rating column holds 0 (negative) / 1 (positive)."
+        )
+        parser.add_argument("--epochs", type=int, help="Passes over the training sample (default 1 on CPU, 2 on GPU).")
+        parser.add_argument(
+            "--max-per-class", type=int, help="Training reviews per class (default 2000 on CPU, 20000 on GPU)."
+        )
+        parser.add_argument(
+            "--validation-fraction", type=float, default=0.15, help="Share held out to validate (default 0.15)."
+        )
+        parser.add_argument("--seed", type=int, default=0)
+        parser.add_argument("--name", help="Version name (default sentiment-<date>-<time>).")
+        parser.add_argument("--no-activate", action="store_true", help="Record the version but do not activate it.")
+        parser.add_argument("--as-job", action="store_true", help="Run as a background job; print its id.")
+        parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        if opts["input"] and not (opts["text_column"] and opts["rating_column"]):
+            raise CommandError("--input needs --text-column and --rating-column")
+        if not opts["input"] and (opts["text_column"] or opts["rating_column"] or opts["title_column"]):
+            raise CommandError("--text-column, --rating-column and --title-column go with --input FILE")
+        try:
+            if opts["as_job"]:
+                self._start_job(opts)
+                return
+            data = load_training_data(
+                opts["input"], text_column=opts["text_column"], rating_column=opts["rating_column"],
+                title_column=opts["title_column"], binary_labels=opts["binary_labels"],
+            )
+            self.stderr.write(f"{len(data.texts)} rated reviews from {data.source}: {data.counts}"
+                              + (f"; {data.skipped} rows skipped" if data.skipped else ""))
+            bar = _Bar(enabled=not opts["no_progress"] and opts["verbosity"] > 0)
+            try:
+                outcome = train_and_register(
+                    data, name=opts["name"], epochs=opts["epochs"], max_per_class=opts["max_per_class"],
+                    validation_fraction=opts["validation_fraction"], seed=opts["seed"],
+                    activate=not opts["no_activate"], progress=bar,
+                )
+            finally:
+                bar.close()
+        except SentimentDataError as exc:
+            raise CommandError(str(exc)) from None
+        summary = outcome_summary(outcome)
+        metrics, serving = summary["metrics"], summary["serving_metrics"] or {}
+        self.stdout.write(f"version {outcome.version.name} in {outcome.version.path} ({outcome.seconds:.0f} s)")
+        for key in ("macro_f1", "accuracy", "binary_macro_f1", "binary_accuracy"):
+            versus = f"   {outcome.compared_with}: {serving[key]:.4f}" if key in serving else ""
+            self.stdout.write(f"  {key:<16} {metrics[key]:.4f}{versus}")
+        for problem in outcome.problems[:5]:
+            self.stdout.write(f"  skipped {problem}")
+        if opts["no_activate"]:
+            self.stdout.write("not activated (--no-activate)")
+        elif outcome.activated:
+            self.stdout.write(self.style.SUCCESS(f"activated: it beats {outcome.compared_with} on {outcome.metric}"))
+        else:
+            self.stdout.write(f"not activated: {outcome.compared_with} stays, it scores as well or better on "
+                              f"{outcome.metric}")
+
+    def _start_job(self, opts: dict[str, Any]) -> None:
+        from jobs.runner import start_job
+
+        params: dict[str, Any] = {
+            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"],
+            "validation_fraction": opts["validation_fraction"], "seed": opts["seed"], "name": opts["name"],
+            "activate": not opts["no_activate"],
+        }
+        if opts["input"]:
+            params.update(
+                path=str(stage_for_job(opts["input"])), text_column=opts["text_column"],
+                rating_column=opts["rating_column"], title_column=opts["title_column"],
+                binary_labels=opts["binary_labels"],
+            )
+        job = start_job("train_sentiment", params)
+        self.stdout.write(f"job {job.pk} queued on {job.queue}")

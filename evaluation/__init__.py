@@ -1,0 +1,1 @@
+"""Offline evaluations on the development data in ../shared/data (`make eval`)."""

@@ -1,0 +1,108 @@
+"""Review analysis with the real packaged models: stored outputs, incremental re-runs, and resuming
+after the process doing it is killed midway (no review lost, none processed twice)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from catalog.insights import analyze_reviews, compute_product_insights
+from catalog.models import Product, ProductInsight, Review, ReviewInsight
+from tests.ecommarketing.test_services import database_url
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TEXTS = [
+    ("Love it", "The battery lasts all week and the screen is bright."),
+    ("Broke fast", "The strap snapped after two days. Terrible quality."),
+    ("", "It is okay. Arrived on time, nothing special."),
+    ("Great sound", "Great sound, but the ear cushions get hot after an hour."),
+    ("", "音质很好，但是电池续航太短了。"),
+    ("", "<p>Nice <b>kettle</b></p> boils fast &amp; quiet"),
+    ("", "x" * 30_000),
+    ("Mixed", "The battery is weak. The screen is great. I wish it had a longer cable."),
+]
+
+
+def _reviews(count: int = len(TEXTS)) -> list[Review]:
+    product = Product.objects.create(sku="AN-1", title="Gadget")
+    return [
+        Review.objects.create(product=product, rating=(i % 5) + 1, title=title, text=text)
+        for i, (title, text) in enumerate((TEXTS * 3)[:count])
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_analysis_stores_insight_and_only_redoes_changed_reviews() -> None:
+    reviews = _reviews()
+    counts = analyze_reviews()
+    assert counts == {"analyzed": len(reviews), "skipped": 0}
+    insights = {i.review_id: i for i in ReviewInsight.objects.all()}
+    assert set(insights) == {r.pk for r in reviews}
+    for review in reviews:
+        insight = insights[review.pk]
+        assert insight.sentiment in {"negative", "neutral", "positive"}
+        assert insight.sentiment_score is not None and 0 <= insight.sentiment_score <= 1
+        assert insight.polarity is not None and -1 <= insight.polarity <= 1
+        assert len(insight.embedding) == 384
+        text = f"{review.title}. {review.text}" if review.title else review.text
+        for aspect in insight.aspects:
+            assert text[aspect["start"] : aspect["end"]] == aspect["term"]
+            assert aspect["polarity"] in {"negative", "neutral", "positive"}
+    assert insights[reviews[4].pk].language == "zh"
+    assert insights[reviews[0].pk].sentiment == "positive"
+    assert insights[reviews[1].pk].sentiment == "negative"
+
+    assert analyze_reviews() == {"analyzed": 0, "skipped": 0}  # nothing pending
+    assert analyze_reviews(force=False, review_ids=[r.pk for r in reviews]) == {"analyzed": 0, "skipped": len(reviews)}
+    reviews[0].title, reviews[0].text = "Awful", "Stopped charging after a month. Complete waste of money."
+    reviews[0].save()
+    assert analyze_reviews() == {"analyzed": 1, "skipped": 0}
+    assert ReviewInsight.objects.get(pk=reviews[0].pk).sentiment == "negative"
+
+    assert compute_product_insights() == {"computed": 1, "unchanged": 0}
+    assert ProductInsight.objects.get().review_count == len(reviews)
+    assert compute_product_insights() == {"computed": 0, "unchanged": 1}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
+    reviews = _reviews(24)
+    script = (
+        "import django, time; django.setup();"
+        "import catalog.insights as ins; ins.CHUNK = 4;"
+        "real = ins._analyze_chunk\n"
+        "def slow(*a, **k):\n"
+        "    result = real(*a, **k); time.sleep(1.5); return result\n"
+        "ins._analyze_chunk = slow; ins.analyze_reviews()"
+    )
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, env=env)
+    try:
+        deadline = time.monotonic() + 180
+        while ReviewInsight.objects.count() < 8:  # two chunks committed
+            assert process.poll() is None, "the analysis ended before it could be killed"
+            assert time.monotonic() < deadline, "no chunk committed in time"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    done_before = ReviewInsight.objects.count()
+    assert 8 <= done_before < len(reviews)
+    kept = dict(ReviewInsight.objects.values_list("review_id", "processed_at"))
+
+    counts = analyze_reviews()  # the resumed job: only what was not committed
+    assert counts["analyzed"] == len(reviews) - done_before
+    assert ReviewInsight.objects.count() == len(reviews)
+    for review_id, processed_at in kept.items():  # committed work was not redone
+        assert ReviewInsight.objects.get(pk=review_id).processed_at == processed_at

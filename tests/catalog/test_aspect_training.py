@@ -1,0 +1,205 @@
+"""The aspect training service: the SemEval-layout reader, versions and the activation rule, serving,
+the job and the command. Training itself is replaced by a stub here (a real tiny run is in
+tests/inference/test_aspects.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from catalog import aspect_training
+from catalog.aspect_training import (
+    AspectDataError,
+    active_aspect_extractor,
+    check_job_path,
+    locate_term,
+    read_aspect_csv,
+    train_aspects,
+)
+from catalog.models import ModelRole, ModelVersion
+from inference.aspects import TrainResult, UnsupervisedAspectExtractor
+
+HEADER = "sentence_id,text,aspect_term,from,to,polarity\n"
+
+
+def _csv(tmp_path: Path, body: str, header: str = HEADER) -> Path:
+    path = tmp_path / "aspects.csv"
+    path.write_text(header + body, encoding="utf-8")
+    return path
+
+
+SAMPLE = (
+    '1,"  I charge it at night because of the good battery life.",battery life,42,54,positive\n'  # off by 2
+    '2,The screen is dim but the keyboard is great.,screen,4,10,negative\n'
+    '2,The screen is dim but the keyboard is great.,keyboard,26,34,positive\n'
+    "3,I bought it for my son.,,,,\n"
+    "4,The fan is loud.,touchpad,4,12,negative\n"  # the term is not in the text: skipped
+    "5,The fan is loud.,fan,x,7,negative\n"  # bad offsets: skipped
+)
+
+
+def test_reader_groups_sentences_fixes_offsets_and_keeps_negatives(tmp_path: Path) -> None:
+    data = read_aspect_csv(_csv(tmp_path, SAMPLE))
+    assert [s.sentence_id for s in data.sentences] == ["1", "2", "3", "4", "5"]
+    first = data.sentences[0]
+    (start, end, polarity), = first.terms
+    assert first.text[start:end] == "battery life" and polarity == "positive"
+    assert data.sentences[1].spans == [(4, 10), (26, 34)]
+    assert data.sentences[2].terms == []  # a sentence without aspects stays as a negative example
+    assert data.fixed_offsets == 1 and data.skipped_terms == 2
+    assert any("line 6" in p and "touchpad" in p for p in data.problems)
+    assert any("line 7" in p and "whole numbers" in p for p in data.problems)
+    assert data.summary()["sentences_without_aspects"] == 3
+    assert data.examples[1] == ("The screen is dim but the keyboard is great.", [(4, 10), (26, 34)])
+
+
+def test_locate_term_prefers_the_nearest_occurrence() -> None:
+    text = "screen here, and the screen there"
+    assert locate_term(text, "screen", 21, 27) == (21, 27)
+    assert locate_term(text, "screen", 19, 25) == (21, 27)
+    assert locate_term(text, "Screen", 0, 6) == (0, 6)  # any case when the exact case is absent
+    assert locate_term(text, "mouse", 0, 5) is None
+
+
+def test_reader_errors_name_the_problem(tmp_path: Path) -> None:
+    with pytest.raises(AspectDataError, match=r"missing column.*aspect_term"):
+        read_aspect_csv(_csv(tmp_path, "1,text,1,2\n", header="sentence_id,text,from,to\n"))
+    with pytest.raises(AspectDataError, match="cannot read"):
+        read_aspect_csv(tmp_path / "absent.csv")
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"\xff\xfe\x00\x01garbage")
+    with pytest.raises(AspectDataError):
+        read_aspect_csv(binary)
+
+
+# --- Versions and activation -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def fake_training(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> dict[str, Any]:
+    """Training returns a scripted F1; the active tagger's score on the same split is scripted too."""
+    settings.VAR_DIR = tmp_path / "var"
+    script: dict[str, Any] = {"f1": 0.7, "active_f1": None, "calls": []}
+
+    def train(examples: Any, out_dir: Path, **kwargs: Any) -> TrainResult:
+        script["calls"].append(kwargs)
+        Path(out_dir).mkdir(parents=True)
+        if kwargs.get("progress"):
+            kwargs["progress"](1, 2)
+            kwargs["progress"](2, 2)
+        metrics = {"precision": script["f1"], "recall": script["f1"], "f1": script["f1"], "validation_sentences": 1}
+        return TrainResult(metrics, Path(out_dir), [0], {"base_model": "minilm", "epochs": 1}, [{"epoch": 1}])
+
+    monkeypatch.setattr(aspect_training, "train_aspect_tagger", train)
+    monkeypatch.setattr(aspect_training, "_score_on", lambda version, examples: script["active_f1"])
+    return script
+
+
+@pytest.mark.django_db
+def test_activation_rule(tmp_path: Path, fake_training: dict[str, Any]) -> None:
+    path = _csv(tmp_path, SAMPLE)
+    first = train_aspects(path, name="first")
+    assert first.activated and first.active_f1 is None  # nothing active: the first version serves
+    assert first.version.metrics["f1"] == 0.7 and first.version.params["data"]["terms"] == 3
+
+    fake_training.update(f1=0.6, active_f1=0.7)
+    worse = train_aspects(path, name="worse")
+    assert not worse.activated and worse.active_f1 == 0.7
+    assert ModelVersion.objects.get(role=ModelRole.ASPECTS, is_active=True).name == "first"
+
+    fake_training.update(f1=0.8, active_f1=0.7)
+    better = train_aspects(path, name="better")
+    assert better.activated
+    assert ModelVersion.objects.get(role=ModelRole.ASPECTS, is_active=True).name == "better"
+    assert better.version.metrics["compared_with"] == "first"
+
+    fake_training.update(f1=0.99)
+    kept = train_aspects(path, name="kept", activate=False)
+    assert not kept.activated and ModelVersion.objects.get(is_active=True, role=ModelRole.ASPECTS).name == "better"
+
+    with pytest.raises(AspectDataError, match="exists already"):
+        train_aspects(path, name="better")
+    with pytest.raises(AspectDataError, match="version name"):
+        train_aspects(path, name="../escape")
+
+
+@pytest.mark.django_db
+def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extractor, version = active_aspect_extractor()
+    assert isinstance(extractor, UnsupervisedAspectExtractor) and version is None and not extractor.fitted
+    fitted: list[list[str]] = []
+
+    def fit(self: UnsupervisedAspectExtractor, texts: list[str]) -> UnsupervisedAspectExtractor:
+        fitted.append(list(texts))
+        self.fitted = True
+        return self
+
+    monkeypatch.setattr(UnsupervisedAspectExtractor, "fit", fit)
+    monkeypatch.setattr(aspect_training, "_fallback", {})  # leave the process cache as it was
+    corpus = ["The screen is dim.", "Great screen."]
+    first, _ = active_aspect_extractor(corpus=corpus)
+    again, _ = active_aspect_extractor(corpus=list(corpus))
+    assert first is again and fitted == [corpus]  # fitted once per corpus and process
+    folder = tmp_path / "tagger"
+    folder.mkdir()
+    active = ModelVersion.objects.create(role=ModelRole.ASPECTS, name="t", path=str(folder), is_active=True)
+    loaded: list[str] = []
+
+    def model_folder(role: str, path: str, factory: Any) -> str:
+        loaded.append(path)
+        return "T"
+
+    monkeypatch.setattr(aspect_training.registry, "model_folder", model_folder)
+    extractor, version = active_aspect_extractor()
+    assert extractor == "T" and version == active and loaded == [str(folder)]
+
+
+# --- Job and command ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_job_trains_from_uploads_only(
+    tmp_path: Path, settings: Any, fake_training: dict[str, Any], run_on_commit: None
+) -> None:
+    from jobs.models import JobStatus
+    from jobs.runner import start_job
+
+    settings.MEDIA_ROOT = tmp_path / "media"
+    outside = _csv(tmp_path, SAMPLE)
+    with pytest.raises(AspectDataError, match="only under"):
+        check_job_path(outside)
+    staged = aspect_training.stage_for_job(outside)
+    job = start_job("train_aspects", {"path": str(staged), "epochs": 1, "name": "from-job"})
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert job.result["version"] == "from-job" and job.result["activated"] is True
+    assert job.progress_total == 2 and job.queue == "inference"
+    refused = start_job("train_aspects", {"path": str(outside)})
+    refused.refresh_from_db()
+    assert refused.status == JobStatus.FAILED and "only under" in refused.error
+
+
+@pytest.mark.django_db
+def test_command_errors(tmp_path: Path) -> None:
+    with pytest.raises(CommandError, match="missing column"):
+        call_command("train_aspects", "--input", str(_csv(tmp_path, "1,a\n", header="sentence_id,text\n")))
+    with pytest.raises(CommandError, match="cannot read"):
+        call_command("train_aspects", "--input", str(tmp_path / "nope.csv"))
+    with pytest.raises(CommandError, match="no usable aspect terms"):
+        call_command("train_aspects", "--input", str(_csv(tmp_path, "1,Just text.,,,,\n")))
+    with pytest.raises(CommandError, match="epochs"):
+        call_command("train_aspects", "--input", str(tmp_path / "nope.csv"), "--epochs", "0")
+
+
+@pytest.mark.django_db
+def test_command_trains_and_reports(tmp_path: Path, fake_training: dict[str, Any], capsys: Any) -> None:
+    call_command("train_aspects", "--input", str(_csv(tmp_path, SAMPLE)), "--name", "cli", "--no-progress")
+    out = capsys.readouterr().out
+    assert "version cli" in out and "F1 0.7000" in out and "activated" in out
+    assert fake_training["calls"][-1]["seed"] == 0

@@ -1,0 +1,335 @@
+"""Aspect extraction: BIO decoding, the tagger's windows and offsets (on a keyword stub and on a tiny
+real fine-tuning run), the unsupervised extractor, and the clauses aspect polarity is read from."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+import torch
+
+from inference.aspects import (
+    LABELS,
+    MAX_CHARS,
+    AspectTagger,
+    AspectTerm,
+    UnsupervisedAspectExtractor,
+    aspect_contexts,
+    aspect_polarities,
+    batch_aspect_polarities,
+    decode_bio,
+    holdout_split,
+    span_scores,
+    train_aspect_tagger,
+    trim_span,
+    word_labels,
+)
+from inference.device import select_device
+from inference.loading import default_embedding_path
+
+
+def _words(text: str) -> list[tuple[int, int]]:
+    spans, start = [], None
+    for i, ch in enumerate(text + " "):
+        if ch.isspace() and start is not None:
+            spans.append((start, i))
+            start = None
+        elif not ch.isspace() and start is None:
+            start = i
+    return spans
+
+
+def _terms(text: str, tags: str) -> list[str]:
+    return [t.term for t in decode_bio(text, _words(text), tags.split())]
+
+
+# --- BIO decoding ----------------------------------------------------------------------------------
+
+
+def test_decode_multi_word_terms_at_start_and_end() -> None:
+    text = "Battery life is short but the touch pad works"
+    terms = decode_bio(text, _words(text), ["B-ASP", "I-ASP", "O", "O", "O", "O", "B-ASP", "I-ASP", "O"])
+    assert [t.term for t in terms] == ["Battery life", "touch pad"]
+    assert all(text[t.start : t.end] == t.term for t in terms)
+    assert _terms("I like the keyboard", "O O O B-ASP") == ["keyboard"]
+
+
+def test_decode_trims_punctuation_and_keeps_paired_marks() -> None:
+    assert _terms("Great screen, and keyboard.", "O B-ASP O B-ASP") == ["screen", "keyboard"]
+    assert _terms('The "sales" team was rude', 'O B-ASP I-ASP O O') == ['"sales" team']
+    assert _terms("Runs OS (Vista) fine", "O B-ASP I-ASP O") == ["OS (Vista)"]
+    assert _terms("It has ( nothing", "O O B-ASP O") == []  # a term that is only punctuation is dropped
+
+
+def test_decode_stray_inside_starts_a_term_and_adjacent_begins_split() -> None:
+    assert _terms("screen keyboard mouse", "I-ASP B-ASP B-ASP") == ["screen", "keyboard", "mouse"]
+    assert _terms("the hard drive", "O I-ASP I-ASP") == ["hard drive"]
+
+
+def test_trim_span_and_word_labels() -> None:
+    text = '  (battery life),  '
+    assert text[slice(*trim_span(text, 0, len(text)))] == "battery life"
+    words = [(0, 3), (4, 11), (12, 16), (17, 19)]  # "The battery life is"
+    assert word_labels(words, [(4, 16)]) == [0, 1, 2, 0]
+
+
+def test_span_scores_exact_match_micro() -> None:
+    gold = [[(0, 6), (10, 14)], [], [(3, 8)]]
+    predicted: list[list[Any]] = [[AspectTerm("screen", 0, 6)], [AspectTerm("x", 0, 1)], [(3, 8)]]
+    scores = span_scores(gold, predicted)
+    assert (scores["tp"], scores["fp"], scores["fn"]) == (2, 1, 1)
+    assert scores["precision"] == pytest.approx(2 / 3, abs=1e-4)
+    assert scores["f1"] == pytest.approx(2 / 3, abs=1e-4)
+
+
+def test_holdout_split_depends_on_text_only() -> None:
+    texts = [f"sentence number {i}" for i in range(200)] + ["Sentence  NUMBER 3"]
+    train, held = holdout_split(texts, 0.2)
+    assert sorted(train + held) == list(range(201))
+    assert 20 < len(held) < 60
+    assert (3 in held) == (200 in held)  # duplicates (ignoring case and spacing) share a side
+    assert holdout_split(list(reversed(texts)), 0.2)[1] == sorted(200 - i for i in held)
+
+
+# --- Tagger windows and offsets, on a stub model -----------------------------------------------------
+
+
+class _KeywordTagger(torch.nn.Module):
+    """Labels word pieces by vocabulary: B for `begin` pieces, I for `inside` pieces, else O."""
+
+    def __init__(self, tokenizer: Any, begin: Sequence[str], inside: Sequence[str]) -> None:
+        super().__init__()
+        self.config = SimpleNamespace(id2label=dict(enumerate(LABELS)), num_labels=len(LABELS))
+        self.begin = set(tokenizer.convert_tokens_to_ids(list(begin)))
+        self.inside = set(tokenizer.convert_tokens_to_ids(list(inside)))
+        self.calls: list[tuple[int, int]] = []
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
+        self.calls.append(tuple(input_ids.shape))  # type: ignore[arg-type]
+        logits = torch.zeros((*input_ids.shape, len(LABELS)))
+        logits[..., 0] = 1.0
+        for token in self.begin:
+            logits[..., 1] += 5.0 * (input_ids == token)
+        for token in self.inside:
+            logits[..., 2] += 5.0 * (input_ids == token)
+        return SimpleNamespace(logits=logits)
+
+
+@pytest.fixture(scope="module")
+def stub_tagger() -> AspectTagger:
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(default_embedding_path())
+    model = _KeywordTagger(tokenizer, begin=["battery", "touch", "screen"], inside=["life"])
+    return AspectTagger.from_model(model, tokenizer, select_device())
+
+
+def test_tagger_offsets_are_slices_of_the_input(stub_tagger: AspectTagger) -> None:
+    text = "  The Battery-life, the TOUCHPAD and the screen!"
+    terms = stub_tagger.extract([text])[0]
+    assert [t.term for t in terms] == ["Battery", "life", "TOUCHPAD", "screen"]  # "-" splits words
+    assert all(text[t.start : t.end] == t.term for t in terms)
+    assert [t.term for t in stub_tagger.extract(["battery life lasts"])[0]] == ["battery life"]
+
+
+def test_tagger_reads_long_texts_in_windows(stub_tagger: AspectTagger) -> None:
+    filler = "nothing to see here " * 2_400  # about 48k characters, far beyond one 256-piece window
+    text = "battery life first. " + filler[: MAX_CHARS - 60] + " the screen at the end"
+    terms = stub_tagger.extract([text, "", "screen"])
+    assert [t.term for t in terms[0]][:1] == ["battery life"]
+    assert terms[0][-1].term == "screen" and text[terms[0][-1].start : terms[0][-1].end] == "screen"
+    assert terms[1] == [] and [t.term for t in terms[2]] == ["screen"]
+    huge = stub_tagger.extract(["screen " * 8_000])[0]  # 56k characters: read up to MAX_CHARS, no error
+    assert huge and all(t.end <= MAX_CHARS for t in huge)
+
+
+def test_tagger_keeps_order_across_lengths(stub_tagger: AspectTagger) -> None:
+    texts = ["screen", "a " * 600 + "battery", "", "touch screen and battery life", "x" * 3000 + " screen"]
+    batched = stub_tagger.extract(texts, batch_size=2)
+    assert batched == [stub_tagger.extract([text])[0] for text in texts]
+    seen: list[int] = []
+    stub_tagger.extract(texts, on_batch=seen.append, batch_size=2)
+    assert sum(seen) == len(texts)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "<p>The <b>screen</b> &amp; battery</p>",
+        "屏幕很好 but the battery 电池不行",
+        "\x00\x07 screen \u200b",
+        "😀" * 50,
+    ],
+)
+def test_tagger_survives_bad_inputs(stub_tagger: AspectTagger, text: str) -> None:
+    for term in stub_tagger.extract([text])[0]:
+        assert text[term.start : term.end] == term.term and term.term.strip() == term.term
+
+
+# --- A tiny real fine-tuning run --------------------------------------------------------------------
+
+_PARTS = ["battery", "screen", "keyboard", "touch pad", "speakers"]
+_OPINIONS = ["is great", "died fast", "feels cheap", "works well"]
+
+
+def _synthetic() -> list[tuple[str, list[tuple[int, int]]]]:
+    examples = []
+    for i in range(24):
+        part = _PARTS[i % len(_PARTS)]
+        text = f"The {part} {_OPINIONS[i % len(_OPINIONS)]}."
+        examples.append((text, [(4, 4 + len(part))]))
+    examples += [("I bought it for my son.", []), ("Shipping took two days.", [])]
+    return examples
+
+
+@pytest.fixture(scope="module")
+def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    folder = tmp_path_factory.mktemp("aspects") / "tagger"
+    steps: list[tuple[int, int]] = []
+    result = train_aspect_tagger(
+        _synthetic(), folder, epochs=8, learning_rate=5e-4, batch_size=8, max_steps=24, patience=8,
+        progress=lambda done, total: steps.append((done, total)), device=select_device("cpu"),
+    )
+    return result, steps
+
+
+@pytest.mark.slow
+def test_tiny_training_saves_a_tagger_that_reloads_and_extracts(tiny_trained: Any) -> None:
+    result, steps = tiny_trained
+    assert steps[-1][0] == steps[-1][1] == 24
+    assert (Path(result.path) / "config.json").exists() and result.history
+    assert set(result.metrics) >= {"precision", "recall", "f1"}
+    tagger = AspectTagger(result.path)
+    texts = ["The keyboard is great.", "The battery died fast.", "", "屏幕 <b>screen</b>"]
+    terms = tagger.extract(texts)
+    assert len(terms) == len(texts)
+    for text, found in zip(texts, terms, strict=True):
+        assert all(text[t.start : t.end] == t.term for t in found)
+    assert "keyboard" in [t.term for t in terms[0]] or "battery" in [t.term for t in terms[1]]
+
+
+def test_training_rejects_spans_outside_the_text(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="outside"):
+        train_aspect_tagger([("short", [(0, 50)])], tmp_path / "x")
+
+
+# --- Unsupervised extractor --------------------------------------------------------------------------
+
+
+class _TrigramEmbedder:
+    """Character-trigram vectors: spelling variants ("warranty", "warrenty") come out close."""
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        rows = []
+        for text in texts:
+            vector = np.zeros(512, dtype=np.float32)
+            padded = f"  {text.lower()} "
+            for i in range(len(padded) - 2):
+                vector[zlib.crc32(padded[i : i + 3].encode()) % 512] += 1
+            rows.append(vector / max(float(np.linalg.norm(vector)), 1e-9))
+        return np.stack(rows)
+
+
+_CORPUS = [
+    "The battery life is amazing.",
+    "Battery life could be better.",
+    "Great battery life and a bright screen.",
+    "The screen is too dim.",
+    "I love the screen.",
+    "The screens scratch easily.",
+    "The warranty was useless.",
+    "Their warranty covers nothing.",
+    "The warrenty expired after a year.",
+    "The hard drive failed.",
+    "My hard drive is noisy.",
+    "A new hard drive fixed it.",
+    "My son likes the color.",
+]
+
+
+@pytest.mark.slow
+def test_unsupervised_finds_frequent_noun_phrases_and_merges_spellings() -> None:
+    extractor = UnsupervisedAspectExtractor(min_count=2, similarity=0.6, embedder=_TrigramEmbedder()).fit(_CORPUS)
+    assert {"battery life", "screen", "warranty", "hard drive"} <= set(extractor.frequency)
+    assert "color" not in extractor.frequency  # mentioned once
+    assert extractor.canonical("warrenty") == "warranty"
+    assert extractor.canonical("Screens") == "screen"
+    texts = [
+        "The good battery life, but the screen...",
+        "Nothing here.",
+        "",
+        "屏幕很好。The hard drive is loud and the <b>screen</b> is dim.",
+    ]
+    found = extractor.extract(texts)
+    assert [t.term for t in found[0]] == ["battery life", "screen"]
+    assert found[1] == [] and found[2] == []
+    for text, terms in zip(texts, found, strict=True):
+        assert all(text[t.start : t.end] == t.term for t in terms)
+    assert [t.term for t in found[3]] == ["hard drive", "screen"]
+
+
+@pytest.mark.slow
+def test_unsupervised_fits_on_the_texts_it_reads_when_unfitted() -> None:
+    extractor = UnsupervisedAspectExtractor(min_count=2, embedder=_TrigramEmbedder())
+    found = extractor.extract(_CORPUS)
+    assert extractor.fitted and any(t.term == "screen" for t in found[3])
+
+
+# --- Aspect polarity contexts ------------------------------------------------------------------------
+
+
+def _at(text: str, term: str) -> AspectTerm:
+    start = text.index(term)
+    return AspectTerm(term, start, start + len(term))
+
+
+def test_aspect_contexts_split_on_contrast_and_sentences() -> None:
+    text = "The screen is great but the battery dies fast. Keyboard is fine; however the fan is loud."
+    terms = [_at(text, "screen"), _at(text, "battery"), _at(text, "Keyboard"), _at(text, "fan")]
+    assert aspect_contexts(text, terms) == [
+        "The screen is great",
+        "but the battery dies fast.",
+        "Keyboard is fine",
+        "however the fan is loud.",
+    ]
+
+
+def test_aspect_contexts_chinese_and_bare_terms() -> None:
+    text = "屏幕很清晰，但是电池不耐用"
+    assert aspect_contexts(text, [_at(text, "屏幕"), _at(text, "电池")]) == ["屏幕很清晰", "但是电池不耐用"]
+    text = "Battery life; awful."
+    assert aspect_contexts(text, [_at(text, "Battery life")]) == ["Battery life; awful."]
+
+
+def test_aspect_polarities_uses_the_classifier_on_each_clause() -> None:
+    text = "Great screen, although the battery is terrible."
+    seen: list[list[str]] = []
+
+    def classify(contexts: list[str]) -> list[str]:
+        seen.append(contexts)
+        return ["negative" if "terrible" in c else "positive" for c in contexts]
+
+    assert aspect_polarities(text, [_at(text, "screen"), _at(text, "battery")], classify) == ["positive", "negative"]
+    assert seen == [["Great screen,", "although the battery is terrible."]] or seen[0][1].startswith("although")
+    assert aspect_polarities(text, [], classify) == []
+
+
+def test_batch_aspect_polarities_classifies_all_contexts_at_once() -> None:
+    texts = ["Great screen but awful keys.", "", "The fan is loud."]
+    terms = [[_at(texts[0], "screen"), _at(texts[0], "keys")], [], [_at(texts[2], "fan")]]
+    calls: list[list[str]] = []
+
+    def classify(contexts: list[str]) -> list[str]:
+        calls.append(contexts)
+        return ["negative" if ("awful" in c or "loud" in c) else "positive" for c in contexts]
+
+    assert batch_aspect_polarities(texts, terms, classify) == [["positive", "negative"], [], ["negative"]]
+    assert len(calls) == 1 and len(calls[0]) == 3
+    assert batch_aspect_polarities(["x"], [[]], classify) == [[]] and len(calls) == 1
