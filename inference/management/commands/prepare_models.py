@@ -68,6 +68,15 @@ class Command(BaseCommand):
             self.stdout.write(f"  kept {result.details['kept_gguf']}")
 
     def _record_generation(self, result: prepare.Prepared) -> None:
+        from django.db import connection
+
+        from catalog.models import ModelVersion
+
+        if ModelVersion._meta.db_table not in connection.introspection.table_names():
+            # a fresh database (e.g. `make test` before anything migrated it): the files are ready;
+            # the version is recorded on the next run after `migrate`, or when first used
+            self.stdout.write("  model version: not recorded (the database is not migrated yet)")
+            return
         manifest = prepare.read_manifest(result.path) or {}
         version = model_versions.record_version(
             ModelRole.GENERATION,
