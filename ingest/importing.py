@@ -794,4 +794,8 @@ def run_import(
             error_file.write(errors)
             progress.advance(BatchResult(len(batch), result.created, result.updated, rejected, batch[-1].line))
     report.elapsed = time.monotonic() - started
+    if options.kind == "reviews" and (report.created or report.updated):
+        from catalog.tasks import request_review_analysis
+
+        request_review_analysis()  # new and edited reviews get their insight (when a worker runs)
     return report

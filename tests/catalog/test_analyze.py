@@ -106,3 +106,41 @@ def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
     assert ReviewInsight.objects.count() == len(reviews)
     for review_id, processed_at in kept.items():  # committed work was not redone
         assert ReviewInsight.objects.get(pk=review_id).processed_at == processed_at
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_score_reviews_writes_every_column_plus_the_scores(tmp_path: Path) -> None:
+    import csv
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    source = tmp_path / "reviews.csv"
+    with source.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "stars", "body"])
+        for i, (_title, text) in enumerate(TEXTS):
+            writer.writerow([i, (i % 5) + 1, text])
+    target = tmp_path / "scored.csv"
+    call_command(
+        "score_reviews",
+        str(source),
+        "--text-column",
+        "body",
+        "--output",
+        str(target),
+        stdout=StringIO(),
+        stderr=StringIO(),
+    )
+    with target.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == len(TEXTS)
+    assert list(rows[0]) == ["id", "stars", "body", "sentiment", "sentiment_score", "aspects"]
+    for row, (_title, text) in zip(rows, TEXTS, strict=True):
+        assert row["body"] == text and row["sentiment"] in {"negative", "neutral", "positive"}
+        assert 0 <= float(row["sentiment_score"]) <= 1
+        for aspect in json.loads(row["aspects"]):
+            assert set(aspect) == {"term", "polarity"} and aspect["term"] in text
+    assert rows[1]["sentiment"] == "negative"
