@@ -86,8 +86,20 @@ def _prepare(text: str) -> str:
 
 
 def _as_in(text: str, terms: list[AspectTerm]) -> list[AspectTerm]:
-    """Terms found in the prepared text, re-read from the caller's text at the same offsets."""
-    return [AspectTerm(text[t.start : t.end], t.start, t.end) for t in terms]
+    """Terms found in the prepared text, re-read from the caller's text at the same offsets; a term
+    never spans markup ("screen</b> flickers" becomes "screen" and "flickers")."""
+    found = []
+    for term in terms:
+        if text[term.start : term.end] == term.term:
+            found.append(term)
+            continue
+        position = term.start
+        for match in [*_TAG.finditer(text, term.start, term.end), None]:
+            start, end = trim_span(text, position, match.start() if match else term.end)
+            if start < end:
+                found.append(AspectTerm(text[start:end], start, end))
+            position = match.end() if match else term.end
+    return found
 
 
 # --- Spans ---------------------------------------------------------------------------------------------

@@ -148,6 +148,13 @@ def test_tagger_reads_long_texts_in_windows(stub_tagger: AspectTagger) -> None:
     assert huge and all(t.end <= MAX_CHARS for t in huge)
 
 
+def test_tagger_terms_never_span_markup(stub_tagger: AspectTagger) -> None:
+    text = "The <b>touch</b> life and <i>battery</i>"
+    terms = stub_tagger.extract([text])[0]
+    assert [t.term for t in terms] == ["touch", "life", "battery"]
+    assert all(text[t.start : t.end] == t.term for t in terms)
+
+
 def test_tagger_keeps_order_across_lengths(stub_tagger: AspectTagger) -> None:
     texts = ["screen", "a " * 600 + "battery", "", "touch screen and battery life", "x" * 3000 + " screen"]
     batched = stub_tagger.extract(texts, batch_size=2)
