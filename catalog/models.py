@@ -51,6 +51,31 @@ class Product(models.Model):
         return [part.strip() for part in self.category.split(">") if part.strip()]
 
 
+class ProductEmbedding(models.Model):
+    """The product's text (title, category, brand, description) embedded: content recommendations,
+    similar products and customer profiles are built from it. Recomputed when the text changes."""
+
+    product = models.OneToOneField(Product, on_delete=models.CASCADE, primary_key=True, related_name="embedding")
+    embedding = VectorField(dimensions=384)
+    text_hash = models.CharField(max_length=64, help_text="Hash of the text embedded (skip unchanged products).")
+    model_name = models.CharField(max_length=100, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="product_embedding_hnsw",
+                fields=["embedding"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Embedding of product {self.product_id}"
+
+
 class Review(models.Model):
     external_id = models.CharField(
         max_length=64, unique=True, default=_new_external_id, help_text="The source's review id (upsert key)."
@@ -94,6 +119,12 @@ class ModelRole(models.TextChoices):
     SENTIMENT = "sentiment", "Sentiment"
     ASPECTS = "aspects", "Aspect tagger"
     GENERATION = "generation", "Generation"
+    RECOMMENDER = "recommender", "Recommender (collaborative sources and fusion)"
+    SEGMENTS = "segments", "Behavioural segments (clustering)"
+    PURCHASE_30D = "purchase_30d", "Purchase in the next 30 days"
+    CHURN = "churn", "Churn risk"
+    VALUE_90D = "value_90d", "Expected value over 90 days"
+    NEXT_ORDER = "next_order", "Expected next order date"
 
 
 class ModelVersion(models.Model):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from pgvector.django import HnswIndex, VectorField
 
 from catalog.models import Product
 
@@ -77,3 +78,127 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type} by {self.customer_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+# --- What we know about each customer -------------------------------------------------------------
+
+
+class Segment(models.Model):
+    """A named group of customers, usable as a campaign audience.
+
+    Lifecycle segments come from rules over RFM (new, active, loyal, at risk, lapsed); behavioural ones
+    from clustering profile vectors, labelled by their members' top categories and keywords. Both are
+    rebuilt by jobs; the key stays stable so campaigns keep pointing at the same audience.
+    """
+
+    class Kind(models.TextChoices):
+        LIFECYCLE = "lifecycle", "Lifecycle (rules)"
+        BEHAVIOURAL = "behavioural", "Behavioural (clustering)"
+
+    key = models.SlugField(max_length=64, unique=True, help_text="Stable identifier, e.g. lifecycle-at-risk.")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    size = models.PositiveIntegerField(default=0, help_text="Customers in the segment at the last rebuild.")
+    top_categories = models.JSONField(default=list, blank=True, help_text='[["Home > Mugs", weight], ...]')
+    top_keywords = models.JSONField(default=list, blank=True, help_text='[["ceramic", weight], ...]')
+    centroid = VectorField(dimensions=384, null=True, blank=True)
+    model_version = models.ForeignKey(
+        "catalog.ModelVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    is_active = models.BooleanField(default=True, help_text="False once a rebuild no longer produces it.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "key"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lifecycle(models.TextChoices):
+    NEW = "new", "New"
+    ACTIVE = "active", "Active"
+    LOYAL = "loyal", "Loyal"
+    AT_RISK = "at_risk", "At risk"
+    LAPSED = "lapsed", "Lapsed"
+    PROSPECT = "prospect", "Prospect (never bought)"
+
+
+class CustomerProfile(models.Model):
+    """The customer's interests as a vector, their RFM figures and segments.
+
+    `vector_sum`/`weight_sum` hold the time-decayed, event-weighted sum of product, search and review
+    embeddings as of `decayed_at`: exponential decay lets new events be added without re-reading old ones
+    (multiply the sum by the decay since `decayed_at`, add the new terms). `vector` is its unit-length
+    form, indexed for nearest-product search. `last_event_id` marks the events already folded in.
+    """
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="profile")
+    vector = VectorField(dimensions=384, null=True, blank=True)
+    vector_sum = VectorField(dimensions=384, null=True, blank=True)
+    weight_sum = models.FloatField(default=0.0)
+    decayed_at = models.DateTimeField(null=True, blank=True)
+    last_event_id = models.BigIntegerField(default=0, help_text="Highest event id folded into the vector.")
+    interests = models.JSONField(
+        default=dict, blank=True, help_text='{"categories": [[name, weight]], "brands": [...], "keywords": [...]}'
+    )
+    # RFM, as of `updated_at`
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True, help_text="Latest event of any type.")
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    recency_days = models.FloatField(null=True, blank=True, help_text="Days since the last order.")
+    rfm_score = models.CharField(max_length=3, blank=True, help_text="Recency, frequency, monetary quintiles 1-5.")
+    lifecycle = models.CharField(max_length=16, choices=Lifecycle.choices, default=Lifecycle.PROSPECT)
+    lifecycle_segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="lifecycle_members"
+    )
+    behaviour_segment = models.ForeignKey(
+        Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="behaviour_members"
+    )
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            HnswIndex(
+                name="customer_profile_hnsw",
+                fields=["vector"],
+                m=16,
+                ef_construction=64,
+                opclasses=["vector_cosine_ops"],
+            ),
+            models.Index(fields=["lifecycle"], name="profile_lifecycle_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Profile of {self.customer_id}"
+
+
+class PredictionTarget(models.TextChoices):
+    PURCHASE_30D = "purchase_30d", "Purchase in the next 30 days"
+    CHURN = "churn", "Churn risk"
+    VALUE_90D = "value_90d", "Expected value over 90 days"
+    NEXT_ORDER = "next_order", "Expected next order date"
+
+
+class CustomerPrediction(models.Model):
+    """One model's latest prediction for one customer. `probability` for the classifiers, `value` for
+    expected value (in the shop's currency) and `predicted_at` for the next order date."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="predictions")
+    target = models.CharField(max_length=16, choices=PredictionTarget.choices)
+    probability = models.FloatField(null=True, blank=True)
+    value = models.FloatField(null=True, blank=True)
+    predicted_at = models.DateTimeField(null=True, blank=True)
+    model_version = models.ForeignKey("catalog.ModelVersion", on_delete=models.CASCADE, related_name="+")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["customer_id", "target"]
+        constraints = [models.UniqueConstraint(fields=["customer", "target"], name="one_prediction_per_target")]
+        indexes = [models.Index(fields=["target", "probability"], name="prediction_target_prob_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.target} for {self.customer_id}"

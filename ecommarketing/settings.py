@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "jobs",
     "catalog",
     "customers",
+    "recommendations",
     "campaigns",
     "ingest",
     "demo",
