@@ -1,0 +1,56 @@
+"""Job kinds of recommendations: train the recommender, precompute top-k for an audience. Thin: the work is in
+training.py and ranking.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.runner import JobContext, job_kind
+
+from . import training
+from .ranking import precompute_recommendations
+
+
+@job_kind(
+    "train_recommender",
+    queue="default",
+    description="Fit the hybrid recommender on the shop's events, tune fusion weights, activate the version.",
+)
+def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
+    steps = ["reading events", "neighbour tables", "popularity and trending per segment", "recorded"]
+    ctx.set_total(len(steps))
+
+    def progress(message: str) -> None:
+        if any(message.startswith(step) for step in steps):
+            ctx.advance(1)
+
+    version = training.train_recommender(name=name, job_id=ctx.job.pk, activate_version=activate, progress=progress)
+    return {
+        "version": version.name,
+        "version_id": version.pk,
+        "active": version.is_active,
+        "weights": version.params.get("weights", {}),
+        "weights_source": version.params.get("weights_source", ""),
+        "metrics": version.metrics,
+    }
+
+
+@job_kind(
+    "precompute_recommendations",
+    queue="default",
+    description="Rank top-k products for customers (ids, segments or everyone) into RecommendationSet rows.",
+)
+def precompute_recommendations_job(
+    ctx: JobContext,
+    customer_ids: list[int] | None = None,
+    segment_keys: list[str] | None = None,
+    k: int = 10,
+) -> dict[str, Any]:
+    return precompute_recommendations(
+        customer_ids=customer_ids,
+        segment_keys=segment_keys,
+        k=k,
+        job_id=ctx.job.pk,
+        set_total=ctx.set_total,
+        progress=ctx.advance,
+    )
