@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, sentiment
+from . import aspects, recommendations, sentiment
 
 
 def main() -> int:
-    codes = [sentiment.main([]), aspects.main([])]
+    codes = [sentiment.main([]), aspects.main([]), recommendations.main([])]
     return max(codes)
 
 
