@@ -17,7 +17,7 @@ from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertRep
 from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
 from .models import ModelVersion, Product, ProductInsight, Review, ReviewInsight
-from .tasks import request_review_analysis
+from .tasks import request_product_embedding, request_review_analysis
 
 
 def _customer_model() -> Any:
@@ -156,6 +156,18 @@ class ProductViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Product]):
     search_fields = ["sku", "title", "description", "brand", "category"]
     ordering_fields = ["sku", "title", "price", "created_at", "updated_at"]
     upsert_spec = PRODUCT_UPSERT
+
+    # New and edited products are embedded by a background job (when a worker runs).
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        request_product_embedding(self.request.user)
+
+    def perform_update(self, serializer: Any) -> None:
+        super().perform_update(serializer)
+        request_product_embedding(self.request.user)
+
+    def after_bulk_upsert(self, request: Request, report: UpsertReport) -> None:
+        request_product_embedding(request.user)
 
     @extend_schema(
         summary="Product insight",

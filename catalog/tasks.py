@@ -11,7 +11,7 @@ from django.db import transaction
 from jobs.models import Job, JobStatus
 from jobs.runner import JobContext, job_kind, start_job
 
-from . import insights
+from . import insights, product_embeddings
 
 # Job kinds defined beside their domain code register on import.
 from . import aspect_training, sentiment_training, summaries  # noqa: F401  isort: skip
@@ -34,6 +34,25 @@ def product_insights_job(ctx: JobContext, product_ids: list[int] | None = None, 
     counts = insights.compute_product_insights(product_ids, progress=ctx.advance, set_total=ctx.set_total, force=force)
     ctx.count(**counts)
     return counts
+
+
+@job_kind("embed_products", queue="inference", description="Embed product texts (title, category, brand).")
+def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, force: bool = False) -> dict[str, Any]:
+    """Embed pending products (or the given ones); unchanged texts are skipped."""
+    counts = product_embeddings.embed_products(product_ids, force=force, progress=ctx.advance, set_total=ctx.set_total)
+    ctx.count(**counts)
+    return counts
+
+
+def request_product_embedding(user: Any = None) -> Job | None:
+    """Start an embedding of pending products after products are created or edited, unless one is
+    already queued. Like `request_review_analysis`, nothing starts in eager mode (no worker)."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    with transaction.atomic():
+        if Job.objects.filter(kind="embed_products", status=JobStatus.QUEUED).exists():
+            return None
+        return start_job("embed_products", {}, user=user)
 
 
 def request_review_analysis(user: Any = None) -> Job | None:

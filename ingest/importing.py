@@ -798,4 +798,12 @@ def run_import(
         from catalog.tasks import request_review_analysis
 
         request_review_analysis()  # new and edited reviews get their insight (when a worker runs)
+    if options.kind == "products" and (report.created or report.updated):
+        from catalog.tasks import request_product_embedding
+
+        request_product_embedding()  # new and edited products get embedded (when a worker runs)
+    if options.kind == "events" and report.created:
+        from customers.tasks import request_profile_update
+
+        request_profile_update()  # new events are folded into their customers' profiles (when a worker runs)
     return report
