@@ -4,13 +4,20 @@ from rest_framework.routers import DefaultRouter
 
 from campaigns.api import CampaignViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
-from customers.api import CustomerViewSet, EventViewSet
+from customers.api import CustomerViewSet, EventViewSet, SegmentViewSet
 from jobs.api import JobViewSet
+from recommendations.api import CustomerRecommendationsViewSet, SimilarProductsViewSet
 
 router = DefaultRouter()
 router.register("products", ProductViewSet)
 router.register("reviews", ReviewViewSet)
 router.register("customers", CustomerViewSet)
 router.register("events", EventViewSet)
+router.register("segments", SegmentViewSet)
 router.register("campaigns", CampaignViewSet)
 router.register("jobs", JobViewSet)
+router.register(
+    r"customers/(?P<customer_pk>[^/.]+)/recommendations", CustomerRecommendationsViewSet,
+    basename="customer-recommendations",
+)
+router.register(r"products/(?P<product_pk>[^/.]+)/similar", SimilarProductsViewSet, basename="product-similar")

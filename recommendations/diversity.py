@@ -2,7 +2,8 @@
 
 Fusion ranks by relevance alone, so a customer who viewed one mug gets ten mugs. MMR picks greedily the item
 maximising `lambda * relevance - (1 - lambda) * max similarity to what is already picked`, on the products'
-text embeddings. Relevance is min-max scaled to 0-1 first so that it is comparable with cosine similarity.
+text embeddings. Relevance is divided by the best score first, so it is on the scale of cosine similarity
+(the ranker passes rank-based relevance over the head of its list).
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ def mmr(
         return []
     if not 0.0 <= lambda_ <= 1.0:
         raise ValueError(f"lambda_ must be between 0 and 1, got {lambda_}")
-    spread = float(relevance.max() - relevance.min())
-    scaled = (relevance - relevance.min()) / spread if spread > 0 else np.ones(n)
+    top = float(relevance.max())
+    scaled = relevance / top if top > 0 else np.ones(n)
     if vectors is None or lambda_ >= 1.0 or n == 1:
         return [int(i) for i in np.argsort(-relevance, kind="stable")[:k]]
     matrix = np.asarray(vectors, dtype=np.float32)

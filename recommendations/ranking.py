@@ -56,6 +56,7 @@ HISTORY_ITEMS = 30  # distinct products used as seeds for item-item / co-purchas
 SEARCH_QUERIES = 5  # recent searches embedded for a cold-start customer
 RECENT_VIEW_DAYS = 30
 EF_SEARCH = 100
+MMR_POOL = 20  # at least this many of the best candidates are open to MMR
 PERSONAL_SOURCES = ("content", "als", "item_item", "co_purchase", "recent")
 # The weight of a source the version does not know (e.g. a version trained before the source existed).
 FALLBACK_WEIGHTS = {**DEFAULT_WEIGHTS}
@@ -255,12 +256,12 @@ def load_contexts(customer_ids: Sequence[int], *, now: datetime) -> dict[int, Cu
             customer_id__in=customer_ids, type=EventType.PURCHASE, product__isnull=False,
             occurred_at__gte=now - timedelta(days=PURCHASE_EXCLUSION_DAYS), occurred_at__lte=now,
         )
-        .filter(~Q(product__attributes__replenishable=True))
-        .values_list("customer_id", "product_id")
+        .values_list("customer_id", "product_id", "product__attributes__replenishable")
         .distinct()
     )
-    for customer_id, product_id in bought:
-        contexts[customer_id].purchased.add(product_id)
+    for customer_id, product_id, replenishable in bought:
+        if replenishable is not True:
+            contexts[customer_id].purchased.add(product_id)
     return contexts
 
 
@@ -461,6 +462,9 @@ class Ranker:
             pool.append((pid, score))
         if not pool:
             return []
+        # MMR reorders the head of the list only, and on rank-based relevance: fused reciprocal-rank scores are so
+        # flat (rank 1 and rank 20 differ by a quarter) that diversity would otherwise pull in the tail.
+        pool = pool[: max(3 * k, MMR_POOL)]
         vectors = [rows[pid].vector for pid, _ in pool]
         dims = next((len(v) for v in vectors if v is not None), 0)
         matrix = None
@@ -470,7 +474,7 @@ class Ranker:
                 if vector is not None:
                     norm = float(np.linalg.norm(vector))
                     matrix[i] = vector / norm if norm > 0 else 0.0
-        picked = mmr([score for _, score in pool], matrix, k, lambda_=diversity)
+        picked = mmr([1.0 - i / len(pool) for i in range(len(pool))], matrix, k, lambda_=diversity)
         return [pool[i] for i in picked]
 
     def _result(
@@ -517,6 +521,8 @@ class Ranker:
                 category = rows[pid].category
                 interest = next((c for c in context.interests if category.lower().startswith(c.lower())), None)
                 levels = [part.strip() for part in category.split(">") if part.strip()]
+                if interest is None and context.interests:  # an MMR pick outside their known interests
+                    return source, "Something different you may like"
                 label = interest or (levels[-1] if levels else "")
                 return source, f"Matches your interest in {label}" if label else "Matches your interests"
             if source == "recent":
