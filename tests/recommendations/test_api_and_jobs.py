@@ -15,13 +15,13 @@ from recommendations.models import RecommendationSet
 from .conftest import Shop
 
 
-def url(customer: Customer | int) -> str:
+def url(customer: Customer | int | str) -> str:
     return f"/api/v1/customers/{getattr(customer, 'pk', customer)}/recommendations/"
 
 
 def test_recommendations_endpoint(trained_shop: Shop, analyst_client: APIClient) -> None:
     alice = trained_shop.customers["alice"]
-    response = analyst_client.get(url(alice), {"k": 4, "exclude_purchased": "false"})
+    response = analyst_client.get(url(alice), {"k": "4", "exclude_purchased": "false"})
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["customer"] == alice.pk and body["personalised"] is True and body["fallback"] == ""
