@@ -8,15 +8,21 @@ from decimal import Decimal
 from typing import Any
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.request import Request
+from rest_framework.response import Response
 
+from catalog.api import ModelVersionSerializer
 from catalog.models import Product
 from ecommarketing.pagination import TimeCursorPagination
-from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertSpec
+from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
 from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
-from .models import Customer, Event, EventType
+from .models import Customer, CustomerPrediction, CustomerProfile, Event, EventType, Segment
+from .tasks import request_profile_update
 
 
 class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
@@ -120,6 +126,63 @@ def derive_event_id(attrs: dict[str, Any]) -> str:
     return f"sha256:{digest[:48]}"
 
 
+class SegmentRefSerializer(serializers.ModelSerializer[Segment]):
+    class Meta:
+        model = Segment
+        fields = ["id", "key", "kind", "name"]
+
+
+class SegmentSerializer(serializers.ModelSerializer[Segment]):
+    model_version = ModelVersionSerializer(read_only=True)
+
+    class Meta:
+        model = Segment
+        fields = [
+            "id", "key", "kind", "name", "description", "size", "top_categories", "top_keywords", "model_version",
+            "is_active", "updated_at",
+        ]
+
+
+class PredictionSerializer(serializers.ModelSerializer[CustomerPrediction]):
+    model_version = ModelVersionSerializer(read_only=True)
+
+    class Meta:
+        model = CustomerPrediction
+        fields = ["target", "probability", "value", "predicted_at", "model_version", "computed_at"]
+
+
+class RfmSerializer(serializers.ModelSerializer[CustomerProfile]):
+    class Meta:
+        model = CustomerProfile
+        fields = ["orders", "revenue", "first_order_at", "last_order_at", "last_seen_at", "recency_days", "rfm_score"]
+
+
+class ProfileSerializer(serializers.ModelSerializer[CustomerProfile]):
+    """What we know about a customer; the raw vectors stay inside (they mean nothing to a person)."""
+
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
+        slug_field="external_id", read_only=True
+    )
+    rfm = serializers.SerializerMethodField()
+    segments = serializers.SerializerMethodField()
+    has_vector = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CustomerProfile
+        fields = ["customer", "lifecycle", "interests", "rfm", "segments", "has_vector", "updated_at"]
+
+    def get_rfm(self, profile: CustomerProfile) -> dict[str, Any]:
+        return dict(RfmSerializer(profile).data)
+
+    @extend_schema_field(SegmentRefSerializer(many=True))
+    def get_segments(self, profile: CustomerProfile) -> list[dict[str, Any]]:
+        found = [s for s in (profile.lifecycle_segment, profile.behaviour_segment) if s is not None]
+        return list(SegmentRefSerializer(found, many=True).data)
+
+    def get_has_vector(self, profile: CustomerProfile) -> bool:
+        return profile.vector is not None
+
+
 CUSTOMER_UPSERT = UpsertSpec(model=Customer, serializer_class=CustomerSerializer, key="external_id")
 EVENT_UPSERT = UpsertSpec(
     model=Event,
@@ -161,6 +224,31 @@ class CustomerViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Customer]):
     ordering_fields = ["external_id", "created_at", "updated_at"]
     upsert_spec = CUSTOMER_UPSERT
 
+    @extend_schema(
+        summary="Customer profile",
+        description="Interests (top categories, brands, keywords with weights), RFM figures and score, lifecycle "
+        "stage, segments and the latest predictions with their model versions. 404 until profiles are built "
+        "(job rebuild_profiles or update_profiles). Needs view permission on customer profiles too.",
+        responses={200: ProfileSerializer},
+    )
+    @action(detail=True, methods=["get"])
+    def profile(self, request: Request, pk: str | None = None) -> Response:
+        customer = self.get_object()
+        if not request.user.has_perm("customers.view_customerprofile"):
+            raise PermissionDenied("reading profiles needs the permission customers.view_customerprofile")
+        profile = (
+            CustomerProfile.objects.filter(customer=customer)
+            .select_related("customer", "lifecycle_segment", "behaviour_segment")
+            .first()
+        )
+        if profile is None:
+            raise NotFound("no profile yet: run the rebuild_profiles job (or wait for update_profiles)")
+        data = dict(ProfileSerializer(profile).data)
+        if request.user.has_perm("customers.view_customerprediction"):
+            predictions = CustomerPrediction.objects.filter(customer=customer).select_related("model_version")
+            data["predictions"] = PredictionSerializer(predictions, many=True).data
+        return Response(data)
+
 
 class EventFilter(filters.FilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer external id.")
@@ -194,3 +282,58 @@ class EventViewSet(BulkUpsertMixin, viewsets.ModelViewSet[Event]):
     pagination_class = TimeCursorPagination
     upsert_spec = EVENT_UPSERT
     allow_create_missing = True
+
+    # New events are folded into their customers' profiles by a background job (when a worker runs).
+    def perform_create(self, serializer: Any) -> None:
+        super().perform_create(serializer)
+        request_profile_update(self.request.user)
+
+    def after_bulk_upsert(self, request: Request, report: UpsertReport) -> None:
+        if report.created:
+            request_profile_update(request.user)
+
+
+class SegmentFilter(filters.FilterSet):
+    class Meta:
+        model = Segment
+        fields = ["kind", "is_active"]
+
+
+class MemberSerializer(serializers.ModelSerializer[Customer]):
+    class Meta:
+        model = Customer
+        fields = ["id", "external_id"]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List segments", description="Lifecycle and behavioural segments, with sizes."),
+    retrieve=extend_schema(summary="Get a segment"),
+)
+class SegmentViewSet(viewsets.ReadOnlyModelViewSet[Segment]):
+    """Segments (campaign audiences): lifecycle rules over RFM, and clusters of profile vectors labelled by
+    their members' distinctive categories and keywords. Rebuilt by the rebuild_profiles job."""
+
+    queryset = Segment.objects.select_related("model_version")
+    serializer_class = SegmentSerializer
+    filterset_class = SegmentFilter
+    search_fields = ["key", "name", "description"]
+    ordering_fields = ["key", "size", "updated_at"]
+
+    @extend_schema(
+        summary="Segment members",
+        description="The customers in the segment (id and external id), paginated. Needs view permission on "
+        "customers too.",
+        responses={200: MemberSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"])
+    def members(self, request: Request, pk: str | None = None) -> Response:
+        segment = self.get_object()
+        if not request.user.has_perm("customers.view_customer"):
+            raise PermissionDenied("listing members needs the permission customers.view_customer")
+        if segment.kind == Segment.Kind.LIFECYCLE:
+            members = Customer.objects.filter(profile__lifecycle_segment=segment)
+        else:
+            members = Customer.objects.filter(profile__behaviour_segment=segment)
+        # the view's paginator pages any queryset; its stubs tie it to the view's model
+        page = self.paginate_queryset(members.order_by("pk").only("pk", "external_id"))  # type: ignore[arg-type]
+        return self.get_paginated_response(MemberSerializer(page, many=True).data)

@@ -283,7 +283,8 @@ def _review_sums(customer_ids: Sequence[int], run: _Run) -> np.ndarray:
 
 
 def _top(weights: dict[str, float], total: float, limit: int) -> list[list[Any]]:
-    ranked = sorted(weights.items(), key=lambda item: (-item[1], item[0]))[:limit]
+    # ties (a customer who only shops one leaf has every level at the same weight): the specific one first
+    ranked = sorted(weights.items(), key=lambda item: (-round(item[1], 9), -item[0].count(">"), item[0]))[:limit]
     return [[name, round(weight / total, 4)] for name, weight in ranked if total > 0]
 
 

@@ -107,7 +107,10 @@ def _class_tfidf(per_cluster: list[dict[str, float]]) -> list[list[tuple[str, fl
         scored = {
             term: (weight / total) * math.log(1 + average / overall[term]) for term, weight in terms.items() if total
         }
-        ranked.append(sorted(scored.items(), key=lambda item: (-item[1], item[0]))[:TOP_TERMS])
+        # ties (every level of a path a cluster shops in alone): the deeper, more specific category first
+        ranked.append(
+            sorted(scored.items(), key=lambda item: (-round(item[1], 9), -item[0].count(">"), item[0]))[:TOP_TERMS]
+        )
     return ranked
 
 
