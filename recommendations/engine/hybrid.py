@@ -203,13 +203,15 @@ def tune_weights(
     grid: Sequence[float] = COARSE_GRID,
     metric: str = "ndcg",
     min_gain: float = 0.02,
+    max_loss: float = 0.05,
     passes: int = 2,
 ) -> TuningResult:
     """Coordinate search over a coarse grid of fusion weights, scored on several validation windows.
 
-    A move is kept only when the mean over windows improves by more than `min_gain` (relative) and no
-    more than one window gets worse: small windows are noisy, and a weight that only wins on one of them
-    is noise fitted. Returns the weights and each window's score before and after.
+    A move is kept only when the user-weighted mean over windows improves by more than `min_gain`
+    (relative) and no window loses more than `max_loss` (relative): small windows are noisy, and a
+    weight that wins on one of them while losing on another is noise fitted. Returns the weights and
+    each window's score before and after.
     """
     key = f"{metric}@{k}"
     prepared = [window_lists(split, make, item_vectors) for split in splits]
@@ -220,6 +222,11 @@ def tune_weights(
 
     def scores(w: dict[str, float]) -> list[float]:
         return [window.score(w, k, rrf_k, key) for window in prepared]
+
+    sizes = np.array([max(len(window.split.targets), 1) for window in prepared], dtype=np.float64)
+
+    def mean(values: list[float]) -> float:  # windows weigh by their users: a 7-user window is mostly noise
+        return float(np.average(values, weights=sizes))
 
     current = scores(weights)
     default_scores = list(current)
@@ -234,9 +241,9 @@ def tune_weights(
                 if not any(v > 0 for v in trial.values()):
                     continue
                 trial_scores = scores(trial)
-                mean_now, mean_trial = float(np.mean(current)), float(np.mean(trial_scores))
-                worse = sum(t < c - 1e-12 for t, c in zip(trial_scores, current, strict=True))
-                if mean_trial > mean_now * (1 + min_gain) + 1e-12 and worse <= max(0, len(current) // 2 - 0):
+                gains = mean(trial_scores) > mean(current) * (1 + min_gain) + 1e-12
+                harms = any(t < c * (1 - max_loss) - 1e-12 for t, c in zip(trial_scores, current, strict=True))
+                if gains and not harms:
                     steps.append({"source": name, "from": weights[name], "to": value, "scores": trial_scores})
                     weights, current, moved = trial, trial_scores, True
         if not moved:
