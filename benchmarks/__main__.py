@@ -6,10 +6,16 @@ import importlib
 import os
 import sys
 
-MODULES = ["benchmarks.ingest", "benchmarks.insight"]
+MODULES = ["benchmarks.ingest", "benchmarks.insight", "benchmarks.recommendations"]
 
 
 def main() -> int:
+    """`python -m benchmarks [name ...]` runs the named modules (e.g. `recommendations`), by default all."""
+    chosen = [f"benchmarks.{name}" for name in sys.argv[1:]] or MODULES
+    unknown = sorted(set(chosen) - set(MODULES))
+    if unknown:
+        print(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(MODULES)}", file=sys.stderr)
+        return 2
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
     if not os.environ.get("DATABASE_URL"):
@@ -25,7 +31,7 @@ def main() -> int:
     from .common import report
 
     results = []
-    for name in MODULES:
+    for name in chosen:
         print(f"running {name} ...", flush=True)
         results.extend(importlib.import_module(name).run())
     print(report(results))
