@@ -35,7 +35,7 @@ from catalog.models import ModelRole, ModelVersion
 
 from .engine.data import Dataset, build_dataset
 from .engine.hybrid import HybridRecommender, default_sources, tune_weights, window_lists
-from .engine.splits import cutoff_windows
+from .engine.splits import cutoff_windows, limit_users
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +56,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 MIN_TUNING_EVENTS = 2_000
 MIN_TUNING_USERS = 50
 VALIDATION_DAYS = 14
+MAX_TUNING_USERS = 3000  # customers scored per validation window: enough to tell coarse weights apart
 
 NEIGHBOURS = 30  # per item, kept for item-item and co-purchase (30 x 100k items x 12 bytes = 36 MB)
 TOP_LIST = 300  # popular / trending items kept per segment
@@ -435,7 +436,10 @@ def tune(
             f"tuning needs {MIN_TUNING_EVENTS} and {MIN_TUNING_USERS})"
         )
         return dict(DEFAULT_WEIGHTS), reason, {"tuned": False}
-    windows = cutoff_windows(dataset, horizon_days=VALIDATION_DAYS, windows=2)
+    windows = [
+        limit_users(split, MAX_TUNING_USERS, seed=w)
+        for w, split in enumerate(cutoff_windows(dataset, horizon_days=VALIDATION_DAYS, windows=2))
+    ]
     if not windows:
         return dict(DEFAULT_WEIGHTS), "default: no validation window has customers on both sides", {"tuned": False}
     with_content = item_vectors is not None
@@ -445,10 +449,10 @@ def tune(
 
     vectors = (item_vectors, dataset.items) if item_vectors is not None else None
     say(f"tuning fusion weights on {len(windows)} validation windows")
-    result = tune_weights(windows, make, vectors, k=10)
+    prepared_windows = [window_lists(split, make, vectors) for split in windows]
+    result = tune_weights(windows, make, vectors, k=10, prepared=prepared_windows)
     metrics: dict[str, Any] = {"tuned": True, "metric": result.metric, "windows": {}}
-    for split in windows:
-        prepared = window_lists(split, make, vectors)
+    for split, prepared in zip(windows, prepared_windows, strict=True):
         start = make().weights
         metrics["windows"][split.label] = {
             "customers": len(split.targets),

@@ -205,16 +205,19 @@ def tune_weights(
     min_gain: float = 0.02,
     max_loss: float = 0.05,
     passes: int = 2,
+    prepared: Sequence[WindowLists] | None = None,
 ) -> TuningResult:
     """Coordinate search over a coarse grid of fusion weights, scored on several validation windows.
 
     A move is kept only when the user-weighted mean over windows improves by more than `min_gain`
     (relative) and no window loses more than `max_loss` (relative): small windows are noisy, and a
     weight that wins on one of them while losing on another is noise fitted. Returns the weights and
-    each window's score before and after.
+    each window's score before and after. `prepared` (the splits' `window_lists`) saves refitting when the
+    caller has them already.
     """
     key = f"{metric}@{k}"
-    prepared = [window_lists(split, make, item_vectors) for split in splits]
+    if prepared is None:
+        prepared = [window_lists(split, make, item_vectors) for split in splits]
     base = make()
     names = [name for name in base.sources if any(name in per for w in prepared for per in w.lists.values())]
     weights = {name: base.weights.get(name, 1.0) for name in names}

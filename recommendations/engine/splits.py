@@ -62,6 +62,17 @@ def holdout_split(dataset: Dataset, fraction: float, label: str = "") -> Split:
     return Split(dataset.subset(~test_mask), _targets(dataset, ~test_mask, test_mask), label)
 
 
+def limit_users(split: Split, max_users: int, seed: int = 0) -> Split:
+    """The same split evaluated on at most `max_users` users (a seeded sample): tuning on a big shop needs a
+    few thousand users per window, not all of them, to tell coarse weights apart."""
+    if len(split.targets) <= max_users:
+        return split
+    rng = np.random.default_rng(seed)
+    users = sorted(split.targets)
+    chosen = rng.choice(len(users), max_users, replace=False)
+    return Split(split.train, {users[i]: split.targets[users[i]] for i in sorted(chosen)}, split.label)
+
+
 def cutoff_windows(train: Dataset, horizon_days: float, windows: int = 3) -> list[Split]:
     """Validation splits inside `train`: consecutive windows ending at its last row, newest first.
 
