@@ -32,6 +32,7 @@ class EventType(models.TextChoices):
     SEARCH = "search", "Search"
     ADD_TO_CART = "add_to_cart", "Add to cart"
     PURCHASE = "purchase", "Purchase"
+    EXPOSURE = "exposure", "Exposure (message delivered or shown)"
     CLICK = "click", "Click"
     OPEN = "open", "Open"
     UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
