@@ -114,11 +114,33 @@ def _class_tfidf(per_cluster: list[dict[str, float]]) -> list[list[tuple[str, fl
     return ranked
 
 
-def _name(categories: list[tuple[str, float]], words: list[tuple[str, float]], taken_names: set[str]) -> str:
-    """"<category> & <keyword>", from the most distinctive terms; a later keyword when the name is taken."""
-    category = categories[0][0].split(">")[-1].strip() if categories else ""
-    in_category = {w.lower() for w in category.replace("&", " ").split()}
-    candidates = [w for w, _ in words if w.lower() not in in_category and w.lower().rstrip("s") not in in_category]
+def _forms(word: str) -> set[str]:
+    """The word with its simple plural and singular forms (dress/dresses, battery/batteries)."""
+    word = word.lower()
+    forms = {word, word + "s", word + "es"}
+    if word.endswith("y"):
+        forms.add(word[:-1] + "ies")
+    if word.endswith("ies"):
+        forms.add(word[:-3] + "y")
+    for suffix in ("es", "s"):
+        if word.endswith(suffix):
+            forms.add(word[: -len(suffix)])
+    return forms
+
+
+def _name(
+    categories: list[tuple[str, float]], words: list[tuple[str, float]], taken_names: set[str], brand_words: set[str]
+) -> str:
+    """"<category> & <keyword>": the most specific category scoring within 10% of the best (the levels of
+    one path score alike), and the most distinctive keyword that is neither in it nor a brand name;
+    a later keyword when the name is already taken."""
+    category = ""
+    if categories:
+        best = categories[0][1]
+        close = [name for name, score in categories if score >= 0.9 * best]
+        category = max(close, key=lambda name: name.count(">")).split(">")[-1].strip()
+    in_category = {form for w in category.replace("&", " ").split() for form in _forms(w)}
+    candidates = [w for w, _ in words if w.lower() not in in_category and w.lower() not in brand_words]
     options = [f"{category} & {w}" if category else w.capitalize() for w in candidates]
     options.append(category or "Mixed interests")
     for option in options:
@@ -126,6 +148,15 @@ def _name(categories: list[tuple[str, float]], words: list[tuple[str, float]], t
             taken_names.add(option.lower())
             return option
     return options[0]
+
+
+def _brand_words() -> set[str]:
+    from catalog.models import Product
+
+    from .profiles import keywords
+
+    brands = Product.objects.exclude(brand="").values_list("brand", flat=True).distinct()
+    return {word for brand in brands for word in keywords(brand)}
 
 
 def label_clusters(labels: np.ndarray, interests: Sequence[dict[str, Any]], k: int) -> list[dict[str, Any]]:
@@ -141,10 +172,11 @@ def label_clusters(labels: np.ndarray, interests: Sequence[dict[str, Any]], k: i
     top_words = _class_tfidf(words)
     result = []
     names: set[str] = set()
+    brand_words = _brand_words()
     for c in range(k):
         result.append(
             {
-                "name": _name(top_categories[c], top_words[c], names),
+                "name": _name(top_categories[c], top_words[c], names, brand_words),
                 "top_categories": [[name, round(weight, 4)] for name, weight in top_categories[c]],
                 "top_keywords": [[name, round(weight, 4)] for name, weight in top_words[c]],
             }

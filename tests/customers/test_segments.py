@@ -105,3 +105,16 @@ def test_too_few_profiles_are_not_clustered() -> None:
 def test_class_tfidf_prefers_distinctive_terms() -> None:
     ranked = segments._class_tfidf([{"home": 10.0, "mugs": 5.0}, {"home": 10.0, "shoes": 5.0}])
     assert ranked[0][0][0] == "mugs" and ranked[1][0][0] == "shoes"
+
+
+def test_names_read_well() -> None:
+    name = segments._name
+    assert name([("Electronics > Phones > Smartphones", 1.0)], [("smartphone", 1), ("orbit", 0.6), ("5g", 0.5)],
+                set(), {"orbit"}) == "Smartphones & 5g"
+    # the levels of one path score alike: the specific one names the segment
+    assert name([("Apparel > Women", 1.0), ("Apparel > Women > Dresses", 0.99)], [("dress", 1), ("midi", 0.5)],
+                set(), set()) == "Dresses & midi"
+    taken = {"dresses & midi"}
+    assert name([("Apparel > Women > Dresses", 1.0)], [("midi", 1), ("linen", 0.5)], taken, set()) == "Dresses & linen"
+    assert name([], [], set(), set()) == "Mixed interests"
+    assert name([], [("coffee", 1.0)], set(), set()) == "Coffee"
