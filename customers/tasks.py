@@ -16,6 +16,9 @@ from jobs.runner import JobContext, job_kind, start_job
 
 from . import profiles, segments
 
+# Job kinds defined beside their domain code register on import.
+from . import predictions  # noqa: F401  isort: skip
+
 
 def _parse_now(now: str | None) -> datetime | None:
     """Jobs take JSON parameters: `now` as an ISO 8601 date-time with a time zone (demo data, replays)."""
