@@ -129,10 +129,11 @@ class Lifecycle(models.TextChoices):
 class CustomerProfile(models.Model):
     """The customer's interests as a vector, their RFM figures and segments.
 
-    `vector_sum`/`weight_sum` hold the time-decayed, event-weighted sum of product, search and review
-    embeddings as of `decayed_at`: exponential decay lets new events be added without re-reading old ones
-    (multiply the sum by the decay since `decayed_at`, add the new terms). `vector` is its unit-length
-    form, indexed for nearest-product search. `last_event_id` marks the events already folded in.
+    `vector_sum`/`weight_sum` hold the time-decayed, event-weighted sum of product and search embeddings
+    as of `decayed_at`: exponential decay lets new events be added without re-reading old ones (multiply
+    the sum by the decay since `decayed_at`, add the new terms). `last_event_id` marks the events already
+    folded in. `vector` is the unit-length mix of that sum and the customer's review embeddings (re-read on
+    every update, since reviews are analysed later and may be edited), indexed for nearest-product search.
     """
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="profile")

@@ -9,6 +9,8 @@ Variables (all optional in development):
   API_THROTTLE_USER / API_THROTTLE_ANON   DRF rates such as 2000/minute
   EMBEDDING_MODEL, SENTIMENT_MODEL, GENERATION_MODEL   model folders (defaults come with packages)
   GENERATION_BASE_URL, GENERATION_API_KEY, GENERATION_MODEL_NAME   OpenAI-compatible server
+  EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
+  CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
 """
 
 from __future__ import annotations
@@ -96,6 +98,11 @@ CELERY_BEAT_SCHEDULE = {
     "analyse-new-reviews": {
         "task": "catalog.request_review_analysis",
         "schedule": env_int("INSIGHT_REFRESH_SECONDS", 900, minimum=10),
+    },
+    # events queue an incremental profile update on ingest too; this catches anything missed
+    "update-customer-profiles": {
+        "task": "customers.request_profile_update",
+        "schedule": env_int("PROFILE_REFRESH_SECONDS", 900, minimum=10),
     },
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
@@ -189,7 +196,41 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
 
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# --- Campaign delivery -----------------------------------------------------------------------------------
+# EMAIL_BACKEND: "file" (default: one .log file per send batch under var/mail, readable in the demo),
+# "console", "smtp", "locmem", or a dotted backend path. SMTP reads EMAIL_HOST/PORT/HOST_USER/HOST_PASSWORD
+# and EMAIL_USE_TLS/EMAIL_USE_SSL.
+_EMAIL_BACKENDS = {
+    "file": "django.core.mail.backends.filebased.EmailBackend",
+    "console": "django.core.mail.backends.console.EmailBackend",
+    "smtp": "django.core.mail.backends.smtp.EmailBackend",
+    "locmem": "django.core.mail.backends.locmem.EmailBackend",
+}
+_email_backend = env_str("EMAIL_BACKEND", "file")
+if _email_backend not in _EMAIL_BACKENDS and "." not in _email_backend:
+    raise ImproperlyConfigured(
+        f"EMAIL_BACKEND={_email_backend!r} is not one of {', '.join(_EMAIL_BACKENDS)} nor a dotted backend path."
+    )
+EMAIL_BACKEND = _EMAIL_BACKENDS.get(_email_backend, _email_backend)
+EMAIL_FILE_PATH = Path(env_str("EMAIL_FILE_PATH", str(VAR_DIR / "mail")))
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL are exclusive: set only one of them.")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30, minimum=1)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "shop@example.com")
+# SMS and push go to an external provider: POST JSON batches to this URL when set, else JSONL files under
+# CAMPAIGN_EXPORT_DIR for the provider to pick up.
+CAMPAIGN_WEBHOOK_URL = env_str("CAMPAIGN_WEBHOOK_URL", "")
+if CAMPAIGN_WEBHOOK_URL and not CAMPAIGN_WEBHOOK_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"CAMPAIGN_WEBHOOK_URL={CAMPAIGN_WEBHOOK_URL!r} must start with http:// or https://")
+CAMPAIGN_WEBHOOK_TOKEN = env_str("CAMPAIGN_WEBHOOK_TOKEN", "")  # sent as a Bearer token when set
+CAMPAIGN_WEBHOOK_TIMEOUT = env_int("CAMPAIGN_WEBHOOK_TIMEOUT", 10, minimum=1)
+CAMPAIGN_EXPORT_DIR = Path(env_str("CAMPAIGN_EXPORT_DIR", str(VAR_DIR / "exports")))
 
 # --- REST API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {

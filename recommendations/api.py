@@ -93,6 +93,7 @@ class CustomerRecommendationsViewSet(viewsets.GenericViewSet[Customer]):
             "segment or shop popularity (`personalised: false`)."
         ),
         parameters=[
+            OpenApiParameter("customer_pk", int, OpenApiParameter.PATH, description="The customer's id."),
             OpenApiParameter("k", int, description=f"How many products (1-{MAX_K}), default 10."),
             OpenApiParameter("category", str, description='Category path prefix, e.g. "Home > Kitchen".'),
             OpenApiParameter(
@@ -134,7 +135,10 @@ class SimilarProductsViewSet(viewsets.GenericViewSet[Product]):
             "Products like this one: nearest by text embedding, blended with item-item and bought-together "
             "neighbours when the recommender knows the product; only active, in-stock products."
         ),
-        parameters=[OpenApiParameter("k", int, description=f"How many products (1-{MAX_K}), default 10.")],
+        parameters=[
+            OpenApiParameter("product_pk", int, OpenApiParameter.PATH, description="The product's id."),
+            OpenApiParameter("k", int, description=f"How many products (1-{MAX_K}), default 10."),
+        ],
         responses=SimilarProductsSerializer,
     )
     def list(self, request: Request, product_pk: str | None = None) -> Response:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -26,7 +27,8 @@ def expected_operations() -> set[tuple[str, str]]:
     """(path, method) of every operation the router serves, read from the viewsets themselves."""
     found = set()
     for prefix, viewset, _ in router.registry:
-        base = f"/api/v1/{prefix}/"
+        # nested routes register a regex prefix: customers/(?P<customer_pk>[^/.]+)/recommendations
+        base = "/api/v1/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", prefix) + "/"
         for name, (suffix, method) in ACTION_METHODS.items():
             if hasattr(viewset, name):
                 found.add((base + suffix, method))
