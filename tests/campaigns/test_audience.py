@@ -1,0 +1,135 @@
+"""Audience: consent and unsubscribes, segments, every filter, and clear errors for bad filters."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from campaigns.audience import (
+    AudienceError,
+    audience_queryset,
+    audience_sample,
+    audience_size,
+    validate_audience_filters,
+)
+from catalog.models import ModelVersion
+from customers.models import Customer, CustomerPrediction, CustomerProfile, Event, Segment
+
+from .campaign_builders import campaign, customer
+
+pytestmark = pytest.mark.django_db
+
+
+def ids(camp: Any) -> set[str]:
+    return set(audience_queryset(camp).values_list("external_id", flat=True))
+
+
+def unsubscribe(cust: Customer, when: Any) -> None:
+    Event.objects.create(external_id=f"unsub-{cust.pk}-{when.timestamp()}", customer=cust, type="unsubscribe",
+                         occurred_at=when)
+
+
+def test_only_consenting_subscribed_reachable_customers() -> None:
+    now = timezone.now() + timedelta(hours=1)  # after every sign-up below
+    yes = customer(external_id="yes")
+    customer(external_id="no-consent", marketing_consent=False)
+    customer(external_id="no-email", email="")
+    gone = customer(external_id="unsubscribed")
+    unsubscribe(gone, now)
+    back = customer(external_id="came-back", attributes={"marketing_consent_at": (now + timedelta(days=1)).isoformat()})
+    unsubscribe(back, now)  # unsubscribed before consenting again
+    old = customer(external_id="old-unsub", attributes={"marketing_consent_at": "not a date"})
+    unsubscribe(old, now)  # an unreadable consent date falls back to sign-up: still unsubscribed
+    camp = campaign()
+    assert ids(camp) == {"yes", "came-back"}
+    assert audience_size(camp) == 2
+    assert [c.pk for c in audience_sample(camp, 1)] == [yes.pk]
+
+
+def test_sms_needs_a_phone_and_push_needs_nothing_more() -> None:
+    customer(external_id="phone", attributes={"phone": "+447700900002"})
+    customer(external_id="blank-phone", attributes={"phone": ""})
+    customer(external_id="no-phone", email="")
+    assert ids(campaign(channel="sms")) == {"phone"}
+    assert ids(campaign(channel="push")) == {"phone", "blank-phone", "no-phone"}
+
+
+def test_segments_match_lifecycle_or_behaviour_membership() -> None:
+    at_risk = Segment.objects.create(key="lifecycle-at-risk", kind="lifecycle", name="At risk")
+    tea = Segment.objects.create(key="tea-lovers", kind="behavioural", name="Tea lovers")
+    other = Segment.objects.create(key="gamers", kind="behavioural", name="Gamers")
+    a, b, c = customer(external_id="a"), customer(external_id="b"), customer(external_id="c")
+    customer(external_id="no-profile")
+    CustomerProfile.objects.create(customer=a, lifecycle_segment=at_risk)
+    CustomerProfile.objects.create(customer=b, behaviour_segment=tea)
+    CustomerProfile.objects.create(customer=c, behaviour_segment=other)
+    camp = campaign()
+    assert ids(camp) == {"a", "b", "c", "no-profile"}  # no segment: everyone who consents
+    camp.segments.set([at_risk, tea])
+    assert ids(camp) == {"a", "b"}
+
+
+def test_each_filter() -> None:
+    version = ModelVersion.objects.create(role="purchase", name="p1")
+    a = customer(external_id="a", locale="en-GB", attributes={"country": "gb"})
+    b = customer(external_id="b", locale="fr", attributes={"country": "FR"})
+    customer(external_id="c", locale="en")
+    CustomerProfile.objects.create(customer=a, orders=3, revenue=Decimal("120"), lifecycle="loyal")
+    CustomerProfile.objects.create(customer=b, orders=1, revenue=Decimal("20"), lifecycle="at_risk")
+    CustomerPrediction.objects.create(customer=a, target="purchase_30d", probability=0.7, model_version=version)
+    CustomerPrediction.objects.create(customer=b, target="purchase_30d", probability=0.2, model_version=version)
+    CustomerPrediction.objects.create(customer=b, target="churn", probability=0.9, model_version=version)
+    cases: list[tuple[dict[str, Any], set[str]]] = [
+        ({"locale": "en"}, {"a", "c"}),
+        ({"locale": ["fr", "en-GB"]}, {"a", "b"}),
+        ({"country": "GB"}, {"a"}),
+        ({"lifecycle": ["at_risk", "lapsed"]}, {"b"}),
+        ({"lifecycle": "prospect"}, {"c"}),  # no profile yet: never bought
+        ({"min_orders": 2}, {"a"}),
+        ({"max_orders": 1}, {"b", "c"}),
+        ({"min_revenue": 50}, {"a"}),
+        ({"min_purchase_probability": 0.5}, {"a"}),
+        ({"min_churn_risk": 0.8}, {"b"}),
+        ({"max_churn_risk": 0.5}, set()),
+        ({"locale": "en", "min_orders": 1}, {"a"}),
+    ]
+    for filters, expected in cases:
+        assert ids(campaign(audience_filters=filters)) == expected, filters
+
+
+@pytest.mark.parametrize(
+    ("filters", "message"),
+    [
+        (["lifecycle"], "must be a JSON object"),
+        ({"planet": "mars"}, "unknown audience filter(s) ['planet']"),
+        ({"lifecycle": "sleepy"}, "'lifecycle': unknown value(s) ['sleepy']"),
+        ({"lifecycle": []}, "'lifecycle': expected a non-empty string or list"),
+        ({"locale": 5}, "'locale': expected a non-empty string or list"),
+        ({"country": [""]}, "'country': expected a non-empty string"),
+        ({"min_orders": -1}, "'min_orders': expected a whole number >= 0, got -1"),
+        ({"min_orders": 1.5}, "'min_orders': expected a whole number"),
+        ({"max_orders": True}, "'max_orders': expected a whole number"),
+        ({"min_orders": 3, "max_orders": 1}, "min_orders (3) is above max_orders (1)"),
+        ({"min_revenue": "lots"}, "'min_revenue': expected a number >= 0"),
+        ({"min_purchase_probability": 1.5}, "'min_purchase_probability': expected a number between 0.0 and 1.0"),
+        ({"min_churn_risk": -0.1}, "'min_churn_risk': expected a number between"),
+    ],
+)
+def test_bad_filters_name_the_key_and_value(filters: Any, message: str) -> None:
+    with pytest.raises(AudienceError) as caught:
+        validate_audience_filters(filters)
+    assert message in str(caught.value)
+    camp = campaign(audience_filters=filters)
+    with pytest.raises(AudienceError):
+        audience_size(camp)
+
+
+def test_filters_are_normalised() -> None:
+    assert validate_audience_filters(None) == {}
+    assert validate_audience_filters({"lifecycle": "new", "locale": " en ", "min_orders": 0}) == {
+        "lifecycle": ["new"], "locale": ["en"], "min_orders": 0
+    }
