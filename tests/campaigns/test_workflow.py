@@ -83,9 +83,8 @@ def test_superuser_and_system_may_move_a_campaign() -> None:
     camp = ready("draft")
     do_transition(camp, "generating", boss)
     do_transition(camp, "in_review", None, note="generation finished")  # the generation job
-    assert list(CampaignTransition.objects.filter(campaign=camp).order_by("id").values_list("user__username", flat=True)) == [
-        "boss", None
-    ]
+    users = CampaignTransition.objects.filter(campaign=camp).order_by("id").values_list("user__username", flat=True)
+    assert list(users) == ["boss", None]
 
 
 def test_draft_to_review_needs_variants(manager: User) -> None:
