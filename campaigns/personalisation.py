@@ -10,8 +10,11 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
   product, UTM tags and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click attribution;
   `{products}` in the copy marks where they go, else they follow the body;
 - appends `campaign.required_text` verbatim when the copy does not already carry it;
-- respects the channel limits of `campaigns.workflow.CHANNEL_LIMITS`: for SMS and push the product list is
-  shortened first, then the copy (never the required text).
+- respects the channel limits of `campaigns.prompts.LIMITS` (subject, preheader; the whole body for SMS 160
+  and push 178): the product list is shortened first, then the copy (never the required text). Email
+  bodies may grow past the generation limit with the greeting and the product list.
+Generated copy carries no tokens (the guardrails refuse placeholders); `{first_name}` and `{products}` are
+honoured for hand-written copy.
 """
 
 from __future__ import annotations
@@ -201,7 +204,9 @@ def render(variant: Variant, customer: Customer, *, message_id: int | None = Non
     copy = _fill_name(copy, name)
     if channel == Campaign.Channel.EMAIL and campaign.landing_url and not products:
         copy = f"{copy.rstrip()}\n\n{tracked_url(campaign, variant, None, message_id)}"
-    body, kept = _fit(copy, products, campaign.required_text.strip(), channel, limits.get("body"))
+    # email bodies grow with the greeting and product list; only SMS and push have hard total limits
+    body_limit = None if channel == Campaign.Channel.EMAIL else limits.get("body")
+    body, kept = _fit(copy, products, campaign.required_text.strip(), channel, body_limit)
     html = _html(subject, preheader, body, kept) if channel == Campaign.Channel.EMAIL else ""
     return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept, html=html)
 

@@ -31,7 +31,8 @@ Variant review (a campaign manager, while the campaign is draft or in review):
   guardrails must be edited until it passes first).
 - `do_reject_variant(variant, user, reason)`: the reason is required.
 - `do_edit_variant(variant, user, subject=None, preheader=None, body=None)`: keeps the model's text in
-  `generated_body`, re-runs `campaigns.guardrails` on the new text when that module is present; the
+  `generated_body`, re-runs `campaigns.guardrails.check_copy` on the new text (context from
+  `guardrail_context(variant)`: brief, offer, product facts, required text, reviews); the
   variant goes back to review (or flagged when a guardrail fails), so an edit always needs a new approval.
 
 Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is sent without it.
@@ -48,6 +49,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .models import Campaign, CampaignTransition, Experiment, Variant
+from .prompts import LIMITS
 
 logger = logging.getLogger(__name__)
 
@@ -64,13 +66,9 @@ ALLOWED: dict[str, set[str]] = {
 CANCEL_NEEDS_NOTE = True
 CHANGE_PERMISSION = "campaigns.change_campaign"
 
-# Channel limits in characters: SMS is one GSM segment; push titles and bodies as most platforms show them
-# without truncation. The guardrails and personalisation use the same numbers.
-CHANNEL_LIMITS: dict[str, dict[str, int]] = {
-    Campaign.Channel.EMAIL: {"subject": 200, "preheader": 200},
-    Campaign.Channel.SMS: {"body": 160},
-    Campaign.Channel.PUSH: {"subject": 50, "body": 150},
-}
+# Channel limits in characters, shared with the prompts and guardrails (email subject 78, preheader 100,
+# body 1200; SMS 160 in total; push title 50, body 178).
+CHANNEL_LIMITS: dict[str, dict[str, int]] = LIMITS
 REVIEWABLE_CAMPAIGN = {Status.DRAFT, Status.IN_REVIEW}
 
 
@@ -245,17 +243,41 @@ def _guardrails_module() -> Any:
         return None
 
 
+def guardrail_context(variant: Variant) -> Any:
+    """What the guardrails compare an edited variant against: the brief, offer, product facts, required text,
+    banned words, landing URL, language and the product's review texts (for the copied-review check)."""
+    from catalog.models import Review
+
+    from .guardrails import GuardrailContext, allowed_text
+    from .prompts import product_facts
+
+    campaign = variant.campaign
+    product = variant.product
+    facts = product_facts(product) if product is not None else []
+    reviews = (
+        list(Review.objects.filter(product=product).order_by("-id").values_list("text", flat=True)[:200])
+        if product is not None else []
+    )
+    return GuardrailContext(
+        channel=campaign.channel,
+        allowed_text=allowed_text(campaign.brief, campaign.offer, *facts, campaign.required_text),
+        banned_words=[str(w) for w in (campaign.banned_words or [])],
+        landing_url=campaign.landing_url,
+        language=variant.language or campaign.language,
+        required_text=campaign.required_text,
+        review_texts=reviews,
+    )
+
+
 def run_guardrails(variant: Variant) -> list[dict[str, Any]] | None:
     """The guardrail results for the variant's current text, or None when no guardrails module exists yet."""
     module = _guardrails_module()
     if module is None:
         return None
-    check = getattr(module, "check_variant", None)
-    if check is None:
-        logger.warning("campaigns.guardrails has no check_variant(variant); edits are not re-checked")
-        return None
-    results = check(variant)
-    return [_as_result(r) for r in results]
+    from .prompts import Copy
+
+    copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
+    return [_as_result(r) for r in module.check_copy(copy, guardrail_context(variant))]
 
 
 def _as_result(result: Any) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from campaigns.models import Arm, Campaign, Experiment, Variant
 from customers.models import Customer
 
 _seq = itertools.count(1)
-UNSUBSCRIBE_LINE = "Unsubscribe: reply STOP or visit example.com/unsubscribe"
+UNSUBSCRIBE_LINE = "You receive this because you opted in. Reply STOP to unsubscribe."
 
 
 def customer(**fields: Any) -> Customer:

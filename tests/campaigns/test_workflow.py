@@ -12,7 +12,7 @@ from campaigns import workflow
 from campaigns.models import Campaign, CampaignTransition, Experiment, Variant
 from campaigns.workflow import ReviewError, TransitionError, check_transition, do_transition
 
-from .campaign_builders import approvable, campaign, customer, experiment, variant
+from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, experiment, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -231,13 +231,30 @@ def test_review_is_closed_once_the_campaign_is_approved(manager: User) -> None:
 def test_edit_keeps_the_generated_text_and_needs_a_new_approval(manager: User) -> None:
     camp = campaign(status="in_review")
     v = variant(camp, generated_body="", body="Model text", status="approved")
-    workflow.do_edit_variant(v, manager, subject="Hand-made subject", body="Hand-made text")
+    body = f"Our stoneware mugs keep tea warm. {UNSUBSCRIBE_LINE}"
+    workflow.do_edit_variant(v, manager, subject="Stoneware mugs", body=body)
     v.refresh_from_db()
-    assert (v.subject, v.body, v.generated_body) == ("Hand-made subject", "Hand-made text", "Model text")
+    assert (v.subject, v.body, v.generated_body) == ("Stoneware mugs", body, "Model text")
     assert (v.status, v.edited_by, v.reviewed_by) == ("in_review", manager, None)
-    workflow.do_edit_variant(v, manager, body="Second edit")
+    assert v.guardrails and all(row["passed"] for row in v.guardrails), v.guardrails
+    workflow.do_edit_variant(v, manager, body=f"Second edit. {UNSUBSCRIBE_LINE}")
     v.refresh_from_db()
     assert v.generated_body == "Model text"  # the model's text survives every edit
+
+
+def test_edit_is_rechecked_by_the_guardrails(manager: User) -> None:
+    camp = campaign(status="in_review", banned_words=["cheap"])
+    v = variant(camp, status="approved")
+    workflow.do_edit_variant(v, manager, body=f"Cheap mugs, call 0800 123 4567 now! {UNSUBSCRIBE_LINE}")
+    v.refresh_from_db()
+    failed = {row["check"] for row in v.guardrails if not row["passed"]}
+    assert v.status == "flagged" and {"banned_words", "contact_details"} <= failed
+    with pytest.raises(ReviewError, match="failed guardrails"):
+        workflow.do_approve_variant(v, manager)
+    workflow.do_edit_variant(v, manager, body=f"Stoneware mugs that keep tea warm. {UNSUBSCRIBE_LINE}")
+    v.refresh_from_db()
+    assert v.status == "in_review"
+    workflow.do_approve_variant(v, manager)
 
 
 def test_edit_rejects_empty_and_oversized_input(manager: User) -> None:
