@@ -385,3 +385,14 @@ def test_reweight_skips_fixed_and_unstarted_experiments_and_the_beat_task_runs()
     draft.refresh_from_db()
     assert due.last_reweighted_at is not None and draft.last_reweighted_at is None
     assert not math.isclose(due.arms.get(key="A").weight, due.arms.get(key="B").weight)
+
+
+def test_attribution_and_analysis_are_set_based(django_assert_max_num_queries: Any) -> None:
+    """The query count does not grow with the number of customers or events."""
+    experiment = _winning_experiment()
+    with django_assert_max_num_queries(3):
+        ex.arm_outcomes(experiment)
+    with django_assert_max_num_queries(3):
+        ex.outcomes_over_time(experiment, "conversion")
+    with django_assert_max_num_queries(5):
+        ex.analyse(experiment)
