@@ -1,0 +1,136 @@
+"""Experiment charts for the admin: inline SVG drawn on the server (no JavaScript, no external assets),
+in the style of `catalog.charts`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+# Distinguishable for the common colour-vision deficiencies (Okabe-Ito); the holdout is always grey.
+ARM_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#f0e442"]
+HOLDOUT_COLOUR = "#777777"
+
+
+@dataclass(frozen=True)
+class Point:
+    day: date
+    rate: float
+    low: float
+    high: float
+
+
+@dataclass
+class Series:
+    key: str
+    points: list[Point] = field(default_factory=list)
+    holdout: bool = False
+
+
+def _finite(value: float) -> bool:
+    return isinstance(value, int | float) and math.isfinite(value)
+
+
+def arm_colour(index: int, holdout: bool = False) -> str:
+    return HOLDOUT_COLOUR if holdout else ARM_COLOURS[index % len(ARM_COLOURS)]
+
+
+def rate_over_time_svg(
+    series: Sequence[Series], *, title: str = "Cumulative rate", width: int = 720, height: int = 240
+) -> SafeString:
+    """Cumulative rate per arm by day as lines, with its confidence interval as a translucent band.
+
+    The y axis starts at 0 and ends just above the highest interval bound, so arms are compared on the
+    same honest scale; days without data for an arm leave a gap rather than an invented value.
+    """
+    days = sorted({p.day for s in series for p in s.points})
+    if not days:
+        return mark_safe('<p class="help">No outcomes recorded yet.</p>')
+    pad_left, pad_right, pad_top, pad_bottom = 48, 16, 14, 44
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
+    values = [v for s in series for p in s.points for v in (p.high, p.rate) if _finite(v)]
+    top = max(values, default=0.0)
+    top = min(1.0, _nice(top * 1.1)) if top > 0 else 0.01
+    index = {d: i for i, d in enumerate(days)}
+    span = max(len(days) - 1, 1)
+
+    def x(day: date) -> float:
+        return pad_left + (plot_w * index[day] / span if len(days) > 1 else plot_w / 2)
+
+    def y(value: float) -> float:
+        return pad_top + plot_h * (1 - max(0.0, min(value, top)) / top)
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" style="font:11px sans-serif">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in range(5):
+        value = top * tick / 4
+        ty = y(value)
+        parts.append(
+            f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#ddd"/>'
+            f'<text x="{pad_left - 4}" y="{ty + 4:.1f}" text-anchor="end" fill="#666">{value * 100:.1f}%</text>'
+        )
+    step = max(1, math.ceil(len(days) / 8))
+    for i, day in enumerate(days):
+        if i % step == 0 or i == len(days) - 1:
+            parts.append(
+                f'<text x="{x(day):.1f}" y="{height - pad_bottom + 14}" text-anchor="middle" fill="#666">'
+                f"{day.strftime('%m-%d')}</text>"
+            )
+    for n, item in enumerate(series):
+        colour = arm_colour(n, item.holdout)
+        points = sorted((p for p in item.points if _finite(p.rate)), key=lambda p: p.day)
+        banded = [p for p in points if _finite(p.low) and _finite(p.high)]
+        if len(banded) > 1:
+            upper = " ".join(f"{x(p.day):.1f},{y(p.high):.1f}" for p in banded)
+            lower = " ".join(f"{x(p.day):.1f},{y(p.low):.1f}" for p in reversed(banded))
+            parts.append(f'<polygon points="{upper} {lower}" fill="{colour}" fill-opacity="0.15" stroke="none"/>')
+        if len(points) > 1:
+            line = " ".join(f"{x(p.day):.1f},{y(p.rate):.1f}" for p in points)
+            dash = ' stroke-dasharray="5 3"' if item.holdout else ""
+            parts.append(f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
+        for p in points:
+            interval = f" [{p.low * 100:.2f}%, {p.high * 100:.2f}%]" if _finite(p.low) and _finite(p.high) else ""
+            parts.append(
+                f'<circle cx="{x(p.day):.1f}" cy="{y(p.rate):.1f}" r="2.5" fill="{colour}">'
+                f"<title>{escape(item.key)} {p.day.isoformat()}: {p.rate * 100:.2f}%{interval}</title></circle>"
+            )
+        legend_x = pad_left + n * 110
+        parts.append(
+            f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{legend_x + 14}" y="{height - 5}">{escape(item.key)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every interpolated text is escaped above
+
+
+def interval_bar(rate: float, low: float, high: float, scale: float, colour: str, width: int = 160) -> SafeString:
+    """A one-line forest-plot mark for a table cell: the interval as a bar, the rate as a tick."""
+    if not (_finite(rate) and _finite(low) and _finite(high)) or scale <= 0:
+        return mark_safe("")
+    left, right, mid = (width * min(v / scale, 1.0) for v in (low, high, rate))
+    return mark_safe(
+        f'<svg width="{width}" height="12" role="img" aria-label="interval">'
+        f'<line x1="0" x2="{width}" y1="6" y2="6" stroke="#eee"/>'
+        f'<rect x="{left:.1f}" y="3" width="{max(right - left, 1):.1f}" height="6" fill="{colour}" '
+        'fill-opacity="0.35"/>'
+        f'<line x1="{mid:.1f}" x2="{mid:.1f}" y1="0" y2="12" stroke="{colour}" stroke-width="2"/></svg>'
+    )
+
+
+def _nice(value: float) -> float:
+    """Round up to 1, 2, 2.5 or 5 times a power of ten, so axis labels are readable."""
+    if value <= 0:
+        return 0.01
+    exponent = math.floor(math.log10(value))
+    base = 10**exponent
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * base:
+            return step * base
+    return 10 * base
