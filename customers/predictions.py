@@ -599,14 +599,19 @@ def evaluate(spec: TargetSpec, model: ServedModel, train: Dataset, valid: Datase
             "baseline_mae_mean": _mae(np.full(valid.size, train.value.mean()), valid.value),
             "baseline_mae_last_90d": _mae(last_90, valid.value),
             "baseline_mae_zero": _mae(np.zeros(valid.size), valid.value),
-            "rmse": round(float(np.sqrt(np.mean((pred - valid.value) ** 2))), 3),
+            "rmse": _rmse(pred, valid.value),
+            "baseline_rmse_mean": _rmse(np.full(valid.size, train.value.mean()), valid.value),
+            "baseline_rmse_last_90d": _rmse(last_90, valid.value),
+            "baseline_rmse_zero": _rmse(np.zeros(valid.size), valid.value),
             "total_predicted": round(float(pred.sum()), 2),
             "total_observed": round(float(valid.value.sum()), 2),
             "spearman": round(_spearman(pred, valid.value), 4),
             "baseline": "mean: training mean of the 90-day revenue; last_90d: the 90 days before the cutoff "
                         "repeat; zero: nobody buys",
         })
-        metrics["selection"] = {"metric": "mae", "score": -metrics["mae"]}
+        # An expected value is a mean: squared error is the proper score for it (MAE favours the median, which
+        # is 0 for most customers, so "predict zero" wins on MAE while saying nothing).
+        metrics["selection"] = {"metric": "rmse", "score": -metrics["rmse"]}
         return metrics
     reordered = ~np.isnan(valid.gap)
     gap, rec = valid.gap[reordered], valid.recency[reordered]
@@ -626,6 +631,10 @@ def evaluate(spec: TargetSpec, model: ServedModel, train: Dataset, valid: Datase
     }
     metrics["selection"] = {"metric": "mae_days", "score": -metrics["mae_days"]}
     return metrics
+
+
+def _rmse(a: np.ndarray, b: np.ndarray) -> float:
+    return round(float(np.sqrt(np.mean((a - b) ** 2))), 3)
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:

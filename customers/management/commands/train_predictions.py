@@ -107,6 +107,11 @@ class Command(BaseCommand):
                 f"{m['baseline_mae_last_90d']:.2f}, zero {m['baseline_mae_zero']:.2f}; total predicted "
                 f"{m['total_predicted']:.2f} vs observed {m['total_observed']:.2f}"
             )
+            self.stdout.write(
+                f"  value RMSE {m['rmse']:.2f} vs baselines: training mean {m['baseline_rmse_mean']:.2f}, last 90 "
+                f"days {m['baseline_rmse_last_90d']:.2f}, zero {m['baseline_rmse_zero']:.2f}; rank correlation "
+                f"{m['spearman']:.3f}"
+            )
         if "mae_days" in m:
             self.stdout.write(
                 f"  next-order MAE {m['mae_days']:.2f} days vs own median gap "
