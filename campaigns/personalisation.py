@@ -9,7 +9,7 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
   product then the campaign's chosen products; each with a link to `campaign.landing_url` carrying the
   product, UTM tags and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click attribution;
   `{products}` in the copy marks where they go, else they follow the body;
-- appends `campaign.required_text` verbatim when the copy does not already carry it;
+- ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it);
 - respects the channel limits of `campaigns.prompts.LIMITS` (subject, preheader; the whole body for SMS 160
   and push 178): the product list is shortened first, then the copy (never the required text). Email
   bodies may grow past the generation limit with the greeting and the product list.
@@ -130,6 +130,8 @@ def _product_lines(products: list[RenderedProduct], channel: str) -> list[str]:
 def _compose(copy: str, product_lines: list[str], required: str, channel: str) -> str:
     joiner = "\n" if channel == Campaign.Channel.EMAIL else " "
     products_text = joiner.join(product_lines)
+    if required and required in copy:  # the copy's own copy of the required text moves to the very end
+        copy = copy.replace(required, "").strip()
     if PRODUCTS in copy:
         text = copy.replace(PRODUCTS, products_text).strip()
     elif products_text:
@@ -137,8 +139,8 @@ def _compose(copy: str, product_lines: list[str], required: str, channel: str) -
         text = f"{copy.rstrip()}{header}{products_text}"
     else:
         text = copy.strip()
-    if required and required not in text:
-        text = f"{text}\n\n{required}" if channel == Campaign.Channel.EMAIL else f"{text} {required}"
+    if required:
+        text = f"{text}\n\n{required}" if channel == Campaign.Channel.EMAIL else f"{text} {required}".strip()
     return re.sub(r"[ \t]+", " ", text) if channel != Campaign.Channel.EMAIL else text
 
 
@@ -170,13 +172,12 @@ def _fit(
     return text, kept
 
 
-def _html(subject: str, preheader: str, body: str, products: list[RenderedProduct]) -> str:
-    """A plain HTML alternative: the same text, paragraphs, linked products; the preheader hidden."""
-    escaped = html_lib.escape(body)
-    for product in products:
-        if product.url:
-            url = html_lib.escape(product.url)
-            escaped = escaped.replace(url, f'<a href="{url}">{url}</a>')
+_URL = re.compile(r"https?://[^\s<]+")
+
+
+def _html(subject: str, preheader: str, body: str) -> str:
+    """A plain HTML alternative: the same text in paragraphs, links clickable, the preheader hidden."""
+    escaped = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', html_lib.escape(body))
     paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in escaped.split("\n\n") if p.strip())
     hidden = f'<div style="display:none">{html_lib.escape(preheader)}</div>' if preheader else ""
     return f"<html><head><title>{html_lib.escape(subject)}</title></head><body>{hidden}{paragraphs}</body></html>"
@@ -207,7 +208,7 @@ def render(variant: Variant, customer: Customer, *, message_id: int | None = Non
     # email bodies grow with the greeting and product list; only SMS and push have hard total limits
     body_limit = None if channel == Campaign.Channel.EMAIL else limits.get("body")
     body, kept = _fit(copy, products, campaign.required_text.strip(), channel, body_limit)
-    html = _html(subject, preheader, body, kept) if channel == Campaign.Channel.EMAIL else ""
+    html = _html(subject, preheader, body) if channel == Campaign.Channel.EMAIL else ""
     return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept, html=html)
 
 

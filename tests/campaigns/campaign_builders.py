@@ -17,7 +17,7 @@ UNSUBSCRIBE_LINE = "You receive this because you opted in. Reply STOP to unsubsc
 def customer(**fields: Any) -> Customer:
     n = next(_seq)
     defaults: dict[str, Any] = {
-        "external_id": f"wf-cust-{n:05d}", "email": f"wf{n}@example.com", "name": f"Ada{n} Lovelace",
+        "external_id": f"wf-cust-{n:05d}", "email": f"wf{n}@example.com", "name": "Ada Lovelace",
         "marketing_consent": True,
     }
     return Customer.objects.create(**{**defaults, **fields})

@@ -1,0 +1,374 @@
+"""Sending an approved campaign: assign the audience to arms, write one message per customer, send each once.
+
+`send_campaign(campaign, *, progress=None, set_total=None, batch_size=BATCH_SIZE) -> dict[str, int]`
+1. `check_can_send(campaign)`: the campaign is approved or running and still passes the approval rules
+   (nothing is sent without approval); `ensure_experiment(campaign)` creates the experiment with default
+   settings when there is none; it must have an approved arm. An approved campaign moves to running.
+2. The audience (`campaigns.audience.audience_queryset`) is assigned to arms by
+   `campaigns.experiments.assign(experiment, customer_ids)`; the `Assignment` rows are the truth read back.
+   Holdout customers are assigned and get no message. A customer with an approved variant written for them
+   (`personalise_per_customer`) gets it instead of their arm's variant; the message stays in their arm.
+3. One `Message` per customer in a variant arm: `bulk_create(ignore_conflicts=True)` against the unique
+   (campaign, customer) constraint, so re-running adds only newcomers.
+4. Queued messages are claimed in batches: rows locked with `SKIP LOCKED` (two workers never take the same
+   row), customers who lost consent since assignment marked skipped, the rest rendered
+   (`campaigns.personalisation.render`) and marked sent in the same transaction, before anything leaves.
+   A retried or duplicated job finds no queued rows for them and sends nothing twice. The price is
+   at-most-once: a crash between the claim and the send leaves messages "sent" without a `provider_id`;
+   they are counted as `unconfirmed`, never re-sent automatically.
+5. Email goes through Django's email framework (`EmailMultiAlternatives`, one connection per batch;
+   `provider_id` is the Message-ID); SMS and push go to `CAMPAIGN_WEBHOOK_URL` as one JSON POST per batch,
+   or without it to a JSONL file under `CAMPAIGN_EXPORT_DIR` for the provider to pick up.
+6. Each message that left gets an EXPOSURE event (`external_id` "exposure-<message id>", attributes
+   `{"campaign", "message", "arm", "variant"}`), idempotent like the messages.
+
+Failed messages (provider refused or unreachable) stay failed; `requeue_failed(campaign)` queues them again
+for the next run. Job kind `send_campaign` (params `{"campaign_id": id}`) runs it with progress.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+from django.db import transaction
+from django.utils import timezone
+
+from customers.models import Customer, Event, EventType
+from jobs.runner import JobContext, job_kind
+
+from .audience import audience_queryset, consenting, reachable_q, recipient_of
+from .models import Assignment, Campaign, Experiment, Message, Variant
+from .personalisation import RenderedMessage, render
+from .workflow import approval_problems, do_transition, experiment_problems
+
+logger = logging.getLogger(__name__)
+
+# Messages claimed, rendered and sent per transaction and connection: a few hundred rendered bodies in
+# memory (a few KB each) and short row locks.
+BATCH_SIZE = 200
+ASSIGN_CHUNK = 5_000  # customer ids per assign() call and per message insert
+SENDABLE = {Campaign.Status.APPROVED, Campaign.Status.RUNNING}
+SKIP_REASON = "no marketing consent any more, unsubscribed or unreachable"
+
+Progress = Callable[..., Any]
+
+
+class DeliveryError(ValueError):
+    """The campaign cannot be sent now; the message says why."""
+
+
+@dataclass
+class Claimed:
+    message: Message
+    rendered: RenderedMessage
+
+
+def check_can_send(campaign: Campaign) -> None:
+    """Raise DeliveryError unless the campaign may be sent now: approved or running, still passing the
+    approval rules, and its experiment (if it has one yet) has an approved arm."""
+    if campaign.status not in SENDABLE:
+        raise DeliveryError(f"only approved or running campaigns are sent; this one is {campaign.status}")
+    problems = approval_problems(campaign)
+    if Experiment.objects.filter(campaign=campaign).exists() or campaign.status == Campaign.Status.RUNNING:
+        problems += experiment_problems(campaign)
+    if problems:
+        raise DeliveryError("cannot send: " + "; ".join(problems))
+
+
+def ensure_experiment(campaign: Campaign) -> Experiment:
+    """The campaign's experiment; an approved campaign without one gets the default settings
+    (`campaigns.experiments.create_experiment`), so "send" works straight after approval."""
+    experiment = Experiment.objects.filter(campaign=campaign).first()
+    if experiment is not None:
+        return experiment
+    from .experiments import create_experiment
+
+    return create_experiment(campaign)
+
+
+def _assign(experiment: Experiment, customer_ids: list[int]) -> None:
+    from .experiments import assign
+
+    assign(experiment, customer_ids)
+
+
+def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def queue_messages(campaign: Campaign, experiment: Experiment) -> dict[str, int]:
+    """Assign the audience and write a queued message per customer in a variant arm (idempotent)."""
+    ids = list(audience_queryset(campaign).values_list("pk", flat=True))
+    counts = {"audience": len(ids), "holdout": 0, "messages_created": 0}
+    for chunk in _chunks(ids, ASSIGN_CHUNK):
+        _assign(experiment, chunk)
+        assignments = Assignment.objects.filter(experiment=experiment, customer_id__in=chunk).select_related("arm")
+        personal = dict(
+            Variant.objects.filter(campaign=campaign, customer_id__in=chunk, status=Variant.Status.APPROVED)
+            .order_by("customer_id", "label").values_list("customer_id", "pk")
+        )
+        rows = []
+        for assignment in assignments:
+            if assignment.arm.variant_id is None:
+                counts["holdout"] += 1
+                continue
+            rows.append(Message(
+                campaign=campaign, customer_id=assignment.customer_id,
+                variant_id=personal.get(assignment.customer_id, assignment.arm.variant_id),
+                arm=assignment.arm, channel=campaign.channel, status=Message.Status.QUEUED,
+            ))
+        before = Message.objects.filter(campaign=campaign).count()
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        counts["messages_created"] += Message.objects.filter(campaign=campaign).count() - before
+    return counts
+
+
+def claim_batch(campaign: Campaign, size: int = BATCH_SIZE) -> tuple[list[Claimed], int, int]:
+    """Take up to `size` queued messages: skip those who lost consent, render and mark the rest sent.
+
+    Returns (claimed messages with their rendering, skipped count, failed-to-render count). Commits before
+    returning, so the claim holds even if the caller dies before sending.
+    """
+    with transaction.atomic():
+        batch = list(
+            Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("customer", "variant", "arm")
+            .order_by("pk")[:size]
+        )
+        if not batch:
+            return [], 0, 0
+        allowed = set(
+            consenting(Customer.objects.filter(pk__in=[m.customer_id for m in batch]))
+            .filter(reachable_q(campaign.channel))
+            .values_list("pk", flat=True)
+        )
+        now = timezone.now()
+        claimed: list[Claimed] = []
+        skipped = failed = 0
+        for message in batch:
+            if message.customer_id not in allowed:
+                message.status, message.error = Message.Status.SKIPPED, SKIP_REASON
+                skipped += 1
+                continue
+            assert message.variant is not None  # queued messages always carry their arm's variant
+            message.variant.campaign = campaign
+            try:
+                rendered = render(message.variant, message.customer, message_id=message.pk)
+            except Exception as exc:  # one customer's bad data must not stop the campaign
+                logger.exception("rendering message %s failed", message.pk)
+                message.status, message.error = Message.Status.FAILED, f"render failed: {exc}"
+                failed += 1
+                continue
+            message.recipient = recipient_of(message.customer, campaign.channel)[:254]
+            message.subject, message.body = rendered.subject[:200], rendered.body
+            message.products = rendered.product_ids
+            message.status, message.sent_at = Message.Status.SENT, now
+            claimed.append(Claimed(message, rendered))
+        Message.objects.bulk_update(
+            batch, ["status", "error", "recipient", "subject", "body", "products", "sent_at"]
+        )
+    return claimed, skipped, failed
+
+
+# --- Channels ---------------------------------------------------------------------------------------------
+
+
+def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
+    """One connection for the batch; each message sent on its own so one bad address fails only itself."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+    except Exception as exc:  # nothing left: the batch is failed, not lost (see requeue_failed)
+        for item in claimed:
+            item.message.status, item.message.error = Message.Status.FAILED, f"email connection: {exc}"[:2000]
+        return
+    try:
+        for item in claimed:
+            message, rendered = item.message, item.rendered
+            message_id = make_msgid(domain=_mail_domain())
+            email = EmailMultiAlternatives(
+                subject=rendered.subject,
+                body=rendered.body,
+                from_email=settings.DEFAULT_FROM_EMAIL,
+                to=[message.recipient],
+                headers={
+                    "Message-ID": message_id,
+                    "X-Campaign-Id": str(campaign.pk),
+                    "X-Message-Id": str(message.pk),
+                },
+                connection=connection,
+            )
+            if rendered.html:
+                email.attach_alternative(rendered.html, "text/html")
+            try:
+                sent = connection.send_messages([email])
+            except Exception as exc:
+                message.status, message.error = Message.Status.FAILED, f"email: {exc}"[:2000]
+                continue
+            if sent:
+                message.provider_id = message_id
+            else:
+                message.status, message.error = Message.Status.FAILED, "email backend accepted no message"
+    finally:
+        connection.close()
+
+
+def _mail_domain() -> str:
+    sender = str(settings.DEFAULT_FROM_EMAIL)
+    return sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "localhost"
+
+
+def _payload(campaign: Campaign, claimed: list[Claimed]) -> list[dict[str, Any]]:
+    return [
+        {
+            "campaign": campaign.pk,
+            "message": item.message.pk,
+            "channel": campaign.channel,
+            "customer": item.message.customer.external_id,
+            "recipient": item.message.recipient,
+            "title": item.rendered.subject,
+            "body": item.rendered.body,
+            "products": [p.sku for p in item.rendered.products],
+        }
+        for item in claimed
+    ]
+
+
+def _send_webhook(campaign: Campaign, claimed: list[Claimed], url: str) -> None:
+    """POST the batch as JSON; a non-2xx answer or a network error fails the whole batch."""
+    data = json.dumps({"campaign": campaign.pk, "channel": campaign.channel, "messages": _payload(campaign, claimed)})
+    headers = {"Content-Type": "application/json"}
+    if settings.CAMPAIGN_WEBHOOK_TOKEN:
+        headers["Authorization"] = f"Bearer {settings.CAMPAIGN_WEBHOOK_TOKEN}"
+    request = urllib.request.Request(url, data=data.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=settings.CAMPAIGN_WEBHOOK_TIMEOUT) as response:
+            status, raw = response.status, response.read()
+    except (urllib.error.URLError, OSError) as exc:
+        for item in claimed:
+            item.message.status, item.message.error = Message.Status.FAILED, f"webhook: {exc}"[:2000]
+        return
+    ids: dict[str, Any] = {}
+    try:
+        answer = json.loads(raw or b"{}")
+        if isinstance(answer, dict) and isinstance(answer.get("ids"), dict):
+            ids = answer["ids"]
+    except ValueError:
+        pass
+    for item in claimed:
+        item.message.provider_id = str(ids.get(str(item.message.pk)) or f"webhook:{status}")[:200]
+
+
+def _write_export(campaign: Campaign, claimed: list[Claimed]) -> None:
+    """Append the batch to var/exports/campaign-<id>-<channel>.jsonl, synced to disk before it counts as sent."""
+    folder = Path(settings.CAMPAIGN_EXPORT_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"campaign-{campaign.pk}-{campaign.channel}.jsonl"
+    with path.open("a", encoding="utf-8") as handle:
+        for row in _payload(campaign, claimed):
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    for item in claimed:
+        item.message.provider_id = f"export:{path.name}"
+
+
+def deliver(campaign: Campaign, claimed: list[Claimed]) -> dict[str, int]:
+    """Send claimed messages on the campaign's channel, record the outcome and the exposures."""
+    if not claimed:
+        return {"sent": 0, "failed": 0}
+    if campaign.channel == Campaign.Channel.EMAIL:
+        _send_email(campaign, claimed)
+    elif settings.CAMPAIGN_WEBHOOK_URL:
+        _send_webhook(campaign, claimed, settings.CAMPAIGN_WEBHOOK_URL)
+    else:
+        _write_export(campaign, claimed)
+    messages = [item.message for item in claimed]
+    for message in messages:
+        if message.status == Message.Status.FAILED:
+            message.sent_at = None
+    Message.objects.bulk_update(messages, ["status", "error", "provider_id", "sent_at"])
+    sent = [m for m in messages if m.status == Message.Status.SENT]
+    Event.objects.bulk_create(
+        [
+            Event(
+                external_id=f"exposure-{m.pk}", customer_id=m.customer_id, type=EventType.EXPOSURE,
+                occurred_at=m.sent_at or timezone.now(),
+                attributes={
+                    "campaign": campaign.pk, "message": m.pk, "arm": m.arm.key if m.arm else None,
+                    "variant": m.variant_id,
+                },
+            )
+            for m in sent
+        ],
+        ignore_conflicts=True,
+    )
+    return {"sent": len(sent), "failed": len(messages) - len(sent)}
+
+
+def send_campaign(
+    campaign: Campaign,
+    *,
+    progress: Progress | None = None,
+    set_total: Callable[[int], Any] | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, int]:
+    """Send the campaign to everyone in its audience not reached yet (see the module docstring)."""
+    check_can_send(campaign)
+    experiment = ensure_experiment(campaign)
+    problems = experiment_problems(campaign)
+    if problems:
+        raise DeliveryError("cannot send: " + "; ".join(problems))
+    if campaign.status == Campaign.Status.APPROVED:
+        do_transition(campaign, Campaign.Status.RUNNING, None, note="sending started")
+    counts = queue_messages(campaign, experiment)
+    queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count()
+    if set_total:
+        set_total(queued)
+    totals = {"sent": 0, "skipped": 0, "failed": 0}
+    while True:
+        claimed, skipped, render_failed = claim_batch(campaign, batch_size)
+        if not claimed and not skipped and not render_failed:
+            break
+        result = deliver(campaign, claimed)
+        batch_counts = {"sent": result["sent"], "skipped": skipped, "failed": result["failed"] + render_failed}
+        for key, value in batch_counts.items():
+            totals[key] += value
+        if progress:
+            progress(len(claimed) + skipped + render_failed, **batch_counts)
+    counts.update(totals)
+    counts["unconfirmed"] = Message.objects.filter(
+        campaign=campaign, status=Message.Status.SENT, provider_id=""
+    ).count()
+    return counts
+
+
+def requeue_failed(campaign: Campaign) -> int:
+    """Queue failed messages again (a manager's decision after fixing the mail server or webhook); returns
+    how many. Failed means the provider refused or was unreachable, so nothing reached the customer."""
+    return Message.objects.filter(campaign=campaign, status=Message.Status.FAILED).update(
+        status=Message.Status.QUEUED, error="", sent_at=None
+    )
+
+
+@job_kind(
+    "send_campaign",
+    queue="default",
+    description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
+)
+def send_campaign_job(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return dict(send_campaign(campaign, progress=ctx.advance, set_total=ctx.set_total))
