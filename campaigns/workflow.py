@@ -31,8 +31,8 @@ Variant review (a campaign manager, while the campaign is draft or in review):
   guardrails must be edited until it passes first).
 - `do_reject_variant(variant, user, reason)`: the reason is required.
 - `do_edit_variant(variant, user, subject=None, preheader=None, body=None)`: keeps the model's text in
-  `generated_body`, re-runs `campaigns.guardrails.check_copy` on the new text (context from
-  `guardrail_context(variant)`: brief, offer, product facts, required text, reviews); the
+  `generated_body`, re-runs the guardrails on the new text exactly as generation does
+  (`campaigns.generation.check_copy_for`); the
   variant goes back to review (or flagged when a guardrail fails), so an edit always needs a new approval.
 
 Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is sent without it.
@@ -243,41 +243,18 @@ def _guardrails_module() -> Any:
         return None
 
 
-def guardrail_context(variant: Variant) -> Any:
-    """What the guardrails compare an edited variant against: the brief, offer, product facts, required text,
-    banned words, landing URL, language and the product's review texts (for the copied-review check)."""
-    from catalog.models import Review
-
-    from .guardrails import GuardrailContext, allowed_text
-    from .prompts import product_facts
-
-    campaign = variant.campaign
-    product = variant.product
-    facts = product_facts(product) if product is not None else []
-    reviews = (
-        list(Review.objects.filter(product=product).order_by("-id").values_list("text", flat=True)[:200])
-        if product is not None else []
-    )
-    return GuardrailContext(
-        channel=campaign.channel,
-        allowed_text=allowed_text(campaign.brief, campaign.offer, *facts, campaign.required_text),
-        banned_words=[str(w) for w in (campaign.banned_words or [])],
-        landing_url=campaign.landing_url,
-        language=variant.language or campaign.language,
-        required_text=campaign.required_text,
-        review_texts=reviews,
-    )
-
-
 def run_guardrails(variant: Variant) -> list[dict[str, Any]] | None:
-    """The guardrail results for the variant's current text, or None when no guardrails module exists yet."""
-    module = _guardrails_module()
-    if module is None:
+    """The guardrail results for the variant's current text, checked exactly as generation checks its own
+    copy (`campaigns.generation.check_copy_for` with the variant's segment, product and customer), or None
+    when the guardrails are not installed."""
+    if _guardrails_module() is None:
         return None
+    from .generation import Group, check_copy_for
     from .prompts import Copy
 
     copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
-    return [_as_result(r) for r in module.check_copy(copy, guardrail_context(variant))]
+    group = Group(segment=variant.segment, product=variant.product, customer=variant.customer)
+    return [_as_result(r) for r in check_copy_for(variant.campaign, group, copy)]
 
 
 def _as_result(result: Any) -> dict[str, Any]:
