@@ -33,6 +33,7 @@ from jobs.runner import UnknownJobKind, start_job
 from . import charts, experiments
 from .audience import AudienceError, audience_queryset, audience_sample, audience_size, validate_audience_filters
 from .experiments import ExperimentError
+from .generation import GenerationRefused, check_can_generate
 from .models import Arm, Assignment, Campaign, Experiment, Message, Variant
 from .personalisation import render
 from .workflow import (
@@ -41,6 +42,7 @@ from .workflow import (
     REVIEWABLE_CAMPAIGN,
     ReviewError,
     TransitionError,
+    check_permission,
     check_transition,
     do_approve_variant,
     do_edit_variant,
@@ -313,42 +315,67 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
                 "needs_note": cancel,
                 "danger": cancel or to == Status.DRAFT,
             })
+        if campaign.status == Status.IN_REVIEW:
+            # in review -> generating is no edge of its own: the move goes through draft (see _start_generation)
+            buttons.insert(0, {
+                "to": Status.GENERATING,
+                "label": "Regenerate unapproved copy",
+                "blocked": "",
+                "needs_note": False,
+                "danger": False,
+            })
         return buttons
 
     def apply_transition(self, request: HttpRequest, campaign: Campaign, to: str, note: str = "") -> bool:
         """Make one move through the workflow; "generating" and "running" also start their jobs."""
         try:
             if to == Status.GENERATING:
-                job_id = self._start_job(request, campaign, to, GENERATE_JOB, note)
+                job_id = self._start_generation(request, campaign, note)
                 done = format_html('{}: copy generation started (<a href="{}">job {}</a>).', campaign,
                                    reverse("admin:jobs_job_change", args=[job_id]), job_id)
             elif to == Status.RUNNING:
-                job_id = self._start_job(request, campaign, to, SEND_JOB, note)
+                job_id = self._start_sending(request, campaign, note)
                 done = format_html('{}: started; sending (<a href="{}">job {}</a>).', campaign,
                                    reverse("admin:jobs_job_change", args=[job_id]), job_id)
             else:
                 do_transition(campaign, to, request.user, note)
                 done = format_html("{}: {}.", campaign, Status(to).label.lower())
-        except (TransitionError, PermissionDenied, UnknownJobKind, ExperimentError) as exc:
+        except (TransitionError, PermissionDenied, UnknownJobKind, ExperimentError, GenerationRefused) as exc:
             self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
             return False
         self.message_user(request, done, messages.SUCCESS)
         return True
 
-    def _start_job(self, request: HttpRequest, campaign: Campaign, to: str, kind: str, note: str) -> int:
-        # One transaction: if the job cannot be queued, the status does not move either.
+    @staticmethod
+    def _start_generation(request: HttpRequest, campaign: Campaign, note: str) -> int:
+        """Move to generating as the manager and queue the `generate_campaign` job (which ends in review).
+
+        From in review the move goes through draft and the job regenerates every unapproved variant
+        (`force`); approved ones stay. One transaction: if the job cannot be queued, nothing moves."""
+        check_can_generate(campaign)
+        regenerate = campaign.status == Status.IN_REVIEW
+        if regenerate:
+            check_permission(request.user)
         with transaction.atomic():
-            if to == Status.RUNNING:
-                self._ensure_experiment(campaign)
-            do_transition(campaign, to, request.user, note)
-            job = start_job(kind, {"campaign_id": campaign.pk}, user=request.user)
+            if regenerate:
+                do_transition(campaign, Status.DRAFT, request.user, note or "regenerate unapproved copy")
+            do_transition(campaign, Status.GENERATING, request.user, note)
+            params: dict[str, Any] = {"campaign_id": campaign.pk}
+            if regenerate:
+                params["force"] = True
+            job = start_job(GENERATE_JOB, params, user=request.user)
         return job.pk
 
     @staticmethod
-    def _ensure_experiment(campaign: Campaign) -> None:
-        """Starting needs an experiment with the approved variants as arms; create it with the defaults."""
-        if campaign.status == Status.APPROVED:
-            experiments.create_experiment(campaign)
+    def _start_sending(request: HttpRequest, campaign: Campaign, note: str) -> int:
+        """Create the experiment if needed (arms = approved variants + holdout), move to running as the manager
+        and queue the `send_campaign` job. One transaction: a refused move leaves no experiment behind."""
+        with transaction.atomic():
+            if campaign.status == Status.APPROVED:
+                experiments.create_experiment(campaign)
+            do_transition(campaign, Status.RUNNING, request.user, note)
+            job = start_job(SEND_JOB, {"campaign_id": campaign.pk}, user=request.user)
+        return job.pk
 
     def transition_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
         campaign = get_object_or_404(Campaign, pk=object_id)

@@ -20,6 +20,7 @@ from campaigns import experiments
 from campaigns.models import Arm, Campaign, CampaignTransition, Experiment, Message, Variant
 from catalog.models import Product
 from customers.models import Customer, Event, EventType
+from jobs.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -221,6 +222,35 @@ def test_start_creates_the_experiment_and_sends(
     sent = Message.objects.filter(campaign=in_review, status=Message.Status.SENT).count()
     assert sent == len(mail.outbox) and sent + experiment.assignments.filter(arm__variant=None).count() == 2
     assert any("sending" in m for m in _messages(response))
+
+
+def test_generate_copy_moves_to_generating_and_queues_the_job(manager_web: Client, manager: User) -> None:
+    draft = _campaign()
+    response = manager_web.post(_url("transition", draft), {"to": "generating"}, follow=True)
+    draft.refresh_from_db()
+    assert draft.status == Campaign.Status.GENERATING and draft.status_changed_by == manager
+    job = Job.objects.get(kind="generate_campaign")
+    assert job.params == {"campaign_id": draft.pk} and job.created_by == manager
+    assert any(f"job {job.pk}" in m for m in _messages(response))
+
+
+def test_regenerate_from_review_goes_through_draft_and_forces(manager_web: Client, in_review: Campaign) -> None:
+    html = manager_web.get(_url("review", in_review)).content.decode()
+    assert "Regenerate unapproved copy" in html
+    manager_web.post(_url("transition", in_review), {"to": "generating"})
+    in_review.refresh_from_db()
+    assert in_review.status == Campaign.Status.GENERATING
+    moves = list(in_review.transitions.order_by("at", "id").values_list("from_status", "to_status"))
+    assert moves == [("in_review", "draft"), ("draft", "generating")]
+    assert Job.objects.get(kind="generate_campaign").params == {"campaign_id": in_review.pk, "force": True}
+
+
+def test_generate_refused_for_a_bad_brief_moves_nothing(manager_web: Client) -> None:
+    draft = _campaign(variants_per_group=0)
+    response = manager_web.post(_url("transition", draft), {"to": "generating"}, follow=True)
+    draft.refresh_from_db()
+    assert draft.status == Campaign.Status.DRAFT and not Job.objects.exists()
+    assert any("variants_per_group" in m for m in _messages(response))
 
 
 def test_changelist_action_applies_the_workflow_to_each_campaign(manager_web: Client, in_review: Campaign) -> None:
