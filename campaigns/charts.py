@@ -52,8 +52,11 @@ def rate_over_time_svg(
         return mark_safe('<p class="help">No outcomes recorded yet.</p>')
     pad_left, pad_right, pad_top, pad_bottom = 48, 16, 14, 44
     plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
-    values = [v for s in series for p in s.points for v in (p.high, p.rate) if _finite(v)]
-    top = max(values, default=0.0)
+    # Scale to every rate and the latest intervals: the first days' intervals are very wide and would flatten
+    # the lines; bands that go above the top are clipped at it, lines never are.
+    rates = [p.rate for s in series for p in s.points if _finite(p.rate)]
+    latest = [max(s.points, key=lambda p: p.day).high for s in series if s.points]
+    top = max([r * 1.1 for r in rates] + [v for v in latest if _finite(v)], default=0.0)
     top = min(1.0, _nice(top * 1.1)) if top > 0 else 0.01
     index = {d: i for i, d in enumerate(days)}
     span = max(len(days) - 1, 1)
@@ -77,12 +80,17 @@ def rate_over_time_svg(
             f'<text x="{pad_left - 4}" y="{ty + 4:.1f}" text-anchor="end" fill="#666">{value * 100:.1f}%</text>'
         )
     step = max(1, math.ceil(len(days) / 8))
-    for i, day in enumerate(days):
-        if i % step == 0 or i == len(days) - 1:
-            parts.append(
-                f'<text x="{x(day):.1f}" y="{height - pad_bottom + 14}" text-anchor="middle" fill="#666">'
-                f"{day.strftime('%m-%d')}</text>"
-            )
+    labelled = list(range(0, len(days), step))
+    if labelled[-1] != len(days) - 1:
+        if len(labelled) > 1 and len(days) - 1 - labelled[-1] < step:
+            labelled.pop()  # too close to the last day, whose date matters more
+        labelled.append(len(days) - 1)
+    for i in labelled:
+        anchor = "end" if i == len(days) - 1 and len(days) > 1 else "middle"
+        parts.append(
+            f'<text x="{x(days[i]):.1f}" y="{height - pad_bottom + 14}" text-anchor="{anchor}" fill="#666">'
+            f"{days[i].strftime('%m-%d')}</text>"
+        )
     for n, item in enumerate(series):
         colour = arm_colour(n, item.holdout)
         points = sorted((p for p in item.points if _finite(p.rate)), key=lambda p: p.day)
@@ -91,6 +99,12 @@ def rate_over_time_svg(
             upper = " ".join(f"{x(p.day):.1f},{y(p.high):.1f}" for p in banded)
             lower = " ".join(f"{x(p.day):.1f},{y(p.low):.1f}" for p in reversed(banded))
             parts.append(f'<polygon points="{upper} {lower}" fill="{colour}" fill-opacity="0.15" stroke="none"/>')
+        elif banded:  # one day only: the interval as an error bar
+            p = banded[0]
+            parts.append(
+                f'<line x1="{x(p.day):.1f}" x2="{x(p.day):.1f}" y1="{y(p.low):.1f}" y2="{y(p.high):.1f}" '
+                f'stroke="{colour}" stroke-opacity="0.5" stroke-width="6"/>'
+            )
         if len(points) > 1:
             line = " ".join(f"{x(p.day):.1f},{y(p.rate):.1f}" for p in points)
             dash = ' stroke-dasharray="5 3"' if item.holdout else ""
@@ -125,12 +139,12 @@ def interval_bar(rate: float, low: float, high: float, scale: float, colour: str
 
 
 def _nice(value: float) -> float:
-    """Round up to 1, 2, 2.5 or 5 times a power of ten, so axis labels are readable."""
+    """Round up to a readable axis end (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)."""
     if value <= 0:
         return 0.01
     exponent = math.floor(math.log10(value))
     base = 10**exponent
-    for step in (1, 2, 2.5, 5, 10):
+    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
         if value <= step * base:
             return step * base
     return 10 * base

@@ -528,3 +528,24 @@ def test_variant_message_experiment_and_assignment_admins(manager_web: Client, r
     assert "holdout" in html and "results and charts" in html
     response = manager_web.get(reverse("admin:campaigns_assignment_changelist"))
     assert response.status_code == 200 and "30 assignments" in response.content.decode()
+
+
+# --- charts ----------------------------------------------------------------------------------------------
+
+
+def test_rate_chart_edge_cases() -> None:
+    from datetime import date
+
+    from campaigns import charts
+
+    assert "No outcomes recorded yet" in charts.rate_over_time_svg([])
+    assert "No outcomes recorded yet" in charts.rate_over_time_svg([charts.Series("A", [])])
+    day = date(2025, 3, 1)
+    one = charts.rate_over_time_svg([charts.Series("<b>A</b>", [charts.Point(day, 0.1, 0.05, 0.2)])])
+    assert "<b>" not in one and "&lt;b&gt;A&lt;/b&gt;" in one  # arm keys are escaped
+    assert 'stroke-width="6"' in one and "<polyline" not in one  # one day: an error bar, no line
+    nan = float("nan")
+    days = [charts.Point(date(2025, 3, d), r, nan, nan) for d, r in ((1, nan), (2, 0.1), (3, 0.12))]
+    svg = charts.rate_over_time_svg([charts.Series("A", days)])
+    assert "<polyline" in svg and "<polygon" not in svg and "nan" not in svg.lower().replace("span", "")
+    assert charts.interval_bar(nan, 0.1, 0.2, 1.0, "#000") == ""
