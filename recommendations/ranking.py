@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import psycopg
 from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -90,7 +91,7 @@ def serving_model() -> tuple[ModelVersion | None, ServingTables | None]:
 def forget_loaded_model() -> None:
     """Drop the cached tables (tests, or to free memory)."""
     with _lock:
-        _loaded.update(version_id=None, version=None, tables=None)
+        _loaded.update(version_id=None, version=None, tables=None, ranker=None)
 
 
 _iterative_scan: dict[str, bool] = {}
@@ -281,8 +282,18 @@ class Ranker:
 
     @classmethod
     def active(cls) -> Ranker:
+        """The ranker of the active version, built once per process and version (its ALS Gram matrix costs
+        tens of milliseconds on a large catalogue: never per request)."""
         version, tables = serving_model()
-        return cls(version, tables)
+        with _lock:
+            cached = _loaded.get("ranker")
+            if cached is not None and cached.version is not None and version is not None \
+                    and cached.version.pk == version.pk and cached.tables is tables:
+                return cached
+        ranker = cls(version, tables)
+        with _lock:
+            _loaded["ranker"] = ranker
+        return ranker
 
     # -- public
 
@@ -594,17 +605,37 @@ def _nearest_products(vector: np.ndarray, n: int, category: str | None, exclude:
     return [pid for pid, _ in rows]
 
 
+_PRODUCT_ROWS_SQL = """
+    SELECT p.id, p.sku, p.title, p.category, p.brand, p.price, p.currency, p.is_active, p.in_stock, e.embedding
+    FROM catalog_product p LEFT JOIN catalog_productembedding e ON e.product_id = p.id
+    WHERE p.id = ANY(%s)
+"""
+
+
+def _vector_from_binary(data: bytes | None) -> np.ndarray | None:
+    """pgvector's binary form: dimensions (uint16), unused (uint16), then big-endian float32 values."""
+    if data is None:
+        return None
+    return np.frombuffer(data, dtype=">f4", offset=4).astype(np.float32)
+
+
 def _product_rows(ids: Iterable[int]) -> dict[int, ProductRow]:
+    """Candidate products with their embeddings in one query. Rows are fetched in binary form: parsing
+    hundreds of 384-float vectors from text took longer than the rest of a request."""
     ids = list(ids)
     rows: dict[int, ProductRow] = {}
     if not ids:
         return rows
-    for values in Product.objects.filter(id__in=ids).values_list(
-        "id", "sku", "title", "category", "brand", "price", "currency", "is_active", "in_stock",
-        "embedding__embedding",
-    ):
-        vector = values[9]
-        rows[values[0]] = ProductRow(*values[:9], np.asarray(vector, dtype=np.float32) if vector is not None else None)
+    connection.ensure_connection()
+    # A plain (server-side binding) psycopg cursor on Django's connection: Django's client-side cursors
+    # cannot return binary results. Same connection, so the same transaction.
+    with psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(_PRODUCT_ROWS_SQL, [ids], binary=True)
+        for row in cursor.fetchall():
+            rows[row[0]] = ProductRow(
+                id=row[0], sku=row[1], title=row[2], category=row[3], brand=row[4], price=row[5],
+                currency=row[6], is_active=row[7], in_stock=row[8], vector=_vector_from_binary(row[9]),
+            )
     return rows
 
 
