@@ -103,6 +103,7 @@ class Slot:
     results: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
     passed_first: bool = False
+    first_failures: list[str] = field(default_factory=list)
 
 
 def check_can_generate(campaign: Campaign) -> None:
@@ -299,6 +300,7 @@ def _run(generator: Generator, campaign: Campaign, slots: Sequence[Slot], insigh
         slot.results = check_copy_for(campaign, slot.group, slot.copy, insight)
         if slot.attempts == 1:
             slot.passed_first = guardrails.passed(slot.results)
+            slot.first_failures = [str(row["check"]) for row in guardrails.failures(slot.results)]
 
 
 def _reference_text(group: Group, campaign: Campaign, insight: ProductInsight | None) -> str:
@@ -399,7 +401,8 @@ def generate_variants(
     force: bool = False,
 ) -> dict[str, int]:
     """Write the campaign's missing variants (all not-yet-approved ones with `force`); returns counts:
-    groups, generated, passed_first_try, passed_after_retry, flagged, skipped_existing, attempts, deleted."""
+    groups, generated, passed_first_try, passed_after_retry, flagged, skipped_existing, attempts, deleted,
+    and first_try_failed_<check> per guardrail that failed a first attempt."""
     check_can_generate(campaign)
     counts: Counter[str] = Counter()
     if force:
@@ -429,6 +432,7 @@ def generate_variants(
         group_counts: Counter[str] = Counter(generated=len(group_slots))
         for slot in group_slots:
             group_counts["attempts"] += slot.attempts
+            group_counts.update(f"first_try_failed_{check}" for check in slot.first_failures)
             if slot.passed_first:
                 group_counts["passed_first_try"] += 1
             elif guardrails.passed(slot.results):

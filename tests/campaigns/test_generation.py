@@ -118,7 +118,7 @@ def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_fi
     server.answer = answer
     counts = generate_variants(campaign, generator=client(server))
     assert counts == {"groups": 1, "generated": 2, "passed_first_try": 1, "passed_after_retry": 1, "attempts": 3,
-                      "skipped_existing": 0}
+                      "skipped_existing": 0, "first_try_failed_unsupported_claims": 1}
     variants = by_label(campaign)
     a, b = variants["A"], variants["B"]
     assert (a.status, a.attempts, b.status, b.attempts) == ("in_review", 2, "in_review", 1)
@@ -170,7 +170,7 @@ def test_segments_recommended_products_and_per_customer_copy(server: ChatServer,
     campaign = make_campaign(variants_per_group=1, recommend_products=True, personalise_per_customer=True)
     product = campaign.products.get()
     campaign.products.clear()
-    segment = Segment.objects.create(key="behaviour-trail", kind="behaviour", name="Trail fans",
+    segment = Segment.objects.create(key="behaviour-trail", kind="behavioural", name="Trail fans",
                                      top_keywords=[["trail", 0.4]])
     campaign.segments.add(segment)
     other = Product.objects.create(sku="RD-1", title="Road Racer", category="Shoes > Road")

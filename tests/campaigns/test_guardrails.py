@@ -245,7 +245,7 @@ def _fixture_rows(quote: str) -> tuple[Campaign, Segment, Product, ProductInsigh
         name="Trail", brief=BRIEF, offer=OFFER, brand_voice="Warm.", tone="friendly", banned_words=["cheap"],
         required_text=UNSUB,
     )
-    segment = Segment.objects.create(key="behaviour-trail", kind="behaviour", name="Trail & grip",
+    segment = Segment.objects.create(key="behaviour-trail", kind="behavioural", name="Trail & grip",
                                      top_categories=[["Shoes > Trail", 0.5]], top_keywords=[["grip", 0.3]])
     product = Product.objects.create(sku="TR-X", title="Trail Runner X", category="Shoes > Trail", brand="Stride",
                                      price=Decimal("89.99"), attributes={"drop": "6 mm", "weight": "280 g"})
