@@ -476,7 +476,9 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             self._review_action(request, variant, request.POST)
             return HttpResponseRedirect(f"{url}#variant-{variant.pk}")
         variants = list(
-            campaign.variants.select_related("segment", "product", "customer", "model_version", "reviewed_by")
+            campaign.variants.select_related(
+                "segment", "product", "customer", "model_version", "reviewed_by", "edited_by"
+            )
         )
         counts = {status: 0 for status in Variant.Status.values}
         for variant in variants:

@@ -549,3 +549,17 @@ def test_rate_chart_edge_cases() -> None:
     svg = charts.rate_over_time_svg([charts.Series("A", days)])
     assert "<polyline" in svg and "<polygon" not in svg and "nan" not in svg.lower().replace("span", "")
     assert charts.interval_bar(nan, 0.1, 0.2, 1.0, "#000") == ""
+
+
+def test_review_page_queries_do_not_grow_with_variants(manager_web: Client, in_review: Campaign, manager: User) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = _url("review", in_review)
+    with CaptureQueriesContext(connection) as few:
+        assert manager_web.get(url).status_code == 200
+    for label in "DEFGHIJ":
+        _variant(in_review, label, edited_by=manager, reviewed_by=manager)
+    with CaptureQueriesContext(connection) as many:
+        assert manager_web.get(url).status_code == 200
+    assert len(many) == len(few)
