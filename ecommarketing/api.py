@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from campaigns.api import CampaignViewSet
+from campaigns.api import CampaignViewSet, VariantViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
 from customers.api import CustomerViewSet, EventViewSet, SegmentViewSet
 from jobs.api import JobViewSet
@@ -16,6 +16,7 @@ router.register("events", EventViewSet)
 router.register("segments", SegmentViewSet)
 router.register("campaigns", CampaignViewSet)
 router.register("jobs", JobViewSet)
+router.register(r"campaigns/(?P<campaign_pk>[^/.]+)/variants", VariantViewSet, basename="campaign-variants")
 router.register(
     r"customers/(?P<customer_pk>[^/.]+)/recommendations", CustomerRecommendationsViewSet,
     basename="customer-recommendations",
