@@ -4,7 +4,7 @@ Four targets, each trained, evaluated, versioned and refused on its own:
 - `purchase_30d`: probability of at least one order in the next 30 days (customers seen before);
 - `churn`: probability of no order in the next 90 days, among customers who have ordered;
 - `value_90d`: expected revenue over the next 90 days, a hurdle model: P(order in 90 days) x
-  E[revenue | an order] (log1p regression with Duan's smearing back to currency);
+  E[revenue | an order] (log1p regression scaled back to currency so its sum matches);
 - `next_order`: expected date of the next order, among repeat buyers: regress the gap from the last order
   to the next one (date = last order + gap, never before `now`); customers with one order get the
   median gap of repeat buyers.
@@ -451,14 +451,16 @@ def fit_classifier(X: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
 
 
 def fit_value_regressor(X: np.ndarray, value: np.ndarray) -> tuple[HistGradientBoostingRegressor, float]:
-    """log1p(revenue | an order) and Duan's smearing factor, estimated on out-of-fold residuals so that
-    exp() of a mean log does not under-predict the mean revenue."""
+    """log1p(revenue | an order) and a factor that makes the out-of-fold predictions sum to the revenue:
+    exp() of a mean log under-predicts the mean, and Duan's smearing (mean exp(residual)) over-corrected by
+    1.8x on the demo shop's heavy-tailed order values; a ratio of sums is calibrated in the large."""
     y = np.log1p(np.maximum(value, 0))
     params = _booster_params(len(y))
     model = HistGradientBoostingRegressor(**params).fit(X, y)
     folds = min(3, len(y))
     oof = cross_val_predict(HistGradientBoostingRegressor(**params), X, y, cv=folds) if folds >= 2 else y
-    smearing = float(np.mean(np.exp(y - oof)))
+    predicted = float(np.expm1(oof).clip(min=0).sum())
+    smearing = float(np.maximum(value, 0).sum() / predicted) if predicted > 0 else 1.0
     return model, smearing
 
 
