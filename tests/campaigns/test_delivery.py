@@ -64,7 +64,7 @@ def test_email_send_moves_to_running_and_fills_the_outbox() -> None:
     assert first.body.startswith("Hi Ada") and UNSUBSCRIBE_LINE in first.body
     assert first.extra_headers["X-Message-Id"] == str(message.pk)
     assert f"ecm_message={message.pk}" in first.body  # tracked link for click attribution
-    html, mimetype = first.alternatives[0]
+    html, mimetype = first.alternatives[0]  # type: ignore[attr-defined]
     assert mimetype == "text/html" and "<a href=" in html
     assert message.status == "sent" and message.provider_id == first.extra_headers["Message-ID"]
     assert message.body == first.body and message.sent_at is not None
