@@ -153,7 +153,7 @@ def product_facts(product: Product) -> list[str]:
     """Title, category, brand, price and a few short attributes: what the copy may state about it."""
     lines = [f"- title: {_label(product.title, 150)}"]
     if product.category:
-        lines.append(f"- category: {_label(' > '.join(product.category_levels), 150)}")
+        lines.append(f"- category: {_label(' / '.join(product.category_levels), 150)}")
     if product.brand:
         lines.append(f"- brand: {_label(product.brand)}")
     if product.price is not None:
@@ -211,9 +211,10 @@ def segment_lines(segment: Segment | None) -> list[str]:
     if segment is None:
         return ["- everyone in the campaign's audience"]
     lines = [f"- segment: {_label(segment.name)}"]
-    if segment.description:
-        lines.append(f"- about them: {_label(segment.description, 200)}")
-    categories = [_label(row[0]) for row in segment.top_categories or [] if isinstance(row, list | tuple) and row][:3]
+    categories = [
+        _label(str(row[0]).replace(">", "/"))
+        for row in segment.top_categories or [] if isinstance(row, list | tuple) and row
+    ][:3]
     keywords = [_label(row[0], 30) for row in segment.top_keywords or [] if isinstance(row, list | tuple) and row][:5]
     if categories:
         lines.append(f"- their top categories: {', '.join(categories)}")

@@ -25,12 +25,12 @@ DATABASE = "ecommarketing_copy_eval"
 CAMPAIGN_NAME = "[Eval] Trail and road: copy generation"
 
 
-def _setup() -> None:
+def _setup(database: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     if not os.environ.get("DATABASE_URL"):
         from ecommarketing import embedded
 
-        os.environ["DATABASE_URL"] = embedded.ensure_postgres(database=DATABASE).url
+        os.environ["DATABASE_URL"] = embedded.ensure_postgres(database=database).url
     import django
 
     django.setup()
@@ -119,8 +119,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=8000)
     parser.add_argument("--reviews", type=int, default=1500)
     parser.add_argument("--output", type=Path, default=OUTPUT)
+    parser.add_argument("--database", default=DATABASE, help="Scratch database (embedded server) to use.")
+    parser.add_argument("--prepare-only", action="store_true", help="Seed and compute insight, generate nothing.")
     args = parser.parse_args(argv)
-    _setup()
+    _setup(args.database)
     from campaigns.generation import generate_variants
     from campaigns.models import Variant
     from inference import registry
@@ -129,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = prepare_shop(args)
     print(json.dumps(steps, default=str)[:600], flush=True)
     campaign = make_campaign(args)
+    print(f"campaign {campaign.pk}: segments {[s.name for s in campaign.segments.all()]}", flush=True)
+    if args.prepare_only:
+        return 0
     started = time.perf_counter()
     generator = registry.generator()
     load_seconds = time.perf_counter() - started
