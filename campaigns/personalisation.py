@@ -7,7 +7,8 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
 - picks up to `PRODUCTS_PER_MESSAGE` products: the customer's own recommendations when the campaign asks
   for them (`RecommendationSet` if precomputed, else `recommend_for_customer`), otherwise the variant's
   product then the campaign's chosen products; each with a link to `campaign.landing_url` carrying the
-  product, UTM tags and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click attribution;
+  product, UTM tags (not in SMS) and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click
+  attribution;
   `{products}` in the copy marks where they go, else they follow the body;
 - ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it);
 - respects the channel limits of `campaigns.prompts.LIMITS` (subject, preheader; the whole body for SMS 160
@@ -78,13 +79,14 @@ def tracked_url(campaign: Campaign, variant: Variant, product: Product | None, m
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
     if product is not None:
         query["product"] = product.sku
-    query.update({
-        "utm_source": "ecommarketing",
-        "utm_medium": campaign.channel,
-        "utm_campaign": f"campaign-{campaign.pk}",
-        "utm_content": variant.label,
-        "ecm_campaign": str(campaign.pk),
-    })
+    if campaign.channel != Campaign.Channel.SMS:  # every character counts in an SMS: ids only
+        query.update({
+            "utm_source": "ecommarketing",
+            "utm_medium": campaign.channel,
+            "utm_campaign": f"campaign-{campaign.pk}",
+            "utm_content": variant.label,
+        })
+    query["ecm_campaign"] = str(campaign.pk)
     if message_id is not None:
         query["ecm_message"] = str(message_id)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
