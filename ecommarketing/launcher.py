@@ -30,6 +30,11 @@ PIPELINE: list[tuple[str, dict[str, object], bool]] = [
     ("seed_demo", json.loads(os.environ.get("DEMO_SEED_PARAMS") or "{}"), True),
     ("analyze_reviews", {"then_products": False}, True),
     ("product_insights", {}, True),
+    ("embed_products", {}, True),
+    ("rebuild_profiles", {}, True),  # profile vectors, RFM, lifecycle and behavioural segments
+    ("train_predictions", {}, True),  # purchase in 30 days, churn risk, 90-day value, next order date
+    ("train_recommender", {}, True),
+    ("precompute_recommendations", {}, False),  # top-10 for everyone, while the app already serves
 ]
 # Generation is slow on CPU: summarise a few top products in the background while the app serves
 # (DEMO_SUMMARIES=0 skips it); the rest are summarised on demand or by a GPU worker.
