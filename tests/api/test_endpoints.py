@@ -320,7 +320,7 @@ class TestCampaigns(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests):
         return [({"brief": "no name"}, "name"), ({"name": "x", "goal": "world domination"}, "goal")]
 
     def update_payload(self, obj: Any) -> dict[str, Any]:
-        return {"status": "approved", "brief": "Changed"}
+        return {"brief": "Changed", "tone": "playful"}
 
     def replace_payload(self, obj: Any) -> dict[str, Any]:
         return {"name": "Replaced", "goal": "retention", "channel": "email"}
