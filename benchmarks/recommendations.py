@@ -117,7 +117,9 @@ def run() -> list[Result]:
     results: list[Result] = []
 
     customers = Customer.objects.filter(external_id__startswith=PREFIX).count()
-    if os.environ.get("BENCH_SKIP_REBUILD") and CustomerProfile.objects.exists():
+    if os.environ.get("BENCH_SKIP_REBUILD") and CustomerProfile.objects.exists() and not counts.get(
+        "embeddings_rewritten"
+    ):
         print("profile rebuild skipped (BENCH_SKIP_REBUILD)", flush=True)
     else:
         start = time.perf_counter()

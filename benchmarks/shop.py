@@ -51,14 +51,14 @@ def build_shop(size: ShopSize, now: datetime | None = None) -> dict[str, int]:
     now = now or datetime(2026, 11, 1, tzinfo=UTC)
     existing = Product.objects.filter(sku__startswith=PREFIX).count()
     if existing >= size.products:
+        rewritten = _refresh_embeddings(size, now.isoformat())
         return {
+            "embeddings_rewritten": rewritten,
             "products": existing,
             "customers": Customer.objects.filter(external_id__startswith=PREFIX).count(),
             "events": Event.objects.filter(external_id__startswith=PREFIX).count(),
         }
     rng = np.random.default_rng(size.seed)
-    centres = rng.normal(size=(size.categories, DIMENSIONS)).astype(np.float32)
-    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
     product_category = rng.integers(0, size.categories, size.products)
     groups = 20
     created = now.isoformat()
@@ -80,17 +80,7 @@ def build_shop(size: ShopSize, now: datetime | None = None) -> dict[str, int]:
     product_ids = _ids("catalog_product", "sku")
     product_pk = np.array([product_ids[f"{PREFIX}{i:06d}"] for i in range(size.products)])
 
-    # Noise of norm ~0.8 around a unit centre: products of one category have cosine ~0.6 with each other.
-    noise = rng.normal(size=(size.products, DIMENSIONS)).astype(np.float32) * (0.8 / np.sqrt(DIMENSIONS))
-    vectors = centres[product_category] + noise
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    with connection.cursor() as cursor:
-        cursor.execute("DROP INDEX IF EXISTS product_embedding_hnsw")
-    rows = io.StringIO()
-    for pk, vector in zip(product_pk, vectors, strict=True):
-        rows.write(f"{pk}\t[{','.join(f'{x:.5f}' for x in vector)}]\tbench\tbench\t{created}\n")
-    _copy("catalog_productembedding", ["product_id", "embedding", "text_hash", "model_name", "updated_at"], rows)
-    _create_hnsw()
+    _write_embeddings(size, product_category, product_pk, created)
 
     rows = io.StringIO()
     for i in range(size.customers):
@@ -138,6 +128,54 @@ def build_shop(size: ShopSize, now: datetime | None = None) -> dict[str, int]:
         cursor.execute("ANALYZE catalog_product; ANALYZE catalog_productembedding; ANALYZE customers_customer;"
                        " ANALYZE customers_event")
     return {"products": size.products, "customers": size.customers, "events": n_events}
+
+
+EMBEDDINGS_VERSION = "bench-v2"  # stored as the text hash: a shop with older vectors gets them rewritten
+LATENT = 48  # intrinsic dimensions of the synthetic embeddings
+SUBCATEGORIES = 10
+
+
+def product_vectors(size: ShopSize, product_category: np.ndarray) -> np.ndarray:
+    """Unit vectors with the structure of real text embeddings: a low intrinsic dimension and a graded
+    similarity (same sub-category > same category > the rest) rather than isotropic noise, which makes every
+    product of a category equidistant from a query (no real catalogue looks like that)."""
+    rng = np.random.default_rng(size.seed + 1)
+    basis = np.linalg.qr(rng.normal(size=(DIMENSIONS, LATENT)))[0].astype(np.float32)  # 384 x 48, orthonormal
+    centres = rng.normal(size=(size.categories, LATENT)).astype(np.float32)
+    subcentres = centres[:, None, :] + 0.6 * rng.normal(size=(size.categories, SUBCATEGORIES, LATENT))
+    sub = rng.integers(0, SUBCATEGORIES, len(product_category))
+    latent = subcentres[product_category, sub] + 0.5 * rng.normal(size=(len(product_category), LATENT))
+    vectors = latent.astype(np.float32) @ basis.T
+    vectors += 0.02 * rng.normal(size=vectors.shape).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors
+
+
+def _write_embeddings(size: ShopSize, product_category: np.ndarray, product_pk: np.ndarray, created: str) -> None:
+    vectors = product_vectors(size, product_category)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS product_embedding_hnsw")
+        cursor.execute("DELETE FROM catalog_productembedding WHERE product_id = ANY(%s)", [product_pk.tolist()])
+    rows = io.StringIO()
+    for pk, vector in zip(product_pk, vectors, strict=True):
+        rows.write(f"{pk}\t[{','.join(f'{x:.5f}' for x in vector)}]\t{EMBEDDINGS_VERSION}\tbench\t{created}\n")
+    _copy("catalog_productembedding", ["product_id", "embedding", "text_hash", "model_name", "updated_at"], rows)
+    _create_hnsw()
+
+
+def _refresh_embeddings(size: ShopSize, created: str) -> bool:
+    """Rewrite the vectors of a shop built by an older version of this module; True when it did."""
+    from catalog.models import Product, ProductEmbedding
+
+    if not ProductEmbedding.objects.filter(product__sku__startswith=PREFIX).exclude(
+        text_hash=EMBEDDINGS_VERSION
+    ).exists():
+        return False
+    rows = list(Product.objects.filter(sku__startswith=PREFIX).order_by("sku").values_list("pk", "category"))
+    product_pk = np.array([pk for pk, _ in rows])
+    product_category = np.array([int(category.rsplit(" ", 1)[1]) for _, category in rows])
+    _write_embeddings(size, product_category, product_pk, created)
+    return True
 
 
 def _create_hnsw() -> None:
