@@ -104,6 +104,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.request_profile_update",
         "schedule": env_int("PROFILE_REFRESH_SECONDS", 900, minimum=10),
     },
+    # Thompson-sampling experiments re-weight when their own `reweight_hours` have passed; this only asks
+    "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 

@@ -1,14 +1,15 @@
-"""`make eval`: every evaluation, one after the other (each skips itself when ../shared/data is absent)."""
+"""`make eval`: every evaluation, one after the other (those on ../shared/data skip themselves when it is
+absent; the experiment simulation needs no data)."""
 
 from __future__ import annotations
 
 import sys
 
-from . import aspects, recommendations, sentiment
+from . import aspects, experiments, recommendations, sentiment
 
 
 def main() -> int:
-    codes = [sentiment.main([]), aspects.main([]), recommendations.main([])]
+    codes = [sentiment.main([]), aspects.main([]), recommendations.main([]), experiments.main([])]
     return max(codes)
 
 
