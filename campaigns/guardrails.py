@@ -84,8 +84,14 @@ def _quote(text: str, limit: int = 60) -> str:
 
 
 def check_format(copy: Copy, context: GuardrailContext) -> Result:
+    """All labelled fields present, and the body not cut off mid-sentence by the token limit."""
     if copy.missing:
         return _result("format", False, f"missing {', '.join(label + ':' for label in copy.missing)} in the output")
+    body = copy.body
+    if context.required_text.strip():
+        body = body.replace(context.required_text.strip(), "")
+    if body.strip() and body.rstrip()[-1] not in ".!?…\"'”’)":
+        return _result("format", False, "the body stops mid-sentence (cut off by the length limit)")
     labels = ", ".join(label + ":" for label, _ in FIELDS[context.channel])
     return _result("format", True, f"{labels} present")
 
@@ -391,7 +397,8 @@ def failures(results: Iterable[Result]) -> list[Result]:
 # What the model is told after a failed try. Checks whose detail may quote customer text (review_copy,
 # personal_data) get a fixed sentence, so customer text never reaches the instruction part of a prompt.
 FIXES = {
-    "format": "Answer with the labelled lines only, each label at the start of its line.",
+    "format": "Answer with the labelled lines only, each label at the start of its line, and finish the "
+              "body with a complete sentence.",
     "personal_data": "Do not name any person other than the recipient.",
     "review_copy": "You copied a customer review word for word: say it in your own words.",
     "placeholders": "Write finished text: no placeholders, brackets or template fields.",

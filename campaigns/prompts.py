@@ -298,6 +298,25 @@ def _tidy(text: str) -> str:
     return text
 
 
+_GREETING = re.compile(r"^\s*(?:hi|hello|hey|dear|greetings)\b(?:\s+[^\s,!:]+){0,3}\s*[,!:]?\s*$", re.I)
+_SIGNOFF = re.compile(
+    r"^\s*(?:(?:best|kind|warm|warmest)(?: regards| wishes)?|regards|sincerely|cheers|thanks|thank you|"
+    r"yours(?: truly)?|\[[^\]]*\]|the [\w ]{1,30} team|\w+ team)[,!.]?\s*$",
+    re.I,
+)
+
+
+def strip_greeting_and_signoff(body: str) -> str:
+    """Drop a greeting first line and sign-off last lines: the prompt asks for neither, because
+    personalisation adds the greeting at send time, and small models add "Hello [Name]," anyway."""
+    lines = body.splitlines()
+    while lines and (not lines[0].strip() or _GREETING.match(lines[0])):
+        lines.pop(0)
+    while lines and (not lines[-1].strip() or _SIGNOFF.match(lines[-1])):
+        lines.pop()
+    return "\n".join(lines).strip()
+
+
 def parse_output(output: str, channel: str) -> Copy:
     """Read the labelled lines of `channel`; the body runs from `BODY:` to the end (or the next label).
 
@@ -318,8 +337,10 @@ def parse_output(output: str, channel: str) -> Copy:
     copy = Copy()
     for label, attr in wanted:
         value = _tidy("\n".join(found.get(label, [])))
-        if attr != "body":
-            value = " ".join(value.split())
+        if attr != "body":  # one-line fields: the first line; what follows is the model running on
+            value = next((line.strip() for line in value.splitlines() if line.strip()), "")
+        else:
+            value = strip_greeting_and_signoff(value)
         setattr(copy, attr, value)
         if not value:
             copy.missing.append(label)

@@ -72,6 +72,8 @@ def test_format_needs_every_label() -> None:
     row = result(bad, "format")
     assert not row["passed"] and "SUBJECT:" in row["detail"] and "BODY:" in row["detail"]
     assert result(email(), "format")["passed"]
+    cut = result(email(body="Your next trail run deserves the grip and cushioning of\n\n" + UNSUB), "format")
+    assert not cut["passed"] and "mid-sentence" in cut["detail"]
 
 
 @pytest.mark.parametrize(
@@ -226,6 +228,14 @@ def test_parse_tolerates_markdown_and_multiline_bodies() -> None:
     assert (push.subject, push.body) == ("Trail time", "New grip.")
     assert parse_output('"Just the SMS text."', Campaign.Channel.SMS).body == "Just the SMS text."
     assert parse_output("", Campaign.Channel.SMS).missing == ["BODY"]
+
+
+def test_one_line_fields_and_greetings_and_signoffs() -> None:
+    output = ("SUBJECT: Trail time\nand more rambling\nPREHEADER: Grip.\nBODY:\nHello [Name],\n\n"
+              "Great grip on wet rock.\n\nBest regards,\n[Your Name]")
+    copy = parse_output(output, Campaign.Channel.EMAIL)
+    assert (copy.subject, copy.preheader, copy.body) == ("Trail time", "Grip.", "Great grip on wet rock.")
+    assert parse_output("BODY: Hi there! New grinders are in.", "sms").body == "Hi there! New grinders are in."
 
 
 def test_required_text_is_appended_once() -> None:
