@@ -1,4 +1,4 @@
-"""Job kinds of campaigns. Thin: the work is in the domain modules (generation.py, ...)."""
+"""Job kinds of campaigns. Thin: the work is in the domain modules (generation.py, delivery.py, experiments.py)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from typing import Any
 from jobs.runner import JobContext, job_kind
 
 from . import generation
+
+# Job kinds and beat tasks defined beside their domain code register on import.
+from . import delivery, experiments  # noqa: F401  isort: skip
 from .models import Campaign
 from .workflow import do_transition
 
