@@ -2564,7 +2564,7 @@ CATEGORIES: tuple[Category, ...] = (
 # Phones a case or screen protector can be "for", when the demo has no smartphone products to point at.
 FALLBACK_PHONES: tuple[str, ...] = ("Lumio Nova 12", "Nexa Edge S", "Orbit Arc 11 Lite")
 
-DEMO_CAMPAIGNS: tuple[dict[str, str], ...] = (
+DEMO_CAMPAIGNS: tuple[dict[str, object], ...] = (
     {
         "name": "[Demo] Win back lapsed runners",
         "goal": "winback",
@@ -2578,6 +2578,12 @@ DEMO_CAMPAIGNS: tuple[dict[str, str], ...] = (
             "Warm and encouraging, like a running-club friend. Short sentences, plain words, one clear call "
             "to action. No guilt-tripping, no fake urgency, at most one exclamation mark."
         ),
+        "tone": "warm",
+        "offer": "free 30-day returns on worn shoes",
+        "banned_words": ["guilt", "last chance", "hurry"],
+        "required_text": "You get this email because you agreed to hear from us. Unsubscribe: example.com/unsubscribe",
+        "audience_filters": {"lifecycle": ["at_risk", "lapsed"]},
+        "variants_per_group": 2,
     },
     {
         "name": "[Demo] Protect your new phone",
@@ -2589,6 +2595,11 @@ DEMO_CAMPAIGNS: tuple[dict[str, str], ...] = (
             "one line each, and offer 15% off a bundle."
         ),
         "brand_voice": "Helpful and precise, a knowledgeable shop assistant. Concrete specs over hype.",
+        "tone": "helpful",
+        "offer": "15% off a bundle of two accessories",
+        "required_text": "You get this email because you agreed to hear from us. Unsubscribe: example.com/unsubscribe",
+        "recommend_products": True,
+        "variants_per_group": 2,
     },
     {
         "name": "[Demo] Better coffee at home",
@@ -2599,5 +2610,9 @@ DEMO_CAMPAIGNS: tuple[dict[str, str], ...] = (
             "pointing to our best-reviewed machine and a free bag of beans with any machine this week."
         ),
         "brand_voice": "Friendly and concise; 160 characters; no emojis; always include the opt-out line.",
+        "tone": "friendly",
+        "offer": "a free bag of beans with any machine this week",
+        "required_text": "STOP to opt out",
+        "variants_per_group": 2,
     },
 )

@@ -953,9 +953,9 @@ def _write_campaigns() -> int:
     written = 0
     for spec in catalog_data.DEMO_CAMPAIGNS:
         fields = {k: v for k, v in spec.items() if k != "name"}
-        campaign = Campaign.objects.filter(name=spec["name"]).order_by("pk").first()
+        campaign = Campaign.objects.filter(name=str(spec["name"])).order_by("pk").first()
         if campaign is None:
-            Campaign.objects.create(name=spec["name"], status=Campaign.Status.DRAFT, **fields)
+            Campaign.objects.create(name=str(spec["name"]), status=Campaign.Status.DRAFT, **fields)
         else:
             for attr, value in fields.items():
                 setattr(campaign, attr, value)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobs.runner import JobContext, job_kind
+from jobs.runner import JobContext, job_kind, start_job
 
+from .campaign import prepare_demo_campaign
 from .seed import SeedOptions, seed_shop
 
 
@@ -34,3 +35,12 @@ def seed_demo_job(ctx: JobContext, **options: Any) -> dict[str, Any]:
     if report.skipped:
         ctx.count(skipped=1)
     return report.as_dict()
+
+
+@job_kind("demo_campaign", description="Give the demo campaign its product and start generating its copy.")
+def demo_campaign_job(ctx: JobContext) -> dict[str, Any]:
+    campaign = prepare_demo_campaign()
+    if campaign is None:
+        return {"generation": "skipped: the demo campaign is missing or already has copy"}
+    job = start_job("generate_campaign", {"campaign_id": campaign.pk})
+    return {"campaign": campaign.pk, "generation_job": job.pk}

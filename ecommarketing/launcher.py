@@ -35,6 +35,7 @@ PIPELINE: list[tuple[str, dict[str, object], bool]] = [
     ("train_predictions", {}, True),  # purchase in 30 days, churn risk, 90-day value, next order date
     ("train_recommender", {}, True),
     ("precompute_recommendations", {}, False),  # top-10 for everyone, while the app already serves
+    ("demo_campaign", {}, True),  # queues copy generation for the demo campaign (background, a few minutes)
 ]
 # Generation is slow on CPU: summarise a few top products in the background while the app serves
 # (DEMO_SUMMARIES=0 skips it); the rest are summarised on demand or by a GPU worker.
