@@ -8,9 +8,11 @@
 - Variants: `variants_per_group` per group (at most len(ANGLES)), each with its own angle and seed, labelled
   A, B, C...; with `personalise_per_customer`, one more per customer for the first PER_CUSTOMER_CAP
   customers of the audience (`campaigns.audience`), with their top recommendation as the product.
-- Each output is parsed and checked (`campaigns.guardrails`). A failed one is regenerated with the failed
-  checks added to the prompt, at most MAX_RETRIES times; then stored as in review (passed) or flagged (with
-  the results), with its prompt, model version and name, attempts and a relevance score (cosine between
+- Each output is parsed and checked (`campaigns.guardrails`). One that fails is first repaired
+  (`repair_copy`: sentences that on their own break a sentence-level check are dropped, if enough is left)
+  and re-checked, the repair recorded as an extra `repair` row of its results. A failed one is regenerated
+  with the failed checks added to the prompt, at most MAX_RETRIES times; then stored as in review (passed)
+  or flagged (with the results), with its prompt, model version and name, attempts and a relevance score (cosine between
   the copy's embedding and the product and segment text). First attempts of a group go to the model in one
   batch, then the retries in another, so a local model batches and a server runs them concurrently.
 - Idempotent: a (segment, product, customer, label) that already has a variant is skipped, so a re-run
@@ -102,7 +104,9 @@ class Slot:
     copy: Copy = field(default_factory=Copy)
     results: list[dict[str, Any]] = field(default_factory=list)
     attempts: int = 0
-    passed_first: bool = False
+    passed_first: bool = False  # after the repair
+    passed_first_unrepaired: bool = False
+    repaired: bool = False  # the stored (last) attempt was repaired
     first_failures: list[str] = field(default_factory=list)
 
 
@@ -265,6 +269,120 @@ def check_copy_for(campaign: Campaign, group: Group, copy: Copy, insight: Produc
     return guardrails.check_copy(copy, context)
 
 
+# --- Deterministic repair ---------------------------------------------------------------------------------------
+
+# Checks a single sentence can fail on its own: such a sentence is dropped rather than the whole variant
+# regenerated (a regeneration costs tens of seconds on CPU, and a 0.5B model often repeats the slip).
+SENTENCE_CHECKS: tuple[tuple[str, Callable[[Copy, guardrails.GuardrailContext], dict[str, Any]]], ...] = (
+    ("placeholders", guardrails.check_placeholders),
+    ("contact_details", guardrails.check_contact_details),
+    ("unsupported_claims", guardrails.check_unsupported_claims),
+    ("banned_words", guardrails.check_banned_words),
+    ("review_copy", guardrails.check_review_copy),
+    ("personal_data", guardrails.check_personal_data),
+)
+# A repaired body must keep real content: at least this many sentences and this share of the original ones;
+# otherwise the model's output is mostly violations and the variant is regenerated instead.
+REPAIR_MIN_SENTENCES = 2
+REPAIR_MIN_SHARE = 0.5
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
+_ENDS_SENTENCE = tuple(".!?…\"'”’)")
+
+
+def split_sentences(text: str) -> list[list[str]]:
+    """Paragraphs (lines) of sentences; a sentence ends at . ! ? or … followed by a space."""
+    return [[part for part in _SENTENCE_END.split(line.strip()) if part.strip()] for line in text.splitlines()]
+
+
+def _join(paragraphs: Sequence[Sequence[str]]) -> str:
+    lines = [" ".join(sentences) for sentences in paragraphs]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _sentence_problem(sentence: str, context: guardrails.GuardrailContext) -> str:
+    """'' when the sentence passes every sentence-level check, else the first failed check and its detail."""
+    copy = Copy(body=sentence)
+    for name, check in SENTENCE_CHECKS:
+        row = check(copy, context)
+        if not row["passed"]:
+            return f"{name.replace('_', ' ')}: {row['detail']}"
+    return ""
+
+
+def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy, list[str]] | None:
+    """Drop the body sentences that on their own fail a sentence-level check (and a last sentence the token
+    limit cut off), and clear a subject or preheader that fails one (it is then reported missing, so the
+    format check fails and the variant is regenerated: there is no honest replacement for a subject).
+
+    Returns (repaired copy, what was dropped), with an empty list when nothing needed dropping, or None when
+    the repair would leave too little (fewer than REPAIR_MIN_SENTENCES sentences or less than
+    REPAIR_MIN_SHARE of them): then the unrepaired copy is checked and regenerated as before. The required
+    text is not the model's and is never touched (it is appended after the repair)."""
+    dropped: list[str] = []
+    repaired = Copy(subject=copy.subject, preheader=copy.preheader, body=copy.body, missing=list(copy.missing))
+    for attr, label in (("subject", "SUBJECT"), ("preheader", "PREHEADER")):
+        value = getattr(copy, attr)
+        problem = _sentence_problem(value, context) if value.strip() else ""
+        if problem:
+            setattr(repaired, attr, "")
+            repaired.missing.append("TITLE" if attr == "subject" and context.channel != "email" else label)
+            dropped.append(f"{attr} ({problem})")
+    required = context.required_text.strip()
+    body, tail = copy.body, ""
+    if required and required in body:  # the model copied the required text: keep it, and what follows, as is
+        body, _, after = body.partition(required)
+        tail = f"{required}{after}"
+    paragraphs = split_sentences(body)
+    total = sum(len(sentences) for sentences in paragraphs)
+    kept_paragraphs: list[list[str]] = []
+    for sentences in paragraphs:
+        kept: list[str] = []
+        for sentence in sentences:
+            problem = _sentence_problem(sentence, context)
+            if problem:
+                dropped.append(f"sentence {guardrails._quote(sentence, 50)} ({problem})")
+            else:
+                kept.append(sentence)
+        kept_paragraphs.append(kept)
+    last = next((p for p in reversed(kept_paragraphs) if p), None)
+    if last is not None and not tail and not last[-1].rstrip().endswith(_ENDS_SENTENCE):
+        dropped.append(f"sentence {guardrails._quote(last.pop(), 50)} (cut off by the length limit)")
+    kept_count = sum(len(sentences) for sentences in kept_paragraphs)
+    if dropped and total and (kept_count < REPAIR_MIN_SENTENCES or kept_count < REPAIR_MIN_SHARE * total):
+        return None
+    repaired.body = "\n\n".join(part for part in (_join(kept_paragraphs), tail.strip()) if part)
+    if not repaired.body and "BODY" not in repaired.missing:
+        repaired.missing.append("BODY")
+    return repaired, dropped
+
+
+def repair_result(dropped: Sequence[str]) -> dict[str, Any]:
+    """The row a repaired variant carries after its ten checks, so a reviewer sees what was removed."""
+    noun = "item" if len(dropped) == 1 else "items"
+    detail = f"dropped {len(dropped)} {noun}: " + "; ".join(dropped)
+    return {"check": "repair", "passed": True, "detail": detail[:2000]}
+
+
+def check_and_repair(
+    campaign: Campaign, group: Group, copy: Copy, insight: ProductInsight | None = None
+) -> tuple[Copy, list[dict[str, Any]], list[dict[str, Any]]]:
+    """(copy to store, its results, the unrepaired copy's results). The required text is appended after
+    the repair; the results of a repaired copy end with a `repair` row."""
+    if insight is None and group.product is not None:
+        insight = ProductInsight.objects.filter(product=group.product).first()
+    context = guardrail_context(campaign, group, insight, [copy.text()])
+    raw = with_required_text(Copy(copy.subject, copy.preheader, copy.body, list(copy.missing)), campaign)
+    raw_results = guardrails.check_copy(raw, context)
+    if guardrails.passed(raw_results):
+        return raw, raw_results, raw_results
+    outcome = repair_copy(copy, context)
+    if outcome is None or not outcome[1]:
+        return raw, raw_results, raw_results
+    repaired, dropped = outcome
+    repaired = with_required_text(repaired, campaign)
+    return repaired, [*guardrails.check_copy(repaired, context), repair_result(dropped)], raw_results
+
+
 # --- Generation -------------------------------------------------------------------------------------------------
 
 
@@ -296,11 +414,14 @@ def _run(generator: Generator, campaign: Campaign, slots: Sequence[Slot], insigh
     )
     for slot, output in zip(slots, outputs, strict=True):
         slot.attempts += 1
-        slot.copy = with_required_text(parse_output(output, campaign.channel), campaign)
-        slot.results = check_copy_for(campaign, slot.group, slot.copy, insight)
+        slot.copy, slot.results, raw_results = check_and_repair(
+            campaign, slot.group, parse_output(output, campaign.channel), insight
+        )
+        slot.repaired = any(row["check"] == "repair" for row in slot.results)
         if slot.attempts == 1:
             slot.passed_first = guardrails.passed(slot.results)
-            slot.first_failures = [str(row["check"]) for row in guardrails.failures(slot.results)]
+            slot.passed_first_unrepaired = guardrails.passed(raw_results)
+            slot.first_failures = [str(row["check"]) for row in guardrails.failures(raw_results)]
 
 
 def _reference_text(group: Group, campaign: Campaign, insight: ProductInsight | None) -> str:
@@ -401,8 +522,9 @@ def generate_variants(
     force: bool = False,
 ) -> dict[str, int]:
     """Write the campaign's missing variants (all not-yet-approved ones with `force`); returns counts:
-    groups, generated, passed_first_try, passed_after_retry, flagged, skipped_existing, attempts, deleted,
-    and first_try_failed_<check> per guardrail that failed a first attempt."""
+    groups, generated, passed_first_try (after the repair), passed_first_try_unrepaired, passed_with_repair,
+    passed_after_retry, flagged, skipped_existing, attempts, deleted, and first_try_failed_<check> per
+    guardrail that failed a first attempt before any repair."""
     check_can_generate(campaign)
     counts: Counter[str] = Counter()
     if force:
@@ -433,6 +555,10 @@ def generate_variants(
         for slot in group_slots:
             group_counts["attempts"] += slot.attempts
             group_counts.update(f"first_try_failed_{check}" for check in slot.first_failures)
+            if slot.passed_first_unrepaired:
+                group_counts["passed_first_try_unrepaired"] += 1
+            if slot.repaired and guardrails.passed(slot.results):
+                group_counts["passed_with_repair"] += 1
             if slot.passed_first:
                 group_counts["passed_first_try"] += 1
             elif guardrails.passed(slot.results):

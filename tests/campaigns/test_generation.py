@@ -15,9 +15,10 @@ from typing import Any
 
 import pytest
 
-from campaigns import generation
-from campaigns.generation import GenerationRefused, generate_variants
+from campaigns import generation, guardrails
+from campaigns.generation import GenerationRefused, generate_variants, repair_copy
 from campaigns.models import Campaign, CampaignTransition, Variant
+from campaigns.prompts import Copy, PromptInput, build_prompt
 from catalog.models import ModelRole, ModelVersion, Product, ProductInsight, Review
 from customers.models import Customer, CustomerProfile, Event, EventType, Segment
 from inference import registry
@@ -34,6 +35,18 @@ GOOD = (
 )
 BAD_CLAIM = GOOD.replace("favourite route.", "favourite route, with free shipping on every order.")
 BAD_PHONE = GOOD.replace("favourite route.", "favourite route. Questions? Call 0800 123 4567.")
+# mostly violations: two of its three sentences break a rule, so a repair would leave too little
+MOSTLY_BAD = (
+    "SUBJECT: Grip for every trail\nPREHEADER: The Trail Runner X, loved for its grip.\nBODY:\n"
+    "Call 0800 123 4567 to order. Write to help@shop.example about the grip of the Trail Runner X. "
+    "Lace up and take it for a run on your favourite route."
+)
+# one offending sentence among three: repaired (dropped) and passed on the first try
+ONE_BAD_SENTENCE = (
+    "SUBJECT: Grip for every trail\nPREHEADER: The Trail Runner X, loved for its grip.\nBODY:\n"
+    "Runners keep telling us about the grip of the Trail Runner X on wet rock and loose gravel. "
+    "It is our best-selling trail shoe. Lace up and take it for a run on your favourite route."
+)
 FIX_MARKER = "Your previous attempt broke these rules"
 
 
@@ -117,8 +130,10 @@ def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_fi
 
     server.answer = answer
     counts = generate_variants(campaign, generator=client(server))
-    assert counts == {"groups": 1, "generated": 2, "passed_first_try": 1, "passed_after_retry": 1, "attempts": 3,
-                      "skipped_existing": 0, "first_try_failed_unsupported_claims": 1}
+    # A's body has two sentences: dropping the offending one would leave too little, so it is regenerated
+    assert counts == {"groups": 1, "generated": 2, "passed_first_try": 1, "passed_first_try_unrepaired": 1,
+                      "passed_after_retry": 1, "attempts": 3, "skipped_existing": 0,
+                      "first_try_failed_unsupported_claims": 1}
     variants = by_label(campaign)
     a, b = variants["A"], variants["B"]
     assert (a.status, a.attempts, b.status, b.attempts) == ("in_review", 2, "in_review", 1)
@@ -135,16 +150,76 @@ def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_fi
 
 
 @pytest.mark.django_db
-def test_a_variant_that_always_fails_is_flagged_with_its_results(server: ChatServer) -> None:
+def test_a_variant_that_is_mostly_violations_is_regenerated_then_flagged(server: ChatServer) -> None:
     campaign = make_campaign(variants_per_group=1)
-    server.answer = lambda user: BAD_PHONE
+    server.answer = lambda user: MOSTLY_BAD
     counts = generate_variants(campaign, generator=client(server))
     assert counts["flagged"] == 1 and counts["attempts"] == 1 + generation.MAX_RETRIES
+    assert "passed_with_repair" not in counts and counts["first_try_failed_contact_details"] == 1
     variant = Variant.objects.get(campaign=campaign)
     assert variant.status == Variant.Status.FLAGGED and variant.attempts == 3
     failed = [row for row in variant.guardrails if not row["passed"]]
     assert [row["check"] for row in failed] == ["contact_details"] and "phone number" in failed[0]["detail"]
+    assert "help@shop.example" in failed[0]["detail"]
+    assert all(row["check"] != "repair" for row in variant.guardrails)  # stored unrepaired, as the model wrote it
+    assert "0800 123 4567" in variant.body
     assert len(server.requests) == 3
+    assert all(FIX_MARKER in user for user in server.users()[1:])
+
+
+@pytest.mark.django_db
+def test_one_offending_sentence_is_dropped_and_the_repair_recorded(server: ChatServer) -> None:
+    campaign = make_campaign(variants_per_group=1)
+    server.answer = lambda user: ONE_BAD_SENTENCE
+    counts = generate_variants(campaign, generator=client(server))
+    assert counts == {"groups": 1, "generated": 1, "passed_first_try": 1, "passed_with_repair": 1, "attempts": 1,
+                      "skipped_existing": 0, "first_try_failed_unsupported_claims": 1}
+    assert len(server.requests) == 1
+    variant = Variant.objects.get(campaign=campaign)
+    assert variant.status == Variant.Status.IN_REVIEW and variant.attempts == 1
+    assert "best-selling" not in variant.body and variant.body.endswith(UNSUB)
+    assert variant.body.startswith("Runners keep telling us") and "Lace up and take it" in variant.body
+    assert [row["check"] for row in variant.guardrails] == [*guardrails.CHECKS, "repair"]
+    assert all(row["passed"] for row in variant.guardrails)
+    repair = variant.guardrails[-1]["detail"]
+    assert repair.startswith("dropped 1 item:") and "best-selling" in repair and "unsupported claims" in repair
+    # a person editing the variant later gets the plain ten checks again
+    assert len(guardrails.check_variant(variant)) == 10
+
+
+def _context(**fields: Any) -> guardrails.GuardrailContext:
+    defaults: dict[str, Any] = {"channel": "email", "allowed_text": "Trail Runner X grip", "required_text": UNSUB,
+                                "landing_url": "https://shop.example/trail"}
+    return guardrails.GuardrailContext(**{**defaults, **fields})
+
+
+def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_required_text() -> None:
+    copy = Copy(subject="Hi [Name], grip awaits", preheader="Loved for its grip.",
+                body="Runners love the grip. It holds on wet rock. Take it out on the trail. "
+                     f"{UNSUB}")
+    outcome = repair_copy(copy, _context())
+    assert outcome is not None
+    repaired, dropped = outcome
+    assert repaired.subject == "" and "SUBJECT" in repaired.missing  # the format check then fails: regenerated
+    assert len(dropped) == 1 and dropped[0].startswith("subject (placeholders")
+    assert repaired.body.endswith(UNSUB) and repaired.body.startswith("Runners love the grip.")
+    cut = repair_copy(Copy("Grip", "Grip.", "Runners love the grip. It holds on wet rock. And on the"), _context())
+    assert cut is not None and cut[0].body == "Runners love the grip. It holds on wet rock."
+    assert "cut off" in cut[1][0]
+    clean = repair_copy(Copy("Grip", "Grip.", "Runners love the grip. It holds on wet rock."), _context())
+    assert clean is not None and clean[1] == []
+    # too little left: no repair
+    assert repair_copy(Copy("Grip", "Grip.", "Call 0800 123 4567 now. Runners love the grip."), _context()) is None
+    assert repair_copy(Copy("Grip", "Grip.", ""), _context()) is not None
+
+
+@pytest.mark.django_db
+def test_the_prompt_quotes_no_forbidden_example() -> None:
+    campaign = make_campaign(offer="")
+    prompt = build_prompt(PromptInput(campaign, None, campaign.products.get(), angle=generation.ANGLES[0]))
+    for text in ("best-selling", "best selling", "[Name]", "{{", "guarantee", "placeholder", "discount, sale"):
+        assert text not in prompt.system and text not in prompt.user, text
+    assert len(prompt.system) < 700
 
 
 @pytest.mark.django_db
