@@ -45,6 +45,7 @@ from . import guardrails
 from .models import Campaign, Variant
 from .prompts import (
     ANGLES,
+    EMAIL_PREHEADER_MAX,
     Copy,
     PromptInput,
     build_prompt,
@@ -310,9 +311,10 @@ def _sentence_problem(sentence: str, context: guardrails.GuardrailContext) -> st
 
 
 def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy, list[str]] | None:
-    """Drop the body sentences that on their own fail a sentence-level check (and a last sentence the token
-    limit cut off), and clear a subject or preheader that fails one (it is then reported missing, so the
-    format check fails and the variant is regenerated: there is no honest replacement for a subject).
+    """Drop the sentences of the subject, preheader and body that on their own fail a sentence-level check
+    (and a last body sentence the token limit cut off). A preheader left empty becomes the body's first kept
+    sentence (what mail clients preview without one); a subject left empty is reported missing, so the
+    format check fails and the variant is regenerated (there is no honest replacement for a subject).
 
     Returns (repaired copy, what was dropped), with an empty list when nothing needed dropping, or None when
     the repair would leave too little (fewer than REPAIR_MIN_SENTENCES sentences or less than
@@ -320,13 +322,22 @@ def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy,
     text is not the model's and is never touched (it is appended after the repair)."""
     dropped: list[str] = []
     repaired = Copy(subject=copy.subject, preheader=copy.preheader, body=copy.body, missing=list(copy.missing))
+    lost_preheader = False
     for attr, label in (("subject", "SUBJECT"), ("preheader", "PREHEADER")):
-        value = getattr(copy, attr)
-        problem = _sentence_problem(value, context) if value.strip() else ""
-        if problem:
-            setattr(repaired, attr, "")
-            repaired.missing.append("TITLE" if attr == "subject" and context.channel != "email" else label)
-            dropped.append(f"{attr} ({problem})")
+        sentences = [part for part in _SENTENCE_END.split(getattr(copy, attr).strip()) if part.strip()]
+        kept_parts = []
+        for sentence in sentences:
+            problem = _sentence_problem(sentence, context)
+            if problem:
+                dropped.append(f"{attr} sentence {guardrails._quote(sentence, 50)} ({problem})")
+            else:
+                kept_parts.append(sentence)
+        setattr(repaired, attr, " ".join(kept_parts))
+        if sentences and not kept_parts:
+            if attr == "preheader":
+                lost_preheader = True
+            else:
+                repaired.missing.append("TITLE" if context.channel != "email" else label)
     required = context.required_text.strip()
     body, tail = copy.body, ""
     if required and required in body:  # the model copied the required text: keep it, and what follows, as is
@@ -351,6 +362,13 @@ def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy,
     if dropped and total and (kept_count < REPAIR_MIN_SENTENCES or kept_count < REPAIR_MIN_SHARE * total):
         return None
     repaired.body = "\n\n".join(part for part in (_join(kept_paragraphs), tail.strip()) if part)
+    if lost_preheader:  # what mail clients show without one: the body's first sentence, if it fits
+        first = next((sentence for sentences in kept_paragraphs for sentence in sentences), "")
+        if first and len(first) <= EMAIL_PREHEADER_MAX:
+            repaired.preheader = first
+            dropped.append("preheader replaced by the body's first sentence")
+        else:
+            repaired.missing.append("PREHEADER")
     if not repaired.body and "BODY" not in repaired.missing:
         repaired.missing.append("BODY")
     return repaired, dropped

@@ -201,13 +201,18 @@ def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_requ
     assert outcome is not None
     repaired, dropped = outcome
     assert repaired.subject == "" and "SUBJECT" in repaired.missing  # the format check then fails: regenerated
-    assert len(dropped) == 1 and dropped[0].startswith("subject (placeholders")
+    assert len(dropped) == 1 and dropped[0].startswith("subject sentence 'Hi [Name], grip awaits' (placeholders")
     assert repaired.body.endswith(UNSUB) and repaired.body.startswith("Runners love the grip.")
     cut = repair_copy(Copy("Grip", "Grip.", "Runners love the grip. It holds on wet rock. And on the"), _context())
     assert cut is not None and cut[0].body == "Runners love the grip. It holds on wet rock."
     assert "cut off" in cut[1][0]
     clean = repair_copy(Copy("Grip", "Grip.", "Runners love the grip. It holds on wet rock."), _context())
     assert clean is not None and clean[1] == []
+    # a preheader left empty previews the body's first kept sentence
+    fixed = repair_copy(Copy("Grip", "Call 0800 123 4567.", "Runners love the grip. It holds on wet rock."),
+                        _context())
+    assert fixed is not None and fixed[0].preheader == "Runners love the grip." and not fixed[0].missing
+    assert fixed[1][-1] == "preheader replaced by the body's first sentence"
     # too little left: no repair
     assert repair_copy(Copy("Grip", "Grip.", "Call 0800 123 4567 now. Runners love the grip."), _context()) is None
     assert repair_copy(Copy("Grip", "Grip.", ""), _context()) is not None
