@@ -312,9 +312,10 @@ def _sentence_problem(sentence: str, context: guardrails.GuardrailContext) -> st
 
 def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy, list[str]] | None:
     """Drop the sentences of the subject, preheader and body that on their own fail a sentence-level check
-    (and a last body sentence the token limit cut off). A preheader left empty becomes the body's first kept
-    sentence (what mail clients preview without one); a subject left empty is reported missing, so the
-    format check fails and the variant is regenerated (there is no honest replacement for a subject).
+    (and a last body sentence the token limit cut off, and trailing preheader sentences over its limit). A
+    preheader left empty becomes the body's first kept sentence (what mail clients preview without one); a
+    subject left empty is reported missing, so the format check fails and the variant is regenerated
+    (there is no honest replacement for a subject).
 
     Returns (repaired copy, what was dropped), with an empty list when nothing needed dropping, or None when
     the repair would leave too little (fewer than REPAIR_MIN_SENTENCES sentences or less than
@@ -332,6 +333,10 @@ def repair_copy(copy: Copy, context: guardrails.GuardrailContext) -> tuple[Copy,
                 dropped.append(f"{attr} sentence {guardrails._quote(sentence, 50)} ({problem})")
             else:
                 kept_parts.append(sentence)
+        if attr == "preheader" and len(" ".join(kept_parts)) > EMAIL_PREHEADER_MAX:  # keep what fits
+            while kept_parts and len(" ".join(kept_parts)) > EMAIL_PREHEADER_MAX:
+                kept_parts.pop()
+            dropped.append(f"preheader cut to {'its leading sentences' if kept_parts else 'nothing'} (too long)")
         setattr(repaired, attr, " ".join(kept_parts))
         if sentences and not kept_parts:
             if attr == "preheader":

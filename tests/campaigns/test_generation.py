@@ -213,6 +213,10 @@ def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_requ
                         _context())
     assert fixed is not None and fixed[0].preheader == "Runners love the grip." and not fixed[0].missing
     assert fixed[1][-1] == "preheader replaced by the body's first sentence"
+    long = "Runners love the grip of the Trail Runner X on wet rock. " * 2
+    cut_preheader = repair_copy(Copy("Grip", long.strip(), "Runners love the grip. It holds on wet rock."), _context())
+    assert cut_preheader is not None and cut_preheader[0].preheader == long.split(". ")[0] + "."
+    assert cut_preheader[1] == ["preheader cut to its leading sentences (too long)"]
     # too little left: no repair
     assert repair_copy(Copy("Grip", "Grip.", "Call 0800 123 4567 now. Runners love the grip."), _context()) is None
     assert repair_copy(Copy("Grip", "Grip.", ""), _context()) is not None
