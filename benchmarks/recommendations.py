@@ -36,6 +36,7 @@ def _hnsw_recall(rng: np.random.Generator) -> list[Result]:
 
     from catalog.models import ProductEmbedding
     from customers.models import CustomerProfile
+    from recommendations.ranking import EF_SEARCH
 
     pks, vectors = [], []
     for pk, vector in ProductEmbedding.objects.filter(product__sku__startswith=PREFIX).values_list(
@@ -61,7 +62,7 @@ def _hnsw_recall(rng: np.random.Generator) -> list[Result]:
     brute_s = (time.perf_counter() - start) / len(queries)
 
     results = []
-    for ef in (40, 100):
+    for ef in (40, 100, EF_SEARCH):
         found, times = [], []
         with connection.cursor() as cursor:
             cursor.execute(f"SET hnsw.ef_search = {ef}")
