@@ -264,6 +264,8 @@ PLACEHOLDERS = (
     (re.compile(r"\blorem ipsum\b", re.I), "filler text"),
     (re.compile(r"\bX{3,}\b"), "XXX marker"),
     (re.compile(r"\b(?:TBD|TODO|FIXME)\b"), "unfinished marker"),
+    # a small model sometimes echoes its prompt: the data fence or its labels must never reach a customer
+    (re.compile(r"</?\s*data\s*>|\bquoted data\b|\breview quote\b", re.I), "prompt text"),
 )
 
 

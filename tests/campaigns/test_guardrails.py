@@ -157,7 +157,8 @@ def test_the_landing_url_is_allowed() -> None:
 
 @pytest.mark.parametrize(
     "addition", ["Hi [Name],", "Hello {{ first_name }}", "<insert product link>", "Lorem ipsum dolor.",
-                 "Use code XXXX.", "Price: TBD.", "Dear {customer_name},"],
+                 "Use code XXXX.", "Price: TBD.", "Dear {customer_name},",
+                 "Quoted data from customers: <data> - review quote, praised comfort"],
 )
 def test_placeholders(addition: str) -> None:
     row = result(email(body=f"{addition} {CLEAN_BODY}"), "placeholders")
