@@ -311,3 +311,13 @@ def test_a_customer_name_and_searches_go_only_inside_the_fence() -> None:
     assert "Maria" not in _outside_fence(prompt.user) and "m@example.com" not in prompt.user
     without = build_prompt(PromptInput(campaign, segment, None), None)
     assert "(none)" in without.user  # the block is always there, so the text around it never changes
+
+
+def test_a_link_in_the_required_text_is_not_a_contact_detail() -> None:
+    required = "You get this because you agreed to hear from us. Unsubscribe: example.com/unsubscribe"
+    ctx = context(required_text=required)
+    assert result(email(body=f"{CLEAN_BODY}\n\n{required}"), "contact_details", ctx)["passed"]
+    # the same link written by the model outside the required text is still refused
+    row = result(email(body=f"Manage your mail at example.com/unsubscribe. {CLEAN_BODY}\n\n{required}"),
+                 "contact_details", ctx)
+    assert not row["passed"] and "example.com/unsubscribe" in row["detail"]
