@@ -15,12 +15,11 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.utils import timezone
 
 from inference import registry
@@ -35,6 +34,7 @@ from inference.aspects import (
 )
 from jobs.runner import JobContext, job_kind
 
+from . import training_files
 from .model_versions import activate_if_better, active_version, models_dir, record_version
 from .models import ModelRole, ModelVersion
 
@@ -292,43 +292,13 @@ def active_aspect_extractor(corpus: Sequence[str] | None = None) -> tuple[Aspect
 
 # --- Job -----------------------------------------------------------------------------------------------
 
-def training_dirs() -> list[Path]:
-    """Folders a training job may read from: job parameters can come from the API, so a job never reads
-    an arbitrary path (the rule of ingest's uploads, repeated here because catalog sits below ingest)."""
-    return [Path(settings.MEDIA_ROOT) / "imports", *(Path(p) for p in getattr(settings, "IMPORT_DIRS", []))]
-
-
 def check_job_path(path: str | Path) -> None:
-    resolved = Path(path).resolve()
-    if not any(resolved.is_relative_to(folder.resolve()) for folder in training_dirs()):
-        allowed = ", ".join(str(p) for p in training_dirs())
-        raise AspectDataError(f"a training job reads files only under {allowed}, not {path}")
+    training_files.check_job_path(path, AspectDataError)
 
 
 def stage_for_job(path: str | Path) -> Path:
     """Copy an operator's file into the uploads folder, where a training job may read it."""
-    source = Path(path)
-    if not source.is_file():
-        raise AspectDataError(f"cannot read {source}: no such file")
-    target_dir = Path(settings.MEDIA_ROOT) / "imports"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    target = target_dir / f"aspects-{timezone.now():%Y%m%d-%H%M%S}-{re.sub(r'[^A-Za-z0-9._-]', '_', source.name)}"
-    shutil.copyfile(source, target)
-    return target
-
-
-def job_progress(ctx: JobContext) -> Callable[[int, int], None]:
-    """Training steps as the job's progress (the runner writes it at most twice a second)."""
-    state = {"done": 0, "total": -1}
-
-    def report(done: int, total: int) -> None:
-        if total != state["total"]:
-            state["total"] = total
-            ctx.set_total(total)
-        ctx.advance(done - state["done"])
-        state["done"] = done
-
-    return report
+    return training_files.stage_for_job(path, "aspects", AspectDataError)
 
 
 @job_kind("train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.")
@@ -344,7 +314,7 @@ def train_aspects_job(
     check_job_path(path)
     outcome = train_aspects(
         path, epochs=int(epochs), seed=int(seed), name=name, activate=bool(activate),
-        progress=job_progress(ctx), job_id=ctx.job.pk,
+        progress=training_files.job_progress(ctx), job_id=ctx.job.pk,
     )
     ctx.count(sentences=outcome.data["sentences"], terms=outcome.data["terms"])
     return {

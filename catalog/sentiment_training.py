@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -43,6 +43,7 @@ from inference.sentiment import (
 )
 from jobs.runner import JobContext, job_kind
 
+from . import training_files
 from .model_versions import activate_if_better, active_version, models_dir, record_version
 from .models import ModelRole, ModelVersion, Review
 
@@ -373,44 +374,13 @@ def train_and_register(
 
 # --- Job -----------------------------------------------------------------------------------------------
 
-def training_dirs() -> list[Path]:
-    """Folders a training job may read from: job parameters can come from the API, so a job never reads
-    an arbitrary path (the rule of ingest's uploads, repeated here because catalog sits below ingest)."""
-    return [Path(settings.MEDIA_ROOT) / "imports", *(Path(p) for p in getattr(settings, "IMPORT_DIRS", []))]
-
-
 def check_job_path(path: str | Path) -> None:
-    resolved = Path(path).resolve()
-    if not any(resolved.is_relative_to(folder.resolve()) for folder in training_dirs()):
-        allowed = ", ".join(str(p) for p in training_dirs())
-        raise SentimentDataError(f"a training job reads files only under {allowed}, not {path}")
+    training_files.check_job_path(path, SentimentDataError)
 
 
 def stage_for_job(path: str | Path) -> Path:
     """Copy an operator's file into the uploads folder, where a training job may read it."""
-    source = Path(path)
-    if not source.is_file():
-        raise SentimentDataError(f"cannot read {source}: no such file")
-    target_dir = Path(settings.MEDIA_ROOT) / "imports"
-    target_dir.mkdir(parents=True, exist_ok=True)
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", source.name)
-    target = target_dir / f"sentiment-{timezone.now():%Y%m%d-%H%M%S}-{safe}"
-    shutil.copyfile(source, target)
-    return target
-
-
-def job_progress(ctx: JobContext) -> Callable[[int, int], None]:
-    """Training batches as the job's progress (the runner writes it at most twice a second)."""
-    state = {"done": 0, "total": -1}
-
-    def report(done: int, total: int) -> None:
-        if total != state["total"]:
-            state["total"] = total
-            ctx.set_total(total)
-        ctx.advance(done - state["done"])
-        state["done"] = done
-
-    return report
+    return training_files.stage_for_job(path, "sentiment", SentimentDataError)
 
 
 def load_training_data(
@@ -458,7 +428,7 @@ def train_sentiment_job(
         data, name=name, epochs=None if epochs is None else int(epochs),
         max_per_class=None if max_per_class is None else int(max_per_class),
         validation_fraction=float(validation_fraction), seed=int(seed), activate=bool(activate),
-        progress=job_progress(ctx), job_id=ctx.job.pk,
+        progress=training_files.job_progress(ctx), job_id=ctx.job.pk,
     )
     ctx.count(reviews=len(data.texts), skipped=data.skipped)
     return outcome_summary(outcome)
