@@ -32,7 +32,7 @@ Variant review (a campaign manager, while the campaign is draft or in review):
 - `do_reject_variant(variant, user, reason)`: the reason is required.
 - `do_edit_variant(variant, user, subject=None, preheader=None, body=None)`: keeps the model's text in
   `generated_body`, re-runs the guardrails on the new text exactly as generation does
-  (`campaigns.generation.check_copy_for`); the
+  (`campaigns.guardrails.check_variant`); the
   variant goes back to review (or flagged when a guardrail fails), so an edit always needs a new approval.
 
 Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is sent without it.
@@ -40,7 +40,6 @@ Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is se
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -48,6 +47,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from . import guardrails
 from .models import Campaign, CampaignTransition, Experiment, Variant
 from .prompts import LIMITS
 
@@ -236,37 +236,6 @@ def _review(variant: Variant, user: Any, status: str, reason: str) -> Variant:
     return variant
 
 
-def _guardrails_module() -> Any:
-    try:
-        return importlib.import_module("campaigns.guardrails")
-    except ModuleNotFoundError:
-        return None
-
-
-def run_guardrails(variant: Variant) -> list[dict[str, Any]] | None:
-    """The guardrail results for the variant's current text, checked exactly as generation checks its own
-    copy (`campaigns.generation.check_copy_for` with the variant's segment, product and customer), or None
-    when the guardrails are not installed."""
-    if _guardrails_module() is None:
-        return None
-    from .generation import Group, check_copy_for
-    from .prompts import Copy
-
-    copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
-    group = Group(segment=variant.segment, product=variant.product, customer=variant.customer)
-    return [_as_result(r) for r in check_copy_for(variant.campaign, group, copy)]
-
-
-def _as_result(result: Any) -> dict[str, Any]:
-    if isinstance(result, dict):
-        return result
-    return {
-        "check": getattr(result, "check", getattr(result, "name", str(result))),
-        "passed": bool(getattr(result, "passed", False)),
-        "detail": getattr(result, "detail", ""),
-    }
-
-
 def do_edit_variant(
     variant: Variant,
     user: Any,
@@ -291,10 +260,10 @@ def do_edit_variant(
     for field, value in changes.items():
         setattr(variant, field, value)
     variant.edited_by = user
-    results = run_guardrails(variant)
-    if results is not None:
-        variant.guardrails = results
-    failed = results is not None and any(not r.get("passed", False) for r in results)
+    # re-checked exactly as generation checks its own copy (same segment, product, customer and context)
+    results = guardrails.check_variant(variant)
+    variant.guardrails = results
+    failed = any(not r.get("passed", False) for r in results)
     variant.status = Variant.Status.FLAGGED if failed else Variant.Status.IN_REVIEW
     variant.reviewed_by, variant.reviewed_at, variant.rejection_reason = None, None, ""
     variant.save()
