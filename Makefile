@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m ecommarketing.launcher
+	$(PY) -m demo.launcher
 
 test: $(STAMP)
 	$(PY) manage.py prepare_models
@@ -36,5 +36,5 @@ eval: $(STAMP)
 
 # Removes the embedded database, Redis data and logs (stop `make demo` first).
 clean-var:
-	-$(PY) -c "from ecommarketing import embedded; embedded.stop_postgres()"
+	-$(PY) -c "from core import embedded; embedded.stop_postgres()"
 	rm -rf var

@@ -19,7 +19,7 @@ def main() -> int:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     os.environ.setdefault("API_THROTTLE_USER", "1000000/minute")
     if not os.environ.get("DATABASE_URL"):
-        from ecommarketing import embedded
+        from core import embedded
 
         os.environ["DATABASE_URL"] = embedded.ensure_postgres(database="ecommarketing_bench").url
     import django

@@ -16,7 +16,7 @@ def run() -> list[Result]:
 
     from catalog.api import PRODUCT_UPSERT
     from catalog.models import Product
-    from ecommarketing.upsert import upsert
+    from core.upsert import upsert
 
     rows = [
         {

@@ -13,8 +13,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
-from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
+from core.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
+from core.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
 from .models import ModelVersion, Product, ProductInsight, Review, ReviewInsight
 from .tasks import request_product_embedding, request_review_analysis

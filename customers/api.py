@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from catalog.api import ModelVersionSerializer
 from catalog.models import Product
-from ecommarketing.pagination import TimeCursorPagination
-from ecommarketing.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
-from ecommarketing.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
+from core.pagination import TimeCursorPagination
+from core.upsert import BatchLookupSlugField, UpsertKeyMixin, UpsertReport, UpsertSpec
+from core.viewsets import BulkUpsertMixin, bulk_schema, check_json_object
 
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, EventType, Segment
 from .tasks import request_profile_update

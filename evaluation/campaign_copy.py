@@ -29,7 +29,7 @@ CAMPAIGN_NAME = "[Eval] Trail and road: copy generation"
 def _setup(database: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     if not os.environ.get("DATABASE_URL"):
-        from ecommarketing import embedded
+        from core import embedded
 
         os.environ["DATABASE_URL"] = embedded.ensure_postgres(database=database).url
     import django

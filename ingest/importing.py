@@ -1,7 +1,7 @@
 """Import CSV, TSV and JSON Lines files into products, customers, reviews and events.
 
 The same function serves `manage.py import_data`, the `import_data` job and the admin upload page.
-Every row goes through `ecommarketing.upsert.upsert`, so a row from a file is accepted or rejected for
+Every row goes through `core.upsert.upsert`, so a row from a file is accepted or rejected for
 exactly the reasons the API would give, and importing the same file twice updates instead of
 duplicating (products by SKU, customers and reviews by external id, events by their id or, when the
 file has none, by an id derived from their content).
@@ -41,7 +41,7 @@ from typing import IO, Any, Protocol
 from django.utils import timezone
 from rest_framework import serializers
 
-from ecommarketing.upsert import NON_FIELD, RowError, UpsertReport, UpsertSpec, upsert
+from core.upsert import NON_FIELD, RowError, UpsertReport, UpsertSpec, upsert
 
 KINDS = ("products", "customers", "reviews", "events")
 FORMATS = ("csv", "tsv", "jsonl")

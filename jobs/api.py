@@ -13,7 +13,7 @@ from rest_framework.exceptions import PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ecommarketing.viewsets import check_json_object
+from core.viewsets import check_json_object
 
 from . import runner
 from .models import Job

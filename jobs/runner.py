@@ -21,6 +21,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.actors import Actor, stored_user
+
 from .models import Job, JobStatus
 
 logger = logging.getLogger(__name__)
@@ -84,6 +86,10 @@ class JobContext:
     def count(self, **counts: int) -> None:
         self.advance(0, **counts)
 
+    def stage(self, name: str) -> None:
+        """Log what the job is doing now (the row shows progress and counts; the log says the step)."""
+        logger.info("job %s (%s): %s", self.job.pk, self.job.kind, name)
+
     def flush(self, force: bool = False) -> None:
         """Save progress; raise JobCancelled if the job was cancelled meanwhile."""
         now = time.monotonic()
@@ -100,7 +106,7 @@ class JobContext:
             raise JobCancelled(f"job {self.job.pk} was cancelled")
 
 
-def start_job(kind: str, params: dict[str, Any] | None = None, *, user: Any = None) -> Job:
+def start_job(kind: str, params: dict[str, Any] | None = None, *, user: Actor = None) -> Job:
     """Record a job and enqueue it after the current transaction commits."""
     if kind not in _REGISTRY:
         raise UnknownJobKind(f"unknown job kind {kind!r}; known: {', '.join(sorted(_REGISTRY))}")
@@ -108,7 +114,7 @@ def start_job(kind: str, params: dict[str, Any] | None = None, *, user: Any = No
         kind=kind,
         params=params or {},
         queue=_REGISTRY[kind].queue,
-        created_by=user if getattr(user, "is_authenticated", False) else None,
+        created_by=stored_user(user),
     )
     _enqueue(job)
     return job

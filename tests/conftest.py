@@ -15,7 +15,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from campaigns.roles import ANALYST, CAMPAIGN_MANAGER
-from ecommarketing import embedded
+from core import embedded
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

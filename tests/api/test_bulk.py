@@ -127,7 +127,7 @@ def test_an_empty_list_is_a_harmless_200(manager_client: APIClient) -> None:
 
 
 def test_row_limit(manager_client: APIClient, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ecommarketing.viewsets.BULK_MAX_ROWS", 3)
+    monkeypatch.setattr("core.viewsets.BULK_MAX_ROWS", 3)
     rows = [{"sku": f"L-{i}", "title": "t"} for i in range(4)]
     response = manager_client.post(PRODUCTS, rows, format="json")
     assert response.status_code == 400

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from . import embedded
+from core import embedded
 
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))

@@ -16,7 +16,7 @@ import psutil
 import pytest
 from django.conf import settings
 
-from ecommarketing import embedded
+from core import embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,7 +57,7 @@ def test_demo_launcher_serves_and_stops_everything_it_started(tmp_path: Path) ->
     env.pop("REDIS_URL", None)
     lines: list[str] = []
     process = subprocess.Popen(
-        [sys.executable, "-m", "ecommarketing.launcher"],
+        [sys.executable, "-m", "demo.launcher"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

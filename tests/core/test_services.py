@@ -17,7 +17,7 @@ import pytest
 import redis
 from django.db import connection
 
-from ecommarketing import embedded
+from core import embedded
 from ecommarketing.celery import app as celery_app
 from jobs import runner
 from jobs.models import Job, JobStatus

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from ecommarketing.env import check_redis_url, env_bool, env_int, env_list, parse_database_url
+from core.env import check_redis_url, env_bool, env_int, env_list, parse_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
