@@ -105,7 +105,8 @@ class Launcher:
         for kind, params, wait in PIPELINE:
             self._run_job(kind, params, wait=wait)
 
-        self._spawn("web", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
+        web = self._spawn("web", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
+        self._wait_for_web(web)
         say(f"ready in {time.monotonic() - t0:.0f} s")
         say(f"admin:    http://{HOST}:{PORT}/admin/   user {username!r}, password {password!r}")
         say(f"API docs: http://{HOST}:{PORT}/api/docs/")
@@ -157,6 +158,19 @@ class Launcher:
                 say("worker ready")
                 return
         raise RuntimeError(f"the worker did not answer within {timeout:.0f} s; see {self.log_dir / 'worker.log'}")
+
+    def _wait_for_web(self, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+        """"Ready" means the web server answers: on a loaded machine Django's start takes a while."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"the web server exited; see {self.log_dir / 'web.log'}")
+            try:  # connect, never bind: a probe that binds could take the port from the server
+                with socket.create_connection((HOST, PORT), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.5)
+        raise RuntimeError(f"the web server did not listen within {timeout:.0f} s; see {self.log_dir / 'web.log'}")
 
     def _run_job(self, kind: str, params: dict[str, object], *, wait: bool = True) -> None:
         from django.db import transaction
