@@ -54,7 +54,7 @@ def decay(age_days: _Age) -> _Age:
     """What is left of an event's weight after `age_days` (a float, or an array of ages)."""
     exponent = np.minimum(np.asarray(age_days, dtype=np.float64) / HALF_LIFE_DAYS, MAX_HALF_LIVES)
     left = np.power(0.5, exponent)
-    return left if isinstance(age_days, np.ndarray) else float(left)  # type: ignore[return-value]
+    return left if isinstance(age_days, np.ndarray) else float(left)
 
 
 def event_weight(event_type: str) -> float:

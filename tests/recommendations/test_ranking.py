@@ -9,10 +9,13 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import ModelVersion
+from catalog.models import ModelVersion, ProductEmbedding
 from customers.models import Customer, CustomerProfile, EventType
+from recommendations import training
 from recommendations.diversity import intra_list_similarity, mmr
-from recommendations.ranking import Ranker, fuse, recommend_for_customer, similar_products
+from recommendations.ranking import Ranker, fuse, recommend_for_customer
+from recommendations.similar import similar_products
+from recommendations.training import NotEnoughHistory, train_recommender
 
 from .conftest import NOW, Shop, event
 
@@ -115,8 +118,6 @@ def test_mmr_diversifies_a_real_list(trained_shop: Shop) -> None:
     diverse = ranker.recommend([cid], k=5, now=NOW)[cid]
 
     def similarity(result: Any) -> float:
-        from catalog.models import ProductEmbedding
-
         rows = dict(ProductEmbedding.objects.filter(product__in=[i.product.pk for i in result.items])
                     .values_list("product_id", "embedding"))
         return intra_list_similarity(np.array([rows[i.product.pk] for i in result.items]))
@@ -176,8 +177,6 @@ def test_query_count_is_fixed(trained_shop: Shop, django_assert_max_num_queries:
 
 
 def test_new_active_version_is_picked_up(trained_shop: Shop) -> None:
-    from recommendations.training import train_recommender
-
     first = recommend_for_customer(trained_shop.customers["alice"], k=3, now=NOW).model_version
     second = train_recommender(name="test-v2")
     assert recommend_for_customer(trained_shop.customers["alice"], k=3, now=NOW).model_version == second != first
@@ -194,15 +193,11 @@ def test_similar_products_blend_content_and_behaviour(trained_shop: Shop) -> Non
 
 
 def test_training_refuses_an_empty_shop(db: None, models_var: Any) -> None:
-    from recommendations.training import NotEnoughHistory, train_recommender
-
     with pytest.raises(NotEnoughHistory, match="only 0 product events"):
         train_recommender()
 
 
 def test_training_tunes_weights_when_history_allows(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommendations import training
-
     monkeypatch.setattr(training, "MIN_TUNING_EVENTS", 10)
     monkeypatch.setattr(training, "MIN_TUNING_USERS", 5)
     version = training.train_recommender(name="tuned")
