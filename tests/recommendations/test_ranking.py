@@ -10,6 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog.models import ModelVersion, ProductEmbedding
+from customers import queries
 from customers.models import Customer, CustomerProfile, EventType
 from recommendations import training
 from recommendations.diversity import intra_list_similarity, mmr
@@ -17,7 +18,7 @@ from recommendations.ranking import Ranker, fuse, recommend_for_customer
 from recommendations.similar import similar_products
 from recommendations.training import NotEnoughHistory, train_recommender
 
-from .conftest import NOW, Shop, event
+from .conftest import NOW, Shop, category_vector, event
 
 ALL_SOURCES = {"content", "als", "item_item", "co_purchase", "popularity", "trending", "recent"}
 
@@ -147,6 +148,30 @@ def test_cold_start_a_few_views_fold_in(trained_shop: Shop) -> None:
     tools = [item for item in result.items if item.product.category == "Garden > Tools"]
     assert len(tools) >= 3
     assert any(item.reason == "Because you viewed Tool 3" for item in result.items)
+
+
+def test_cold_start_searches_go_through_the_shared_query_cache(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    class MugEmbedder:  # every text means "mugs"
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.seen.extend(texts)
+            return np.array([category_vector("mug")] * len(texts), dtype=np.float32)
+
+    embedder = MugEmbedder()
+    monkeypatch.setattr(queries.registry, "embedder", lambda: embedder)
+    queries.forget_queries()
+    searcher = Customer.objects.create(external_id="searcher")  # no profile, no product events: searches only
+    event(searcher, None, EventType.SEARCH, 0.5, query="red mug")
+    result = recommend_for_customer(searcher, k=3, now=NOW)
+    assert result.personalised and len(result.items) == 3
+    assert result.items[0].product.category == "Home > Kitchen > Mugs"
+    assert {item.reason for item in result.items} == {"Similar to what you searched: red mug"}
+    recommend_for_customer(searcher, k=3, now=NOW)
+    queries.embed_queries(["red mug"])  # what profiles call: the same function, the same cache
+    assert embedder.seen == ["red mug"]
+    queries.forget_queries()
 
 
 def test_without_any_version_popularity_is_empty_but_content_works(shop: Shop) -> None:
