@@ -12,7 +12,7 @@ Sources (each a ranked list of product ids):
 Fusion is weighted reciprocal rank (`sum_s w_s / (RRF_K + rank_s)`) with the version's weights.
 
 Business rules: only active, in-stock products; with `exclude_purchased`, nothing bought in the last
-`PURCHASE_EXCLUSION_DAYS` unless the product is replenishable (`Product.attributes["replenishable"]` true:
+`context.PURCHASE_EXCLUSION_DAYS` unless the product is replenishable (`Product.attributes["replenishable"]` true:
 coffee, filters, pet food... things people buy again); `category` keeps products whose category path starts
 with it (case-insensitive). Then MMR on product embeddings (`diversity.mmr`).
 
