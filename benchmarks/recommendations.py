@@ -36,7 +36,7 @@ def _hnsw_recall(rng: np.random.Generator) -> list[Result]:
 
     from catalog.models import ProductEmbedding
     from customers.models import CustomerProfile
-    from recommendations.ranking import EF_SEARCH
+    from recommendations.candidates import EF_SEARCH
 
     pks, vectors = [], []
     for pk, vector in ProductEmbedding.objects.filter(product__sku__startswith=PREFIX).values_list(
@@ -104,7 +104,8 @@ def run() -> list[Result]:
     from customers.models import Customer, CustomerProfile
     from customers.profiles import rebuild_profiles
     from customers.segments import rebuild_segments
-    from recommendations.ranking import forget_loaded_model, precompute_recommendations
+    from recommendations.precompute import precompute_recommendations
+    from recommendations.serving import forget_loaded_model
     from recommendations.training import train_recommender
 
     size = ShopSize(

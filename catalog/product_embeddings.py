@@ -9,18 +9,20 @@ where it stopped. `pending_products()` are those never embedded or edited after 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from core.progress import NO_PROGRESS, Progress
+from inference import registry
+
 from .models import Product, ProductEmbedding
 
 CHUNK = 256  # products per model pass and per commit: a few hundred short texts, ~1-2 s on 2 CPU cores
 DESCRIPTION_CHARS = 300  # the "short description": MiniLM reads 256 word pieces at most anyway
-Progress = Callable[[int], None]
 
 
 def product_text(title: str, category: str, brand: str, description: str) -> str:
@@ -46,8 +48,7 @@ def embed_products(
     product_ids: Iterable[int] | None = None,
     *,
     force: bool = False,
-    progress: Progress | None = None,
-    set_total: Callable[[int], None] | None = None,
+    progress: Progress = NO_PROGRESS,
     embedder: Any = None,
 ) -> dict[str, int]:
     """Embed the given products (default: every pending one), CHUNK at a time, committing each chunk.
@@ -61,22 +62,18 @@ def embed_products(
     elif not force:
         queryset = pending_products()
     ids = list(queryset.values_list("pk", flat=True))
-    if set_total:
-        set_total(len(ids))
+    progress.set_total(len(ids))
     counts = {"embedded": 0, "skipped": 0}
     if not ids:
         return counts
     if embedder is None:
-        from inference import registry
-
         embedder = registry.embedder()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         embedded = _embed_chunk(chunk, embedder, force=force)
         counts["embedded"] += embedded
         counts["skipped"] += len(chunk) - embedded
-        if progress:
-            progress(len(chunk))
+        progress.advance(len(chunk))
     return counts
 
 

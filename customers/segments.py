@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -28,8 +28,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.model_versions import activate, record_version
-from catalog.models import ModelRole
+from catalog.models import ModelRole, Product
+from core.progress import NO_PROGRESS, Progress
 
+from .interests import keywords
 from .models import CustomerProfile, Segment
 
 logger = logging.getLogger(__name__)
@@ -62,6 +64,7 @@ def _load_vectors() -> tuple[list[int], np.ndarray, list[dict[str, Any]]]:
 
 
 def _fit(vectors: np.ndarray, k: int) -> Any:
+    # sklearn is heavy to import: loaded when segments are rebuilt, not with the app
     from sklearn.cluster import KMeans, MiniBatchKMeans
 
     if len(vectors) > MINIBATCH_ABOVE:
@@ -71,7 +74,7 @@ def _fit(vectors: np.ndarray, k: int) -> Any:
 
 def choose_k(vectors: np.ndarray) -> tuple[int, dict[int, float]]:
     """The k in K_RANGE with the best silhouette (cosine) on a fixed sample; returns k and every score."""
-    from sklearn.metrics import silhouette_score
+    from sklearn.metrics import silhouette_score  # heavy: loaded only when segments are rebuilt
 
     rng = np.random.default_rng(SEED)
     sample = vectors if len(vectors) <= FIT_SAMPLE else vectors[rng.choice(len(vectors), FIT_SAMPLE, replace=False)]
@@ -151,10 +154,6 @@ def _name(
 
 
 def _brand_words() -> set[str]:
-    from catalog.models import Product
-
-    from .profiles import keywords
-
     brands = Product.objects.exclude(brand="").values_list("brand", flat=True).distinct()
     return {word for brand in brands for word in keywords(brand)}
 
@@ -186,7 +185,7 @@ def label_clusters(labels: np.ndarray, interests: Sequence[dict[str, Any]], k: i
 
 def _match_old(centroids: np.ndarray, old: list[Segment]) -> dict[int, Segment]:
     """New cluster index -> old segment, by maximum total centroid similarity above MATCH_SIMILARITY."""
-    from scipy.optimize import linear_sum_assignment
+    from scipy.optimize import linear_sum_assignment  # heavy: loaded only when segments are rebuilt
 
     old = [s for s in old if s.centroid is not None]
     if not old:
@@ -209,7 +208,7 @@ def _unique_key(name: str, used: set[str]) -> str:
 
 
 def rebuild_segments(
-    *, now: datetime | None = None, job_id: int | None = None, progress: Callable[[int], None] | None = None
+    *, now: datetime | None = None, job_id: int | None = None, progress: Progress = NO_PROGRESS
 ) -> dict[str, Any]:
     """Cluster the profile vectors into behavioural segments, label, size and store them."""
     now = now or timezone.now()
@@ -267,8 +266,7 @@ def rebuild_segments(
                 [ids, [segment_ids[int(label)] for label in labels]],
             )
     activate(version)
-    if progress:
-        progress(len(ids))
+    progress.advance(len(ids))
     return {
         "segments": k,
         "profiles": len(ids),

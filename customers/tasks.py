@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from core.actors import Actor
 from jobs.models import Job, JobStatus
 from jobs.runner import JobContext, job_kind, start_job
 
@@ -37,7 +38,7 @@ def _parse_now(now: str | None) -> datetime | None:
 )
 def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments: bool = True) -> dict[str, Any]:
     moment = _parse_now(now)
-    result = profiles.rebuild_profiles(now=moment, progress=ctx.advance, set_total=ctx.set_total)
+    result = profiles.rebuild_profiles(now=moment, progress=ctx)
     ctx.count(profiles=result["profiles"])
     if then_segments:
         result["segments"] = segments.rebuild_segments(now=moment, job_id=ctx.job.pk)
@@ -49,14 +50,12 @@ def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments:
 def update_profiles_job(
     ctx: JobContext, customer_ids: list[int] | None = None, now: str | None = None
 ) -> dict[str, Any]:
-    result = profiles.update_profiles(
-        customer_ids, now=_parse_now(now), progress=ctx.advance, set_total=ctx.set_total
-    )
+    result = profiles.update_profiles(customer_ids, now=_parse_now(now), progress=ctx)
     ctx.count(profiles=result["profiles"])
     return result
 
 
-def request_profile_update(user: Any = None) -> Job | None:
+def request_profile_update(user: Actor = None) -> Job | None:
     """Start an incremental update of every customer with new events after events arrive, unless one is
     already queued (it will pick these up too). Without a worker (eager mode) nothing starts here, so an
     API call never waits for the embedder: the schedule or an explicit job does it."""

@@ -18,7 +18,8 @@ from rest_framework.response import Response
 from catalog.models import Product
 from customers.models import Customer
 
-from .ranking import recommend_for_customer, similar_products
+from .ranking import recommend_for_customer
+from .similar import similar_products
 
 MAX_K = 100
 

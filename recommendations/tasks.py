@@ -1,5 +1,5 @@
 """Job kinds of recommendations: train the recommender, precompute top-k for an audience. Thin: the work is in
-training.py and ranking.py."""
+training.py and precompute.py."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from typing import Any
 
 from jobs.runner import JobContext, job_kind
 
-from . import training
-from .ranking import precompute_recommendations
+from .precompute import precompute_recommendations
+from .training import train_recommender
 
 
 @job_kind(
@@ -17,14 +17,7 @@ from .ranking import precompute_recommendations
     description="Fit the hybrid recommender on the shop's events, tune fusion weights, activate the version.",
 )
 def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
-    steps = ["reading events", "neighbour tables", "popularity and trending per segment", "recorded"]
-    ctx.set_total(len(steps))
-
-    def progress(message: str) -> None:
-        if any(message.startswith(step) for step in steps):
-            ctx.advance(1)
-
-    version = training.train_recommender(name=name, job_id=ctx.job.pk, activate_version=activate, progress=progress)
+    version = train_recommender(name=name, job_id=ctx.job.pk, activate_version=activate, progress=ctx)
     return {
         "version": version.name,
         "version_id": version.pk,
@@ -51,6 +44,5 @@ def precompute_recommendations_job(
         segment_keys=segment_keys,
         k=k,
         job_id=ctx.job.pk,
-        set_total=ctx.set_total,
-        progress=ctx.advance,
+        progress=ctx,
     )

@@ -1,57 +1,43 @@
 """Train the shop's recommender from its own events, and store what live ranking needs precomputed.
 
 Steps (`train_recommender`):
-1. Read the shop's product events set-wise (one SQL pass into numpy arrays, no model instances): purchase
-   weighs 3, add to cart 2, view and click 1; a purchase's `order_id` (per customer) is its basket.
+1. Read the shop's product events set-wise (`interactions.py`; an event weighs what `customers.behaviour`
+   says: buying beats carting beats looking); a purchase's `order_id` (per customer) is its basket.
 2. Tune the fusion weights on a time split of this data with the engine's `tune_weights` (the last
    `VALIDATION_DAYS` of history is held out, on two windows so the choice is checked twice). A shop with too
    little history keeps `DEFAULT_WEIGHTS`, and the version's params say so.
 3. Fit every source on all data, save the engine under `models_dir("recommender")/<name>/engine/`, and next to
-   it the serving tables (`ServingTables`): item index <-> product id, ALS factors, top neighbours per item
-   (item-item and co-purchase, for candidates and for explanations), popularity and trending overall and per
-   behavioural segment.
+   it the serving tables (`serving.ServingTables`): item index <-> product id, ALS factors, top neighbours per
+   item (item-item and co-purchase, for candidates and for explanations), popularity (events decayed by
+   `customers.behaviour.decay`) and trending overall and per behavioural segment.
 4. Record a `ModelVersion` (role recommender; params: sizes, weights; metrics: validation Recall/NDCG per
    window) and activate it: live ranking picks it up at its next request.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from django.db import connection
 from django.utils import timezone
 
 from catalog.model_versions import activate, models_dir, record_version
 from catalog.models import ModelRole, ModelVersion
+from core.progress import NO_PROGRESS, Progress
+from customers import behaviour
 
 from .engine.data import Dataset, build_dataset
 from .engine.hybrid import HybridRecommender, default_sources, tune_weights, window_lists
 from .engine.splits import cutoff_windows, limit_users
+from .interactions import load_interactions, load_item_vectors, load_segments
+from .serving import ALL, DEFAULT_WEIGHTS, RankedList, ServingTables
 
 logger = logging.getLogger(__name__)
 
-# How much one event says about interest: buying beats carting beats looking.
-EVENT_WEIGHTS: dict[str, float] = {"purchase": 3.0, "add_to_cart": 2.0, "view": 1.0, "click": 1.0}
-
-# Fusion weights when the shop's history is too short to tune them (few, coarse, reciprocal-rank friendly).
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "als": 1.0,
-    "item_item": 1.0,
-    "co_purchase": 0.8,
-    "content": 1.0,
-    "recent": 0.6,
-    "popularity": 0.4,
-    "trending": 0.3,
-}
 # Below these, a validation split says nothing: keep the default weights.
 MIN_TUNING_EVENTS = 2_000
 MIN_TUNING_USERS = 50
@@ -60,177 +46,11 @@ MAX_TUNING_USERS = 3000  # customers scored per validation window: enough to tel
 
 NEIGHBOURS = 30  # per item, kept for item-item and co-purchase (30 x 100k items x 12 bytes = 36 MB)
 TOP_LIST = 300  # popular / trending items kept per segment
-POPULARITY_HALF_LIFE_DAYS = 30.0
 TRENDING_RECENT_DAYS = 7.0
 TRENDING_BASELINE_DAYS = 28.0
-ALL = "all"  # the key of lists computed over every customer
 
 
-# --- 1. Interactions --------------------------------------------------------------------------------------
-
-@dataclass
-class Interactions:
-    """Product events as parallel arrays (one row per event), sorted by time."""
-
-    customer_ids: np.ndarray  # int64
-    product_ids: np.ndarray  # int64
-    times: np.ndarray  # float64, seconds since the epoch
-    weights: np.ndarray  # float32
-    baskets: np.ndarray  # int64, 0 when the event is not part of an order
-
-    def __len__(self) -> int:
-        return len(self.customer_ids)
-
-
-_EVENTS_SQL = """
-SELECT customer_id, product_id,
-       EXTRACT(EPOCH FROM occurred_at)::float8,
-       CASE type {cases} ELSE 0 END,
-       CASE WHEN order_id = '' THEN 0 ELSE hashtextextended(order_id, customer_id) END
-FROM customers_event
-WHERE product_id IS NOT NULL AND type = ANY(%s) {extra}
-ORDER BY occurred_at, id
-"""
-
-
-def load_interactions(*, until: datetime | None = None, chunk: int = 200_000) -> Interactions:
-    """Every product event (before `until`) as arrays: one query, fetched in chunks, no ORM objects.
-
-    Baskets are a 64-bit hash of (customer, order id), so two customers' "order 1" never merge.
-    """
-    types = list(EVENT_WEIGHTS)
-    cases = " ".join(f"WHEN '{name}' THEN {weight}" for name, weight in EVENT_WEIGHTS.items())
-    params: list[Any] = [types]
-    extra = ""
-    if until is not None:
-        extra = "AND occurred_at < %s"
-        params.append(until)
-    parts: list[np.ndarray] = []
-    with connection.cursor() as cursor:
-        cursor.execute(_EVENTS_SQL.format(cases=cases, extra=extra), params)
-        while rows := cursor.fetchmany(chunk):
-            parts.append(np.array(rows, dtype=object))
-    if not parts:
-        empty = np.zeros(0)
-        return Interactions(
-            empty.astype(np.int64), empty.astype(np.int64), empty, empty.astype(np.float32), empty.astype(np.int64)
-        )
-    table = np.concatenate(parts)
-    return Interactions(
-        customer_ids=table[:, 0].astype(np.int64),
-        product_ids=table[:, 1].astype(np.int64),
-        times=table[:, 2].astype(np.float64),
-        weights=table[:, 3].astype(np.float32),
-        baskets=table[:, 4].astype(np.int64),
-    )
-
-
-def load_item_vectors(product_ids: np.ndarray) -> np.ndarray | None:
-    """Product embeddings in the order of `product_ids` (zero rows where missing); None when none exist."""
-    from catalog.models import ProductEmbedding
-
-    position = {int(pid): i for i, pid in enumerate(product_ids)}
-    vectors: np.ndarray | None = None
-    for pid, embedding in ProductEmbedding.objects.values_list("product_id", "embedding").iterator(chunk_size=5000):
-        index = position.get(pid)
-        if index is None:
-            continue
-        row = np.asarray(embedding, dtype=np.float32)
-        if vectors is None:
-            vectors = np.zeros((len(product_ids), len(row)), dtype=np.float32)
-        vectors[index] = row
-    return vectors
-
-
-def load_segments(customer_ids: np.ndarray) -> dict[int, np.ndarray]:
-    """Behavioural segment id -> the sorted customer ids in it (from CustomerProfile.behaviour_segment)."""
-    from customers.models import CustomerProfile
-
-    rows = np.array(
-        list(CustomerProfile.objects.filter(behaviour_segment__isnull=False).values_list(
-            "customer_id", "behaviour_segment_id"
-        )),
-        dtype=np.int64,
-    ).reshape(-1, 2)
-    return {int(seg): np.sort(rows[rows[:, 1] == seg, 0]) for seg in np.unique(rows[:, 1])}
-
-
-# --- 3. Serving tables ------------------------------------------------------------------------------------
-
-@dataclass
-class RankedList:
-    items: np.ndarray  # item indices, best first
-    scores: np.ndarray
-
-
-@dataclass
-class ServingTables:
-    """What live ranking reads from memory: small numpy arrays, loaded once per process and version."""
-
-    product_ids: np.ndarray  # item index -> product id
-    customer_ids: np.ndarray  # user index -> customer id
-    weights: dict[str, float]
-    item_item: sp.csr_matrix  # item x item, top NEIGHBOURS per row
-    co_purchase: sp.csr_matrix
-    popular: dict[str, RankedList] = field(default_factory=dict)  # key: ALL or str(segment id)
-    trending: dict[str, RankedList] = field(default_factory=dict)
-    user_factors: np.ndarray | None = None  # ALS, (users, f)
-    item_factors: np.ndarray | None = None  # ALS, (items, f)
-    as_of: float = 0.0
-    item_index: dict[int, int] = field(default_factory=dict, repr=False)
-    user_index: dict[int, int] = field(default_factory=dict, repr=False)
-
-    def __post_init__(self) -> None:
-        self.item_index = {int(pid): i for i, pid in enumerate(self.product_ids)}
-        self.user_index = {int(cid): i for i, cid in enumerate(self.customer_ids)}
-
-    def save(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
-        arrays: dict[str, np.ndarray] = {"product_ids": self.product_ids, "customer_ids": self.customer_ids}
-        for name, matrix in (("item_item", self.item_item), ("co_purchase", self.co_purchase)):
-            arrays[f"{name}_indptr"] = matrix.indptr
-            arrays[f"{name}_indices"] = matrix.indices
-            arrays[f"{name}_data"] = matrix.data.astype(np.float32)
-        for kind, lists in (("popular", self.popular), ("trending", self.trending)):
-            for key, ranked in lists.items():
-                arrays[f"{kind}:{key}:items"] = ranked.items
-                arrays[f"{kind}:{key}:scores"] = ranked.scores
-        if self.user_factors is not None and self.item_factors is not None:
-            arrays["user_factors"] = self.user_factors
-            arrays["item_factors"] = self.item_factors
-        np.savez(folder / "serving.npz", **arrays)  # type: ignore[arg-type]
-        (folder / "serving.json").write_text(json.dumps({"weights": self.weights, "as_of": self.as_of}))
-
-    @classmethod
-    def load(cls, folder: Path) -> ServingTables:
-        meta = json.loads((folder / "serving.json").read_text())
-        with np.load(folder / "serving.npz") as data:
-            arrays = {name: data[name] for name in data.files}
-        n_items = len(arrays["product_ids"])
-
-        def matrix(name: str) -> sp.csr_matrix:
-            return sp.csr_matrix(
-                (arrays[f"{name}_data"], arrays[f"{name}_indices"], arrays[f"{name}_indptr"]), shape=(n_items, n_items)
-            )
-
-        lists: dict[str, dict[str, RankedList]] = {"popular": {}, "trending": {}}
-        for name in arrays:
-            if name.endswith(":items"):
-                kind, key, _ = name.split(":")
-                lists[kind][key] = RankedList(arrays[name], arrays[f"{kind}:{key}:scores"])
-        return cls(
-            product_ids=arrays["product_ids"],
-            customer_ids=arrays["customer_ids"],
-            weights={str(k): float(v) for k, v in meta["weights"].items()},
-            item_item=matrix("item_item"),
-            co_purchase=matrix("co_purchase"),
-            popular=lists["popular"],
-            trending=lists["trending"],
-            user_factors=arrays.get("user_factors"),
-            item_factors=arrays.get("item_factors"),
-            as_of=float(meta.get("as_of", 0.0)),
-        )
-
+# --- Neighbour and popularity tables ----------------------------------------------------------------------
 
 def _top_per_row(matrix: sp.csr_matrix, m: int) -> sp.csr_matrix:
     """Keep the m largest entries of each row (diagonal dropped)."""
@@ -302,7 +122,7 @@ def _ranked(scores: np.ndarray, n: int = TOP_LIST) -> RankedList:
 
 def popularity_lists(items: np.ndarray, times: np.ndarray, weights: np.ndarray, n_items: int, as_of: float,
                      mask: np.ndarray | None = None) -> tuple[RankedList, RankedList]:
-    """Popular (time-decayed weighted counts) and trending (last week against the four weeks before).
+    """Popular (weighted counts decayed as profiles decay them) and trending (last week against the four weeks before).
 
     Trending is a surge score, (recent - expected) / sqrt(expected + 1), so a steady best-seller is popular
     but not trending, and one stray view of a new item does not top the list.
@@ -310,7 +130,7 @@ def popularity_lists(items: np.ndarray, times: np.ndarray, weights: np.ndarray, 
     if mask is not None:
         items, times, weights = items[mask], times[mask], weights[mask]
     age_days = (as_of - times) / 86400.0
-    decay = np.power(0.5, np.clip(age_days, 0, None) / POPULARITY_HALF_LIFE_DAYS)
+    decay = behaviour.decay(np.clip(age_days, 0, None))
     popular = np.bincount(items, weights=weights * decay, minlength=n_items)
     recent_mask = age_days <= TRENDING_RECENT_DAYS
     base_mask = (age_days > TRENDING_RECENT_DAYS) & (age_days <= TRENDING_RECENT_DAYS + TRENDING_BASELINE_DAYS)
@@ -329,7 +149,15 @@ class NotEnoughHistory(ValueError):
     """The shop has too few product events to train anything."""
 
 
-Progress = Callable[[str], None]
+# The steps a watcher sees advance (progress total): reading, neighbours, popularity, recording.
+STEPS = 4
+
+
+def _step(progress: Progress, message: str, *, advance: bool = False) -> None:
+    logger.debug("train_recommender: %s", message)
+    progress.stage(message)
+    if advance:
+        progress.advance(1)
 
 
 def train_recommender(
@@ -338,11 +166,11 @@ def train_recommender(
     job_id: int | None = None,
     activate_version: bool = True,
     min_events: int = 20,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
 ) -> ModelVersion:
     """Train on the shop's events and record (and by default activate) a recommender version."""
-    say = progress or (lambda message: logger.info("train_recommender: %s", message))
-    say("reading events")
+    progress.set_total(STEPS)
+    _step(progress, "reading events", advance=True)
     data = load_interactions()
     if len(data) < min_events:
         raise NotEnoughHistory(
@@ -357,16 +185,16 @@ def train_recommender(
     items, users = dataset.row_item.astype(np.int64), dataset.row_user.astype(np.int64)
     n_items, n_users = dataset.n_items, dataset.n_users
     as_of = float(data.times.max())
-    say(f"{len(data)} events, {n_users} customers, {n_items} products")
+    _step(progress, f"{len(data)} events, {n_users} customers, {n_items} products")
     item_vectors = load_item_vectors(product_ids)
 
-    weights, weights_source, metrics = tune(dataset, item_vectors, say)
-    say("fitting on all data")
+    weights, weights_source, metrics = tune(dataset, item_vectors, progress)
+    _step(progress, "fitting on all data")
     model = HybridRecommender(default_sources(with_content=item_vectors is not None), weights=weights)
     model.fit(dataset, item_vectors)
     als = model.sources.get("als")
 
-    say("neighbour tables")
+    _step(progress, "neighbour tables", advance=True)
     item_item = model.sources.get("item_item")
     tables = ServingTables(
         product_ids=product_ids,
@@ -379,7 +207,7 @@ def train_recommender(
         item_factors=als.item_factors if als is not None else None,
         as_of=as_of,
     )
-    say("popularity and trending per segment")
+    _step(progress, "popularity and trending per segment", advance=True)
     tables.popular[ALL], tables.trending[ALL] = popularity_lists(items, data.times, data.weights, n_items, as_of)
     segments = load_segments(customer_ids)
     for segment_id, members in segments.items():
@@ -407,7 +235,7 @@ def train_recommender(
             "products_with_embedding": int((np.abs(item_vectors).sum(axis=1) > 0).sum()) if item_vectors is not None
             else 0,
             "segments": len(segments),
-            "event_weights": EVENT_WEIGHTS,
+            "event_weights": {str(kind): weight for kind, weight in behaviour.EVENT_WEIGHTS.items()},
             "weights": tables.weights,
             "weights_source": weights_source,
             "as_of": datetime.fromtimestamp(as_of, tz=timezone.get_current_timezone()).isoformat(),
@@ -418,12 +246,12 @@ def train_recommender(
     )
     if activate_version:
         activate(version)
-    say(f"recorded {version}")
+    _step(progress, f"recorded {version}", advance=True)
     return version
 
 
 def tune(
-    dataset: Dataset, item_vectors: np.ndarray | None, say: Progress
+    dataset: Dataset, item_vectors: np.ndarray | None, progress: Progress = NO_PROGRESS
 ) -> tuple[dict[str, float], str, dict[str, Any]]:
     """Fusion weights from the engine's coarse search on validation windows cut from the shop's history.
 
@@ -448,7 +276,7 @@ def tune(
         return HybridRecommender(default_sources(with_content=with_content))
 
     vectors = (item_vectors, dataset.items) if item_vectors is not None else None
-    say(f"tuning fusion weights on {len(windows)} validation windows")
+    _step(progress, f"tuning fusion weights on {len(windows)} validation windows")
     prepared_windows = [window_lists(split, make, vectors) for split in windows]
     result = tune_weights(windows, make, vectors, k=10, prepared=prepared_windows)
     metrics: dict[str, Any] = {"tuned": True, "metric": result.metric, "windows": {}}

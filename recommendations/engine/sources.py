@@ -215,7 +215,7 @@ class ALS:
         self._model: Any = None
 
     def _new_model(self) -> Any:
-        from implicit.cpu.als import AlternatingLeastSquares
+        from implicit.cpu.als import AlternatingLeastSquares  # heavy: loaded only when ALS is fitted
 
         with threadpool_limits(1, "blas"):  # implicit warns (once) when BLAS runs its own thread pool
             return AlternatingLeastSquares(

@@ -33,6 +33,23 @@ class FakeEmbedder:
         return fake_embed(list(texts))
 
 
+class RecordedProgress:
+    """A `core.progress.Progress` that remembers what it was told."""
+
+    def __init__(self) -> None:
+        self.totals: list[int] = []
+        self.done: list[int] = []
+
+    def set_total(self, total: int) -> None:
+        self.totals.append(total)
+
+    def advance(self, done: int = 1, **counts: int) -> None:
+        self.done.append(done)
+
+    def stage(self, name: str) -> None:
+        pass
+
+
 def test_product_text_reads_title_path_brand_and_short_description() -> None:
     text = product_text("Mug", "Home>Kitchen >  Mugs", "Clayco", "Holds   tea. " + "x" * 1000)
     assert text.startswith("Mug. Home > Kitchen > Mugs. Clayco. Holds tea. x")
@@ -44,10 +61,9 @@ def test_embed_skips_unchanged_and_follows_edits() -> None:
     mug = product(None, title="Mug", category="Home > Kitchen")
     pot = product(None, title="Teapot")
     fake = FakeEmbedder()
-    totals: list[int] = []
-    done: list[int] = []
-    assert embed_products(embedder=fake, set_total=totals.append, progress=done.append) == {"embedded": 2, "skipped": 0}
-    assert (totals, sum(done)) == ([2], 2)
+    progress = RecordedProgress()
+    assert embed_products(embedder=fake, progress=progress) == {"embedded": 2, "skipped": 0}
+    assert (progress.totals, sum(progress.done)) == ([2], 2)
     stored = ProductEmbedding.objects.get(product=mug)
     np.testing.assert_allclose(np.asarray(stored.embedding), fake_embed([fake.seen[0]])[0], atol=1e-6)
     assert stored.model_name == "fake-v1" and len(stored.text_hash) == 64

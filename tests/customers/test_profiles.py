@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from catalog.models import Review, ReviewInsight
-from customers import profiles
+from customers import behaviour, lifecycle, profiles
 from customers.models import CustomerProfile, Lifecycle, Segment
 
 from .profile_data import NOW, basis, customer, event, fake_embed, product, purchase
@@ -36,7 +36,7 @@ def test_event_weights_and_half_life_decay() -> None:
     assert p.weight_sum == pytest.approx(4.0)
     np.testing.assert_allclose(np.asarray(p.vector), expected / np.linalg.norm(expected), atol=1e-5)
     assert p.decayed_at == NOW
-    assert profiles.half_life_factor(profiles.HALF_LIFE_DAYS) == pytest.approx(0.5)
+    assert behaviour.decay(behaviour.HALF_LIFE_DAYS) == pytest.approx(0.5)
 
 
 def test_searches_and_own_reviews_contribute() -> None:
@@ -51,7 +51,7 @@ def test_searches_and_own_reviews_contribute() -> None:
     query = fake_embed(["red teapot"])[0]  # normalised: lower case, trimmed
     np.testing.assert_allclose(np.asarray(p.vector_sum), basis(0) + query, atol=1e-5)
     assert p.weight_sum == pytest.approx(2.0)
-    with_review = basis(0) + query + profiles.REVIEW_WEIGHT * basis(2)
+    with_review = basis(0) + query + behaviour.REVIEW_WEIGHT * basis(2)
     np.testing.assert_allclose(np.asarray(p.vector), with_review / np.linalg.norm(with_review), atol=1e-5)
     words = dict((k, w) for k, w in p.interests["keywords"])
     assert {"red", "teapot", "ceramic", "mug"} <= set(words)
@@ -130,7 +130,7 @@ def test_lifecycle_boundaries(orders_days_ago: list[float], stage: str) -> None:
     days = sorted(orders_days_ago, reverse=True)
     first = NOW - timedelta(days=days[0]) if days else None
     last = NOW - timedelta(days=days[-1]) if days else None
-    assert profiles.lifecycle_of(len(days), first, last, NOW) == stage
+    assert lifecycle.lifecycle_of(len(days), first, last, NOW) == stage
 
 
 def test_rfm_orders_revenue_scores_and_lifecycle_segments() -> None:
@@ -169,7 +169,7 @@ def test_rfm_orders_revenue_scores_and_lifecycle_segments() -> None:
     sizes = {s.key: s.size for s in Segment.objects.filter(kind=Segment.Kind.LIFECYCLE)}
     assert sizes["lifecycle-prospect"] == 1
     assert sum(sizes.values()) == 12
-    assert set(sizes) == {profiles.lifecycle_key(stage) for stage in Lifecycle}
+    assert set(sizes) == {lifecycle.lifecycle_key(stage) for stage in Lifecycle}
     assert result["lifecycle"]["prospect"] == 1
     assert _profile(prospect.pk).lifecycle_segment.key == "lifecycle-prospect"  # type: ignore[union-attr]
 

@@ -16,6 +16,8 @@ import pytest
 
 from catalog.models import Product, ProductEmbedding
 from customers.models import Customer, CustomerProfile, Event, EventType, Segment
+from recommendations.serving import forget_loaded_model
+from recommendations.training import train_recommender
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CATEGORIES = {
@@ -128,15 +130,11 @@ def models_var(settings: Any, tmp_path: Path) -> Path:
 
 @pytest.fixture
 def shop(db: None, models_var: Path) -> Shop:
-    from recommendations.ranking import forget_loaded_model
-
     forget_loaded_model()
     return build_shop()
 
 
 @pytest.fixture
 def trained_shop(shop: Shop) -> Shop:
-    from recommendations.training import train_recommender
-
     shop.extra["version"] = train_recommender(name="test-v1")
     return shop

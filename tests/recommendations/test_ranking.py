@@ -9,12 +9,16 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from catalog.models import ModelVersion
+from catalog.models import ModelVersion, ProductEmbedding
+from customers import queries
 from customers.models import Customer, CustomerProfile, EventType
+from recommendations import training
 from recommendations.diversity import intra_list_similarity, mmr
-from recommendations.ranking import Ranker, fuse, recommend_for_customer, similar_products
+from recommendations.ranking import Ranker, fuse, recommend_for_customer
+from recommendations.similar import similar_products
+from recommendations.training import NotEnoughHistory, train_recommender
 
-from .conftest import NOW, Shop, event
+from .conftest import NOW, Shop, category_vector, event
 
 ALL_SOURCES = {"content", "als", "item_item", "co_purchase", "popularity", "trending", "recent"}
 
@@ -115,8 +119,6 @@ def test_mmr_diversifies_a_real_list(trained_shop: Shop) -> None:
     diverse = ranker.recommend([cid], k=5, now=NOW)[cid]
 
     def similarity(result: Any) -> float:
-        from catalog.models import ProductEmbedding
-
         rows = dict(ProductEmbedding.objects.filter(product__in=[i.product.pk for i in result.items])
                     .values_list("product_id", "embedding"))
         return intra_list_similarity(np.array([rows[i.product.pk] for i in result.items]))
@@ -148,6 +150,30 @@ def test_cold_start_a_few_views_fold_in(trained_shop: Shop) -> None:
     assert any(item.reason == "Because you viewed Tool 3" for item in result.items)
 
 
+def test_cold_start_searches_go_through_the_shared_query_cache(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    class MugEmbedder:  # every text means "mugs"
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def encode(self, texts: list[str]) -> np.ndarray:
+            self.seen.extend(texts)
+            return np.array([category_vector("mug")] * len(texts), dtype=np.float32)
+
+    embedder = MugEmbedder()
+    monkeypatch.setattr(queries.registry, "embedder", lambda: embedder)
+    queries.forget_queries()
+    searcher = Customer.objects.create(external_id="searcher")  # no profile, no product events: searches only
+    event(searcher, None, EventType.SEARCH, 0.5, query="red mug")
+    result = recommend_for_customer(searcher, k=3, now=NOW)
+    assert result.personalised and len(result.items) == 3
+    assert result.items[0].product.category == "Home > Kitchen > Mugs"
+    assert {item.reason for item in result.items} == {"Similar to what you searched: red mug"}
+    recommend_for_customer(searcher, k=3, now=NOW)
+    queries.embed_queries(["red mug"])  # what profiles call: the same function, the same cache
+    assert embedder.seen == ["red mug"]
+    queries.forget_queries()
+
+
 def test_without_any_version_popularity_is_empty_but_content_works(shop: Shop) -> None:
     result = recommend_for_customer(shop.customers["alice"], k=5, now=NOW)
     assert result.model_version is None
@@ -176,8 +202,6 @@ def test_query_count_is_fixed(trained_shop: Shop, django_assert_max_num_queries:
 
 
 def test_new_active_version_is_picked_up(trained_shop: Shop) -> None:
-    from recommendations.training import train_recommender
-
     first = recommend_for_customer(trained_shop.customers["alice"], k=3, now=NOW).model_version
     second = train_recommender(name="test-v2")
     assert recommend_for_customer(trained_shop.customers["alice"], k=3, now=NOW).model_version == second != first
@@ -194,15 +218,11 @@ def test_similar_products_blend_content_and_behaviour(trained_shop: Shop) -> Non
 
 
 def test_training_refuses_an_empty_shop(db: None, models_var: Any) -> None:
-    from recommendations.training import NotEnoughHistory, train_recommender
-
     with pytest.raises(NotEnoughHistory, match="only 0 product events"):
         train_recommender()
 
 
 def test_training_tunes_weights_when_history_allows(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    from recommendations import training
-
     monkeypatch.setattr(training, "MIN_TUNING_EVENTS", 10)
     monkeypatch.setattr(training, "MIN_TUNING_USERS", 5)
     version = training.train_recommender(name="tuned")

@@ -8,6 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from inference import registry
 from recommendations.engine.offline import (
     ONLINE_RETAIL_NON_PRODUCTS,
     InteractionFileError,
@@ -75,8 +76,6 @@ class Command(BaseCommand):
             )
             embed = None
             if options["item_text_column"]:
-                from inference import registry
-
                 embed = registry.embedder().encode
             cutoff = parse_cutoff(options["cutoff"]) if options["cutoff"] else None
             report = run_evaluation(

@@ -1,0 +1,69 @@
+"""Why a product is recommended, told as one sentence from the source that contributed most to its score:
+"Because you viewed Mug 1", "Bought together with Tea 2", "Similar to what you searched: red teapot",
+"Matches your interest in Home > Kitchen", "Popular in Kitchen lovers", "Trending now"...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .candidates import Candidates, ProductRow
+from .serving import ServingTables
+
+
+def explain(
+    cand: Candidates, pid: int, ordered_sources: Sequence[str], rows: dict[int, ProductRow],
+    tables: ServingTables | None,
+) -> tuple[str, str]:
+    """(source, sentence) for `pid`, trying its sources from the largest contribution down."""
+    context = cand.context
+    for source in ordered_sources:
+        if source in ("item_item", "co_purchase", "als"):
+            seed = seed_for(cand, pid, "co_purchase" if source == "co_purchase" else "item_item", tables)
+            if seed is not None and seed in rows:
+                title = rows[seed].title
+                if source == "co_purchase":
+                    return source, f"Bought together with {title}"
+                return source, f"Because you {cand.seed_verbs.get(seed, 'viewed')} {title}"
+            if source == "als":
+                return source, "Customers with similar taste liked this"
+            continue
+        if source == "content":
+            if cand.search_vectors is not None and rows[pid].vector is not None:
+                similarity = cand.search_vectors @ np.asarray(rows[pid].vector, dtype=np.float32)
+                return source, f"Similar to what you searched: {context.searches[int(np.argmax(similarity))]}"
+            category = rows[pid].category
+            interest = next((c for c in context.interests if category.lower().startswith(c.lower())), None)
+            levels = [part.strip() for part in category.split(">") if part.strip()]
+            if interest is None and context.interests:  # an MMR pick outside their known interests
+                return source, "Something different you may like"
+            label = interest or (levels[-1] if levels else "")
+            return source, f"Matches your interest in {label}" if label else "Matches your interests"
+        if source == "recent":
+            return source, "You viewed this recently"
+        if source == "popularity":
+            if context.segment_name and tables is not None and str(context.segment_id) in tables.popular:
+                return source, f"Popular in {context.segment_name}"
+            return source, "Popular in the shop"
+        if source == "trending":
+            return source, "Trending now"
+    return "", "Recommended for you"
+
+
+def seed_for(cand: Candidates, pid: int, table: str, tables: ServingTables | None) -> int | None:
+    """The history product most responsible for `pid` in the item-item or co-purchase table."""
+    if tables is None or pid not in tables.item_index:
+        return None
+    matrix = tables.co_purchase if table == "co_purchase" else tables.item_item
+    target = tables.item_index[pid]
+    best, best_score = None, 0.0
+    for seed, weight in cand.seeds.items():
+        index = tables.item_index.get(seed)
+        if index is None:
+            continue
+        similarity = float(matrix[index, target])
+        if similarity * weight > best_score:
+            best, best_score = seed, similarity * weight
+    return best
