@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
+from core.actors import Actor
 from jobs.models import Job, JobStatus
 from jobs.runner import JobContext, job_kind, start_job
 
@@ -56,7 +57,7 @@ def update_profiles_job(
     return result
 
 
-def request_profile_update(user: Any = None) -> Job | None:
+def request_profile_update(user: Actor = None) -> Job | None:
     """Start an incremental update of every customer with new events after events arrive, unless one is
     already queued (it will pick these up too). Without a worker (eager mode) nothing starts here, so an
     API call never waits for the embedder: the schedule or an explicit job does it."""

@@ -41,7 +41,9 @@ from typing import IO, Any, Protocol
 from django.utils import timezone
 from rest_framework import serializers
 
+from catalog.upserts import PRODUCT_UPSERT, REVIEW_UPSERT
 from core.upsert import NON_FIELD, RowError, UpsertReport, UpsertSpec, upsert
+from customers.upserts import CUSTOMER_UPSERT, EVENT_UPSERT
 
 KINDS = ("products", "customers", "reviews", "events")
 FORMATS = ("csv", "tsv", "jsonl")
@@ -68,10 +70,7 @@ class ImportFileError(DataImportError):
 # --- Kinds and presets ---------------------------------------------------------------------------------
 
 def upsert_spec(kind: str) -> UpsertSpec:
-    """The upsert spec of an import kind (imported here: ingest sits above catalog and customers)."""
-    from catalog.api import PRODUCT_UPSERT, REVIEW_UPSERT
-    from customers.api import CUSTOMER_UPSERT, EVENT_UPSERT
-
+    """The upsert spec of an import kind (the same the API writes through)."""
     specs = {"products": PRODUCT_UPSERT, "customers": CUSTOMER_UPSERT, "reviews": REVIEW_UPSERT, "events": EVENT_UPSERT}
     if kind not in specs:
         raise ImportConfigError(f"unknown kind {kind!r}; choose one of: {', '.join(KINDS)}")
@@ -794,16 +793,6 @@ def run_import(
             error_file.write(errors)
             progress.advance(BatchResult(len(batch), result.created, result.updated, rejected, batch[-1].line))
     report.elapsed = time.monotonic() - started
-    if options.kind == "reviews" and (report.created or report.updated):
-        from catalog.tasks import request_review_analysis
-
-        request_review_analysis()  # new and edited reviews get their insight (when a worker runs)
-    if options.kind == "products" and (report.created or report.updated):
-        from catalog.tasks import request_product_embedding
-
-        request_product_embedding()  # new and edited products get embedded (when a worker runs)
-    if options.kind == "events" and report.created:
-        from customers.tasks import request_profile_update
-
-        request_profile_update()  # new events are folded into their customers' profiles (when a worker runs)
+    # An import is the system's write (a command, or a job whoever started it), once for the whole file.
+    spec.run_after_write(UpsertReport(created=report.created, updated=report.updated), None)
     return report
