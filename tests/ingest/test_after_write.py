@@ -21,7 +21,8 @@ from rest_framework.test import APIClient
 from catalog.models import Product
 from core.actors import Actor
 from customers.models import Customer
-from ingest.importing import build_options, run_import
+from ingest.importing import run_import
+from ingest.options import build_options
 from jobs.models import Job, JobStatus
 
 pytestmark = pytest.mark.django_db
