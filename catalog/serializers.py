@@ -12,7 +12,7 @@ from django.apps import apps
 from rest_framework import serializers
 
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
-from core.viewsets import check_json_object
+from core.viewsets import check_json_object, check_not_blank
 
 from .models import ModelVersion, Product, ProductInsight, Review, ReviewInsight
 
@@ -35,10 +35,7 @@ class ProductSerializer(UpsertKeyMixin, serializers.ModelSerializer[Product]):
         read_only_fields = ["id", "updated_at"]
 
     def validate_sku(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("must not be blank")
-        return value
+        return check_not_blank(value)
 
     def validate_currency(self, value: str) -> str:
         value = value.strip().upper()

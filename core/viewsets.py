@@ -45,6 +45,15 @@ def check_json_object(value: Any) -> Any:
     return value
 
 
+def check_not_blank(value: str) -> str:
+    """Validates a key (a SKU, an external id): surrounding spaces dropped, and blank refused, since a
+    blank key would name no object and every blank row would update the same one."""
+    value = value.strip()
+    if not value:
+        raise serializers.ValidationError("must not be blank")
+    return value
+
+
 class RowErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in the request, from 0.")
     field = serializers.CharField(help_text="Field at fault, or non_field_errors.")

@@ -17,7 +17,7 @@ from rest_framework import serializers
 from catalog.models import Product
 from catalog.serializers import ModelVersionSerializer
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
-from core.viewsets import check_json_object
+from core.viewsets import check_json_object, check_not_blank
 
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, EventType, Segment
 
@@ -34,10 +34,7 @@ class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
         read_only_fields = ["id", "updated_at"]
 
     def validate_external_id(self, value: str) -> str:
-        value = value.strip()
-        if not value:
-            raise serializers.ValidationError("must not be blank")
-        return value
+        return check_not_blank(value)
 
     def validate_attributes(self, value: Any) -> Any:
         return check_json_object(value)
