@@ -14,8 +14,8 @@ def run() -> list[Result]:
     from django.contrib.auth.models import User
     from rest_framework.test import APIClient
 
-    from catalog.api import PRODUCT_UPSERT
     from catalog.models import Product
+    from catalog.upserts import PRODUCT_UPSERT
     from core.upsert import upsert
 
     rows = [

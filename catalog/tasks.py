@@ -8,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.db import transaction
 
+from core.actors import Actor
 from jobs.models import Job, JobStatus
 from jobs.runner import JobContext, job_kind, start_job
 
@@ -44,7 +45,7 @@ def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, fo
     return counts
 
 
-def request_product_embedding(user: Any = None) -> Job | None:
+def request_product_embedding(user: Actor = None) -> Job | None:
     """Start an embedding of pending products after products are created or edited, unless one is
     already queued. Like `request_review_analysis`, nothing starts in eager mode (no worker)."""
     if settings.CELERY_TASK_ALWAYS_EAGER:
@@ -55,7 +56,7 @@ def request_product_embedding(user: Any = None) -> Job | None:
         return start_job("embed_products", {}, user=user)
 
 
-def request_review_analysis(user: Any = None) -> Job | None:
+def request_review_analysis(user: Actor = None) -> Job | None:
     """Start an analysis of pending reviews after new or edited reviews arrive, unless one is already
     queued (it will pick these up too). Without a worker (eager mode) nothing is started here: the
     schedule or an explicit job does it, so an API call never waits for a model."""

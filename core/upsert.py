@@ -6,6 +6,10 @@ product SKU, an event's customer id) are resolved for the whole batch in one que
 of one per row. Valid rows are written in one transaction per batch with INSERT ... ON CONFLICT DO
 UPDATE; only the fields a row provides are updated, so a partial row never blanks stored data. Invalid
 rows are reported with their index, field and reason, and nothing of them is written.
+
+Every way rows come in (the API's single create and update, its bulk action, an import) ends with the
+spec's `after_write` hook, so the work that follows stored rows (queueing their analysis, embedding or
+profile update) is written once, beside the spec, and cannot differ between the ways in.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from typing import Any
 from django.db import DataError, IntegrityError, models, transaction
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
+
+from .actors import Actor
 
 NON_FIELD = "non_field_errors"
 
@@ -99,9 +105,13 @@ def _flatten(detail: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
         yield (prefix or NON_FIELD, str(detail))
 
 
+# What follows a write that stored rows: told how many were created and updated, and who wrote them.
+AfterWrite = Callable[[UpsertReport, Actor], None]
+
+
 @dataclass(frozen=True)
 class UpsertSpec:
-    """How to upsert one model: its serializer, its key, and how references are looked up."""
+    """How to upsert one model: its serializer, its key, how references are looked up, and what follows."""
 
     model: type[models.Model]
     serializer_class: type[serializers.ModelSerializer]
@@ -110,6 +120,12 @@ class UpsertSpec:
     references: Mapping[str, tuple[type[models.Model], str]] = field(default_factory=dict)
     # field name -> factory making a missing referenced object from its slug (e.g. a bare customer)
     create_missing: Mapping[str, Callable[[str], models.Model]] = field(default_factory=dict)
+    after_write: AfterWrite | None = None
+
+    def run_after_write(self, written: UpsertReport, actor: Actor) -> None:
+        """Call `after_write` once for a write, whatever its way in, when it stored any row."""
+        if self.after_write is not None and (written.created or written.updated):
+            self.after_write(written, actor)
 
 
 def upsert(

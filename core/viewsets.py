@@ -1,20 +1,27 @@
-"""Shared API building blocks: the bulk upsert action and its report schema."""
+"""Shared API building blocks: the viewset of a model written through its upsert spec (single objects
+and the bulk action), its OpenAPI summaries, and the bulk report schema."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import serializers, status
+from django.db import models
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.serializers import BaseSerializer
 
 from .upsert import UpsertReport, UpsertSpec, upsert
 
 BULK_MAX_ROWS = int(getattr(settings, "BULK_MAX_ROWS", 10_000))
+
+_M = TypeVar("_M", bound=models.Model)
+_V = TypeVar("_V", bound=Callable[..., Any])  # a viewset class, for the schema decorator
 
 
 def _has_nul(value: Any) -> bool:
@@ -38,6 +45,15 @@ def check_json_object(value: Any) -> Any:
     return value
 
 
+def check_not_blank(value: str) -> str:
+    """Validates a key (a SKU, an external id): surrounding spaces dropped, and blank refused, since a
+    blank key would name no object and every blank row would update the same one."""
+    value = value.strip()
+    if not value:
+        raise serializers.ValidationError("must not be blank")
+    return value
+
+
 class RowErrorSerializer(serializers.Serializer):
     index = serializers.IntegerField(help_text="Position of the row in the request, from 0.")
     field = serializers.CharField(help_text="Field at fault, or non_field_errors.")
@@ -52,21 +68,36 @@ class BulkReportSerializer(serializers.Serializer):
     errors_truncated = serializers.BooleanField()
 
 
-class BulkUpsertMixin:
-    """Adds `POST <collection>/bulk/`: upsert up to BULK_MAX_ROWS rows by their external id.
+BULK_DESCRIPTION = (
+    "Adds `POST <collection>/bulk/`: upsert up to BULK_MAX_ROWS rows by their external id.\n\n"
+    "Valid rows are written in one transaction; invalid rows are reported by index and not written. "
+    "Answers 200 when at least one row was written or there was nothing to write, 400 when every row "
+    "was rejected. Needs both the add and the change permission of the model."
+)
 
-    Valid rows are written in one transaction; invalid rows are reported by index and not written.
-    Answers 200 when at least one row was written or there was nothing to write, 400 when every row
-    was rejected. Needs both the add and the change permission of the model.
+
+class UpsertModelViewSet(viewsets.ModelViewSet[_M]):
+    """A model's endpoints, written through its upsert spec: list, get, create, replace, update, delete,
+    and `POST <collection>/bulk/` (see BULK_DESCRIPTION).
+
+    A single create, a single update and a bulk upsert each end with the spec's `after_write`, told
+    what was stored and by whom (an import ends with the same hook).
     """
 
     upsert_spec: UpsertSpec
-    allow_create_missing = False
+
+    def perform_create(self, serializer: BaseSerializer[_M]) -> None:
+        super().perform_create(serializer)
+        self.upsert_spec.run_after_write(UpsertReport(created=1), self.request.user)
+
+    def perform_update(self, serializer: BaseSerializer[_M]) -> None:
+        super().perform_update(serializer)
+        self.upsert_spec.run_after_write(UpsertReport(updated=1), self.request.user)
 
     @action(detail=False, methods=["post"], url_path="bulk")
     def bulk(self, request: Request) -> Response:
-        model = self.upsert_spec.model
-        meta = model._meta
+        spec = self.upsert_spec
+        meta = spec.model._meta
         needed = [f"{meta.app_label}.add_{meta.model_name}", f"{meta.app_label}.change_{meta.model_name}"]
         if not request.user.has_perms(needed):
             raise PermissionDenied(f"bulk upsert needs both permissions: {', '.join(needed)}")
@@ -77,22 +108,41 @@ class BulkUpsertMixin:
             raise ValidationError({"rows": "send a JSON list of objects, or {\"rows\": [...]}"})
         if len(rows) > BULK_MAX_ROWS:
             raise ValidationError({"rows": f"at most {BULK_MAX_ROWS} rows a request (got {len(rows)})"})
-        create_missing = self.allow_create_missing and request.query_params.get("create_missing") in {
+        # Only a spec that can make a missing reference (events: a bare customer) reads the flag.
+        create_missing = bool(spec.create_missing) and request.query_params.get("create_missing") in {
             "1", "true", "yes",
         }
-        report = upsert(self.upsert_spec, rows, create_missing=create_missing)
-        if report.created or report.updated:
-            self.after_bulk_upsert(request, report)
+        report = upsert(spec, rows, create_missing=create_missing)
+        spec.run_after_write(report, request.user)
         code = status.HTTP_400_BAD_REQUEST if rows and report.rejected == len(rows) else status.HTTP_200_OK
         return Response(BulkReportSerializer(report.as_dict()).data, status=code)
 
-    def after_bulk_upsert(self, request: Request, report: UpsertReport) -> None:
-        """Hook for work that follows stored rows (e.g. queueing their analysis)."""
+
+def upsert_schema(
+    spec: UpsertSpec,
+    *,
+    one: str,
+    many: str,
+    create: str | None = None,
+    list_description: str | None = None,
+    destroy_description: str | None = None,
+) -> Callable[[_V], _V]:
+    """The OpenAPI summaries of an `UpsertModelViewSet`: `one` names an object ("a product"), `many` the
+    collection ("products"); `create` replaces the summary "Create <one>"."""
+    return extend_schema_view(
+        list=extend_schema(summary=f"List {many}", description=list_description),
+        retrieve=extend_schema(summary=f"Get {one}"),
+        create=extend_schema(summary=create or f"Create {one}"),
+        update=extend_schema(summary=f"Replace {one}"),
+        partial_update=extend_schema(summary=f"Update {one}"),
+        destroy=extend_schema(summary=f"Delete {one}", description=destroy_description),
+        bulk=_bulk_schema(spec),
+    )
 
 
-def bulk_schema(row_serializer: type[serializers.Serializer], *, create_missing: bool = False) -> Any:
+def _bulk_schema(spec: UpsertSpec) -> Any:
     parameters = []
-    if create_missing:
+    if spec.create_missing:
         parameters.append(
             OpenApiParameter(
                 "create_missing", bool, description="Create customers that the rows name but that do not exist."
@@ -100,8 +150,8 @@ def bulk_schema(row_serializer: type[serializers.Serializer], *, create_missing:
         )
     return extend_schema(
         summary="Bulk upsert",
-        description=BulkUpsertMixin.__doc__,
-        request=row_serializer(many=True),
+        description=BULK_DESCRIPTION,
+        request=spec.serializer_class(many=True),
         responses={200: BulkReportSerializer, 400: BulkReportSerializer},
         parameters=parameters,
     )

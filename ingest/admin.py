@@ -22,8 +22,8 @@ from django.utils.safestring import SafeString
 from jobs.admin import progress_bar
 
 from .forms import ImportUploadForm
-from .importing import KINDS, PRESETS, writable_fields
 from .models import Import
+from .options import KINDS, PRESETS, writable_fields
 from .uploads import in_uploads, remove_files
 
 SHOWN_REJECTIONS = 100

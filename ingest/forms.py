@@ -8,21 +8,15 @@ from typing import Any
 from django import forms
 from django.conf import settings
 
+from core.actors import Actor
 from jobs.models import Job
 from jobs.runner import start_job
 
-from .importing import (
-    FORMATS,
-    KINDS,
-    PRESETS,
-    DataImportError,
-    ImportOptions,
-    build_options,
-    check_file,
-    detect_format,
-    parse_pairs,
-)
+from .errors import DataImportError
+from .importing import check_file
 from .models import IMPORT_JOB_KIND
+from .options import KINDS, PRESETS, ImportOptions, build_options, parse_pairs
+from .reading import FORMATS, detect_format
 from .uploads import errors_path_for, save_upload
 
 FORMAT_LABELS = {"csv": "CSV (comma-separated, header line)", "tsv": "TSV (tab-separated)", "jsonl": "JSON Lines"}
@@ -94,7 +88,7 @@ class ImportUploadForm(forms.Form):
             raise forms.ValidationError(str(exc)) from exc
         return data
 
-    def start(self, user: Any) -> Job | None:
+    def start(self, user: Actor) -> Job | None:
         """Save the upload, check its header, and start the job; None (with a form error) when the file
         cannot be imported, in which case the saved copy is removed."""
         data = self.cleaned_data

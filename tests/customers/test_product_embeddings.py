@@ -13,7 +13,8 @@ from rest_framework.test import APIClient
 from catalog.models import Product, ProductEmbedding
 from catalog.product_embeddings import embed_products, pending_products, product_text
 from customers.models import CustomerProfile, Segment
-from ingest.importing import build_options, run_import
+from ingest.importing import run_import
+from ingest.options import build_options
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
 

@@ -1,9 +1,9 @@
-"""The import itself (ingest/importing.py): reading, mapping, validation reports, idempotence."""
+"""The import itself (ingest/importing.py): options and presets, mapping, validation reports, idempotence.
+Reading files is in test_reading.py."""
 
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -15,15 +15,10 @@ from django.utils import timezone
 
 from catalog.models import Product, Review
 from customers.models import Customer, Event
-from ingest.importing import (
-    BatchResult,
-    ImportConfigError,
-    ImportFileError,
-    build_options,
-    format_report,
-    parse_pairs,
-    run_import,
-)
+from ingest.errors import ImportConfigError, ImportFileError
+from ingest.importing import run_import
+from ingest.options import build_options, parse_pairs
+from ingest.report import format_report
 
 pytestmark = pytest.mark.django_db
 
@@ -119,6 +114,7 @@ def test_parse_pairs_keeps_commas_inside_a_value() -> None:
         ({"kind": "products", "create_missing": True}, "applies to events, not to products"),
         ({"kind": "events", "date_format": "dd/mm/yyyy"}, "has no % directive"),
         ({"kind": "products", "batch_size": 0}, "batch size must be between"),
+        ({"kind": "products", "mappings": {"sku": "Code"}}, "unknown option mappings; options: preset, mapping"),
     ],
 )
 def test_bad_options_are_refused_before_reading(kwargs: dict[str, Any], message: str) -> None:
@@ -207,76 +203,11 @@ def test_missing_mapped_column_is_an_error_and_nothing_is_written(write: Write) 
     assert Product.objects.count() == 0
 
 
-def test_jsonl_broken_lines_are_rejected_by_number_and_the_others_written(write: Write) -> None:
-    path = write(
-        "products.jsonl",
-        '{"sku": "A1", "title": "Mug", "price": 9.5, "attributes": {"colour": "red"}}\n'
-        '{"sku": "B2", "title": "Teapot"\n'
-        '{"sku": "C3", "title": "Cup", "price": null}\n'
-        '["not", "an", "object"]\n'
-        "\n"
-        '{"sku": "D4", "title": "Saucer", "in_stock": false}\n',
-    )
-    report = run_import(path, build_options("products"))
-    assert (report.created, report.rejected) == (3, 2)
-    assert [(e.index, e.message) for e in report.errors] == [
-        (2, "not valid JSON: Expecting ',' delimiter (column 32)"),
-        (4, "expected a JSON object, found list"),
-    ]
-    assert Product.objects.get(sku="A1").attributes == {"colour": "red"}
-    assert Product.objects.get(sku="D4").in_stock is False
-
-
 def test_jsonl_mapping_is_checked_against_the_keys_of_every_record(write: Write) -> None:
     path = write("p.ndjson", '{"id": "A1", "name": "Mug"}\n')
     expected = r"missing column title: not in the file's records\. Available columns: id, name"
     with pytest.raises(ImportFileError, match=expected):
         run_import(path, build_options("products", mapping={"sku": "id", "title": "title"}))
-
-
-def test_bad_encoding_names_the_line_and_writes_nothing(write: Write) -> None:
-    path = write("p.csv", "sku,title\nA1,Mug\nB2,Caf\xe9 cup\n".encode("latin-1"))
-    with pytest.raises(ImportFileError) as caught:
-        run_import(path, build_options("products"))
-    assert str(caught.value).startswith("line 3 is not valid utf-8 (byte 0xe9)")
-    assert "latin-1" in str(caught.value)
-    assert Product.objects.count() == 0  # the first pass found it before any batch was written
-
-    report = run_import(path, build_options("products", encoding="latin-1"))
-    assert report.created == 2
-    assert Product.objects.get(sku="B2").title == "Café cup"
-
-
-def test_utf8_byte_order_mark_is_ignored(write: Write) -> None:
-    path = write("p.csv", "\ufeffsku,title\nA1,Mug\n")
-    assert run_import(path, build_options("products")).created == 1
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("empty.csv", "", "empty.csv is empty: a CSV file needs a header line"),
-        ("blank.csv", "\n\n", "blank.csv is empty: a CSV file needs a header line"),
-        ("empty.jsonl", "\n", "empty.jsonl is empty: JSON Lines needs one JSON object per line"),
-        ("array.jsonl", '[{"sku": "A1"}]\n', "array.jsonl holds no JSON object on any line"),
-        ("data.xlsx", "x", "cannot tell the format of 'data.xlsx' from its name"),
-        ("fake.csv.gz", "sku,title\n", "cannot read fake.csv.gz: Not a gzipped file"),
-    ],
-)
-def test_unusable_files_are_refused(write: Write, name: str, content: str, message: str) -> None:
-    path = write(name, content)
-    with pytest.raises((ImportFileError, ImportConfigError), match=message.replace("(", r"\(")):
-        run_import(path, build_options("products"))
-
-
-def test_missing_file(tmp_path: Path) -> None:
-    with pytest.raises(ImportFileError, match=r"cannot open .*nope\.csv: no such file"):
-        run_import(tmp_path / "nope.csv", build_options("products"))
-
-
-def test_header_only_file_imports_nothing(write: Write) -> None:
-    report = run_import(write("p.csv", "sku,title\n"), build_options("products"))
-    assert (report.rows, report.created, report.rejected) == (0, 0, 0)
 
 
 def test_bad_values_are_reported_with_line_and_field_while_good_rows_are_stored(write: Write) -> None:
@@ -305,16 +236,6 @@ def test_bad_values_are_reported_with_line_and_field_while_good_rows_are_stored(
     assert list(Review.objects.values_list("external_id", flat=True)) == ["r1"]
 
 
-def test_rows_with_the_wrong_number_of_values_are_rejected(write: Write) -> None:
-    path = write("p.csv", "sku,title,price\nA1,Mug\nB2,Cup,3,,\nC3,Pot,4,x\n")
-    report = run_import(path, build_options("products"))
-    assert report.created == 1  # B2: trailing empty values are harmless
-    assert [(e.index, e.message) for e in report.errors] == [
-        (2, "has 2 values but the header has 3 columns"),
-        (4, "has 4 values but the header has 3 columns"),
-    ]
-
-
 def test_dates_that_do_not_match_the_format_are_rejected(write: Write) -> None:
     Customer.objects.create(external_id="c1")
     path = write("e.csv", "customer,type,query,occurred_at\nc1,search,mug,01/12/2010 08:26\nc1,search,cup,2010-12-01\n")
@@ -337,40 +258,6 @@ def test_nul_characters_are_rejected_not_sent_to_the_database(write: Write) -> N
     report = run_import(path, build_options("products"))
     assert report.created == 1
     assert [(e.index, e.field) for e in report.errors] == [(2, "title")]
-
-
-# --- streaming, line numbers, formats ----------------------------------------------------------------------
-
-def test_line_numbers_survive_batches_blank_lines_and_multiline_values(write: Write) -> None:
-    path = write(
-        "p.csv",
-        'sku,title,description,price\nA1,Mug,"two\nlines",1\n\nB2,Cup,,-1\nC3,Pot,,2\nD4,Jug,,-2\n',
-    )
-    seen: list[BatchResult] = []
-
-    class Recorder:
-        def start(self, total: int) -> None:
-            seen.append(BatchResult(total, 0, 0, 0, 0))
-
-        def advance(self, batch: BatchResult) -> None:
-            seen.append(batch)
-
-    report = run_import(path, build_options("products", batch_size=2), progress=Recorder())
-    assert [(e.index, e.field) for e in report.errors] == [(5, "price"), (7, "price")]
-    assert Product.objects.get(sku="A1").description == "two\nlines"
-    assert seen == [BatchResult(4, 0, 0, 0, 0), BatchResult(2, 1, 0, 1, 5), BatchResult(2, 1, 0, 1, 7)]
-
-
-def test_gzip_and_tsv(write: Write) -> None:
-    path = write("p.tsv.gz", gzip.compress(b"sku\ttitle\nA1\tMug, large\n"))
-    report = run_import(path, build_options("products"))
-    assert (report.file_format, report.created) == ("tsv", 1)
-    assert Product.objects.get().title == "Mug, large"
-
-
-def test_explicit_format_overrides_the_extension(write: Write) -> None:
-    path = write("export.txt", '{"sku": "A1", "title": "Mug"}\n')
-    assert run_import(path, build_options("products", file_format="jsonl")).created == 1
 
 
 # --- the report --------------------------------------------------------------------------------------------

@@ -62,13 +62,22 @@ def test_import_job_fails_with_the_reason_when_the_file_is_missing(media: Path, 
     assert "ImportFileError: cannot open" in job.error and "gone.csv: no such file" in job.error
 
 
-def test_import_job_fails_on_a_missing_column_before_writing(media: Path, run_on_commit: Any) -> None:
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"mapping": {"title": "Name"}}, "missing column Name"),
+        ({"maping": {"title": "Name"}}, "ImportConfigError: unknown option maping"),  # misspelt: never ignored
+    ],
+)
+def test_import_job_fails_on_bad_options_before_writing(
+    media: Path, run_on_commit: Any, options: dict[str, Any], message: str
+) -> None:
     path = media / "p.csv"
     path.write_text(PRODUCTS)
-    job = start_job("import_data", {"kind": "products", "path": str(path), "mapping": {"title": "Name"}})
+    job = start_job("import_data", {"kind": "products", "path": str(path), **options})
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
-    assert "missing column Name" in job.error
+    assert message in job.error
     assert Product.objects.count() == 0
 
 

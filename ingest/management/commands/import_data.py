@@ -3,49 +3,16 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
-from ingest.importing import (
-    DEFAULT_BATCH_SIZE,
-    FORMATS,
-    KINDS,
-    PRESETS,
-    BatchResult,
-    DataImportError,
-    build_options,
-    format_report,
-    parse_pairs,
-    run_import,
-)
-
-
-class _Bar:
-    """A tqdm bar over the file's records, showing the running outcome."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: tqdm[Any] | None = None
-        self.counts = {"created": 0, "updated": 0, "rejected": 0}
-
-    def start(self, total: int) -> None:
-        if self.enabled:
-            self.bar = tqdm(total=total, unit="rows", file=sys.stderr, dynamic_ncols=True)
-
-    def advance(self, batch: BatchResult) -> None:
-        self.counts["created"] += batch.created
-        self.counts["updated"] += batch.updated
-        self.counts["rejected"] += batch.rejected
-        if self.bar is not None:
-            self.bar.set_postfix(self.counts, refresh=False)
-            self.bar.update(batch.rows)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+from core.progress import TqdmProgress
+from ingest.errors import DataImportError
+from ingest.importing import run_import
+from ingest.options import DEFAULT_BATCH_SIZE, KINDS, PRESETS, build_options, parse_pairs
+from ingest.reading import FORMATS
+from ingest.report import format_report
 
 
 class Command(BaseCommand):
@@ -94,7 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
 
     def handle(self, *args: Any, **opts: Any) -> None:
-        bar = _Bar(enabled=not opts["no_progress"] and opts["verbosity"] > 0)
+        quiet = opts["no_progress"] or opts["verbosity"] <= 0
         try:
             options = build_options(
                 opts["kind"],
@@ -107,11 +74,10 @@ class Command(BaseCommand):
                 create_missing=opts["create_missing_customers"],
                 batch_size=opts["batch_size"],
             )
-            report = run_import(opts["file"], options, progress=bar, errors_path=opts["errors"])
+            with TqdmProgress("rows", disable=quiet, dynamic_ncols=True) as progress:
+                report = run_import(opts["file"], options, progress=progress, errors_path=opts["errors"])
         except DataImportError as exc:
             raise CommandError(str(exc)) from exc
-        finally:
-            bar.close()
         text = format_report(report, show_errors=max(0, opts["show_errors"]))
         self.stdout.write(text)
         if opts["errors"]:
