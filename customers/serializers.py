@@ -19,6 +19,7 @@ from catalog.serializers import ModelVersionSerializer
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
 from core.viewsets import check_json_object, check_not_blank
 
+from .behaviour import PRODUCT_EVENTS
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, EventType, Segment
 
 
@@ -40,8 +41,6 @@ class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
         return check_json_object(value)
 
 
-# Event types that are about one product, and so must name it.
-PRODUCT_EVENTS = {EventType.VIEW, EventType.ADD_TO_CART, EventType.PURCHASE}
 
 
 class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
