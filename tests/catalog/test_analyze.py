@@ -14,7 +14,7 @@ import pytest
 
 from catalog.insights import analyze_reviews, compute_product_insights
 from catalog.models import Product, ProductInsight, Review, ReviewInsight
-from tests.ecommarketing.test_services import database_url
+from tests.core.test_services import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 
