@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from catalog.insights import analyze_reviews, compute_product_insights
+from catalog.insights.products import compute_product_insights
+from catalog.insights.reviews import analyze_reviews
 from catalog.models import Product, ProductInsight, Review, ReviewInsight
 from tests.core.test_services import database_url
 
@@ -78,7 +79,7 @@ def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
     reviews = _reviews(24)
     script = (
         "import django, time; django.setup();"
-        "import catalog.insights as ins; ins.CHUNK = 4;"
+        "import catalog.insights.reviews as ins; ins.CHUNK = 4;"
         "real = ins._analyze_chunk\n"
         "def slow(*a, **k):\n"
         "    result = real(*a, **k); time.sleep(1.5); return result\n"
