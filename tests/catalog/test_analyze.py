@@ -3,14 +3,18 @@ after the process doing it is killed midway (no review lost, none processed twic
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
 from catalog.insights.products import compute_product_insights
 from catalog.insights.reviews import analyze_reviews
@@ -112,12 +116,6 @@ def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_score_reviews_writes_every_column_plus_the_scores(tmp_path: Path) -> None:
-    import csv
-    import json
-    from io import StringIO
-
-    from django.core.management import call_command
-
     source = tmp_path / "reviews.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -18,6 +18,8 @@ from catalog.models import ModelRole, ModelVersion
 from core.progress import NO_PROGRESS
 from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
 from inference.aspects.training import TrainResult
+from jobs.models import JobStatus
+from jobs.runner import start_job
 
 HEADER = "sentence_id,text,aspect_term,from,to,polarity\n"
 
@@ -163,9 +165,6 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
 def test_job_trains_from_uploads_only(
     tmp_path: Path, settings: Any, fake_training: dict[str, Any], run_on_commit: None
 ) -> None:
-    from jobs.models import JobStatus
-    from jobs.runner import start_job
-
     settings.MEDIA_ROOT = tmp_path / "media"
     outside = _csv(tmp_path, SAMPLE)
     with pytest.raises(AspectDataError, match="only under"):
