@@ -26,7 +26,8 @@ def _demo_texts(count: int) -> list[str]:
 def run() -> list[Result]:
     import torch
 
-    from catalog.insights import analyze_reviews, load_scorer
+    from catalog.insights.reviews import analyze_reviews
+    from catalog.insights.scoring import load_scorer
     from catalog.models import Review, ReviewInsight
     from demo.seed import SeedOptions, seed_shop
     from inference.embedding import Embedder

@@ -14,6 +14,7 @@ from django.utils.text import Truncator
 
 from jobs.runner import start_job
 
+from .active_models import forget_loaded_models
 from .charts import COLOURS, sentiment_over_time_svg, share_bar
 from .model_versions import activate
 from .models import GeneratedText, ModelVersion, Product, ProductInsight, Review, ReviewInsight
@@ -199,9 +200,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
         for version in queryset:
             activate(version)
-        from inference import registry
-
-        registry.clear()
+        forget_loaded_models()
         self.message_user(request, f"{queryset.count()} version(s) activated.")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -1,48 +1,43 @@
-"""Training, versioning and serving the aspect tagger; the `train_aspects` job kind.
+"""Training, versioning and activating the aspect tagger.
 
 Labelled aspect terms come in the layout of the SemEval-2014 ABSA files flattened to one row per term
 (`sentence_id, text, aspect_term, from, to, polarity`; a sentence without aspects has one row with the
 aspect columns empty). A trained tagger is recorded as a `ModelVersion` of role "aspects" and replaces
 the active one only when it scores a higher F1 on the same held-out sentences. Until one exists, an
-unsupervised extractor fitted on the shop's own reviews serves.
+unsupervised extractor fitted on the shop's own reviews serves (`active_models`).
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import re
 import shutil
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from django.utils import timezone
-
-from inference import registry
-from inference.aspects import (
-    AspectExtractor,
-    AspectTagger,
-    Example,
-    Progress,
-    UnsupervisedAspectExtractor,
-    span_scores,
-    train_aspect_tagger,
-)
-from jobs.runner import JobContext, job_kind
+from core.progress import NO_PROGRESS, Progress
+from inference.aspects.terms import Example
+from inference.aspects.training import span_scores, train_aspect_tagger
 
 from . import training_files
-from .model_versions import activate_if_better, active_version, models_dir, record_version
+from .active_models import aspect_tagger, forget_loaded_models
+from .model_versions import (
+    activate_if_better,
+    active_version,
+    check_new_version_name,
+    default_version_name,
+    models_dir,
+    record_version,
+)
 from .models import ModelRole, ModelVersion
 
 REQUIRED_COLUMNS = ("sentence_id", "text", "aspect_term", "from", "to")  # `polarity` is optional
 OFFSET_SEARCH = 40  # characters either side of a wrong offset searched for the term
 MAX_REPORTED = 50  # skipped rows described in the report; all are counted
 DEFAULT_EPOCHS = 8
-VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # becomes a folder name: no path tricks
 
 
 class AspectDataError(ValueError):
@@ -182,22 +177,15 @@ class AspectTrainingOutcome:
     seconds: float
 
 
-def default_version_name() -> str:
-    return f"tagger-{timezone.now():%Y%m%d-%H%M%S}"
-
-
 def check_version_name(name: str) -> None:
-    if not VERSION_NAME.match(name):
-        raise AspectDataError(f"version name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
-    if ModelVersion.objects.filter(role=ModelRole.ASPECTS, name=name).exists():
-        raise AspectDataError(f"an aspect model named {name!r} exists already; choose another --name")
+    check_new_version_name(ModelRole.ASPECTS, name, AspectDataError, "an aspect model")
 
 
 def _score_on(version: ModelVersion, examples: Sequence[Example]) -> float | None:
     """F1 of a stored tagger on `examples`, or None when its files are gone (then it cannot compete)."""
-    if not version.path or not Path(version.path).is_dir():
+    tagger = aspect_tagger(version)
+    if tagger is None:
         return None
-    tagger = registry.model_folder("aspects", version.path, AspectTagger)
     predicted = tagger.extract([text for text, _ in examples])
     return float(span_scores([spans for _, spans in examples], predicted)["f1"])
 
@@ -209,7 +197,7 @@ def train_aspects(
     seed: int = 0,
     name: str | None = None,
     activate: bool = True,
-    progress: Progress | None = None,
+    progress: Progress = NO_PROGRESS,
     job_id: int | None = None,
     base_path: str | Path | None = None,
     max_steps: int | None = None,
@@ -226,7 +214,7 @@ def train_aspects(
     dataset = read_aspect_csv(path)
     if dataset.term_count == 0:
         raise AspectDataError(f"{path}: no usable aspect terms ({dataset.skipped_terms} skipped)")
-    name = name or default_version_name()
+    name = name or default_version_name("tagger")
     check_version_name(name)
     out_dir = models_dir(ModelRole.ASPECTS) / name
     if out_dir.exists():
@@ -254,7 +242,7 @@ def train_aspects(
             version.metrics["compared_with"] = current.name
             version.save(update_fields=["metrics"])
         activated = activate_if_better(version, "f1", float(result.metrics.get("f1", 0.0)), active_f1)
-        registry.clear()
+        forget_loaded_models()
     return AspectTrainingOutcome(
         version=version,
         metrics=result.metrics,
@@ -266,31 +254,7 @@ def train_aspects(
     )
 
 
-# --- Serving -------------------------------------------------------------------------------------------
-
-_fallback_lock = threading.Lock()
-_fallback: dict[str, UnsupervisedAspectExtractor] = {}  # one fitted extractor, keyed by its corpus
-
-
-def active_aspect_extractor(corpus: Sequence[str] | None = None) -> tuple[AspectExtractor, ModelVersion | None]:
-    """The active tagger (loaded once per process and folder) with its version; without one, the
-    unsupervised extractor fitted on `corpus` (the shop's review texts; cached while the corpus stays
-    the same), or, without a corpus, a fresh one that fits on the first texts it is asked to read;
-    its version is None."""
-    version = active_version(ModelRole.ASPECTS)
-    if version is not None and version.path and Path(version.path).is_dir():
-        return registry.model_folder("aspects", version.path, AspectTagger), version
-    if not corpus:
-        return UnsupervisedAspectExtractor(), None
-    key = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()
-    with _fallback_lock:
-        if key not in _fallback:
-            _fallback.clear()
-            _fallback[key] = UnsupervisedAspectExtractor().fit(corpus)
-        return _fallback[key], None
-
-
-# --- Job -----------------------------------------------------------------------------------------------
+# --- Job files -----------------------------------------------------------------------------------------
 
 def check_job_path(path: str | Path) -> None:
     training_files.check_job_path(path, AspectDataError)
@@ -301,22 +265,8 @@ def stage_for_job(path: str | Path) -> Path:
     return training_files.stage_for_job(path, "aspects", AspectDataError)
 
 
-@job_kind("train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.")
-def train_aspects_job(
-    ctx: JobContext,
-    path: str,
-    epochs: int = DEFAULT_EPOCHS,
-    seed: int = 0,
-    name: str | None = None,
-    activate: bool = True,
-) -> dict[str, Any]:
-    """Train from `path` (under the uploads folder), record the version, activate it if it is better."""
-    check_job_path(path)
-    outcome = train_aspects(
-        path, epochs=int(epochs), seed=int(seed), name=name, activate=bool(activate),
-        progress=training_files.job_progress(ctx), job_id=ctx.job.pk,
-    )
-    ctx.count(sentences=outcome.data["sentences"], terms=outcome.data["terms"])
+def outcome_summary(outcome: AspectTrainingOutcome) -> dict[str, Any]:
+    """What a job reports about a run (its result)."""
     return {
         "version": outcome.version.name,
         "metrics": {k: outcome.metrics.get(k) for k in ("precision", "recall", "f1")},

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from .models import ModelRole, ModelVersion
+
+VERSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")  # becomes a folder name: no path tricks
 
 
 def models_dir(role: str) -> Path:
@@ -16,6 +20,20 @@ def models_dir(role: str) -> Path:
     path = Path(settings.VAR_DIR) / "models" / role
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def default_version_name(prefix: str) -> str:
+    """<prefix>-<date>-<time>, e.g. tagger-20250101-120000."""
+    return f"{prefix}-{timezone.now():%Y%m%d-%H%M%S}"
+
+
+def check_new_version_name(role: ModelRole | str, name: str, error: type[Exception], kind: str) -> None:
+    """Refuse (with `error`) a name that cannot be a folder or that a version of `role` already has;
+    `kind` names the model in the message ("a sentiment model")."""
+    if not VERSION_NAME.match(name):
+        raise error(f"version name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
+    if ModelVersion.objects.filter(role=role, name=name).exists():
+        raise error(f"{kind} named {name!r} exists already; choose another --name")
 
 
 def active_version(role: ModelRole | str) -> ModelVersion | None:

@@ -1,21 +1,23 @@
-"""Job kinds of the catalog: review analysis and product insight. Thin: the work is in insights.py."""
+"""Job kinds and Celery tasks of the catalog. Thin: the work is in `insights/`, the trainers,
+`product_embeddings` and `summaries`."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
-from django.db import transaction
 
 from core.actors import Actor
-from jobs.models import Job, JobStatus
-from jobs.runner import JobContext, job_kind, start_job
+from jobs.models import Job
+from jobs.runner import JobContext, job_kind, start_job, start_unless_queued
 
-from . import insights, product_embeddings
+from . import aspect_training, product_embeddings, sentiment_training
+from .insights.products import compute_product_insights
+from .insights.reviews import analyze_reviews
+from .sentiment_data import load_training_data
 
-# Job kinds defined beside their domain code register on import.
-from . import aspect_training, sentiment_training, summaries  # noqa: F401  isort: skip
+# summaries defines its job kind beside its domain code and registers it on import.
+from . import summaries  # noqa: F401  isort: skip
 
 
 @job_kind("analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.")
@@ -23,7 +25,7 @@ def analyze_reviews_job(
     ctx: JobContext, review_ids: list[int] | None = None, force: bool = False, then_products: bool = True
 ) -> dict[str, Any]:
     """Analyse pending reviews (or the given ones), then refresh the insight of the products touched."""
-    counts = insights.analyze_reviews(review_ids, progress=ctx.advance, set_total=ctx.set_total, force=force)
+    counts = analyze_reviews(review_ids, progress=ctx, force=force)
     ctx.count(**counts)
     if then_products and counts["analyzed"]:
         start_job("product_insights", {})
@@ -32,7 +34,7 @@ def analyze_reviews_job(
 
 @job_kind("product_insights", description="Pain points, praised aspects, topics and needs per product.")
 def product_insights_job(ctx: JobContext, product_ids: list[int] | None = None, force: bool = False) -> dict[str, Any]:
-    counts = insights.compute_product_insights(product_ids, progress=ctx.advance, set_total=ctx.set_total, force=force)
+    counts = compute_product_insights(product_ids, progress=ctx, force=force)
     ctx.count(**counts)
     return counts
 
@@ -40,32 +42,69 @@ def product_insights_job(ctx: JobContext, product_ids: list[int] | None = None, 
 @job_kind("embed_products", queue="inference", description="Embed product texts (title, category, brand).")
 def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, force: bool = False) -> dict[str, Any]:
     """Embed pending products (or the given ones); unchanged texts are skipped."""
-    counts = product_embeddings.embed_products(product_ids, force=force, progress=ctx)
+    counts = product_embeddings.embed_products(product_ids, force=force, progress=ctx.advance, set_total=ctx.set_total)
     ctx.count(**counts)
     return counts
 
 
+@job_kind("train_sentiment", queue="inference", description="Fine-tune the sentiment model on rated reviews.")
+def train_sentiment_job(
+    ctx: JobContext,
+    path: str | None = None,
+    text_column: str | None = None,
+    rating_column: str | None = None,
+    title_column: str | None = None,
+    binary_labels: bool = False,
+    epochs: int | None = None,
+    max_per_class: int | None = None,
+    validation_fraction: float = 0.15,
+    seed: int = 0,
+    name: str | None = None,
+    activate: bool = True,
+) -> dict[str, Any]:
+    """Train from the database or an uploaded file, record the version, activate it if it is better."""
+    if path:
+        sentiment_training.check_job_path(path)
+    data = load_training_data(
+        path, text_column=text_column, rating_column=rating_column, title_column=title_column,
+        binary_labels=bool(binary_labels),
+    )
+    outcome = sentiment_training.train_and_register(
+        data, name=name, epochs=None if epochs is None else int(epochs),
+        max_per_class=None if max_per_class is None else int(max_per_class),
+        validation_fraction=float(validation_fraction), seed=int(seed), activate=bool(activate),
+        progress=ctx, job_id=ctx.job.pk,
+    )
+    ctx.count(reviews=len(data.texts), skipped=data.skipped)
+    return sentiment_training.outcome_summary(outcome)
+
+
+@job_kind("train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.")
+def train_aspects_job(
+    ctx: JobContext,
+    path: str,
+    epochs: int = aspect_training.DEFAULT_EPOCHS,
+    seed: int = 0,
+    name: str | None = None,
+    activate: bool = True,
+) -> dict[str, Any]:
+    """Train from `path` (under the uploads folder), record the version, activate it if it is better."""
+    aspect_training.check_job_path(path)
+    outcome = aspect_training.train_aspects(
+        path, epochs=int(epochs), seed=int(seed), name=name, activate=bool(activate), progress=ctx, job_id=ctx.job.pk
+    )
+    ctx.count(sentences=outcome.data["sentences"], terms=outcome.data["terms"])
+    return aspect_training.outcome_summary(outcome)
+
+
 def request_product_embedding(user: Actor = None) -> Job | None:
-    """Start an embedding of pending products after products are created or edited, unless one is
-    already queued. Like `request_review_analysis`, nothing starts in eager mode (no worker)."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return None
-    with transaction.atomic():
-        if Job.objects.filter(kind="embed_products", status=JobStatus.QUEUED).exists():
-            return None
-        return start_job("embed_products", {}, user=user)
+    """Start an embedding of pending products after products are created or edited."""
+    return start_unless_queued("embed_products", user)
 
 
 def request_review_analysis(user: Actor = None) -> Job | None:
-    """Start an analysis of pending reviews after new or edited reviews arrive, unless one is already
-    queued (it will pick these up too). Without a worker (eager mode) nothing is started here: the
-    schedule or an explicit job does it, so an API call never waits for a model."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return None
-    with transaction.atomic():
-        if Job.objects.filter(kind="analyze_reviews", status=JobStatus.QUEUED).exists():
-            return None
-        return start_job("analyze_reviews", {}, user=user)
+    """Start an analysis of pending reviews after new or edited reviews arrive."""
+    return start_unless_queued("analyze_reviews", user)
 
 
 @shared_task(name="catalog.request_review_analysis")

@@ -1,4 +1,4 @@
-"""What training jobs share: the folders a job may read, staging an operator's file there, progress.
+"""What training jobs share: the folders a job may read, and staging an operator's file there.
 
 Job parameters can come from the API, so a training job never reads an arbitrary path: only the uploads
 folder (and `IMPORT_DIRS`), the rule of ingest's uploads, repeated here because catalog sits below ingest.
@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
 from django.utils import timezone
-
-from jobs.runner import JobContext
 
 
 def training_dirs() -> list[Path]:
@@ -41,17 +38,3 @@ def stage_for_job(path: str | Path, prefix: str, error: type[Exception]) -> Path
     target = target_dir / f"{prefix}-{timezone.now():%Y%m%d-%H%M%S}-{safe}"
     shutil.copyfile(source, target)
     return target
-
-
-def job_progress(ctx: JobContext) -> Callable[[int, int], None]:
-    """Training steps as the job's progress (the runner writes it at most twice a second)."""
-    state = {"done": 0, "total": -1}
-
-    def report(done: int, total: int) -> None:
-        if total != state["total"]:
-            state["total"] = total
-            ctx.set_total(total)
-        ctx.advance(done - state["done"])
-        state["done"] = done
-
-    return report

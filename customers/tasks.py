@@ -7,13 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from celery import shared_task
-from django.conf import settings
-from django.db import transaction
 from django.utils.dateparse import parse_datetime
 
 from core.actors import Actor
-from jobs.models import Job, JobStatus
-from jobs.runner import JobContext, job_kind, start_job
+from jobs.models import Job
+from jobs.runner import JobContext, job_kind, start_unless_queued
 
 from . import profiles, segments
 
@@ -56,15 +54,8 @@ def update_profiles_job(
 
 
 def request_profile_update(user: Actor = None) -> Job | None:
-    """Start an incremental update of every customer with new events after events arrive, unless one is
-    already queued (it will pick these up too). Without a worker (eager mode) nothing starts here, so an
-    API call never waits for the embedder: the schedule or an explicit job does it."""
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        return None
-    with transaction.atomic():
-        if Job.objects.filter(kind="update_profiles", status=JobStatus.QUEUED).exists():
-            return None
-        return start_job("update_profiles", {}, user=user)
+    """Start an incremental update of every customer with new events after events arrive."""
+    return start_unless_queued("update_profiles", user)
 
 
 @shared_task(name="customers.request_profile_update")

@@ -87,7 +87,8 @@ def _accuracy(true: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
 
 
 def polarity_eval(sentences: Sequence[Any]) -> dict[str, Any]:
-    from inference.aspects import AspectTerm, aspect_polarities
+    from inference.aspects.polarity import aspect_polarities
+    from inference.aspects.terms import AspectTerm
 
     classify = vader_classifier()
     true: list[str] = []
@@ -120,7 +121,10 @@ def polarity_eval(sentences: Sequence[Any]) -> dict[str, Any]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     from catalog.aspect_training import read_aspect_csv
-    from inference.aspects import AspectTagger, UnsupervisedAspectExtractor, span_scores, train_aspect_tagger
+    from core.progress import TqdmProgress
+    from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
+    from inference.aspects.tagger import AspectTagger
+    from inference.aspects.training import span_scores, train_aspect_tagger
     from inference.embedding import Embedder
 
     dataset = read_aspect_csv(args.data)
@@ -144,7 +148,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results = report["results"]
 
     if not args.skip_tagger:
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, TqdmProgress("step", disable=not args.verbose) as progress:
             started = time.monotonic()
             trained = train_aspect_tagger(
                 [(s.text, s.spans) for s in train],
@@ -152,7 +156,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 epochs=args.epochs,
                 seed=args.seed,
                 learning_rate=args.learning_rate,
-                progress=_progress_printer() if args.verbose else None,
+                progress=progress,
             )
             seconds = time.monotonic() - started
             tagger = AspectTagger(trained.path)
@@ -188,16 +192,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     report["polarity"] = polarity_eval(test)
     return report
-
-
-def _progress_printer() -> Callable[[int, int], None]:
-    started = time.monotonic()
-
-    def show(done: int, total: int) -> None:
-        if done == total or done % 50 == 0:
-            print(f"  step {done}/{total}  {time.monotonic() - started:.0f}s", file=sys.stderr, flush=True)
-
-    return show
 
 
 def table(report: dict[str, Any]) -> str:

@@ -42,7 +42,8 @@ def _setup(database: str) -> None:
 
 def prepare_shop(args: argparse.Namespace) -> dict[str, Any]:
     """Seed the demo shop and compute what prompts are built from; each step skips what is done."""
-    from catalog.insights import analyze_reviews, compute_product_insights
+    from catalog.insights.products import compute_product_insights
+    from catalog.insights.reviews import analyze_reviews
     from catalog.product_embeddings import embed_products
     from customers.profiles import rebuild_profiles
     from customers.segments import rebuild_segments

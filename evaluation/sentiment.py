@@ -51,7 +51,7 @@ class Vader:
         self.analyzer = SentimentIntensityAnalyzer()
 
     def predict(self, texts: Sequence[str], on_batch: Any = None) -> list[Any]:
-        from inference.sentiment import NEGATIVE, NEUTRAL, POSITIVE, SentimentPrediction
+        from inference.sentiment.classifier import NEGATIVE, NEUTRAL, POSITIVE, SentimentPrediction
 
         out = []
         for text in texts:
@@ -64,7 +64,8 @@ class Vader:
 
 
 def load_sets(data: Path, zh_sample: int, seed: int) -> dict[str, Any]:
-    from inference.sentiment import NEGATIVE, POSITIVE, rating_to_label, review_text, stratified_split
+    from inference.sentiment.classifier import NEGATIVE, POSITIVE, rating_to_label, review_text
+    from inference.sentiment.training import stratified_split
 
     womens = [r for r in _rows(data / WOMENS) if rating_to_label(r["Rating"])]
     texts = [review_text(r["Title"], r["Review Text"]) for r in womens]
@@ -86,7 +87,7 @@ def load_sets(data: Path, zh_sample: int, seed: int) -> dict[str, Any]:
 
 
 def evaluate(classifier: Any, texts: Sequence[str], labels: Sequence[str]) -> dict[str, Any]:
-    from inference.sentiment import sentiment_metrics
+    from inference.sentiment.classifier import sentiment_metrics
 
     started = time.monotonic()
     metrics = sentiment_metrics(labels, classifier.predict(list(texts)))
@@ -127,8 +128,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"sentiment evaluation skipped: {args.data / WOMENS} is absent")
         return 0
 
+    from core.progress import TqdmProgress
     from inference.embedding import Embedder
-    from inference.sentiment import PrototypeSentiment, train_sentiment
+    from inference.sentiment.prototypes import PrototypeSentiment
+    from inference.sentiment.training import train_sentiment
 
     sets = load_sets(args.data, 200 if args.quick else args.zh_sample, args.seed)
     if args.quick:
@@ -136,22 +139,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.max_per_class = 40
     pool_texts, pool_labels = sets.pop("train_pool")
     print(f"training on a balanced sample from {len(pool_texts)} women's clothing reviews ...", flush=True)
-    last = [0.0]
-
-    def progress(done: int, total: int) -> None:
-        now = time.monotonic()
-        if now - last[0] > 30 or done == total:
-            last[0] = now
-            print(f"  batch {done}/{total}", flush=True)
-
-    trained = train_sentiment(
-        pool_texts, pool_labels, args.model_dir, epochs=args.epochs, max_per_class=args.max_per_class,
-        seed=args.seed, progress=progress, learning_rate=args.learning_rate,
-        label_smoothing=args.label_smoothing, max_length=args.max_length,
-    )
+    with TqdmProgress("batch", mininterval=30) as progress:
+        trained = train_sentiment(
+            pool_texts, pool_labels, args.model_dir, epochs=args.epochs, max_per_class=args.max_per_class,
+            seed=args.seed, progress=progress, learning_rate=args.learning_rate,
+            label_smoothing=args.label_smoothing, max_length=args.max_length,
+        )
     print(f"trained in {trained.params['train_seconds']} s; validation {trained.metrics}", flush=True)
 
-    from inference.sentiment import FineTunedSentiment
+    from inference.sentiment.finetuned import FineTunedSentiment
 
     classifiers: dict[str, Any] = {
         "fine-tuned": FineTunedSentiment(trained.path),

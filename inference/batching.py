@@ -3,17 +3,21 @@ small; results are put back in the caller's order."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence, Sized
 from typing import TypeVar
+
+import torch
+
+from .progress import OnBatch
 
 T = TypeVar("T")
 
 
-def length_sorted_batches(texts: Sequence[str], batch_size: int) -> Iterator[list[int]]:
-    """Yield lists of indices into `texts`, longest first, `batch_size` at a time."""
+def length_sorted_batches(items: Sequence[Sized], batch_size: int) -> Iterator[list[int]]:
+    """Yield lists of indices into `items` (texts, or token id lists), longest first, `batch_size` at a time."""
     if batch_size < 1:
         raise ValueError("batch_size must be at least 1")
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+    order = sorted(range(len(items)), key=lambda i: len(items[i]), reverse=True)
     for start in range(0, len(order), batch_size):
         yield order[start : start + batch_size]
 
@@ -22,7 +26,7 @@ def map_batched(
     texts: Sequence[str],
     batch_size: int,
     run: Callable[[list[str]], Sequence[T]],
-    on_batch: Callable[[int], None] | None = None,
+    on_batch: OnBatch | None = None,
 ) -> list[T]:
     """Apply `run` to length-sorted batches and return one result per text, in input order."""
     results: list[T | None] = [None] * len(texts)
@@ -35,6 +39,17 @@ def map_batched(
         if on_batch is not None:
             on_batch(len(indices))
     return results  # type: ignore[return-value]
+
+
+def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(ids, attention mask) of token id rows padded on the right to the longest."""
+    width = max((len(row) for row in rows), default=0)
+    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(rows), width), dtype=torch.long)
+    for index, row in enumerate(rows):
+        ids[index, : len(row)] = torch.tensor(list(row), dtype=torch.long)
+        mask[index, : len(row)] = 1
+    return ids, mask
 
 
 def clean_text(text: object, max_chars: int = 20_000) -> str:

@@ -3,7 +3,7 @@ sentence-transformers-style folder (a BERT-like encoder; mean pooling over token
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from .batching import clean_text, map_batched
 from .device import Device, select_device
 from .loading import default_embedding_path, unmap_weights
+from .progress import OnBatch
 
 MAX_TOKENS = 256  # the model was trained on up to 256 word pieces; longer input is truncated
 
@@ -31,7 +32,7 @@ class Embedder:
         self,
         texts: Sequence[str],
         batch_size: int | None = None,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: OnBatch | None = None,
     ) -> np.ndarray:
         """Embed `texts` (any order of lengths) into an (n, dims) float32 array, rows in input order."""
         cleaned = [clean_text(text) for text in texts]

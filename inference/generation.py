@@ -14,7 +14,8 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer
 from .batching import map_batched
 from .device import Device, select_device
 from .loading import unmap_weights
+from .progress import OnBatch
 
 logger = logging.getLogger(__name__)
 
@@ -57,7 +59,7 @@ class Generator(Protocol):
         max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
         temperature: float = 0.0,
         seed: int = 0,
-        on_batch: Callable[[int], None] | None = None,
+        on_batch: OnBatch | None = None,
     ) -> list[str]: ...
 
 
@@ -65,7 +67,13 @@ class GenerationError(RuntimeError):
     """A generation request failed; the message names the backend, URL and status where there is one."""
 
 
-# --- Local transformers model ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Sampling:
+    """How to continue a prompt: greedy (temperature 0), or sampled with a fixed seed."""
+
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    temperature: float = 0.0
+    seed: int = 0
 
 
 @dataclass
@@ -81,7 +89,52 @@ class GenerationStats:
         return self.new_tokens / self.seconds if self.seconds else 0.0
 
 
-class LocalGenerator:
+class BatchedGenerator(ABC):
+    """The one `generate` of both backends: prompts in, one text per prompt out in input order, `on_batch`
+    after each batch, throughput kept in `stats` and logged. A backend only says how it runs a set of
+    prompts (`_generate_all`)."""
+
+    name: str
+    stats: GenerationStats
+
+    def generate(
+        self,
+        prompts: Sequence[ChatPrompt],
+        *,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = 0.0,
+        seed: int = 0,
+        on_batch: OnBatch | None = None,
+        batch_size: int | None = None,
+    ) -> list[str]:
+        """`batch_size`: prompts handled at once (one forward pass of a local model, requests in flight
+        to a server); the backend's own default when None."""
+        if not prompts:
+            return []
+        stats = GenerationStats(prompts=len(prompts))
+        started = time.perf_counter()
+        texts, stats.new_tokens = self._generate_all(
+            list(prompts), Sampling(max_new_tokens, temperature, seed), batch_size, on_batch
+        )
+        stats.seconds = time.perf_counter() - started
+        self.stats = stats
+        logger.info(
+            "%s: %d prompts, %d new tokens in %.1f s (%.1f tokens/s)",
+            self.name, stats.prompts, stats.new_tokens, stats.seconds, stats.tokens_per_second,
+        )
+        return texts
+
+    @abstractmethod
+    def _generate_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, batch_size: int | None, on_batch: OnBatch | None
+    ) -> tuple[list[str], int]:
+        """(one text per prompt in input order, new tokens generated in all)."""
+
+
+# --- Local transformers model ---------------------------------------------------------------------------
+
+
+class LocalGenerator(BatchedGenerator):
     """A causal LM from a local folder (e.g. the one `prepare_models` converts), batched with left padding.
 
     Left padding keeps every prompt's last token at the right edge, where generation continues; prompts
@@ -129,53 +182,36 @@ class LocalGenerator:
         text = self.tokenizer.apply_chat_template(prompt.messages(), tokenize=False, add_generation_prompt=True)
         return str(text)
 
-    def generate(
-        self,
-        prompts: Sequence[ChatPrompt],
-        *,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-        temperature: float = 0.0,
-        seed: int = 0,
-        on_batch: Callable[[int], None] | None = None,
-        batch_size: int | None = None,
-    ) -> list[str]:
+    def _generate_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, batch_size: int | None, on_batch: OnBatch | None
+    ) -> tuple[list[str], int]:
         texts = [self.render(prompt) for prompt in prompts]
-        if not texts:
-            return []
-        stats = GenerationStats(prompts=len(texts))
-        started = time.perf_counter()
+        new_tokens = 0
 
         def run(batch: list[str]) -> list[str]:
-            outputs, new_tokens = self._generate_batch(batch, max_new_tokens, temperature, seed)
-            stats.new_tokens += new_tokens
+            nonlocal new_tokens
+            outputs, generated = self._generate_batch(batch, sampling)
+            new_tokens += generated
             return outputs
 
         with self._lock:
             results = map_batched(texts, batch_size or self.device.generate_batch_size, run, on_batch)
-        stats.seconds = time.perf_counter() - started
-        self.stats = stats
-        logger.info(
-            "%s: %d prompts, %d new tokens in %.1f s (%.1f tokens/s)",
-            self.name, stats.prompts, stats.new_tokens, stats.seconds, stats.tokens_per_second,
-        )
-        return results
+        return results, new_tokens
 
     @torch.inference_mode()
-    def _generate_batch(
-        self, texts: list[str], max_new_tokens: int, temperature: float, seed: int
-    ) -> tuple[list[str], int]:
+    def _generate_batch(self, texts: list[str], sampling: Sampling) -> tuple[list[str], int]:
         encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
             self.device.torch
         )
         options: dict[str, Any] = {"do_sample": False}
-        if temperature > 0:
-            torch.manual_seed(seed)
-            options = {"do_sample": True, "temperature": temperature}
+        if sampling.temperature > 0:
+            torch.manual_seed(sampling.seed)
+            options = {"do_sample": True, "temperature": sampling.temperature}
         else:  # neutralise sampling defaults a model's generation_config may carry
             options.update(temperature=None, top_p=None, top_k=None)
         output = self.model.generate(
             **encoded,
-            max_new_tokens=max_new_tokens,
+            max_new_tokens=sampling.max_new_tokens,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
             **options,
@@ -194,7 +230,7 @@ RETRY_STATUSES = frozenset({408, 409, 429, 500, 502, 503, 504})
 
 
 @dataclass
-class OpenAICompatibleGenerator:
+class OpenAICompatibleGenerator(BatchedGenerator):
     """POSTs each prompt to `{base_url}/chat/completions` (vLLM, TGI, Ollama, ...), a few at a time.
 
     Transient failures (429, 5xx, timeouts, refused connections) are retried with exponential backoff
@@ -210,6 +246,7 @@ class OpenAICompatibleGenerator:
     concurrency: int = 4
     backoff: float = 1.0  # seconds before the first retry, doubled each time (capped at 30 s)
     name: str = field(init=False)
+    stats: GenerationStats = field(init=False, default_factory=GenerationStats)
 
     def __post_init__(self) -> None:
         if not self.base_url.startswith(("http://", "https://")):
@@ -223,34 +260,32 @@ class OpenAICompatibleGenerator:
     def url(self) -> str:
         return f"{self.base_url}/chat/completions"
 
-    def generate(
-        self,
-        prompts: Sequence[ChatPrompt],
-        *,
-        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-        temperature: float = 0.0,
-        seed: int = 0,
-        on_batch: Callable[[int], None] | None = None,
-    ) -> list[str]:
-        def one(prompt: ChatPrompt) -> str:
-            text = self._complete(prompt, max_new_tokens, temperature, seed)
+    def _generate_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, batch_size: int | None, on_batch: OnBatch | None
+    ) -> tuple[list[str], int]:
+        def one(prompt: ChatPrompt) -> tuple[str, int]:
+            answer = self._complete(prompt, sampling)
             if on_batch is not None:
                 on_batch(1)
-            return text
+            return answer
 
-        if len(prompts) <= 1 or self.concurrency <= 1:
-            return [one(prompt) for prompt in prompts]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(prompts))) as pool:
-            return list(pool.map(one, prompts))  # map keeps the input order
+        concurrency = batch_size or self.concurrency
+        if len(prompts) <= 1 or concurrency <= 1:
+            answers = [one(prompt) for prompt in prompts]
+        else:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(prompts))) as pool:
+                answers = list(pool.map(one, prompts))  # map keeps the input order
+        return [text for text, _ in answers], sum(tokens for _, tokens in answers)
 
-    def _complete(self, prompt: ChatPrompt, max_new_tokens: int, temperature: float, seed: int) -> str:
+    def _complete(self, prompt: ChatPrompt, sampling: Sampling) -> tuple[str, int]:
+        """(the answer, its tokens as the server counts them, 0 when it does not say)."""
         body = json.dumps(
             {
                 "model": self.model,
                 "messages": prompt.messages(),
-                "temperature": temperature,
-                "max_tokens": max_new_tokens,
-                "seed": seed,
+                "temperature": sampling.temperature,
+                "max_tokens": sampling.max_new_tokens,
+                "seed": sampling.seed,
             }
         ).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -287,12 +322,15 @@ class OpenAICompatibleGenerator:
     def _delay(self, attempt: int) -> float:
         return min(30.0, self.backoff * 2**attempt) * (1 + random.random() * 0.1)  # jitter: retries spread out
 
-    def _parse(self, raw: bytes) -> str:
+    def _parse(self, raw: bytes) -> tuple[str, int]:
         try:
-            content = json.loads(raw)["choices"][0]["message"]["content"]
+            data = json.loads(raw)
+            content = data["choices"][0]["message"]["content"]
         except (ValueError, KeyError, IndexError, TypeError):
             raise GenerationError(f"POST {self.url} returned no choices[0].message.content: {raw[:200]!r}") from None
-        return str(content or "").strip()
+        usage = data.get("usage") if isinstance(data, dict) else None
+        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+        return str(content or "").strip(), tokens if isinstance(tokens, int) else 0
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:

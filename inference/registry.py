@@ -37,7 +37,7 @@ def _setting(name: str) -> str:
 
 
 def embedder() -> Any:
-    from .embedding import Embedder
+    from .embedding import Embedder  # heavy (torch, transformers): loaded when a model is first asked for
 
     path = _setting("EMBEDDING_MODEL") or None
     return _cached("embedding", path or "default", lambda: Embedder(Path(path) if path else None))
@@ -58,6 +58,7 @@ def generator() -> Any:
     """
     from django.conf import settings
 
+    # heavy (torch, transformers): loaded when a generator is first asked for
     from .generation import LocalGenerator, OpenAICompatibleGenerator
     from .loading import ModelNotAvailable
     from .prepare import generation_folder

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -118,6 +119,18 @@ def start_job(kind: str, params: dict[str, Any] | None = None, *, user: Actor = 
     )
     _enqueue(job)
     return job
+
+
+def start_unless_queued(kind: str, user: Actor = None) -> Job | None:
+    """Start a `kind` job with no parameters unless one is already queued (it will pick up the new work
+    too): what ingest calls after a write. Nothing starts in eager mode (no worker), so an API call never
+    waits for a model; the schedule or an explicit job does the work then."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return None
+    with transaction.atomic():
+        if Job.objects.filter(kind=kind, status=JobStatus.QUEUED).exists():
+            return None
+        return start_job(kind, {}, user=user)
 
 
 def _enqueue(job: Job) -> None:

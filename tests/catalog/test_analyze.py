@@ -3,16 +3,21 @@ after the process doing it is killed midway (no review lost, none processed twic
 
 from __future__ import annotations
 
+import csv
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from io import StringIO
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 
-from catalog.insights import analyze_reviews, compute_product_insights
+from catalog.insights.products import compute_product_insights
+from catalog.insights.reviews import analyze_reviews
 from catalog.models import Product, ProductInsight, Review, ReviewInsight
 from tests.core.test_services import database_url
 
@@ -78,7 +83,7 @@ def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
     reviews = _reviews(24)
     script = (
         "import django, time; django.setup();"
-        "import catalog.insights as ins; ins.CHUNK = 4;"
+        "import catalog.insights.reviews as ins; ins.CHUNK = 4;"
         "real = ins._analyze_chunk\n"
         "def slow(*a, **k):\n"
         "    result = real(*a, **k); time.sleep(1.5); return result\n"
@@ -111,12 +116,6 @@ def test_analysis_killed_midway_resumes_without_loss_or_repeat() -> None:
 @pytest.mark.slow
 @pytest.mark.django_db
 def test_score_reviews_writes_every_column_plus_the_scores(tmp_path: Path) -> None:
-    import csv
-    import json
-    from io import StringIO
-
-    from django.core.management import call_command
-
     source = tmp_path / "reviews.csv"
     with source.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

@@ -11,17 +11,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from catalog import aspect_training
-from catalog.aspect_training import (
-    AspectDataError,
-    active_aspect_extractor,
-    check_job_path,
-    locate_term,
-    read_aspect_csv,
-    train_aspects,
-)
+from catalog import active_models, aspect_training
+from catalog.active_models import active_aspect_extractor
+from catalog.aspect_training import AspectDataError, check_job_path, locate_term, read_aspect_csv, train_aspects
 from catalog.models import ModelRole, ModelVersion
-from inference.aspects import TrainResult, UnsupervisedAspectExtractor
+from core.progress import NO_PROGRESS
+from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
+from inference.aspects.training import TrainResult
+from jobs.models import JobStatus
+from jobs.runner import start_job
 
 HEADER = "sentence_id,text,aspect_term,from,to,polarity\n"
 
@@ -88,9 +86,9 @@ def fake_training(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
     def train(examples: Any, out_dir: Path, **kwargs: Any) -> TrainResult:
         script["calls"].append(kwargs)
         Path(out_dir).mkdir(parents=True)
-        if kwargs.get("progress"):
-            kwargs["progress"](1, 2)
-            kwargs["progress"](2, 2)
+        progress = kwargs.get("progress", NO_PROGRESS)
+        progress.set_total(2)
+        progress.advance(2)
         metrics = {"precision": script["f1"], "recall": script["f1"], "f1": script["f1"], "validation_sentences": 1}
         return TrainResult(metrics, Path(out_dir), [0], {"base_model": "minilm", "epochs": 1}, [{"epoch": 1}])
 
@@ -141,7 +139,7 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
         return self
 
     monkeypatch.setattr(UnsupervisedAspectExtractor, "fit", fit)
-    monkeypatch.setattr(aspect_training, "_fallback", {})  # leave the process cache as it was
+    monkeypatch.setattr(active_models, "_fallback", {})  # leave the process cache as it was
     corpus = ["The screen is dim.", "Great screen."]
     first, _ = active_aspect_extractor(corpus=corpus)
     again, _ = active_aspect_extractor(corpus=list(corpus))
@@ -155,7 +153,7 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
         loaded.append(path)
         return "T"
 
-    monkeypatch.setattr(aspect_training.registry, "model_folder", model_folder)
+    monkeypatch.setattr(active_models.registry, "model_folder", model_folder)
     extractor, version = active_aspect_extractor()
     assert extractor == "T" and version == active and loaded == [str(folder)]
 
@@ -167,9 +165,6 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
 def test_job_trains_from_uploads_only(
     tmp_path: Path, settings: Any, fake_training: dict[str, Any], run_on_commit: None
 ) -> None:
-    from jobs.models import JobStatus
-    from jobs.runner import start_job
-
     settings.MEDIA_ROOT = tmp_path / "media"
     outside = _csv(tmp_path, SAMPLE)
     with pytest.raises(AspectDataError, match="only under"):

@@ -9,16 +9,12 @@ import numpy as np
 import pytest
 
 from catalog.charts import sentiment_over_time_svg
-from catalog.insights import (
-    aspect_summary,
-    canonical_aspect,
-    compute_product_insight,
-    extract_needs,
-    needs_summary,
-    review_text,
-    sentence_around,
-    topics_from_embeddings,
-)
+from catalog.insights.aspects import aspect_summary, canonical_aspect
+from catalog.insights.needs import extract_needs, needs_summary
+from catalog.insights.products import compute_product_insight
+from catalog.insights.quotes import sentence_around
+from catalog.insights.scoring import review_text
+from catalog.insights.topics import topics_from_embeddings
 from catalog.language import detect_language
 from catalog.models import Product, ProductInsight, Review, ReviewInsight
 

@@ -14,19 +14,20 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog import model_versions
+from catalog.active_models import active_sentiment_classifier
 from catalog.models import ModelRole, ModelVersion, Product, Review
-from catalog.sentiment_training import (
+from catalog.sentiment_data import (
     NotEnoughData,
     SentimentDataError,
     TrainingData,
-    activate_if_beats,
-    active_sentiment_classifier,
     check_enough,
     load_from_database,
     load_from_file,
 )
+from catalog.sentiment_training import activate_if_beats
 from inference import registry
-from inference.sentiment import FineTunedSentiment, PrototypeSentiment
+from inference.sentiment.finetuned import FineTunedSentiment
+from inference.sentiment.prototypes import PrototypeSentiment
 from jobs import runner
 from jobs.models import Job, JobStatus
 

@@ -13,24 +13,16 @@ import numpy as np
 import pytest
 import torch
 
-from inference.aspects import (
-    LABELS,
-    MAX_CHARS,
-    AspectTagger,
-    AspectTerm,
-    UnsupervisedAspectExtractor,
-    aspect_contexts,
-    aspect_polarities,
-    batch_aspect_polarities,
-    decode_bio,
-    holdout_split,
-    span_scores,
-    train_aspect_tagger,
-    trim_span,
-    word_labels,
-)
+from inference.aspects.bio import LABELS, decode_bio, word_labels
+from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
+from inference.aspects.polarity import aspect_contexts, aspect_polarities, batch_aspect_polarities
+from inference.aspects.tagger import AspectTagger
+from inference.aspects.terms import MAX_CHARS, AspectTerm, trim_span
+from inference.aspects.training import holdout_split, span_scores, train_aspect_tagger
 from inference.device import select_device
 from inference.loading import default_embedding_path
+
+from .progress_log import ProgressLog
 
 
 def _words(text: str) -> list[tuple[int, int]]:
@@ -199,12 +191,12 @@ def _synthetic() -> list[tuple[str, list[tuple[int, int]]]]:
 @pytest.fixture(scope="module")
 def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("aspects") / "tagger"
-    steps: list[tuple[int, int]] = []
+    progress = ProgressLog()
     result = train_aspect_tagger(
         _synthetic(), folder, epochs=8, learning_rate=5e-4, batch_size=8, max_steps=24, patience=8,
-        progress=lambda done, total: steps.append((done, total)), device=select_device("cpu"),
+        progress=progress, device=select_device("cpu"),
     )
-    return result, steps
+    return result, progress.steps
 
 
 @pytest.mark.slow

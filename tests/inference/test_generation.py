@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from inference.device import select_device
 from inference.generation import ChatPrompt, GenerationError, LocalGenerator, OpenAICompatibleGenerator
 from inference.loading import ModelNotAvailable
 from inference.prepare import generation_folder
+
+from .http_server import serving
 
 PROMPT = ChatPrompt(system="You summarise.", user="Facts: sound (3 reviews).")
 
@@ -74,14 +76,9 @@ def server() -> Iterator[FakeServer]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-    yield state
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Handler) as url:
+        state.url = url
+        yield state
 
 
 def client(server: FakeServer, **kwargs: Any) -> OpenAICompatibleGenerator:

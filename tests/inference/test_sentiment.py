@@ -11,24 +11,28 @@ from typing import Any
 import numpy as np
 import pytest
 
-from inference.sentiment import (
+from inference.sentiment.classifier import (
     EMPTY_PREDICTION,
     LABELS,
-    FineTunedSentiment,
-    PrototypeSentiment,
     SentimentClassifier,
     SentimentPrediction,
-    balanced_sample,
     binary_label,
-    class_prior,
     prepare_text,
-    prior_logit_bias,
     rating_to_label,
     review_text,
     sentiment_metrics,
+)
+from inference.sentiment.finetuned import FineTunedSentiment
+from inference.sentiment.prototypes import PrototypeSentiment
+from inference.sentiment.training import (
+    balanced_sample,
+    class_prior,
+    prior_logit_bias,
     stratified_split,
     train_sentiment,
 )
+
+from .progress_log import ProgressLog
 
 
 @pytest.mark.parametrize(
@@ -148,12 +152,12 @@ def prototypes() -> PrototypeSentiment:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, FineTunedSentiment]:
     texts = [t for label in LABELS for t in SYNTHETIC[label]]
     labels = [label for label in LABELS for _ in SYNTHETIC[label]]
-    progress: list[tuple[int, int]] = []
+    progress = ProgressLog()
     result = train_sentiment(
         texts, labels, tmp_path_factory.mktemp("sentiment") / "tiny", max_per_class=10, batch_size=8,
-        validation_fraction=0.2, seed=3, learning_rate=1e-4, progress=lambda d, t: progress.append((d, t)),
+        validation_fraction=0.2, seed=3, learning_rate=1e-4, progress=progress,
     )
-    result.params["progress_calls"] = progress
+    result.params["progress_calls"] = progress.steps
     return result, FineTunedSentiment(result.path)
 
 

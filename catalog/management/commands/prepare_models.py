@@ -12,9 +12,10 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
 
 from catalog import model_versions
-from catalog.models import ModelRole
+from catalog.models import ModelRole, ModelVersion
 from inference import prepare
 from inference.loading import ModelNotAvailable
 
@@ -68,10 +69,6 @@ class Command(BaseCommand):
             self.stdout.write(f"  kept {result.details['kept_gguf']}")
 
     def _record_generation(self, result: prepare.Prepared) -> None:
-        from django.db import connection
-
-        from catalog.models import ModelVersion
-
         if ModelVersion._meta.db_table not in connection.introspection.table_names():
             # a fresh database (e.g. `make test` before anything migrated it): the files are ready;
             # the version is recorded on the next run after `migrate`, or when first used

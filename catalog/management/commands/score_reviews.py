@@ -12,7 +12,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from catalog.insights import CHUNK, load_scorer, review_text
+from catalog.insights.reviews import CHUNK
+from catalog.insights.scoring import load_scorer, review_text
 
 OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "aspects")
 

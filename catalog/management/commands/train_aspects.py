@@ -3,11 +3,9 @@ activate it if it beats the serving tagger; see catalog/aspect_training.py."""
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
+from django.core.management.base import CommandError, CommandParser
 
 from catalog.aspect_training import (
     DEFAULT_EPOCHS,
@@ -17,29 +15,10 @@ from catalog.aspect_training import (
     stage_for_job,
     train_aspects,
 )
+from catalog.management.training_command import TrainingCommand
 
 
-class _Bar:
-    """A tqdm bar over optimizer steps; the total is known at the first report."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: tqdm[Any] | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="step", file=sys.stderr, dynamic_ncols=True)
-        self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-class Command(BaseCommand):
+class Command(TrainingCommand):
     help = (
         "Fine-tune the aspect tagger (BIO over word pieces, from the packaged MiniLM encoder) on a CSV of "
         "labelled aspect terms with columns sentence_id, text, aspect_term, from, to (and optionally polarity), "
@@ -47,6 +26,9 @@ class Command(BaseCommand):
         "version with precision / recall / F1 on held-out sentences and activates it if it beats the active "
         "tagger on the same sentences."
     )
+    job_kind = "train_aspects"
+    version_prefix = "tagger"
+    progress_unit = "step"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--input", metavar="FILE", required=True, help="CSV in the SemEval layout above.")
@@ -54,11 +36,7 @@ class Command(BaseCommand):
             "--epochs", type=int, default=DEFAULT_EPOCHS,
             help="Most passes over the data (default %(default)s; the best on held-out sentences is kept).",
         )
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--name", help="Version name (default tagger-<date>-<time>).")
-        parser.add_argument("--no-activate", action="store_true", help="Record the version but do not activate it.")
-        parser.add_argument("--as-job", action="store_true", help="Run as a background job; print its id.")
-        parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        self.add_run_arguments(parser)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["epochs"] < 1:
@@ -70,7 +48,9 @@ class Command(BaseCommand):
             if dataset.term_count == 0:
                 raise AspectDataError(f"{opts['input']}: no usable aspect terms")
             if opts["as_job"]:
-                self._start_job(opts)
+                self.queue_job(
+                    {"path": str(stage_for_job(opts["input"])), "epochs": opts["epochs"], **self.run_params(opts)}
+                )
                 return
             summary = dataset.summary()
             self.stderr.write(
@@ -78,14 +58,11 @@ class Command(BaseCommand):
                 f"({summary['sentences_without_aspects']} sentences without aspects; "
                 f"{summary['fixed_offsets']} offsets fixed, {summary['skipped_terms']} terms skipped)"
             )
-            bar = _Bar(enabled=not opts["no_progress"] and opts["verbosity"] > 0)
-            try:
+            with self.progress_bar(opts) as progress:
                 outcome = train_aspects(
                     opts["input"], epochs=opts["epochs"], seed=opts["seed"], name=opts["name"],
-                    activate=not opts["no_activate"], progress=bar,
+                    activate=not opts["no_activate"], progress=progress,
                 )
-            finally:
-                bar.close()
         except AspectDataError as exc:
             raise CommandError(str(exc)) from None
         metrics = outcome.metrics
@@ -106,16 +83,3 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"not activated: the active tagger scores F1 {outcome.active_f1:.4f} on the same sentences"
             )
-
-    def _start_job(self, opts: dict[str, Any]) -> None:
-        from jobs.runner import start_job
-
-        params = {
-            "path": str(stage_for_job(opts["input"])),
-            "epochs": opts["epochs"],
-            "seed": opts["seed"],
-            "name": opts["name"],
-            "activate": not opts["no_activate"],
-        }
-        job = start_job("train_aspects", params)
-        self.stdout.write(f"job {job.pk} queued on {job.queue}")

@@ -3,48 +3,25 @@ and activate it if it beats the serving model; see catalog/sentiment_training.py
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
+from django.core.management.base import CommandError, CommandParser
 
-from catalog.sentiment_training import (
-    SentimentDataError,
-    load_training_data,
-    outcome_summary,
-    stage_for_job,
-    train_and_register,
-)
+from catalog.management.training_command import TrainingCommand
+from catalog.sentiment_data import SentimentDataError, load_training_data
+from catalog.sentiment_training import outcome_summary, stage_for_job, train_and_register
 
 
-class _Bar:
-    """A tqdm bar over training (and validation) batches; its total is known at the first batch."""
-
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self.bar: tqdm[Any] | None = None
-
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self.bar is None:
-            self.bar = tqdm(total=total, unit="batch", file=sys.stderr, dynamic_ncols=True)
-        self.bar.total = total
-        self.bar.update(done - self.bar.n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-class Command(BaseCommand):
+class Command(TrainingCommand):
     help = (
         "Fine-tune the sentiment model (negative / neutral / positive) on rated reviews: from the database, "
         "or from a CSV / JSON Lines file with --input. 1-2 stars are negative, 3 neutral, 4-5 positive. The new "
         "version is recorded with its validation scores and activated only if it beats the serving model "
         "(the active version, or the prototype classifier) on the same validation reviews."
     )
+    job_kind = "train_sentiment"
+    version_prefix = "sentiment"
+    progress_unit = "batch"
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--input", metavar="FILE", help="CSV, TSV or JSON Lines file (optionally .gz).")
@@ -61,11 +38,7 @@ class Command(BaseCommand):
         parser.add_argument(
             "--validation-fraction", type=float, default=0.15, help="Share held out to validate (default 0.15)."
         )
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--name", help="Version name (default sentiment-<date>-<time>).")
-        parser.add_argument("--no-activate", action="store_true", help="Record the version but do not activate it.")
-        parser.add_argument("--as-job", action="store_true", help="Run as a background job; print its id.")
-        parser.add_argument("--no-progress", action="store_true", help="Do not show the progress bar.")
+        self.add_run_arguments(parser)
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["input"] and not (opts["text_column"] and opts["rating_column"]):
@@ -74,7 +47,7 @@ class Command(BaseCommand):
             raise CommandError("--text-column, --rating-column and --title-column go with --input FILE")
         try:
             if opts["as_job"]:
-                self._start_job(opts)
+                self._queue(opts)
                 return
             data = load_training_data(
                 opts["input"], text_column=opts["text_column"], rating_column=opts["rating_column"],
@@ -82,15 +55,12 @@ class Command(BaseCommand):
             )
             self.stderr.write(f"{len(data.texts)} rated reviews from {data.source}: {data.counts}"
                               + (f"; {data.skipped} rows skipped" if data.skipped else ""))
-            bar = _Bar(enabled=not opts["no_progress"] and opts["verbosity"] > 0)
-            try:
+            with self.progress_bar(opts) as progress:
                 outcome = train_and_register(
                     data, name=opts["name"], epochs=opts["epochs"], max_per_class=opts["max_per_class"],
                     validation_fraction=opts["validation_fraction"], seed=opts["seed"],
-                    activate=not opts["no_activate"], progress=bar,
+                    activate=not opts["no_activate"], progress=progress,
                 )
-            finally:
-                bar.close()
         except SentimentDataError as exc:
             raise CommandError(str(exc)) from None
         summary = outcome_summary(outcome)
@@ -109,13 +79,10 @@ class Command(BaseCommand):
             self.stdout.write(f"not activated: {outcome.compared_with} stays, it scores as well or better on "
                               f"{outcome.metric}")
 
-    def _start_job(self, opts: dict[str, Any]) -> None:
-        from jobs.runner import start_job
-
+    def _queue(self, opts: dict[str, Any]) -> None:
         params: dict[str, Any] = {
             "epochs": opts["epochs"], "max_per_class": opts["max_per_class"],
-            "validation_fraction": opts["validation_fraction"], "seed": opts["seed"], "name": opts["name"],
-            "activate": not opts["no_activate"],
+            "validation_fraction": opts["validation_fraction"], **self.run_params(opts),
         }
         if opts["input"]:
             params.update(
@@ -123,5 +90,4 @@ class Command(BaseCommand):
                 rating_column=opts["rating_column"], title_column=opts["title_column"],
                 binary_labels=opts["binary_labels"],
             )
-        job = start_job("train_sentiment", params)
-        self.stdout.write(f"job {job.pk} queued on {job.queue}")
+        self.queue_job(params)

@@ -1,0 +1,105 @@
+"""Praised aspects and pain points of a product, from the aspects (with polarity) of its reviews."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .quotes import sentence_around
+
+_ARTICLES = re.compile(r"^(the|a|an|this|that|these|those|my|its|their|his|her|our|your)\s+", re.I)
+
+
+def canonical_aspect(term: str) -> str:
+    """Group spellings of one aspect: lower case, no leading article, simple plural folded."""
+    value = _ARTICLES.sub("", term.strip().lower())
+    value = re.sub(r"\s+", " ", value)
+    words = value.split(" ")
+    last = words[-1]
+    if len(last) > 4 and last.endswith("ies"):
+        last = last[:-3] + "y"
+    elif len(last) > 3 and last.endswith("s") and not last.endswith(("ss", "us", "is")):
+        last = last[:-1]
+    words[-1] = last
+    return " ".join(words)
+
+
+@dataclass
+class _AspectTally:
+    mentions: int = 0
+    positive: int = 0
+    negative: int = 0
+    neutral: int = 0
+    spellings: Counter[str] = field(default_factory=Counter)
+    quotes: dict[str, list[tuple[float, str, int]]] = field(default_factory=lambda: defaultdict(list))
+
+
+def aspect_summary(
+    insights: Sequence[tuple[int, str, list[dict[str, Any]], float | None]], top: int = 8, min_mentions: int = 2
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Praised aspects and pain points from (review id, text, aspects, polarity) rows.
+
+    Rank = mentions on that side x share of that side: an aspect many people mention and that is
+    nearly always criticised comes first. Quotes are the sentences that mention it, preferring reviews
+    whose overall tone agrees, and short ones.
+    """
+    tallies: dict[str, _AspectTally] = defaultdict(_AspectTally)
+    for review_id, text, aspects, review_polarity in insights:
+        seen: set[str] = set()
+        for aspect in aspects:
+            key = canonical_aspect(str(aspect.get("term", "")))
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            tally = tallies[key]
+            tally.mentions += 1
+            tally.spellings[str(aspect.get("term", "")).strip().lower()] += 1
+            side = str(aspect.get("polarity", "neutral"))
+            if side == "positive":
+                tally.positive += 1
+            elif side == "negative":
+                tally.negative += 1
+            else:
+                tally.neutral += 1
+            start, end = int(aspect.get("start", 0)), int(aspect.get("end", 0))
+            quote = sentence_around(text, start, end) if 0 <= start < end <= len(text) else ""
+            if quote:
+                agreement = (review_polarity or 0.0) * (1 if side == "positive" else -1 if side == "negative" else 0)
+                tally.quotes[side].append((-agreement + len(quote) / 400, quote, review_id))
+
+    def entry(key: str, tally: _AspectTally, side: str, count: int) -> dict[str, Any]:
+        quotes = sorted(tally.quotes.get(side, []))
+        unique: list[dict[str, Any]] = []
+        for _, quote, review_id in quotes:
+            if all(quote != q["text"] for q in unique):
+                unique.append({"text": quote, "review_id": review_id})
+            if len(unique) == 3:
+                break
+        return {
+            "aspect": tally.spellings.most_common(1)[0][0] if tally.spellings else key,
+            "key": key,
+            "count": count,
+            "mentions": tally.mentions,
+            "positive_share": round(tally.positive / tally.mentions, 3),
+            "negative_share": round(tally.negative / tally.mentions, 3),
+            "quotes": unique,
+        }
+
+    praised, pains = [], []
+    for key, tally in tallies.items():
+        if tally.mentions < min_mentions:
+            continue
+        if tally.positive:
+            praised.append(
+                (tally.positive * tally.positive / tally.mentions, entry(key, tally, "positive", tally.positive))
+            )
+        if tally.negative:
+            pains.append(
+                (tally.negative * tally.negative / tally.mentions, entry(key, tally, "negative", tally.negative))
+            )
+    praised.sort(key=lambda pair: (-pair[0], pair[1]["aspect"]))
+    pains.sort(key=lambda pair: (-pair[0], pair[1]["aspect"]))
+    return [e for _, e in praised[:top]], [e for _, e in pains[:top]]
