@@ -1,12 +1,14 @@
 """Checks every generated variant passes before a person sees it. Pure functions over text: no database,
-no model, so each rule is explainable and testable with one violating and one clean example.
+no model, so each rule is explainable and testable with one violating and one clean example. Everything a
+check compares the copy with arrives as plain values in a `GuardrailContext`; `campaigns.generation.context`
+builds one from the database (and re-checks a stored variant with its `check_variant`).
 
 `check_copy(copy, context)` returns `[{"check", "passed", "detail"}]`, one row per check, always in the
 same order. The rules are deliberately literal (a phrase, a number, a run of words either is or is not in
 the allowed text): a reviewer can see why a variant was flagged, and a false alarm costs one regeneration.
 
 - format: the labelled fields of the channel were all there.
-- length: the channel limits of campaigns.prompts (email subject 78, preheader 100, body 1200; SMS 160
+- length: the channel limits of campaigns.channels (email subject 78, preheader 100, body 1200; SMS 160
   in total; push title 50, body 178), required text included.
 - banned_words: each banned word or phrase, whole words, any case.
 - unsupported_claims: every number (digits or number words), currency amount, discount ("% off", "save",
@@ -29,10 +31,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from catalog.language import detect_language
-from catalog.summaries import NUMBER_WORDS, _numbers
+from catalog.language import FUNCTION_WORDS, LATIN_SCRIPT, detect_language, guess_latin_language
+from inference.grounding import invented_numbers, number_values, numbers
 
-from .prompts import FIELDS, LIMITS, Copy
+from .channels import FIELDS, LIMITS, Copy
 
 REVIEW_NGRAM = 8
 CHECKS = (
@@ -46,7 +48,7 @@ Result = dict[str, Any]
 @dataclass(frozen=True)
 class GuardrailContext:
     """What the checks compare the copy against. `allowed_text` is the brief, offer, product facts and
-    required text (see `allowed_text()`); names are compared lower-case."""
+    required text (joined by `inference.grounding.allowed_text`); names are compared lower-case."""
 
     channel: str
     allowed_text: str = ""
@@ -60,10 +62,6 @@ class GuardrailContext:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def allowed_text(*parts: object) -> str:
-    return "\n".join(str(part) for part in parts if part)
-
-
 def _result(check: str, passed: bool, detail: str) -> Result:
     return {"check": check, "passed": passed, "detail": detail}
 
@@ -75,7 +73,8 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def _quote(text: str, limit: int = 60) -> str:
+def quoted(text: str, limit: int = 60) -> str:
+    """A piece of the copy, single-line and in quotes, cut at `limit` characters: how details cite it."""
     text = " ".join(text.split())
     return f"'{text if len(text) <= limit else text[: limit - 1] + '…'}'"
 
@@ -168,13 +167,6 @@ _COMPILED = {
     "date": [re.compile(p, re.I) for p in DATE_PHRASES],
     "claim": [re.compile(p, re.I) for p in CLAIM_PHRASES],
 }
-_WORD = re.compile(r"[a-z]+")
-
-
-def _number_values(text: str) -> set[str]:
-    """Numbers in digits (normalised by catalog.summaries) and as words ("three" -> "3")."""
-    words = _WORD.findall(text.lower())
-    return _numbers(text) | {NUMBER_WORDS[w] for w in words if w in NUMBER_WORDS}
 
 
 def _phrase_allowed(found: str, allowed_norm: str) -> bool:
@@ -198,13 +190,13 @@ def check_unsupported_claims(copy: Copy, context: GuardrailContext) -> Result:
         scrubbed = scrubbed.replace(context.required_text.strip(), " ")
     # contact details are the contact_details check's finding: their digits are not claims
     scrubbed = _PHONE.sub(" ", _URL.sub(" ", _EMAIL.sub(" ", scrubbed)))
-    allowed_numbers = _number_values(allowed)
-    invented = sorted(_number_values(scrubbed) - allowed_numbers)
+    allowed_numbers = number_values(allowed)
+    invented = invented_numbers(scrubbed, allowed_numbers)
     if invented:
         problems.append(f"number(s) not in the brief, offer or product facts: {', '.join(invented)}")
     for amount in _CURRENCY_AMOUNT.findall(scrubbed):
-        if not _numbers(amount) <= allowed_numbers:
-            problems.append(f"price {_quote(amount)} is not the offer or the product's price")
+        if not numbers(amount) <= allowed_numbers:
+            problems.append(f"price {quoted(amount)} is not the offer or the product's price")
     for kind, patterns in _COMPILED.items():
         seen: set[str] = set()
         for pattern in patterns:
@@ -214,7 +206,7 @@ def check_unsupported_claims(copy: Copy, context: GuardrailContext) -> Result:
                 if key in seen or _phrase_allowed(phrase, allowed_norm):
                     continue
                 seen.add(key)
-                problems.append(f"{kind} {_quote(phrase)} is not in the brief, offer or product facts")
+                problems.append(f"{kind} {quoted(phrase)} is not in the brief, offer or product facts")
     if problems:
         return _result("unsupported_claims", False, "; ".join(dict.fromkeys(problems)))
     return _result("unsupported_claims", True, "every number, price, discount, date and claim is in the brief, "
@@ -244,15 +236,15 @@ def check_contact_details(copy: Copy, context: GuardrailContext) -> Result:
     text = copy.text()
     if context.required_text.strip():
         text = text.replace(context.required_text.strip(), " ")
-    problems = [f"email address {_quote(m)}" for m in _EMAIL.findall(text)]
+    problems = [f"email address {quoted(m)}" for m in _EMAIL.findall(text)]
     without_emails = _EMAIL.sub(" ", text)
     problems += [
-        f"URL {_quote(m)} is not the campaign's landing URL"
+        f"URL {quoted(m)} is not the campaign's landing URL"
         for m in _URL.findall(without_emails)
         if not _same_url(m, context.landing_url)
     ]
     without_urls = _URL.sub(" ", without_emails)
-    problems += [f"phone number {_quote(m)}" for m in _PHONE.findall(without_urls)]
+    problems += [f"phone number {quoted(m)}" for m in _PHONE.findall(without_urls)]
     if problems:
         return _result("contact_details", False, "; ".join(problems))
     return _result("contact_details", True, "no email address, phone number or foreign URL")
@@ -277,7 +269,7 @@ def check_placeholders(copy: Copy, context: GuardrailContext) -> Result:
     text = copy.text()
     for token in PERSONALISATION_TOKENS:
         text = text.replace(token, " ")
-    found = [f"{kind} {_quote(m.group(0))}" for pattern, kind in PLACEHOLDERS for m in pattern.finditer(text)]
+    found = [f"{kind} {quoted(m.group(0))}" for pattern, kind in PLACEHOLDERS for m in pattern.finditer(text)]
     if found:
         return _result("placeholders", False, "; ".join(found))
     return _result("placeholders", True, "no placeholder or filler text")
@@ -313,36 +305,6 @@ def check_review_copy(copy: Copy, context: GuardrailContext, n: int = REVIEW_NGR
     return _result("review_copy", True, f"no {n}-word run from {len(context.review_texts)} review(s)")
 
 
-def _word_set(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-# Function words that tell Latin-script languages apart (short lists: frequent, rarely shared).
-FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": _word_set("the and you your with for this that is are of to it our on in be have not"),
-    "de": _word_set("der die das und ist nicht mit für sie ein eine ich auf den dem zu ihr ihre"),
-    "fr": _word_set("le la les et est une un des pour avec vous votre pas du au ce qui sur"),
-    "es": _word_set("el la los las y es una un para con su sus por que del al tu usted"),
-    "it": _word_set("il lo la gli le e è una un per con che del della di non sono tuo"),
-    "nl": _word_set("de het een en is van met voor je jouw niet op zijn dat die"),
-    "pt": _word_set("o os a as e é um uma para com que do da não seu sua você"),
-}
-MIN_WORDS_FOR_LANGUAGE = 6
-
-
-def guess_latin_language(text: str) -> tuple[str, dict[str, int]]:
-    """The language whose function words the text uses most ('' when too short or no hits)."""
-    words = re.findall(r"[^\W\d_]+", text.lower())
-    if len(words) < MIN_WORDS_FOR_LANGUAGE:
-        return "", {}
-    hits = {code: sum(1 for w in words if w in vocab) for code, vocab in FUNCTION_WORDS.items()}
-    best = max(hits, key=lambda code: hits[code])
-    return (best if hits[best] >= 2 else ""), hits
-
-
-LATIN_SCRIPT = frozenset(FUNCTION_WORDS) | {"pl", "sv", "da", "no", "fi", "cs", "ro", "hu", "tr", "id", "vi"}
-
-
 def check_language(copy: Copy, context: GuardrailContext) -> Result:
     """Script first (catalog.language), then, for languages written in Latin script, function words."""
     wanted = (context.language or "en").split("-")[0].lower()
@@ -370,7 +332,7 @@ def check_required_text(copy: Copy, context: GuardrailContext) -> Result:
         return _result("required_text", True, "the campaign requires no text")
     if required.lower() in " ".join(copy.body.split()).lower():
         return _result("required_text", True, "required text present in the body")
-    return _result("required_text", False, f"the body lacks the required text {_quote(required)}")
+    return _result("required_text", False, f"the body lacks the required text {quoted(required)}")
 
 
 def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
@@ -424,14 +386,3 @@ def fix_instructions(results: Iterable[Result]) -> list[str]:
             detail = " ".join(str(row["detail"]).replace("<", " ").replace(">", " ").split())[:300]
             lines.append(f"{check.replace('_', ' ')}: {detail}." + (f" {FIXES[check]}" if check in FIXES else ""))
     return lines
-
-
-def check_variant(variant: Any) -> list[Result]:
-    """The checks for a stored variant's current text (what `campaigns.workflow.do_edit_variant` re-runs
-    after a person edits it). Reads the campaign, product, reviews and customers it is compared with."""
-    from .generation import Group, check_copy_for
-
-    campaign = variant.campaign
-    copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
-    group = Group(variant.segment, variant.product, variant.customer)
-    return check_copy_for(campaign, group, copy)

@@ -11,7 +11,7 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
   attribution;
   `{products}` in the copy marks where they go, else they follow the body;
 - ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it);
-- respects the channel limits of `campaigns.prompts.LIMITS` (subject, preheader; the whole body for SMS 160
+- respects the channel limits of `campaigns.channels.LIMITS` (subject, preheader; the whole body for SMS 160
   and push 178): the product list is shortened first, then the copy (never the required text). Email
   bodies may grow past the generation limit with the greeting and the product list.
 Generated copy carries no tokens (the guardrails refuse placeholders); `{first_name}` and `{products}` are
@@ -29,9 +29,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from catalog.models import Product
 from customers.models import Customer
+from recommendations.models import RecommendationSet
+from recommendations.ranking import recommend_for_customer
 
+from .channels import LIMITS
 from .models import Campaign, Variant
-from .workflow import CHANNEL_LIMITS
 
 logger = logging.getLogger(__name__)
 
@@ -93,13 +95,9 @@ def tracked_url(campaign: Campaign, variant: Variant, product: Product | None, m
 
 
 def _recommended_ids(customer: Customer) -> list[int]:
-    from recommendations.models import RecommendationSet
-
     stored = RecommendationSet.objects.filter(customer=customer).values_list("items", flat=True).first()
     if stored:
         return [int(item["product"]) for item in stored if isinstance(item, dict) and "product" in item]
-    from recommendations.ranking import recommend_for_customer
-
     result = recommend_for_customer(customer, k=PRODUCTS_PER_MESSAGE)
     return [item.product.pk for item in result.items]
 
@@ -189,7 +187,7 @@ def render(variant: Variant, customer: Customer, *, message_id: int | None = Non
     """The variant filled in for `customer` (name, products with tracked links, required text), within limits."""
     campaign = variant.campaign
     channel = campaign.channel
-    limits: dict[str, int] = CHANNEL_LIMITS.get(channel, {})
+    limits: dict[str, int] = LIMITS.get(channel, {})
     name = first_name(customer)
     products = [
         RenderedProduct(p.pk, p.sku, p.title, tracked_url(campaign, variant, p, message_id))

@@ -5,7 +5,7 @@ Why it is laid out this way:
   computed (product facts, review insight labels, segment interests) is instruction material: trusted.
 - Text written by customers (review quotes, the recipient's name, their searches) is data. It enters only
   inside one <data> block, always present (an empty one says "(none)") so the text around it never depends
-  on it, each item passed through `catalog.summaries._label` (no angle brackets or double quotes), so it
+  on it, each item passed through `inference.grounding.label` (no angle brackets or double quotes), so it
   cannot close the fence. The system prompt and the lines before and after the block say it holds no
   instructions. The test feeds "ignore previous instructions ..." and compares the rest byte for byte.
 - Small models follow the last thing they read: the output format is repeated after the data block.
@@ -22,37 +22,16 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from catalog.models import Product, ProductInsight
-from catalog.summaries import _label
 from customers.models import Customer, Segment
 from inference.generation import ChatPrompt
+from inference.grounding import label, labelled_rows, quote_text
 
+from .channels import EMAIL_BODY_TARGET_WORDS, FIELDS, LIMITS, Copy
 from .models import Campaign
-
-# --- Channel limits (characters) -------------------------------------------------------------------------
-EMAIL_SUBJECT_MAX = 78  # what most clients show before cutting; also RFC 5322's recommended line length
-EMAIL_PREHEADER_MAX = 100
-EMAIL_BODY_MAX = 1200  # a short marketing email; a 0.5B model on CPU writes about 8 tokens/s
-EMAIL_BODY_TARGET_WORDS = (50, 110)
-SMS_MAX = 160  # one GSM-7 segment, required text included
-PUSH_TITLE_MAX = 50
-PUSH_BODY_MAX = 178  # what iOS shows on the lock screen
-
-LIMITS: dict[str, dict[str, int]] = {
-    Campaign.Channel.EMAIL: {"subject": EMAIL_SUBJECT_MAX, "preheader": EMAIL_PREHEADER_MAX, "body": EMAIL_BODY_MAX},
-    Campaign.Channel.SMS: {"body": SMS_MAX},
-    Campaign.Channel.PUSH: {"subject": PUSH_TITLE_MAX, "body": PUSH_BODY_MAX},
-}
-# Output labels per channel, in order; push calls its subject TITLE.
-FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
-    Campaign.Channel.EMAIL: (("SUBJECT", "subject"), ("PREHEADER", "preheader"), ("BODY", "body")),
-    Campaign.Channel.SMS: (("BODY", "body"),),
-    Campaign.Channel.PUSH: (("TITLE", "subject"), ("BODY", "body")),
-}
 
 LANGUAGE_NAMES = {
     "en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "nl": "Dutch",
@@ -99,19 +78,6 @@ class PromptInput:
     searches: Sequence[str] = ()  # the customer's recent searches (customer text: fenced)
 
 
-@dataclass
-class Copy:
-    """Parsed model output. `subject` is the email subject or the push title."""
-
-    subject: str = ""
-    preheader: str = ""
-    body: str = ""
-    missing: list[str] = field(default_factory=list)  # labels the output lacked
-
-    def text(self) -> str:
-        return "\n".join(part for part in (self.subject, self.preheader, self.body) if part)
-
-
 def language_name(code: str) -> str:
     primary = (code or "en").split("-")[0].lower()
     return f"{LANGUAGE_NAMES.get(primary, primary)} ({code or 'en'})"
@@ -147,27 +113,21 @@ def _money(price: Decimal | None, currency: str) -> str:
 
 def product_facts(product: Product) -> list[str]:
     """Title, category, brand, price and a few short attributes: what the copy may state about it."""
-    lines = [f"- title: {_label(product.title, 150)}"]
+    lines = [f"- title: {label(product.title, 150)}"]
     if product.category:
-        lines.append(f"- category: {_label(' / '.join(product.category_levels), 150)}")
+        lines.append(f"- category: {label(' / '.join(product.category_levels), 150)}")
     if product.brand:
-        lines.append(f"- brand: {_label(product.brand)}")
+        lines.append(f"- brand: {label(product.brand)}")
     if product.price is not None:
         lines.append(f"- price: {_money(product.price, product.currency)}")
     attributes = [
-        f"{_label(key, 40)}: {_label(value, 60)}"
+        f"{label(key, 40)}: {label(value, 60)}"
         for key, value in (product.attributes or {}).items()
-        if isinstance(value, str | int | float) and not isinstance(value, bool) and _label(value, 60)
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and label(value, 60)
     ][:MAX_ATTRIBUTES]
     if attributes:
         lines.append(f"- key attributes: {'; '.join(attributes)}")
     return lines
-
-
-def _aspects(items: object, key: str, limit: int = 3) -> list[dict[str, Any]]:
-    if not isinstance(items, list):
-        return []
-    return [row for row in items if isinstance(row, dict) and _label(row.get(key))][:limit]
 
 
 def insight_lines(insight: ProductInsight | None) -> list[str]:
@@ -177,12 +137,12 @@ def insight_lines(insight: ProductInsight | None) -> list[str]:
     lines = [f"- {insight.review_count} reviews"]
     if insight.rating_average is not None:
         lines[0] += f", average rating {insight.rating_average:.1f} out of 5"
-    praised = _aspects(insight.praised_aspects, "aspect")
-    pains = _aspects(insight.pain_points, "aspect")
+    praised = labelled_rows(insight.praised_aspects, "aspect", 3)
+    pains = labelled_rows(insight.pain_points, "aspect", 3)
     if praised:
-        lines.append("- customers praise: " + ", ".join(_label(r["aspect"]) for r in praised))
+        lines.append("- customers praise: " + ", ".join(label(r["aspect"]) for r in praised))
     if pains:
-        names = ", ".join(_label(r["aspect"]) for r in pains)
+        names = ", ".join(label(r["aspect"]) for r in pains)
         lines.append(f"- pain points to address (reassure, never deny): {names}")
     return lines
 
@@ -192,13 +152,13 @@ def insight_quotes(insight: ProductInsight | None, limit: int = MAX_QUOTES) -> l
     if insight is None:
         return []
     quotes: list[str] = []
-    for kind, rows in (("praise", _aspects(insight.praised_aspects, "aspect", 2)),
-                       ("complaint", _aspects(insight.pain_points, "aspect", 2))):
+    for kind, rows in (("praise", labelled_rows(insight.praised_aspects, "aspect", 2)),
+                       ("complaint", labelled_rows(insight.pain_points, "aspect", 2))):
         for row in rows:
             for quote in row.get("quotes") or []:
-                text = _label(quote.get("text", "") if isinstance(quote, dict) else quote, 200)
+                text = quote_text(quote)
                 if text:
-                    quotes.append(f'{kind} about {_label(row["aspect"])}: "{text}"')
+                    quotes.append(f'{kind} about {label(row["aspect"])}: "{text}"')
                     break
     return quotes[:limit]
 
@@ -206,12 +166,12 @@ def insight_quotes(insight: ProductInsight | None, limit: int = MAX_QUOTES) -> l
 def segment_lines(segment: Segment | None) -> list[str]:
     if segment is None:
         return ["- everyone in the campaign's audience"]
-    lines = [f"- segment: {_label(segment.name)}"]
+    lines = [f"- segment: {label(segment.name)}"]
     categories = [
-        _label(str(row[0]).replace(">", "/"))
+        label(str(row[0]).replace(">", "/"))
         for row in segment.top_categories or [] if isinstance(row, list | tuple) and row
     ][:3]
-    keywords = [_label(row[0], 30) for row in segment.top_keywords or [] if isinstance(row, list | tuple) and row][:5]
+    keywords = [label(row[0], 30) for row in segment.top_keywords or [] if isinstance(row, list | tuple) and row][:5]
     if categories:
         lines.append(f"- their top categories: {', '.join(categories)}")
     if keywords:
@@ -223,11 +183,11 @@ def data_items(item: PromptInput, insight: ProductInsight | None) -> list[str]:
     """Everything customer-written that the prompt carries, each item fence-safe."""
     items = [f"- review quote, {quote}" for quote in insight_quotes(insight)] if item.product is not None else []
     if item.customer is not None:
-        first = _label((item.customer.name or "").split(" ")[0], 40)
+        first = label((item.customer.name or "").split(" ")[0], 40)
         if first:
             items.append(f'- recipient first name: "{first}"')
         for search in list(item.searches)[:MAX_SEARCHES]:
-            text = _label(search, 80)
+            text = label(search, 80)
             if text:
                 items.append(f'- recipient recently searched for: "{text}"')
     return items

@@ -29,7 +29,7 @@ def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False
             do_transition(campaign, Campaign.Status.DRAFT, note=f"regenerating (job {ctx.job.pk})")
         do_transition(campaign, Campaign.Status.GENERATING, note=f"job {ctx.job.pk}")
     try:
-        counts = generation.generate_variants(campaign, progress=ctx.advance, set_total=ctx.set_total, force=force)
+        counts = generation.generate_variants(campaign, progress=ctx, force=force)
     except Exception as exc:
         do_transition(campaign, Campaign.Status.DRAFT, note=f"generation failed (job {ctx.job.pk}): {exc}"[:2000])
         raise

@@ -47,7 +47,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
-from . import guardrails
+from .generation import check_variant
 from .models import Campaign, CampaignTransition, Experiment, Variant
 from .prompts import LIMITS
 
@@ -261,7 +261,7 @@ def do_edit_variant(
         setattr(variant, field, value)
     variant.edited_by = user
     # re-checked exactly as generation checks its own copy (same segment, product, customer and context)
-    results = guardrails.check_variant(variant)
+    results = check_variant(variant)
     variant.guardrails = results
     failed = any(not r.get("passed", False) for r in results)
     variant.status = Variant.Status.FLAGGED if failed else Variant.Status.IN_REVIEW

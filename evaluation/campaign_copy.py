@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--segments", type=int, default=2, help="Largest behavioural segments targeted.")
     parser.add_argument("--variants", type=int, default=3, help="Variants per segment x product.")
     parser.add_argument("--products-per-segment", type=int, default=None,
-                        help="Popular products per segment (default campaigns.generation.RECOMMENDED_PER_SEGMENT).")
+                        help="Popular products per segment (default: generation.planning.RECOMMENDED_PER_SEGMENT).")
     parser.add_argument("--channel", default="email", choices=["email", "sms", "push"])
     parser.add_argument("--products", type=int, default=80)
     parser.add_argument("--customers", type=int, default=400)
@@ -130,9 +130,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--prepare-only", action="store_true", help="Seed and compute insight, generate nothing.")
     args = parser.parse_args(argv)
     _setup(args.database)
-    from campaigns import generation
-    from campaigns.generation import generate_variants
+    from campaigns.generation import generate_variants, planning
     from campaigns.models import Variant
+    from core.progress import TqdmProgress
     from inference import registry
 
     print("preparing the demo shop ...", flush=True)
@@ -143,16 +143,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.prepare_only:
         return 0
     if args.products_per_segment is not None:
-        generation.RECOMMENDED_PER_SEGMENT = max(1, args.products_per_segment)
+        planning.RECOMMENDED_PER_SEGMENT = max(1, args.products_per_segment)
     started = time.perf_counter()
     generator = registry.generator()
     load_seconds = time.perf_counter() - started
     print(f"generation model {generator.name} loaded in {load_seconds:.1f} s; generating ...", flush=True)
     started = time.perf_counter()
-    counts = generate_variants(
-        campaign, generator=generator,
-        progress=lambda n, **c: print(f"  +{n} variant(s) {c}", flush=True),
-    )
+    with TqdmProgress(unit="variant") as progress:
+        counts = generate_variants(campaign, generator=generator, progress=progress)
     seconds = time.perf_counter() - started
     variants = list(Variant.objects.filter(campaign=campaign).select_related("segment", "product"))
     generated = counts.get("generated", 0)

@@ -15,10 +15,13 @@ from typing import Any
 
 import pytest
 
-from campaigns import generation, guardrails
-from campaigns.generation import GenerationRefused, generate_variants, repair_copy
+from campaigns import guardrails
+from campaigns.channels import Copy
+from campaigns.generation import GenerationRefused, check_variant, generate_variants, planning
+from campaigns.generation.repair import repair_copy
+from campaigns.generation.writing import MAX_RETRIES
 from campaigns.models import Campaign, CampaignTransition, Variant
-from campaigns.prompts import Copy, PromptInput, build_prompt
+from campaigns.prompts import ANGLES, PromptInput, build_prompt
 from catalog.models import ModelRole, ModelVersion, Product, ProductInsight, Review
 from customers.models import Customer, CustomerProfile, Event, EventType, Segment
 from inference import registry
@@ -154,7 +157,7 @@ def test_a_variant_that_is_mostly_violations_is_regenerated_then_flagged(server:
     campaign = make_campaign(variants_per_group=1)
     server.answer = lambda user: MOSTLY_BAD
     counts = generate_variants(campaign, generator=client(server))
-    assert counts["flagged"] == 1 and counts["attempts"] == 1 + generation.MAX_RETRIES
+    assert counts["flagged"] == 1 and counts["attempts"] == 1 + MAX_RETRIES
     assert "passed_with_repair" not in counts and counts["first_try_failed_contact_details"] == 1
     variant = Variant.objects.get(campaign=campaign)
     assert variant.status == Variant.Status.FLAGGED and variant.attempts == 3
@@ -184,7 +187,7 @@ def test_one_offending_sentence_is_dropped_and_the_repair_recorded(server: ChatS
     repair = variant.guardrails[-1]["detail"]
     assert repair.startswith("dropped 1 item:") and "best-selling" in repair and "unsupported claims" in repair
     # a person editing the variant later gets the plain ten checks again
-    assert len(guardrails.check_variant(variant)) == 10
+    assert len(check_variant(variant)) == 10
 
 
 def _context(**fields: Any) -> guardrails.GuardrailContext:
@@ -225,7 +228,7 @@ def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_requ
 @pytest.mark.django_db
 def test_the_prompt_quotes_no_forbidden_example() -> None:
     campaign = make_campaign(offer="")
-    prompt = build_prompt(PromptInput(campaign, None, campaign.products.get(), angle=generation.ANGLES[0]))
+    prompt = build_prompt(PromptInput(campaign, None, campaign.products.get(), angle=ANGLES[0]))
     for text in ("best-selling", "best selling", "[Name]", "{{", "guarantee", "placeholder", "discount, sale"):
         assert text not in prompt.system and text not in prompt.user, text
     assert len(prompt.system) < 700
@@ -267,7 +270,7 @@ def test_segments_recommended_products_and_per_customer_copy(server: ChatServer,
                              query=f"waterproof trail {n}")
     Event.objects.create(external_id="v1", customer=Customer.objects.get(external_id="r1"), product=other,
                          type=EventType.VIEW)
-    monkeypatch.setattr(generation, "PER_CUSTOMER_CAP", 2)
+    monkeypatch.setattr(planning, "PER_CUSTOMER_CAP", 2)
     counts = generate_variants(campaign, generator=client(server))
     assert counts["groups"] == 3 and counts["generated"] == 3
     group = Variant.objects.get(campaign=campaign, customer=None)
@@ -366,7 +369,7 @@ def test_the_real_local_model_writes_one_variant(settings: Any) -> None:
     finally:
         registry.clear()
     variant = Variant.objects.get(campaign=campaign)
-    assert counts["generated"] == 1 and 1 <= variant.attempts <= 1 + generation.MAX_RETRIES
+    assert counts["generated"] == 1 and 1 <= variant.attempts <= 1 + MAX_RETRIES
     assert variant.body.endswith("Reply STOP to opt out.") and len(variant.body) > len("Reply STOP to opt out.")
     assert variant.model_version is not None and variant.model_name
     assert variant.status in (Variant.Status.IN_REVIEW, Variant.Status.FLAGGED)

@@ -2,27 +2,25 @@
 
 from __future__ import annotations
 
+import ast
+import os
+import subprocess
+import sys
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from campaigns import guardrails
+from campaigns.channels import FIELDS, LIMITS, SMS_MAX, Copy
 from campaigns.guardrails import GuardrailContext, check_copy
 from campaigns.models import Campaign
-from campaigns.prompts import (
-    DATA_CLOSE,
-    DATA_OPEN,
-    SMS_MAX,
-    Copy,
-    PromptInput,
-    build_prompt,
-    parse_output,
-    with_required_text,
-)
+from campaigns.prompts import DATA_CLOSE, DATA_OPEN, PromptInput, build_prompt, parse_output, with_required_text
 from catalog.models import Product, ProductInsight
 from customers.models import Customer, Segment
+from inference.grounding import allowed_text
 
 BRIEF = "Remind lapsed runners what they liked and mention free 30-day returns on worn shoes."
 OFFER = "15% off with code RUN15"
@@ -38,7 +36,7 @@ CLEAN_BODY = (
 def context(**overrides: Any) -> GuardrailContext:
     base = GuardrailContext(
         channel=Campaign.Channel.EMAIL,
-        allowed_text=guardrails.allowed_text(BRIEF, OFFER, FACTS, UNSUB, "https://shop.example/trail"),
+        allowed_text=allowed_text(BRIEF, OFFER, FACTS, UNSUB, "https://shop.example/trail"),
         banned_words=["cheap", "act now"],
         landing_url="https://shop.example/trail",
         language="en",
@@ -132,7 +130,7 @@ def test_claims_the_brief_offer_and_facts_contain_are_allowed() -> None:
     row = result(email(body=body), "unsupported_claims")
     assert row["passed"], row["detail"]
     # with no offer, discount words are not allowed even without numbers
-    no_offer = context(allowed_text=guardrails.allowed_text(BRIEF, FACTS, UNSUB))
+    no_offer = context(allowed_text=allowed_text(BRIEF, FACTS, UNSUB))
     assert not result(email(body="A little discount for you. " + UNSUB), "unsupported_claims", no_offer)["passed"]
 
 
@@ -214,6 +212,96 @@ def test_fix_instructions_never_quote_review_text() -> None:
 def test_unknown_channel_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown channel 'fax'"):
         check_copy(email(), context(channel="fax"))
+
+
+# --- Purity: plain values in, no database ---------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+OUR_PACKAGES = {"campaigns", "catalog", "core", "customers", "inference", "jobs", "recommendations"}
+
+
+def _module_file(module: str) -> Path | None:
+    base = ROOT.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _imports(module: str) -> set[str]:
+    """The modules `module` imports, lazy ones included, relative ones resolved; `from a import b` counts
+    `a.b` too when that is a module."""
+    path = _module_file(module)
+    assert path is not None, module
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            parts = package.split(".")
+            base = ".".join(parts[: len(parts) - node.level + 1]) if node.level else ""
+            source = ".".join(part for part in (base, node.module or "") if part)
+            found.add(source)
+            found.update(f"{source}.{alias.name}" for alias in node.names if _module_file(f"{source}.{alias.name}"))
+    return found
+
+
+def _closure(start: str) -> dict[str, set[str]]:
+    """Every module of ours that importing `start` runs (packages' __init__ included), with its imports."""
+    graph: dict[str, set[str]] = {}
+    todo = [start]
+    while todo:
+        module = todo.pop()
+        if module in graph:
+            continue
+        graph[module] = _imports(module)
+        parents = [".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 1)]
+        todo += [name for name in [*graph[module], *parents]
+                 if name.split(".")[0] in OUR_PACKAGES and _module_file(name) and name not in graph]
+    return graph
+
+
+def test_guardrails_import_nothing_that_touches_the_database() -> None:
+    graph = _closure("campaigns.guardrails")
+    assert "campaigns.guardrails" in graph and "campaigns.channels" in graph and "inference.grounding" in graph
+    touching = sorted(
+        f"{module} imports {name}"
+        for module, names in graph.items()
+        for name in names
+        if name.split(".")[0] == "django" or name.split(".")[-1] == "models" or name.startswith("campaigns.generation")
+    )
+    assert touching == []
+
+
+def test_the_closure_sees_a_database_import() -> None:
+    """The check above would fail: prompts (which guardrails must not import) reaches the models."""
+    graph = _closure("campaigns.prompts")
+    assert "campaigns.models" in graph["campaigns.prompts"]
+
+
+def test_guardrails_run_on_plain_values_without_django() -> None:
+    """In a fresh interpreter with no Django settings: the checks run, and no Django module is loaded."""
+    script = (
+        "import sys\n"
+        "from campaigns.channels import Copy\n"
+        "from campaigns.guardrails import GuardrailContext, check_copy, passed\n"
+        "context = GuardrailContext(channel='sms', allowed_text='Trail Runner X, 15% off with code RUN15')\n"
+        "good = check_copy(Copy(body='The Trail Runner X grips on every trail you run. 15% off with code RUN15.'), "
+        "context)\n"
+        "bad = check_copy(Copy(body='The Trail Runner X grips on every trail you run. 40% off today only.'), context)\n"
+        "assert passed(good) and not passed(bad), (good, bad)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('django', 'torch', 'transformers')))\n"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_channel_limits_cover_every_channel() -> None:
+    assert set(LIMITS) == set(FIELDS) == set(Campaign.Channel.values)
 
 
 # --- Parsing ---------------------------------------------------------------------------------------------------

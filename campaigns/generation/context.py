@@ -1,0 +1,88 @@
+"""What a piece of copy is checked against, read from the database: the allowed text (brief, offer,
+required text, product facts, review insight, segment labels), the product's latest reviews, and the names of
+customers the copy must not leak. The guardrails themselves are pure (`campaigns.guardrails`); this is where
+their `GuardrailContext` comes from, for generation and for a person's edit in review alike."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from django.db.models import Q
+
+from catalog.models import Product, ProductInsight, Review
+from customers.models import Customer
+from inference.grounding import allowed_text
+
+from ..channels import Copy
+from ..guardrails import GuardrailContext, Result, check_copy
+from ..models import Campaign, Variant
+from ..prompts import insight_lines, product_facts, segment_lines
+from .planning import Group
+
+REVIEWS_COMPARED = 300  # latest reviews of the product the copy is compared with (n-gram overlap)
+_NAME_SPAN = re.compile(r"\b[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,2}\b")
+
+
+def product_insight(product: Product | None) -> ProductInsight | None:
+    return ProductInsight.objects.filter(product=product).first() if product is not None else None
+
+
+def review_texts(product: Product | None) -> list[str]:
+    """The product's latest REVIEWS_COMPARED reviews, title and text: copy must not repeat their words."""
+    if product is None:
+        return []
+    rows = Review.objects.filter(product=product).order_by("-created_at").values_list("title", "text")
+    return [f"{title}. {text}" if title else text for title, text in rows[:REVIEWS_COMPARED]]
+
+
+def other_customer_names(texts: Sequence[str], product: Product | None, recipient: Customer | None) -> frozenset[str]:
+    """Full names of customers, other than the recipient, that the copy might leak: reviewers of the
+    product, and any customer whose full name equals a capitalised two- or three-word span of the copy."""
+    candidates = {span for text in texts for span in _NAME_SPAN.findall(text)}
+    names = Customer.objects.exclude(name="").filter(
+        Q(name__in=candidates) | Q(reviews__product=product) if product is not None else Q(name__in=candidates)
+    )
+    if recipient is not None:
+        names = names.exclude(pk=recipient.pk)
+    return frozenset(n for n in names.values_list("name", flat=True).distinct()[:500] if len(n.split()) >= 2)
+
+
+def allowed_parts(campaign: Campaign, group: Group, insight: ProductInsight | None) -> list[str]:
+    """What the copy may state: brief, offer, required text, landing URL, product facts, review counts and
+    segment labels (joined by `inference.grounding.allowed_text`)."""
+    parts: list[str] = [campaign.brief, campaign.offer, campaign.required_text, campaign.landing_url]
+    if group.product is not None:
+        parts += [*product_facts(group.product), *insight_lines(insight)]
+    parts += segment_lines(group.segment)
+    return parts
+
+
+def guardrail_context(
+    campaign: Campaign, group: Group, insight: ProductInsight | None, texts: Sequence[str] = ()
+) -> GuardrailContext:
+    """The context `copy` written for `group` is checked in; `texts` are the copy's own texts, searched for
+    full names of other customers."""
+    recipient = group.customer
+    recipient_names = frozenset({recipient.name, recipient.name.split(" ")[0]} - {""}) if recipient else frozenset()
+    return GuardrailContext(
+        channel=campaign.channel,
+        allowed_text=allowed_text(*allowed_parts(campaign, group, insight)),
+        banned_words=[str(word) for word in campaign.banned_words or []],
+        landing_url=campaign.landing_url,
+        language=campaign.language,
+        required_text=campaign.required_text,
+        review_texts=review_texts(group.product),
+        recipient_names=recipient_names,
+        other_customer_names=other_customer_names(texts, group.product, recipient),
+    )
+
+
+def check_variant(variant: Variant) -> list[Result]:
+    """The guardrail results of a stored variant's current text: what an edit in review is re-checked with
+    (`campaigns.workflow.do_edit_variant`), against the same context generation checked it in."""
+    campaign = variant.campaign
+    copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
+    group = Group(variant.segment, variant.product, variant.customer)
+    context = guardrail_context(campaign, group, product_insight(group.product), [copy.text()])
+    return check_copy(copy, context)

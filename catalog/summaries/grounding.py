@@ -1,0 +1,161 @@
+"""The grounding check of a generated summary: keep the sentences whose numbers, commercial claims and aspect
+words all come from the facts, drop the rest with the reason. Simple, explainable rules (see `ground`), not a
+proof of faithfulness."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from inference.generation import ChatPrompt
+from inference.grounding import invented_numbers, numbers, word_set, words
+
+from .prompt import SummaryFacts, build_prompt
+
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_CURRENCY = re.compile(r"[$€£¥₹]")
+# Commercial claims a review summary must not make unless the insight itself talks about them.
+CLAIM_WORDS = word_set(
+    """price prices priced pricing cost costs cheap cheaper cheapest expensive affordable value discount discounts
+    sale sales deal deals coupon coupons bargain free shipping delivery warranty guarantee guaranteed refund
+    refunds"""
+)
+_CLAIM_PHRASE = re.compile(r"\b(?:special|limited|exclusive|great|best) (?:offer|deal)s?\b|\bon sale\b")
+_FIRST_PERSON = word_set("i me my mine we our ours us")
+# Clause-level praise and its negations, for the "praises a complaint" rule.
+_PRAISE = word_set(
+    """reliable great excellent perfect love loved loves amazing praise praised praises good sturdy durable solid
+    strong impressive fantastic outstanding superb flawless positive best comfortable"""
+)
+_CRITICISM = word_set(
+    """not no never complain complains complained complaint complaints issue issues problem problems poor bad
+    concern concerns wish wishes lack lacks weak drawback downside criticise criticised criticize criticized
+    negative unreliable fail fails failed break breaks broke crack cracked leak leaks peel peeling t"""
+)
+_CLAUSE = re.compile(r"[,;:]|\b(?:but|however|although|though|while|whereas|yet)\b")
+_FILLER = word_set("a an the of and or with for to in on")
+# Product aspects a summary might name (nouns that are rarely anything else). A sentence naming one that
+# the insight never mentions is invented, however plausible it sounds.
+ASPECT_WORDS = word_set(
+    """battery charger charging cable cord plug port usb screen display touchscreen camera lens photo speaker sound
+    audio bass treble volume microphone mic noise bluetooth wifi connection connectivity signal app software
+    firmware button remote keyboard mouse headphone earbud earphone headset strap buckle clasp zipper pocket handle
+    lid seal nozzle spout blade motor fan filter pump hose wheel brake fit size sizing length width height color
+    colour fabric material stitching seam sole heel lace insole comfort cushioning padding weight smell scent odor
+    taste flavor flavour texture packaging instruction manual assembly installation setup durability quality design
+    storage capacity memory speed performance brightness resolution glass plastic metal steel wood leather cotton
+    wool foam mattress pillow temperature heating cooling leak waterproof grip ink sleeve collar waist softness
+    warmth breathability"""
+)
+
+
+def _stem(word: str) -> str:
+    """Fold simple plurals and possessives so "straps" matches "strap"."""
+    word = word.lower().strip("'-")
+    if word.endswith("'s"):
+        word = word[:-2]
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ses", "xes", "ches", "shes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+_STEMMED_ASPECTS = frozenset(_stem(w) for w in ASPECT_WORDS)
+_STEMMED_CLAIMS = frozenset(_stem(w) for w in CLAIM_WORDS)
+
+
+def vocabulary(facts: SummaryFacts) -> set[str]:
+    """Word stems the insight contains: a summary may name these aspects and no others."""
+    texts = [facts.title, facts.category, *facts.topics, *(q.text for q in facts.quotes)]
+    texts += [name for name, _ in (*facts.praised, *facts.pains, *facts.needs)]
+    return {_stem(word) for text in texts for word in words(text)}
+
+
+def complaint_only(facts: SummaryFacts) -> set[str]:
+    """Stems of aspects reviewers complained about and never praised: praising them is an inversion."""
+    praised = {_stem(w) for name, _ in facts.praised for w in words(name)}
+    return {_stem(w) for name, _ in facts.pains for w in words(name)} - praised - _FILLER
+
+
+@dataclass
+class Grounded:
+    text: str
+    kept: list[str]
+    dropped: list[tuple[str, str]]  # (sentence, why)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.kept)
+
+
+def _clean_output(output: str) -> str:
+    """Strip what small models add around the answer: markdown, a "Summary:" label, wrapping quotes."""
+    text = re.sub(r"[*_#`]+", "", output)
+    text = re.sub(r"^\s*(?:[-•]|\d+[.)])\s+", "", text, flags=re.MULTILINE)
+    text = re.sub(r"^\s*(?:summary|product summary)\s*:\s*", "", text, flags=re.IGNORECASE)
+    text = " ".join(text.split()).strip().strip('"“”').strip()
+    return text
+
+
+def ground(output: str, facts: SummaryFacts, prompt: ChatPrompt | None = None, max_sentences: int = 3) -> Grounded:
+    """Keep the sentences whose numbers, commercial claims and aspect words all come from the facts.
+
+    Rules, in order, each dropping the sentence: unfinished (cut by the token limit); fence markup; money;
+    first person (a copied quote, or the shop's voice); a number (digits or a number word) absent from the
+    prompt's facts (presence is checked, not meaning); a price/offer/shipping claim the insight does not
+    make; an aspect noun from ASPECT_WORDS the insight never mentions; a clause praising an aspect that
+    reviewers only complained about, with no negation or contrast in it. At most `max_sentences` are kept."""
+    allowed_numbers = numbers((prompt or build_prompt(facts)).user) | {"5"}  # ratings are "out of 5"
+    known, complained = vocabulary(facts), complaint_only(facts)
+    kept: list[str] = []
+    dropped: list[tuple[str, str]] = []
+    for sentence in (s.strip() for s in _SENTENCE_END.split(_clean_output(output)) if s.strip()):
+        reason = _why_ungrounded(sentence, allowed_numbers, known, complained)
+        if reason is None and len(kept) >= max_sentences:
+            reason = "beyond the sentence limit"
+        if reason:
+            dropped.append((sentence, reason))
+        else:
+            kept.append(sentence)
+    if kept and dropped:  # a connective that pointed at a dropped sentence now dangles
+        kept[0] = re.sub(r"^(?:however|also|additionally|moreover|furthermore|overall),?\s+", "", kept[0], flags=re.I)
+        kept[0] = kept[0][:1].upper() + kept[0][1:]
+    return Grounded(" ".join(kept), kept, dropped)
+
+
+def _why_ungrounded(
+    sentence: str, allowed_numbers: set[str], vocabulary: set[str], complaint_only: set[str]
+) -> str | None:
+    if sentence[-1] not in ".!?":
+        return "unfinished"
+    if "<" in sentence or ">" in sentence or "quotes" in sentence.lower():
+        return "markup or talk about the prompt"
+    if _CURRENCY.search(sentence):
+        return "mentions money"
+    lower = sentence.lower()
+    found = words(lower)
+    if _FIRST_PERSON & set(found):
+        return "written as a customer (first person)"
+    invented = invented_numbers(sentence, allowed_numbers)
+    if invented:
+        return f"number not in the insight: {', '.join(invented)}"
+    stems = {_stem(w) for w in found}
+    for stem in sorted(stems & _STEMMED_CLAIMS):
+        if stem not in vocabulary:
+            return f"commercial claim not in the insight: {stem}"
+    if _CLAIM_PHRASE.search(lower):
+        return "commercial claim not in the insight"
+    for stem in sorted(stems & _STEMMED_ASPECTS):
+        if stem not in vocabulary:
+            return f"aspect not in the insight: {stem}"
+    for clause in _CLAUSE.split(lower):
+        clause_words = set(words(clause))
+        praised = {_stem(w) for w in clause_words} & complaint_only
+        if praised and clause_words & _PRAISE and not clause_words & _CRITICISM:
+            return f"praises what reviewers complained about: {', '.join(sorted(praised))}"
+    if len(found) < 4:
+        return "too short to say anything"
+    return None
