@@ -15,9 +15,7 @@ from . import aspect_training, product_embeddings, sentiment_training
 from .insights.products import compute_product_insights
 from .insights.reviews import analyze_reviews
 from .sentiment_data import load_training_data
-
-# summaries defines its job kind beside its domain code and registers it on import.
-from . import summaries  # noqa: F401  isort: skip
+from .summaries.summarizing import summarize_products, top_product_ids
 
 
 @job_kind("analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.")
@@ -112,11 +110,6 @@ def request_review_analysis_task() -> int | None:
     """Beat entry point: analyse whatever reviews arrived or changed since the last run."""
     job = request_review_analysis()
     return None if job is None else job.pk
-
-
-# The summaries job kind (its work is in catalog/summaries/); the import stays beside it so this block
-# merges cleanly while the rest of this file is being rewritten: hoist it into the imports above.
-from .summaries.summarizing import summarize_products, top_product_ids  # noqa: E402
 
 
 @job_kind(
