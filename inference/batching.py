@@ -1,12 +1,11 @@
 """Length-sorted batching: texts of similar length share a batch, so padding (wasted compute) stays
-small; results are put back in the caller's order."""
+small; results are put back in the caller's order. Pure Python (no torch), so text-only callers such as
+`inference.grounding` stay light; padding token rows into tensors is `inference.padding`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence, Sized
 from typing import TypeVar
-
-import torch
 
 from .progress import OnBatch
 
@@ -39,17 +38,6 @@ def map_batched(
         if on_batch is not None:
             on_batch(len(indices))
     return results  # type: ignore[return-value]
-
-
-def pad(rows: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(ids, attention mask) of token id rows padded on the right to the longest."""
-    width = max((len(row) for row in rows), default=0)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for index, row in enumerate(rows):
-        ids[index, : len(row)] = torch.tensor(list(row), dtype=torch.long)
-        mask[index, : len(row)] = 1
-    return ids, mask
 
 
 def clean_text(text: object, max_chars: int = 20_000) -> str:

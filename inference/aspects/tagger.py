@@ -12,9 +12,10 @@ from typing import Any
 
 import torch
 
-from ..batching import length_sorted_batches, map_batched, pad
+from ..batching import length_sorted_batches, map_batched
 from ..device import Device, select_device
 from ..loading import unmap_weights
+from ..padding import pad
 from ..progress import OnBatch
 from .bio import LABELS, O, decode_bio, word_extents
 from .terms import AspectTerm, as_in, blank_markup, bounded

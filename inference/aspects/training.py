@@ -22,9 +22,9 @@ import numpy as np
 import torch
 
 from .. import finetuning
-from ..batching import pad
 from ..device import Device, select_device
 from ..loading import default_embedding_path
+from ..padding import pad
 from ..progress import NO_PROGRESS, Progress
 from .bio import LABELS, O, word_extents, word_labels
 from .tagger import MAX_TOKENS, AspectTagger

@@ -16,9 +16,9 @@ import numpy as np
 import torch
 
 from .. import finetuning
-from ..batching import pad
 from ..device import Device, select_device
 from ..loading import default_embedding_path
+from ..padding import pad
 from ..progress import NO_PROGRESS, Progress
 from .classifier import LABELS, SentimentPrediction, prepare_text, sentiment_metrics, softmax
 from .finetuned import DEFAULT_MAX_LENGTH, META_FILE, logits
