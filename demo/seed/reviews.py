@@ -1,5 +1,5 @@
-"""Planning the demo reviews: mostly by customers who bought the product, written after the purchase,
-the rest by customers who bought elsewhere; Chinese-speaking customers write in Chinese (about 5%)."""
+"""Planning the demo reviews: who reviews which product, when and with how many stars (the words come
+from `review_text`, agreeing with the stars and the product's strengths)."""
 
 from __future__ import annotations
 
