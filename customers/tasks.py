@@ -1,32 +1,20 @@
-"""Job kinds of customers: profile rebuilds and incremental updates. Thin: the work is in profiles.py and
-segments.py. Both kinds run on the `inference` queue because new searches are embedded on the way."""
+"""Job kinds of customers: profile rebuilds and incremental updates (on the `inference` queue, because new
+searches are embedded on the way) and prediction training. Thin: the work is in profiles.py, segments.py
+and predictions/."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from celery import shared_task
-from django.utils.dateparse import parse_datetime
 
 from core.actors import Actor
+from core.moments import parse_now
 from jobs.models import Job
 from jobs.runner import JobContext, job_kind, start_unless_queued
 
 from . import profiles, segments
-
-# Job kinds defined beside their domain code register on import.
-from . import predictions  # noqa: F401  isort: skip
-
-
-def _parse_now(now: str | None) -> datetime | None:
-    """Jobs take JSON parameters: `now` as an ISO 8601 date-time with a time zone (demo data, replays)."""
-    if now is None:
-        return None
-    parsed = parse_datetime(now)
-    if parsed is None or parsed.tzinfo is None:
-        raise ValueError(f"now={now!r} must be an ISO 8601 date-time with a time zone, e.g. 2025-03-01T00:00:00Z")
-    return parsed
+from .predictions import train_predictions
 
 
 @job_kind(
@@ -35,7 +23,7 @@ def _parse_now(now: str | None) -> datetime | None:
     description="Every customer's profile from all events, then lifecycle and behavioural segments.",
 )
 def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments: bool = True) -> dict[str, Any]:
-    moment = _parse_now(now)
+    moment = parse_now(now)
     result = profiles.rebuild_profiles(now=moment, progress=ctx)
     ctx.count(profiles=result["profiles"])
     if then_segments:
@@ -48,7 +36,7 @@ def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments:
 def update_profiles_job(
     ctx: JobContext, customer_ids: list[int] | None = None, now: str | None = None
 ) -> dict[str, Any]:
-    result = profiles.update_profiles(customer_ids, now=_parse_now(now), progress=ctx)
+    result = profiles.update_profiles(customer_ids, now=parse_now(now), progress=ctx)
     ctx.count(profiles=result["profiles"])
     return result
 
@@ -63,3 +51,14 @@ def request_profile_update_task() -> int | None:
     """Beat entry point: fold in whatever events arrived since the last update."""
     job = request_profile_update()
     return None if job is None else job.pk
+
+
+@job_kind("train_predictions", queue="default",
+          description="Purchase-in-30-days, churn, 90-day value and next-order models; score every customer.")
+def train_predictions_job(
+    ctx: JobContext, now: str | None = None, targets: list[str] | None = None, activate: bool = True
+) -> dict[str, Any]:
+    """Train each target (refusing those the history cannot support) and store the predictions; progress
+    is one unit per target, with trained, refused and scored counts."""
+    result = train_predictions(parse_now(now), targets, activate_new=bool(activate), job_id=ctx.job.pk, progress=ctx)
+    return result.as_dict()

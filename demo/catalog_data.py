@@ -1,6 +1,7 @@
 """Hand-written material for the demo shop: categories, brands, product types and review phrases.
 
-Everything here is plain data; `demo.seed` and `demo.reviews` compose it with a seeded random generator.
+Everything here is plain data; the `demo.seed` planners and `demo.seed.review_text` compose it with a seeded
+random generator.
 Review phrases are clauses ("the battery dies after a few hours of use") so that they can be dropped
 into different sentence frames, and each names its aspect in words an aspect extractor can find.
 Positive and negative phrasings of one aspect never contain each other, so tests can tell them apart.

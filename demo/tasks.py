@@ -19,19 +19,9 @@ def seed_demo_job(ctx: JobContext, **options: Any) -> dict[str, Any]:
     anchor "YYYY-MM-DD", force). Progress counts written rows per kind.
 
     Rows are written in one transaction, so progress reported while writing becomes visible to other
-    connections only at commit; the planning step before it is reported at once.
+    connections only at commit; the total, known once the shop is planned, is reported at once.
     """
-    started = False
-
-    def progress(stage: str, done: int, total: int) -> None:
-        nonlocal started
-        if not started:
-            ctx.set_total(total)
-            started = True
-        if done:
-            ctx.advance(done, **{stage: done})
-
-    report = seed_shop(SeedOptions.from_params(options), progress=progress)
+    report = seed_shop(SeedOptions.from_params(options), progress=ctx)
     if report.skipped:
         ctx.count(skipped=1)
     return report.as_dict()

@@ -7,7 +7,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from io import StringIO
+from pathlib import Path
 
+import joblib
 import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,14 +19,16 @@ from customers.models import Customer, CustomerPrediction, Event
 from customers.predictions import (
     FEATURES,
     TARGETS,
-    _days,
+    ServedModel,
     default_now,
     features_at,
     load_history,
-    parse_now,
     plan_windows,
+    to_days,
     train_predictions,
 )
+from customers.predictions.estimators import ServedModel as EstimatorsServedModel
+from customers.predictions.serving import load_model
 from jobs.models import Job, JobStatus
 from jobs.runner import execute, registered_kinds, start_job
 
@@ -117,7 +121,7 @@ def test_features_are_hand_checked() -> None:
     shop.view("b", 41)  # after the cutoff: not counted
     shop.save()
     history = load_history(START + timedelta(days=50))
-    seen, f = features_at(history, _days(START + timedelta(days=40)))
+    seen, f = features_at(history, to_days(START + timedelta(days=40)))
     a = int(np.searchsorted(history.customer_pks, shop.customers["a"].pk))
     b = int(np.searchsorted(history.customer_pks, shop.customers["b"].pk))
     assert seen[a] and seen[b]
@@ -144,7 +148,7 @@ def test_orders_without_an_order_id_are_grouped_by_day() -> None:
               occurred_at=START + timedelta(days=day, hours=i)) for i, day in enumerate((1, 1, 3))
     ])
     history = load_history(START + timedelta(days=10))
-    _, f = features_at(history, _days(START + timedelta(days=10)))
+    _, f = features_at(history, to_days(START + timedelta(days=10)))
     assert f["orders"][0] == 2 and f["revenue"][0] == 15
 
 
@@ -262,11 +266,7 @@ def test_customer_split_when_history_allows_one_window_only() -> None:
     assert churn.metrics["validation"] == "customer split" and "optimistic" in churn.metrics["validation_note"]
 
 
-def test_now_parsing_and_default() -> None:
-    assert parse_now("2024-03-01") == datetime(2024, 3, 1, tzinfo=UTC)
-    assert parse_now("2024-03-01T12:00:00Z") == datetime(2024, 3, 1, 12, tzinfo=UTC)
-    with pytest.raises(ValueError, match="not a date"):
-        parse_now("yesterday")
+def test_default_now_is_midnight_after_the_latest_event() -> None:
     shop = Shop()
     shop.view("a", 10.5)
     shop.save()
@@ -285,7 +285,8 @@ def test_job_kind_runs_and_reports() -> None:
     assert execute(job.pk) == JobStatus.SUCCEEDED
     job.refresh_from_db()
     assert job.result["trained"] == ["churn"] and job.counts["scored"] > 0
-    assert job.progress_done == 1
+    assert job.progress_total == job.progress_done == 1
+    assert job.counts == {"trained": 1, "refused": 0, "scored": job.result["targets"][0]["scored"]}
     assert ModelVersion.objects.get(role="churn").job_id == job.pk
     with pytest.raises(Exception, match="unknown job kind"):
         start_job("train_prediction", {})
@@ -306,3 +307,17 @@ def test_command_prints_metrics_and_refusals() -> None:
     assert lines[-1] == "trained: purchase_30d; refused: churn"
     with pytest.raises(CommandError, match="not a date"):
         call_command("train_predictions", "--now", "soon", stdout=StringIO())
+
+
+def test_models_saved_before_the_package_split_still_load(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Served models pickled as `customers.predictions.ServedModel` (one module then) load from the package."""
+    assert ServedModel is EstimatorsServedModel
+    folder = tmp_path / "old"
+    folder.mkdir()
+    with monkeypatch.context() as patch:  # pickle it the way the single module did
+        patch.setattr(ServedModel, "__module__", "customers.predictions")
+        joblib.dump(ServedModel("churn", list(FEATURES[:3]), 90), folder / "model.joblib")
+    saved = (folder / "model.joblib").read_bytes()
+    assert b"customers.predictions" in saved and b"customers.predictions.estimators" not in saved
+    loaded = load_model(ModelVersion(role="churn", name="old", path=str(folder)))
+    assert isinstance(loaded, ServedModel) and loaded.features == FEATURES[:3] and loaded.horizon == 90

@@ -1,16 +1,17 @@
 """`manage.py train_predictions [--now DATE] [--targets ...]`: train the per-customer prediction models,
-store every customer's predictions and print the metrics; see customers/predictions.py."""
+store every customer's predictions and print the metrics; see the customers.predictions package."""
 
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
-from customers.predictions import TARGETS, PredictionsReport, TargetOutcome, check_targets, parse_now, train_predictions
+from core.moments import parse_now
+from core.progress import TqdmProgress
+from customers.predictions import TARGETS, PredictionsReport, TargetOutcome, check_targets, train_predictions
+from jobs.runner import start_job
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -45,23 +46,13 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if opts["as_job"]:
-            from jobs.runner import start_job
-
             job = start_job("train_predictions", {"now": now.isoformat() if now else None, "targets": targets,
                                                   "activate": not opts["no_activate"]})
             self.stdout.write(f"job {job.pk} queued on {job.queue}")
             return
         show = opts["verbosity"] > 0 and opts["format"] == "table"
-        bar = tqdm(total=len(targets), unit="target", file=sys.stderr, disable=not show)
-
-        def progress(stage: str, done: int, total: int) -> None:
-            bar.set_postfix_str(stage)
-            bar.update(done - bar.n)
-
-        try:
+        with TqdmProgress(unit="target", disable=not show) as progress:
             report = train_predictions(now, targets, activate_new=not opts["no_activate"], progress=progress)
-        finally:
-            bar.close()
         if opts["format"] == "json":
             self.stdout.write(json.dumps(report.as_dict(), indent=2, default=str))
             return

@@ -1,14 +1,13 @@
-"""`manage.py seed_demo`: create the reproducible demo shop (see demo/seed.py for what it contains)."""
+"""`manage.py seed_demo`: create the reproducible demo shop (see the demo.seed package for what it contains)."""
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from tqdm import tqdm
 
+from core.progress import TqdmProgress
 from demo.seed import SeedOptions, seed_shop
 
 
@@ -51,21 +50,8 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
 
-        bar: tqdm[Any] | None = None
-        show_bar = opts["verbosity"] >= 1
-
-        def progress(stage: str, done: int, total: int) -> None:
-            nonlocal bar
-            if bar is None:
-                bar = tqdm(total=total, unit="rows", desc="planned", disable=not show_bar, file=sys.stderr)
-            bar.set_description(stage)
-            bar.update(done)
-
-        try:
+        with TqdmProgress(unit="rows", disable=opts["verbosity"] < 1) as progress:
             report = seed_shop(options, progress=progress)
-        finally:
-            if bar is not None:
-                bar.close()
         if report.skipped:
             self.stdout.write(self.style.WARNING(f"{report.message} ({report.seconds:.2f} s)"))
             return

@@ -13,7 +13,7 @@ import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from .catalog_data import GENERIC_ASPECTS, Aspect, Category, ProductType
+from ..catalog_data import GENERIC_ASPECTS, Aspect, Category, ProductType
 
 GENERIC_NAMES = tuple(aspect.name for aspect in GENERIC_ASPECTS)
 GENERIC_WEIGHT = 0.35  # shipping and price come up less often than the product itself
