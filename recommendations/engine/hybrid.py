@@ -21,6 +21,7 @@ from . import sources as src
 from .data import Dataset
 from .fusion import Fused, fuse
 from .metrics import evaluate
+from .queries import Ranked, UserQuery, query_for
 from .splits import Split
 
 FORMAT = 1
@@ -75,7 +76,7 @@ class HybridRecommender:
             self.fit_seconds[name] = time.perf_counter() - started
         return self
 
-    def per_source(self, query: src.UserQuery, n: int | None = None) -> dict[str, src.Ranked]:
+    def per_source(self, query: UserQuery, n: int | None = None) -> dict[str, Ranked]:
         """Each source's ranked candidates (sources with weight 0 are skipped)."""
         depth = n or self.depth
         return {
@@ -84,7 +85,7 @@ class HybridRecommender:
             if self.weights.get(name, 0.0) > 0
         }
 
-    def recommend(self, query: src.UserQuery, n: int = 10, lists: dict[str, src.Ranked] | None = None) -> Fused:
+    def recommend(self, query: UserQuery, n: int = 10, lists: dict[str, Ranked] | None = None) -> Fused:
         """The fused top n: (item index, score, {source: rank})."""
         lists = lists if lists is not None else self.per_source(query)
         ranked = {name: [item for item, _ in pairs] for name, pairs in lists.items()}
@@ -137,9 +138,9 @@ class HybridRecommender:
 # -- offline helpers ---------------------------------------------------------------------------------------
 
 
-def split_queries(split: Split, history_limit: int = 200) -> dict[str, src.UserQuery]:
+def split_queries(split: Split, history_limit: int = 200) -> dict[str, UserQuery]:
     """One query per evaluated user: their training history, their training items excluded."""
-    return {user: src.query_for(split.train, user, history_limit) for user in split.targets}
+    return {user: query_for(split.train, user, history_limit) for user in split.targets}
 
 
 @dataclass

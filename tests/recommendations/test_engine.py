@@ -12,6 +12,7 @@ from recommendations.engine.data import DAY, Dataset, build_dataset
 from recommendations.engine.fusion import fuse
 from recommendations.engine.hybrid import HybridRecommender, default_sources, tune_weights
 from recommendations.engine.metrics import catalog_coverage, evaluate, hit_rate_at_k, ndcg_at_k, recall_at_k
+from recommendations.engine.queries import UserQuery, query_for
 from recommendations.engine.sources import (
     ALS,
     Content,
@@ -19,8 +20,6 @@ from recommendations.engine.sources import (
     ItemItem,
     Popularity,
     Trending,
-    UserQuery,
-    query_for,
 )
 from recommendations.engine.splits import cutoff_split, holdout_split, holdout_windows
 
