@@ -210,8 +210,6 @@ def test_unknown_status_is_refused(manager_web: Client, in_review: Campaign) -> 
 def test_start_creates_the_experiment_and_sends(
     manager_web: Client, in_review: Campaign, manager: User, run_on_commit: None
 ) -> None:
-    import campaigns.delivery  # noqa: F401  (registers the send_campaign job kind)
-
     Campaign.objects.filter(pk=in_review.pk).update(status=Campaign.Status.APPROVED)
     response = manager_web.post(_url("transition", in_review), {"to": "running"}, follow=True)
     in_review.refresh_from_db()
