@@ -169,7 +169,7 @@ def test_generate(manager_web: Client, manager_client: APIClient) -> None:
 
 @pytest.mark.parametrize("api_path", ["generate", "transition"])
 def test_regenerate(manager_web: Client, manager_client: APIClient, api_path: str) -> None:
-    body = {"force": True} if api_path == "generate" else {"to": "generating"}
+    body: dict[str, Any] = {"force": True} if api_path == "generate" else {"to": "generating"}
     web, api = same_step(
         in_review,
         lambda c: admin_move(manager_web, c, "generating"),
