@@ -30,23 +30,6 @@ API = "/api/v1/campaigns/"
 Build = Callable[[], Campaign]
 
 
-def _web(client: Client, user: User) -> Client:
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_web(client: Client, manager: User) -> Client:
-    return _web(client, manager)
-
-
-@pytest.fixture
-def analyst_web(analyst: User) -> Client:
-    return _web(Client(), analyst)
-
-
 def _name(user: User | None) -> str | None:
     return user.username if user is not None else None
 
