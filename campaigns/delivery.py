@@ -1,9 +1,12 @@
-"""Sending an approved campaign: assign the audience to arms, write one message per customer, send each once.
+"""Sending a running campaign: assign the audience to arms, write one message per customer, send each once.
 
-`send_campaign(campaign, *, progress=None, set_total=None, batch_size=BATCH_SIZE) -> dict[str, int]`
+Starting to send is a step of `campaigns.actions` (`do_start_sending`: the experiment is created, the
+campaign moves to running, the `send_campaign` job is queued); this module is the job's work.
+
+`send_campaign(campaign, *, progress=NO_PROGRESS, batch_size=BATCH_SIZE) -> dict[str, int]`
 1. `check_can_send(campaign)`: the campaign is approved or running and still passes the approval rules
-   (nothing is sent without approval); `ensure_experiment(campaign)` creates the experiment with default
-   settings when there is none; it must have an approved arm. An approved campaign moves to running.
+   (nothing is sent without approval); its experiment must have an approved arm. Only a running campaign is
+   sent: an approved one has not been started yet.
 2. The audience (`campaigns.audience.audience_queryset`) is assigned to arms by
    `campaigns.experiments.assign(experiment, customer_ids)`; the `Assignment` rows are the truth read back.
    Holdout customers are assigned and get no message. A customer with an approved variant written for them
@@ -23,7 +26,7 @@
    `{"campaign", "message", "arm", "variant"}`), idempotent like the messages.
 
 Failed messages (provider refused or unreachable) stay failed; `requeue_failed(campaign)` queues them again
-for the next run. Job kind `send_campaign` (params `{"campaign_id": id}`) runs it with progress.
+for the next run.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import logging
 import os
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,13 +47,14 @@ from django.core.mail.message import make_msgid
 from django.db import transaction
 from django.utils import timezone
 
+from core.progress import NO_PROGRESS, Progress
 from customers.models import Customer, Event, EventType
-from jobs.runner import JobContext, job_kind
 
 from .audience import audience_queryset, consenting, reachable_q, recipient_of
+from .experiments import assign
 from .models import Assignment, Campaign, Experiment, Message, Variant
 from .personalisation import RenderedMessage, render
-from .workflow import approval_problems, do_transition, experiment_problems
+from .workflow import approval_problems, experiment_problems
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +64,6 @@ BATCH_SIZE = 200
 ASSIGN_CHUNK = 5_000  # customer ids per assign() call and per message insert
 SENDABLE = {Campaign.Status.APPROVED, Campaign.Status.RUNNING}
 SKIP_REASON = "no marketing consent any more, unsubscribed or unreachable"
-
-Progress = Callable[..., Any]
 
 
 class DeliveryError(ValueError):
@@ -86,23 +88,6 @@ def check_can_send(campaign: Campaign) -> None:
         raise DeliveryError("cannot send: " + "; ".join(problems))
 
 
-def ensure_experiment(campaign: Campaign) -> Experiment:
-    """The campaign's experiment; an approved campaign without one gets the default settings
-    (`campaigns.experiments.create_experiment`), so "send" works straight after approval."""
-    experiment = Experiment.objects.filter(campaign=campaign).first()
-    if experiment is not None:
-        return experiment
-    from .experiments import create_experiment
-
-    return create_experiment(campaign)
-
-
-def _assign(experiment: Experiment, customer_ids: list[int]) -> None:
-    from .experiments import assign
-
-    assign(experiment, customer_ids)
-
-
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
@@ -113,7 +98,7 @@ def queue_messages(campaign: Campaign, experiment: Experiment) -> dict[str, int]
     ids = list(audience_queryset(campaign).values_list("pk", flat=True))
     counts = {"audience": len(ids), "holdout": 0, "messages_created": 0}
     for chunk in _chunks(ids, ASSIGN_CHUNK):
-        _assign(experiment, chunk)
+        assign(experiment, chunk)
         assignments = Assignment.objects.filter(experiment=experiment, customer_id__in=chunk).select_related("arm")
         personal = dict(
             Variant.objects.filter(campaign=campaign, customer_id__in=chunk, status=Variant.Status.APPROVED)
@@ -320,24 +305,18 @@ def deliver(campaign: Campaign, claimed: list[Claimed]) -> dict[str, int]:
 
 
 def send_campaign(
-    campaign: Campaign,
-    *,
-    progress: Progress | None = None,
-    set_total: Callable[[int], Any] | None = None,
-    batch_size: int = BATCH_SIZE,
+    campaign: Campaign, *, progress: Progress = NO_PROGRESS, batch_size: int = BATCH_SIZE
 ) -> dict[str, int]:
-    """Send the campaign to everyone in its audience not reached yet (see the module docstring)."""
+    """Send the running campaign to everyone in its audience not reached yet (see the module docstring)."""
     check_can_send(campaign)
-    experiment = ensure_experiment(campaign)
-    problems = experiment_problems(campaign)
-    if problems:
-        raise DeliveryError("cannot send: " + "; ".join(problems))
-    if campaign.status == Campaign.Status.APPROVED:
-        do_transition(campaign, Campaign.Status.RUNNING, None, note="sending started")
+    if campaign.status != Campaign.Status.RUNNING:
+        raise DeliveryError(
+            f"the campaign is approved but not started: starting to send (the admin's \"Start (send)\" or "
+            f"POST /campaigns/{campaign.pk}/send/) creates its experiment, moves it to running and queues the send"
+        )
+    experiment = Experiment.objects.get(campaign=campaign)
     counts = queue_messages(campaign, experiment)
-    queued = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count()
-    if set_total:
-        set_total(queued)
+    progress.set_total(Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count())
     totals = {"sent": 0, "skipped": 0, "failed": 0}
     while True:
         claimed, skipped, render_failed = claim_batch(campaign, batch_size)
@@ -347,8 +326,7 @@ def send_campaign(
         batch_counts = {"sent": result["sent"], "skipped": skipped, "failed": result["failed"] + render_failed}
         for key, value in batch_counts.items():
             totals[key] += value
-        if progress:
-            progress(len(claimed) + skipped + render_failed, **batch_counts)
+        progress.advance(len(claimed) + skipped + render_failed, **batch_counts)
     counts.update(totals)
     counts["unconfirmed"] = Message.objects.filter(
         campaign=campaign, status=Message.Status.SENT, provider_id=""
@@ -362,13 +340,3 @@ def requeue_failed(campaign: Campaign) -> int:
     return Message.objects.filter(campaign=campaign, status=Message.Status.FAILED).update(
         status=Message.Status.QUEUED, error="", sent_at=None
     )
-
-
-@job_kind(
-    "send_campaign",
-    queue="default",
-    description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
-)
-def send_campaign_job(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
-    campaign = Campaign.objects.get(pk=campaign_id)
-    return dict(send_campaign(campaign, progress=ctx.advance, set_total=ctx.set_total))

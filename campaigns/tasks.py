@@ -1,41 +1,55 @@
-"""Job kinds of campaigns. Thin: the work is in the domain modules (generation.py, delivery.py, experiments.py)."""
+"""Job kinds and beat tasks of campaigns. Thin: the work is in the domain modules (generation.py,
+delivery.py, thompson.py) and every status move in `campaigns.actions`."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from celery import shared_task
+
 from jobs.runner import JobContext, job_kind
 
-from . import generation
-
-# Job kinds and beat tasks defined beside their domain code register on import.
-from . import delivery, experiments  # noqa: F401  isort: skip
+from . import actions, delivery, generation, thompson
 from .models import Campaign
-from .workflow import do_transition
 
 
-@job_kind("generate_campaign", queue="inference", description="Copy variants of a campaign, under guardrails.")
+@job_kind(actions.GENERATE_JOB, queue="inference", description="Copy variants of a campaign, under guardrails.")
 def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False) -> dict[str, Any]:
     """Generate the campaign's missing variants (all unapproved ones with `force`).
 
-    Moves the campaign to generating (unless it already is), and to in review at the end; when generation
-    fails it goes back to draft with the error as the note, so the manager can fix the brief and retry."""
+    `actions.do_generate` moved the campaign to generating before queueing this job (a job started otherwise
+    takes that step itself); at the end it goes to in review, or back to draft with the error as the note
+    when generation fails, so the manager can fix the brief and retry."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
         raise ValueError(f"campaign {campaign_id} does not exist")
-    generation.check_can_generate(campaign)
-    if campaign.status != Campaign.Status.GENERATING:
-        if campaign.status == Campaign.Status.IN_REVIEW:  # in_review -> generating is no edge: via draft
-            do_transition(campaign, Campaign.Status.DRAFT, note=f"regenerating (job {ctx.job.pk})")
-        do_transition(campaign, Campaign.Status.GENERATING, note=f"job {ctx.job.pk}")
+    job = ctx.job.pk
+    actions.do_begin_generation_job(campaign, job)
     try:
         counts = generation.generate_variants(campaign, progress=ctx, force=force)
     except Exception as exc:
-        do_transition(campaign, Campaign.Status.DRAFT, note=f"generation failed (job {ctx.job.pk}): {exc}"[:2000])
+        actions.do_end_generation(campaign, f"generation failed (job {job}): {exc}", failed=True)
         raise
     if campaign.variants.exists():
-        do_transition(campaign, Campaign.Status.IN_REVIEW, note=f"job {ctx.job.pk}: {counts.get('generated', 0)} "
-                      f"variant(s) written, {counts.get('flagged', 0)} flagged")
+        note = f"job {job}: {counts.get('generated', 0)} variant(s) written, {counts.get('flagged', 0)} flagged"
     else:
-        do_transition(campaign, Campaign.Status.DRAFT, note=f"job {ctx.job.pk}: no variant was written")
+        note = f"job {job}: no variant was written"
+    actions.do_end_generation(campaign, note)
     return counts
+
+
+@job_kind(
+    actions.SEND_JOB,
+    queue="default",
+    description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
+)
+def send_campaign_job(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
+    """Send the running campaign (`actions.do_start_sending` started it) to everyone not reached yet."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return dict(delivery.send_campaign(campaign, progress=ctx))
+
+
+@shared_task(name="campaigns.reweight_experiments")
+def reweight_experiments_task() -> int:
+    """Beat entry point: re-weight the Thompson experiments that are due (cheap when none is)."""
+    return thompson.reweight_due()

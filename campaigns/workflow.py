@@ -1,4 +1,7 @@
-"""The campaign status machine and the review of copy variants: who may do what, and when.
+"""The rules of a campaign's life: the status machine, what blocks each status, and who may change anything.
+
+Nothing here writes: `campaigns.actions` checks these rules and makes every change (on a locked row,
+with the move recorded), so the admin, the API and the jobs all go one way through them.
 
 Statuses and their edges (`ALLOWED`):
 
@@ -11,47 +14,31 @@ Statuses and their edges (`ALLOWED`):
     cancel: any status except finished --> finished, with a note saying why (`CANCEL_NEEDS_NOTE`).
     finished is terminal.
 
-Rules checked by `check_transition(campaign, to, user)` (raises `TransitionError`, a ValueError, for a
-forbidden edge or an unmet requirement, and `django.core.exceptions.PermissionDenied` for the user):
-- the user needs `campaigns.change_campaign` (the "campaign manager" group); analysts only read.
-  `user=None` means the system itself (a job such as generation moving generating -> in_review).
+Rules checked by `check_transition(campaign, to, actor)` (raises `TransitionError`, a ValueError, for a
+forbidden edge or an unmet requirement, and `django.core.exceptions.PermissionDenied` for the actor):
+- the actor needs `campaigns.change_campaign` (the "campaign manager" group); analysts only read.
+  `None` is the system itself (a job such as generation moving generating -> in_review).
 - -> in_review from draft: the campaign has at least one variant.
 - -> approved: at least one approved variant, a complete brief (name, brief text, a valid audience that is
   not empty, for email a subject on every approved variant and `required_text` holding the unsubscribe
   line), and every approved variant fits the channel limits (`CHANNEL_LIMITS`).
 - -> running: still approvable, plus an experiment whose arms include at least one approved variant.
-- finished from anything but running: a cancel; needs a note.
+- finished from anything but running: a cancel; needs a note (`check_cancel_note`).
 
-`do_transition(campaign, to, user=None, note="")` re-checks under `select_for_update`, then records the
-move (`CampaignTransition`, `status_changed_by/at`); running stamps `Experiment.started_at`, finished
-`Experiment.finished_at`.
-
-Variant review (a campaign manager, while the campaign is draft or in review):
-- `do_approve_variant(variant, user)`: in review or rejected -> approved (a variant flagged by the
-  guardrails must be edited until it passes first).
-- `do_reject_variant(variant, user, reason)`: the reason is required.
-- `do_edit_variant(variant, user, subject=None, preheader=None, body=None)`: keeps the model's text in
-  `generated_body`, re-runs the guardrails on the new text exactly as generation does
-  (`campaigns.guardrails.check_variant`); the
-  variant goes back to review (or flagged when a guardrail fails), so an edit always needs a new approval.
-
-Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is sent without it.
+Variants are reviewed (approved, rejected, edited) only while the campaign is draft or in review
+(`check_reviewable`). Delivery re-checks approval (`campaigns.delivery.check_can_send`): nothing is sent
+without it.
 """
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
-from django.utils import timezone
 
-from .generation import check_variant
-from .models import Campaign, CampaignTransition, Experiment, Variant
-from .prompts import LIMITS
+from core.actors import Actor, has_perm
 
-logger = logging.getLogger(__name__)
+from .audience import AudienceError, audience_size
+from .channels import LIMITS
+from .models import Campaign, Experiment, Variant
 
 Status = Campaign.Status
 
@@ -80,11 +67,11 @@ class ReviewError(ValueError):
     """A variant review action that is not possible now; the message says why."""
 
 
-def check_permission(user: Any) -> None:
+def check_permission(actor: Actor) -> None:
     """Campaign managers (model permission `campaigns.change_campaign`) may change campaigns; None is the system."""
-    if user is None:
+    if actor is None:
         return
-    if not getattr(user, "is_authenticated", False) or not user.has_perm(CHANGE_PERMISSION):
+    if not has_perm(actor, CHANGE_PERMISSION):
         raise PermissionDenied("only campaign managers may change campaigns (analysts have read-only access)")
 
 
@@ -108,8 +95,6 @@ def channel_problems(campaign: Campaign, variant: Variant) -> list[str]:
 
 def brief_problems(campaign: Campaign) -> list[str]:
     """What is missing from the brief before the campaign can be approved (empty when complete)."""
-    from .audience import AudienceError, audience_size
-
     problems = []
     if not campaign.name.strip():
         problems.append("the campaign has no name")
@@ -126,6 +111,7 @@ def brief_problems(campaign: Campaign) -> list[str]:
 
 
 def approval_problems(campaign: Campaign) -> list[str]:
+    """What keeps the campaign from being approved (or sent) now: its approved variants and its brief."""
     approved = list(campaign.variants.filter(status=Variant.Status.APPROVED))
     problems = [] if approved else ["no variant is approved yet"]
     for variant in approved:
@@ -134,6 +120,7 @@ def approval_problems(campaign: Campaign) -> list[str]:
 
 
 def experiment_problems(campaign: Campaign) -> list[str]:
+    """What keeps the campaign's experiment from running: it must exist and have an approved arm."""
     experiment = Experiment.objects.filter(campaign=campaign).first()
     if experiment is None:
         return ["the campaign has no experiment: create it (and its arms) first"]
@@ -142,11 +129,11 @@ def experiment_problems(campaign: Campaign) -> list[str]:
     return []
 
 
-def check_transition(campaign: Campaign, to: str, user: Any) -> None:
-    """Raise unless `user` may move `campaign` from its status to `to` now (see the module docstring)."""
+def check_transition(campaign: Campaign, to: str, actor: Actor) -> None:
+    """Raise unless `actor` may move `campaign` from its status to `to` now (see the module docstring)."""
     if to not in Status.values:
         raise TransitionError(f"unknown status {to!r}; statuses are {', '.join(Status.values)}")
-    check_permission(user)
+    check_permission(actor)
     current = campaign.status
     if to == current:
         raise TransitionError(f"the campaign is already {current}")
@@ -165,106 +152,15 @@ def check_transition(campaign: Campaign, to: str, user: Any) -> None:
 
 
 def check_cancel_note(campaign: Campaign, to: str, note: str) -> None:
+    """Finishing a campaign before it ran is a cancel, and a cancel says why."""
     if to == Status.FINISHED and campaign.status != Status.RUNNING and CANCEL_NEEDS_NOTE and not note.strip():
         raise TransitionError(f"cancelling a {campaign.status} campaign (finishing it before it ran) needs a note")
 
 
-def do_transition(campaign: Campaign, to: str, user: Any = None, note: str = "") -> CampaignTransition:
-    """Move the campaign to `to`, re-checked on the locked row; records who, when and why."""
-    with transaction.atomic():
-        locked = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        check_transition(locked, to, user)
-        check_cancel_note(locked, to, note)
-        now = timezone.now()
-        record = CampaignTransition.objects.create(
-            campaign=locked, from_status=locked.status, to_status=to, user=user, note=note, at=now
-        )
-        Campaign.objects.filter(pk=locked.pk).update(
-            status=to, status_changed_by=user, status_changed_at=now, updated_at=now
-        )
-        if to == Status.RUNNING:
-            Experiment.objects.filter(campaign=locked, started_at__isnull=True).update(started_at=now)
-        elif to == Status.FINISHED:
-            Experiment.objects.filter(campaign=locked, finished_at__isnull=True).update(finished_at=now)
-    campaign.status, campaign.status_changed_by, campaign.status_changed_at = to, user, now
-    return record
-
-
-# --- Variant review ---------------------------------------------------------------------------------------
-
-
-def _check_reviewable(variant: Variant, user: Any) -> Campaign:
-    check_permission(user)
-    campaign = variant.campaign
+def check_reviewable(campaign: Campaign, actor: Actor) -> None:
+    """Variants are approved, rejected or edited by campaign managers, while the campaign is draft or in review."""
+    check_permission(actor)
     if campaign.status not in REVIEWABLE_CAMPAIGN:
         raise ReviewError(
             f"variants can be reviewed or edited only while the campaign is draft or in review; it is {campaign.status}"
         )
-    return campaign
-
-
-def do_approve_variant(variant: Variant, user: Any) -> Variant:
-    """Approve a variant in review (or one rejected earlier); flagged variants must be edited first."""
-    campaign = _check_reviewable(variant, user)
-    if variant.status == Variant.Status.FLAGGED:
-        failed = [g.get("check", "?") for g in variant.guardrails if isinstance(g, dict) and not g.get("passed", True)]
-        raise ReviewError(
-            f"variant {variant.label} failed guardrails ({', '.join(failed) or 'see its results'}): edit it first"
-        )
-    if variant.status == Variant.Status.APPROVED:
-        raise ReviewError(f"variant {variant.label} is already approved")
-    problems = channel_problems(campaign, variant)
-    if problems:
-        raise ReviewError("; ".join(problems))
-    return _review(variant, user, Variant.Status.APPROVED, "")
-
-
-def do_reject_variant(variant: Variant, user: Any, reason: str) -> Variant:
-    """Reject a variant; the reason is kept so generation and reviewers can learn from it."""
-    _check_reviewable(variant, user)
-    if not (reason or "").strip():
-        raise ReviewError("a rejection needs a reason")
-    if variant.status == Variant.Status.REJECTED:
-        raise ReviewError(f"variant {variant.label} is already rejected")
-    return _review(variant, user, Variant.Status.REJECTED, reason.strip())
-
-
-def _review(variant: Variant, user: Any, status: str, reason: str) -> Variant:
-    variant.status, variant.rejection_reason = status, reason
-    variant.reviewed_by, variant.reviewed_at = user, timezone.now()
-    variant.save(update_fields=["status", "rejection_reason", "reviewed_by", "reviewed_at"])
-    return variant
-
-
-def do_edit_variant(
-    variant: Variant,
-    user: Any,
-    *,
-    subject: str | None = None,
-    preheader: str | None = None,
-    body: str | None = None,
-) -> Variant:
-    """Change the copy by hand. The model's text stays in `generated_body`; the edit needs a new approval."""
-    _check_reviewable(variant, user)
-    changes = {k: v for k, v in {"subject": subject, "preheader": preheader, "body": body}.items() if v is not None}
-    if not changes:
-        raise ReviewError("nothing to change: give a subject, preheader or body")
-    if "body" in changes and not changes["body"].strip():
-        raise ReviewError("the body must not be empty")
-    for field, value in changes.items():
-        max_length = getattr(Variant._meta.get_field(field), "max_length", None)
-        if max_length and len(value) > max_length:
-            raise ReviewError(f"{field} has {len(value)} characters; at most {max_length} fit")
-    if not variant.generated_body:
-        variant.generated_body = variant.body
-    for field, value in changes.items():
-        setattr(variant, field, value)
-    variant.edited_by = user
-    # re-checked exactly as generation checks its own copy (same segment, product, customer and context)
-    results = check_variant(variant)
-    variant.guardrails = results
-    failed = any(not r.get("passed", False) for r in results)
-    variant.status = Variant.Status.FLAGGED if failed else Variant.Status.IN_REVIEW
-    variant.reviewed_by, variant.reviewed_at, variant.rejection_reason = None, None, ""
-    variant.save()
-    return variant

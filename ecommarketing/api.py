@@ -2,7 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
-from campaigns.api import CampaignViewSet, VariantViewSet
+from campaigns.api.views import CampaignViewSet, VariantViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
 from customers.api import CustomerViewSet, EventViewSet, SegmentViewSet
 from jobs.api import JobViewSet

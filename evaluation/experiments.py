@@ -1,6 +1,6 @@
 """Does the experiment winner rule keep its promises? `python -m evaluation.experiments [--runs 1000]`.
 
-Seeded simulations of whole experiments through the same code the platform runs (campaigns.statistics):
+Seeded simulations of whole experiments through the same code the platform runs (campaigns.experiment_stats):
 customers are split by the real stable hash (`stable_unit` + `pick_index`, equal weights), each converts
 with its arm's true rate, and the winner rule (Holm across arms, minimum sample, SRM, positive lift)
 is applied once, at the planned sample size (no peeking):
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from campaigns import statistics as st
+from campaigns import experiment_stats as st
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "var" / "eval" / "experiments.json"

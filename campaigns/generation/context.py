@@ -80,7 +80,7 @@ def guardrail_context(
 
 def check_variant(variant: Variant) -> list[Result]:
     """The guardrail results of a stored variant's current text: what an edit in review is re-checked with
-    (`campaigns.workflow.do_edit_variant`), against the same context generation checked it in."""
+    (`campaigns.actions.do_edit_variant`), against the same context generation checked it in."""
     campaign = variant.campaign
     copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
     group = Group(variant.segment, variant.product, variant.customer)

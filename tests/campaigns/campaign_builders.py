@@ -1,11 +1,14 @@
-"""Builders for the workflow, audience, delivery and campaign API tests: a campaign that is ready to
-approve, consenting customers, an experiment with arms (written directly, so these tests do not depend
-on how the experiments module allocates)."""
+"""Builders for the campaign tests: a campaign that is ready to approve, consenting customers, an experiment
+with arms (written directly, so these tests do not depend on how the experiments module allocates), and a
+signed-in admin client."""
 
 from __future__ import annotations
 
 import itertools
 from typing import Any
+
+from django.contrib.auth.models import User
+from django.test import Client
 
 from campaigns.models import Arm, Campaign, Experiment, Variant
 from customers.models import Customer
@@ -56,3 +59,11 @@ def experiment(camp: Campaign, holdout: float = 0.0) -> Experiment:
     if holdout:
         Arm.objects.create(experiment=exp, key="holdout", variant=None, weight=holdout)
     return exp
+
+
+def admin_login(client: Client, user: User) -> Client:
+    """`client` signed in to the admin as `user` (made staff: what a person's role decides is the group)."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    return client

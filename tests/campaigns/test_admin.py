@@ -22,27 +22,12 @@ from catalog.models import Product
 from customers.models import Customer, Event, EventType
 from jobs.models import Job
 
+from .campaign_builders import admin_login
+
 pytestmark = pytest.mark.django_db
 
 UNSUBSCRIBE = "You get this because you opted in. Reply STOP to unsubscribe."
 _seq = itertools.count(1)
-
-
-def _login(client: Client, user: User) -> Client:
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_web(client: Client, manager: User) -> Client:
-    return _login(client, manager)
-
-
-@pytest.fixture
-def analyst_web(client: Client, analyst: User) -> Client:
-    return _login(client, analyst)
 
 
 def _customer(name: str = "", **fields: Any) -> Customer:
@@ -210,8 +195,6 @@ def test_unknown_status_is_refused(manager_web: Client, in_review: Campaign) -> 
 def test_start_creates_the_experiment_and_sends(
     manager_web: Client, in_review: Campaign, manager: User, run_on_commit: None
 ) -> None:
-    import campaigns.delivery  # noqa: F401  (registers the send_campaign job kind)
-
     Campaign.objects.filter(pk=in_review.pk).update(status=Campaign.Status.APPROVED)
     response = manager_web.post(_url("transition", in_review), {"to": "running"}, follow=True)
     in_review.refresh_from_db()
@@ -360,7 +343,7 @@ def test_analyst_sees_pages_without_buttons_and_cannot_act(analyst_web: Client, 
 
 
 def test_user_without_permissions_gets_nothing(client: Client, nobody: User, in_review: Campaign) -> None:
-    _login(client, nobody)
+    admin_login(client, nobody)
     assert client.get(_url("review", in_review)).status_code == 403
     assert client.get(_url("results", in_review)).status_code == 403
 

@@ -1,5 +1,6 @@
-"""Delivery: approval enforced, consent respected, holdout silent, idempotent under retry and crash,
-email through Django's outbox, SMS/push through a real local webhook server or the JSONL export."""
+"""Delivery: approval enforced, only started campaigns sent, consent respected, holdout silent, idempotent
+under retry and crash, email through Django's outbox, SMS/push through a real local webhook server or the
+JSONL export."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from django.core import mail
 from django.utils import timezone
 
 from campaigns import delivery
+from campaigns.actions import do_start_sending, do_transition
 from campaigns.delivery import DeliveryError, claim_batch, send_campaign
 from campaigns.models import Assignment, Campaign, Message
 from customers.models import Event
@@ -35,6 +37,13 @@ def approved_campaign(n_customers: int = 4, holdout: float = 0.0, **fields: Any)
     return camp
 
 
+def running_campaign(n_customers: int = 4, holdout: float = 0.0, **fields: Any) -> Campaign:
+    """An approved campaign that was started (as the start-sending step leaves it, before its job runs)."""
+    camp = approved_campaign(n_customers, holdout, **fields)
+    do_transition(camp, "running", None)
+    return camp
+
+
 def test_nothing_is_sent_without_approval() -> None:
     for status in ("draft", "generating", "in_review", "finished"):
         camp = approved_campaign(1)
@@ -46,12 +55,27 @@ def test_nothing_is_sent_without_approval() -> None:
     camp.variants.update(status="rejected")  # approval withdrawn behind the status' back
     with pytest.raises(DeliveryError, match="no variant is approved"):
         send_campaign(camp)
+    camp = running_campaign(1)
+    camp.variants.update(status="rejected")
+    with pytest.raises(DeliveryError, match="no variant is approved"):
+        send_campaign(camp)
     assert not Message.objects.exists() and not mail.outbox
 
 
-def test_email_send_moves_to_running_and_fills_the_outbox() -> None:
+def test_an_approved_campaign_is_sent_only_once_started() -> None:
+    camp = approved_campaign(1)
+    with pytest.raises(DeliveryError, match=f"approved but not started: .*POST /campaigns/{camp.pk}/send/"):
+        send_campaign(camp)
+    camp.refresh_from_db()
+    assert camp.status == "approved" and not Message.objects.exists() and not mail.outbox
+
+
+def test_starting_to_send_moves_to_running_and_the_send_fills_the_outbox(run_on_commit: None, manager: Any) -> None:
     camp = approved_campaign(3)
-    counts = send_campaign(camp)
+    job = do_start_sending(camp, manager)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    counts = job.result
     camp.refresh_from_db()
     assert camp.status == "running"
     assert counts == {
@@ -75,7 +99,7 @@ def test_email_send_moves_to_running_and_fills_the_outbox() -> None:
 
 
 def test_running_twice_sends_nothing_twice() -> None:
-    camp = approved_campaign(3)
+    camp = running_campaign(3)
     send_campaign(camp)
     again = send_campaign(camp)
     assert again["messages_created"] == 0 and again["sent"] == 0
@@ -89,8 +113,7 @@ def test_running_twice_sends_nothing_twice() -> None:
 
 
 def test_a_crash_between_claim_and_send_never_sends_twice() -> None:
-    camp = approved_campaign(3)
-    delivery.do_transition(camp, "running", None)
+    camp = running_campaign(3)
     experiment_ = camp.experiment
     delivery.queue_messages(camp, experiment_)
     claimed, skipped, failed = claim_batch(camp, size=2)  # ... and the worker dies here
@@ -105,8 +128,7 @@ def test_a_crash_between_claim_and_send_never_sends_twice() -> None:
 
 
 def test_customers_who_lose_consent_after_assignment_are_skipped() -> None:
-    camp = approved_campaign(3)
-    delivery.do_transition(camp, "running", None)
+    camp = running_campaign(3)
     delivery.queue_messages(camp, camp.experiment)
     queued = list(Message.objects.filter(campaign=camp).order_by("pk"))
     queued[0].customer.marketing_consent = False
@@ -124,7 +146,7 @@ def test_customers_who_lose_consent_after_assignment_are_skipped() -> None:
 
 
 def test_holdout_is_assigned_but_gets_nothing() -> None:
-    camp = approved_campaign(40, holdout=0.5)
+    camp = running_campaign(40, holdout=0.5)
     counts = send_campaign(camp)
     holdout = Assignment.objects.filter(experiment=camp.experiment, arm__key="holdout")
     assert counts["holdout"] == holdout.count() > 0
@@ -133,10 +155,11 @@ def test_holdout_is_assigned_but_gets_nothing() -> None:
     assert counts["sent"] == len(mail.outbox) == 40 - holdout.count()
 
 
-def test_an_approved_campaign_without_experiment_gets_one() -> None:
+def test_an_approved_campaign_without_experiment_gets_one(manager: Any) -> None:
     camp = campaign(status="approved")
     variant(camp, status="approved", body=f"Mugs for tea. {UNSUBSCRIBE_LINE}")
     customer()
+    do_start_sending(camp, manager)  # the step creates the experiment; its job (not run here) sends
     counts = send_campaign(camp)
     assert camp.experiment.arms.filter(variant__isnull=False).count() == 1
     assert counts["audience"] == 1
@@ -145,7 +168,7 @@ def test_an_approved_campaign_without_experiment_gets_one() -> None:
 def test_an_unreachable_mail_server_fails_the_messages_and_they_can_be_requeued(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 2  # nothing listens
-    camp = approved_campaign(2)
+    camp = running_campaign(2)
     counts = send_campaign(camp)
     assert (counts["sent"], counts["failed"], counts["unconfirmed"]) == (0, 2, 0)
     assert all("email connection" in m.error and m.sent_at is None for m in Message.objects.all())
@@ -188,7 +211,7 @@ def provider() -> Iterator[tuple[str, type[_Provider]]]:
 def test_sms_goes_to_the_webhook(settings: Any, provider: tuple[str, type[_Provider]]) -> None:
     url, handler = provider
     settings.CAMPAIGN_WEBHOOK_URL, settings.CAMPAIGN_WEBHOOK_TOKEN = url, "secret"
-    camp = approved_campaign(3, channel="sms", required_text="Reply STOP to opt out")
+    camp = running_campaign(3, channel="sms", required_text="Reply STOP to opt out")
     camp.variants.update(subject="", preheader="", body="Stoneware mugs that keep tea warm.")
     counts = send_campaign(camp)
     assert counts["sent"] == 3 and not mail.outbox
@@ -205,7 +228,7 @@ def test_webhook_errors_fail_the_batch(settings: Any, provider: tuple[str, type[
     url, handler = provider
     handler.status = 503
     settings.CAMPAIGN_WEBHOOK_URL = url
-    camp = approved_campaign(2, channel="push", required_text="")
+    camp = running_campaign(2, channel="push", required_text="")
     camp.variants.update(subject="Mugs are back", preheader="", body="Stoneware that keeps tea warm.")
     counts = send_campaign(camp)
     assert (counts["sent"], counts["failed"]) == (0, 2)
@@ -215,7 +238,7 @@ def test_webhook_errors_fail_the_batch(settings: Any, provider: tuple[str, type[
 
 def test_without_webhook_push_is_exported_as_jsonl(settings: Any, tmp_path: Path) -> None:
     settings.CAMPAIGN_WEBHOOK_URL, settings.CAMPAIGN_EXPORT_DIR = "", tmp_path
-    camp = approved_campaign(2, channel="push", required_text="")
+    camp = running_campaign(2, channel="push", required_text="")
     camp.variants.update(subject="Mugs are back", preheader="", body="Stoneware that keeps tea warm.")
     send_campaign(camp)
     send_campaign(camp)  # a retry appends nothing
@@ -226,10 +249,19 @@ def test_without_webhook_push_is_exported_as_jsonl(settings: Any, tmp_path: Path
 
 
 def test_send_campaign_job_reports_progress(run_on_commit: None, manager: Any) -> None:
-    camp = approved_campaign(3)
+    camp = running_campaign(3)
     job = start_job("send_campaign", {"campaign_id": camp.pk}, user=manager)
     job = Job.objects.get(pk=job.pk)
     assert job.status == "succeeded", job.error
     assert (job.progress_done, job.progress_total) == (3, 3)
     assert job.counts["sent"] == 3 and job.result["sent"] == 3
     assert len(mail.outbox) == 3
+
+
+def test_a_send_job_started_without_the_step_sends_nothing(run_on_commit: None, manager: Any) -> None:
+    """Starting to send is a manager's step (experiment, running); a job queued around it refuses."""
+    camp = approved_campaign(2)
+    job = Job.objects.get(pk=start_job("send_campaign", {"campaign_id": camp.pk}, user=manager).pk)
+    assert job.status == "failed" and "approved but not started" in job.error
+    camp.refresh_from_db()
+    assert camp.status == "approved" and not Message.objects.exists() and not mail.outbox

@@ -14,9 +14,12 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
+from campaigns import actions, tasks, thompson
+from campaigns import experiment_stats as st
 from campaigns import experiments as ex
-from campaigns import statistics as st
+from campaigns.analysis import analyse, choose_winner
 from campaigns.models import Arm, Assignment, Campaign, Experiment, Variant
+from campaigns.outcomes import arm_outcomes, outcomes_over_time
 from customers.models import Customer, Event, EventType
 from tests.api.factories import BASE_TIME, make_campaign, make_customer
 
@@ -183,7 +186,7 @@ def test_attribution_window_and_campaign_tags() -> None:
     event(after, EventType.CLICK, T0 + 8 * day, campaign)
     event(untagged, EventType.OPEN, T0 + day)  # an open of some other mail
     event(untagged, EventType.CLICK, T0 + day, other)  # a click on another campaign
-    outcome = ex.arm_outcomes(experiment)["A"]
+    outcome = arm_outcomes(experiment)["A"]
     assert {k: outcome[k] for k in ("assigned", "exposed", "opened", "clicked", "converted")} == {
         "assigned": 4,
         "exposed": 1,
@@ -192,9 +195,9 @@ def test_attribution_window_and_campaign_tags() -> None:
         "converted": 1,
     }
     assert outcome["revenue"] == pytest.approx(42.5)
-    cut = ex.arm_outcomes(experiment, until=T0 + day + timedelta(hours=1))["A"]
+    cut = arm_outcomes(experiment, until=T0 + day + timedelta(hours=1))["A"]
     assert (cut["opened"], cut["converted"], cut["revenue"]) == (1, 0, 0.0)
-    assert ex.arm_outcomes(experiment, until=T0 - day)["A"]["assigned"] == 0
+    assert arm_outcomes(experiment, until=T0 - day)["A"]["assigned"] == 0
 
 
 def test_outcomes_over_time_are_cumulative_with_intervals() -> None:
@@ -203,15 +206,15 @@ def test_outcomes_over_time_are_cumulative_with_intervals() -> None:
     ex.assign(experiment, [first], now=T0)
     ex.assign(experiment, [second], now=T0 + timedelta(days=1))
     event(first, EventType.PURCHASE, T0 + timedelta(days=2), value="5")
-    chart = ex.outcomes_over_time(experiment, "conversion")
+    chart = outcomes_over_time(experiment, "conversion")
     assert chart["days"] == [(T0 + timedelta(days=i)).date().isoformat() for i in range(3)]
     points = chart["arms"][0]["points"]
     assert [(p["assigned"], p["successes"]) for p in points] == [(1, 0), (2, 0), (2, 1)]
     assert points[2]["rate"] == 0.5 and points[2]["low"] < 0.5 < points[2]["high"]
     assert points[0]["low"] == 0.0
     with pytest.raises(ex.ExperimentError):
-        ex.outcomes_over_time(experiment, "revenue")
-    empty = ex.outcomes_over_time(experiment_with("A"), "open")
+        outcomes_over_time(experiment, "revenue")
+    empty = outcomes_over_time(experiment_with("A"), "open")
     assert empty["days"] == [] and empty["arms"][0]["points"] == []
 
 
@@ -225,7 +228,7 @@ def _json(analysis: dict[str, Any]) -> dict[str, Any]:
 def test_analysis_with_zero_conversions() -> None:
     experiment = experiment_with("AB", holdout_weight=0.1, minimum_sample=10)
     populate(experiment, {"A": (45, 0), "B": (45, 0), "holdout": (10, 0)})
-    analysis = _json(ex.analyse(experiment))
+    analysis = _json(analyse(experiment))
     conversion = analysis["metrics"]["conversion"]
     rows = {row["key"]: row for row in conversion["arms"]}
     assert rows["A"]["rate"] == 0.0 and rows["A"]["ci"][0] == 0.0 and rows["A"]["ci"][1] > 0
@@ -243,7 +246,7 @@ def test_analysis_with_zero_conversions() -> None:
 def test_analysis_with_an_empty_arm() -> None:
     experiment = experiment_with("AB", holdout_weight=0, minimum_sample=10)
     populate(experiment, {"A": (40, 4)})
-    analysis = _json(ex.analyse(experiment, "conversion"))
+    analysis = _json(analyse(experiment, "conversion"))
     assert list(analysis["metrics"]) == ["conversion"]
     rows = {row["key"]: row for row in analysis["metrics"]["conversion"]["arms"]}
     assert rows["B"]["n"] == 0 and rows["B"]["rate"] is None and rows["B"]["ci"] == [None, None]
@@ -254,14 +257,14 @@ def test_analysis_with_an_empty_arm() -> None:
     assert analysis["srm"]["flagged"]
     assert verdict["winner"] is None and "sample ratio mismatch" in verdict["reason"]
     with pytest.raises(ex.ExperimentError):
-        ex.analyse(experiment, "revenue")
+        analyse(experiment, "revenue")
 
 
 def test_analysis_of_a_holdout_only_experiment() -> None:
     campaign = make_campaign()
     experiment = ex.create_experiment(campaign, holdout_weight=0.2)
     populate(experiment, {"holdout": (30, 3)})
-    analysis = _json(ex.analyse(experiment))
+    analysis = _json(analyse(experiment))
     assert "only the control" in analysis["metrics"]["conversion"]["verdict"]["reason"]
     assert analysis["metrics"]["open"]["verdict"] == {
         "winner": None,
@@ -274,7 +277,7 @@ def test_analysis_of_a_holdout_only_experiment() -> None:
 def test_sample_ratio_mismatch_blocks_the_winner() -> None:
     experiment = experiment_with("AB", holdout_weight=0, minimum_sample=100)
     populate(experiment, {"A": (700, 35), "B": (300, 60)})  # 50/50 weights, 70/30 split; B converts 4x
-    analysis = ex.analyse(experiment)
+    analysis = analyse(experiment)
     assert analysis["srm"]["flagged"] and analysis["srm"]["p_value"] < 0.001
     verdict = analysis["metrics"]["conversion"]["verdict"]
     assert verdict["winner"] is None and "sample ratio mismatch" in verdict["reason"]
@@ -283,9 +286,9 @@ def test_sample_ratio_mismatch_blocks_the_winner() -> None:
 def test_thompson_srm_tests_only_the_holdout_share() -> None:
     experiment = experiment_with("AB", holdout_weight=0.1, allocation=Experiment.Allocation.THOMPSON)
     populate(experiment, {"A": (800, 10), "B": (100, 1), "holdout": (100, 1)})  # uneven arms are fine here
-    assert not ex.analyse(experiment)["srm"]["flagged"]
+    assert not analyse(experiment)["srm"]["flagged"]
     populate(experiment, {"holdout": (400, 1)})
-    srm = ex.analyse(experiment)["srm"]
+    srm = analyse(experiment)["srm"]
     assert srm["flagged"] and "holdout vs the rest" in srm["reason"]
 
 
@@ -297,7 +300,7 @@ def _winning_experiment() -> Experiment:
 
 def test_winner_rule_and_manager_override(manager: User, analyst: User) -> None:
     experiment = _winning_experiment()
-    analysis = _json(ex.analyse(experiment))
+    analysis = _json(analyse(experiment))
     rows = {row["key"]: row for row in analysis["metrics"]["conversion"]["arms"]}
     assert rows["holdout"]["is_control"] and rows["holdout"]["lift_abs"] is None
     assert rows["B"]["lift_abs"] == pytest.approx(110 / 900 - 8 / 200)
@@ -306,29 +309,29 @@ def test_winner_rule_and_manager_override(manager: User, analyst: User) -> None:
     assert rows["B"]["revenue"] == pytest.approx(110 * 20.0)
     assert analysis["metrics"]["conversion"]["bayes_method"].startswith("monte carlo")
 
-    decision = ex.choose_winner(experiment)
+    decision = choose_winner(experiment)
     assert decision["winner"] == "B" and decision["stored"] == "B" and not decision["overridden"]
     experiment.refresh_from_db()
     assert experiment.winner is not None and experiment.winner.key == "B"
 
     arm_a = experiment.arms.get(key="A")
     with pytest.raises(PermissionDenied):
-        ex.override_winner(experiment, arm_a, analyst, "no")
+        actions.do_override_winner(experiment, arm_a.pk, analyst, "no")
     other = experiment_with("A").arms.first()
     assert other is not None
     with pytest.raises(ex.ExperimentError, match="another experiment"):
-        ex.override_winner(experiment, other, manager, "wrong arm")
-    ex.override_winner(experiment, arm_a, manager, "A fits the brand better")
-    decision = ex.choose_winner(experiment)  # the rule still says B, but keeps the manager's choice
+        actions.do_override_winner(experiment, other.pk, manager, "wrong arm")
+    actions.do_override_winner(experiment, arm_a.pk, manager, "A fits the brand better")
+    decision = choose_winner(experiment)  # the rule still says B, but keeps the manager's choice
     assert decision == {"winner": "B", "reason": decision["reason"], "overridden": True, "stored": "A"}
     experiment.refresh_from_db()
     assert (experiment.winner_overridden_by, experiment.winner_note) == (manager, "A fits the brand better")
-    assert ex.analyse(experiment, "conversion")["winner"] == {
+    assert analyse(experiment, "conversion")["winner"] == {
         "key": "A",
         "overridden_by": manager.pk,
         "note": "A fits the brand better",
     }
-    ex.override_winner(experiment, None, manager, "back to the rule")
+    actions.do_override_winner(experiment, None, manager, "back to the rule")
     experiment.refresh_from_db()
     assert experiment.winner is not None and experiment.winner.key == "B" and experiment.winner_overridden_by is None
 
@@ -336,7 +339,7 @@ def test_winner_rule_and_manager_override(manager: User, analyst: User) -> None:
 def test_no_winner_below_minimum_sample() -> None:
     experiment = experiment_with("AB", holdout_weight=0, minimum_sample=500)
     populate(experiment, {"A": (300, 10), "B": (300, 60)})
-    decision = ex.choose_winner(experiment)
+    decision = choose_winner(experiment)
     assert decision["winner"] is None and "fewer than 500" in decision["reason"]
     experiment.refresh_from_db()
     assert experiment.winner is None
@@ -351,17 +354,17 @@ def test_thompson_reweights_on_schedule_and_never_moves_old_customers() -> None:
     )
     populate(experiment, {"A": (300, 15), "B": (300, 45), "C": (300, 14), "holdout": (100, 5)})
     before = dict(Assignment.objects.filter(experiment=experiment).values_list("customer_id", "arm_id"))
-    assert ex.reweight(experiment, T0 + timedelta(hours=23)) is None  # not due yet
-    weights = ex.reweight(experiment, T0 + timedelta(hours=25))
+    assert thompson.reweight(experiment, T0 + timedelta(hours=23)) is None  # not due yet
+    weights = thompson.reweight(experiment, T0 + timedelta(hours=25))
     assert weights is not None
     assert weights["holdout"] == pytest.approx(0.1)
     assert sum(weights.values()) == pytest.approx(1.0)
-    assert weights["B"] > 0.8 and min(weights["A"], weights["C"]) >= 0.9 * ex.THOMPSON_FLOOR / 1.03
+    assert weights["B"] > 0.8 and min(weights["A"], weights["C"]) >= 0.9 * thompson.THOMPSON_FLOOR / 1.03
     stored = {arm.key: arm.weight for arm in experiment.arms.all()}
     assert stored == pytest.approx(weights)
     experiment.refresh_from_db()
     assert experiment.last_reweighted_at == T0 + timedelta(hours=25)
-    assert ex.reweight(experiment, T0 + timedelta(hours=30)) is None  # next one 24 h after the last
+    assert thompson.reweight(experiment, T0 + timedelta(hours=30)) is None  # next one 24 h after the last
     # nobody moved; newcomers follow the new weights
     assert dict(Assignment.objects.filter(experiment=experiment).values_list("customer_id", "arm_id")) == before
     newcomers = ex.assign(experiment, customers(1000), now=T0 + timedelta(hours=26))
@@ -372,15 +375,15 @@ def test_thompson_reweights_on_schedule_and_never_moves_old_customers() -> None:
 def test_reweight_skips_fixed_and_unstarted_experiments_and_the_beat_task_runs() -> None:
     fixed = experiment_with("AB")
     populate(fixed, {"A": (10, 1), "B": (10, 2)})
-    assert ex.reweight(fixed, T0 + timedelta(days=5)) is None
+    assert thompson.reweight(fixed, T0 + timedelta(days=5)) is None
     unstarted = experiment_with("AB", allocation=Experiment.Allocation.THOMPSON)
-    assert ex.reweight(unstarted, T0 + timedelta(days=5)) is None
+    assert thompson.reweight(unstarted, T0 + timedelta(days=5)) is None
     due = experiment_with("AB", allocation=Experiment.Allocation.THOMPSON, reweight_hours=1)
     populate(due, {"A": (50, 1), "B": (50, 9)})
     draft = experiment_with("AB", allocation=Experiment.Allocation.THOMPSON, reweight_hours=1)
     Campaign.objects.filter(pk=draft.campaign_id).update(status=Campaign.Status.DRAFT)
     populate(draft, {"A": (5, 1)})
-    assert ex.reweight_experiments_task.apply().get() == 1
+    assert tasks.reweight_experiments_task.apply().get() == 1
     due.refresh_from_db()
     draft.refresh_from_db()
     assert due.last_reweighted_at is not None and draft.last_reweighted_at is None
@@ -391,8 +394,8 @@ def test_attribution_and_analysis_are_set_based(django_assert_max_num_queries: A
     """The query count does not grow with the number of customers or events."""
     experiment = _winning_experiment()
     with django_assert_max_num_queries(3):
-        ex.arm_outcomes(experiment)
+        arm_outcomes(experiment)
     with django_assert_max_num_queries(3):
-        ex.outcomes_over_time(experiment, "conversion")
+        outcomes_over_time(experiment, "conversion")
     with django_assert_max_num_queries(5):
-        ex.analyse(experiment)
+        analyse(experiment)

@@ -1,4 +1,5 @@
-"""The campaign status machine and variant review: every edge allowed or refused, requirements, roles."""
+"""The campaign status machine (`campaigns.workflow`) through its one way of moving (`campaigns.actions`), and
+variant review: every edge allowed or refused, requirements, roles."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import pytest
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied
 
-from campaigns import workflow
+from campaigns import actions, workflow
+from campaigns.actions import do_transition
 from campaigns.models import Campaign, CampaignTransition, Experiment, Variant
-from campaigns.workflow import ReviewError, TransitionError, check_transition, do_transition
+from campaigns.workflow import ReviewError, TransitionError, check_transition
 
 from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, experiment, variant
 
@@ -171,14 +173,14 @@ def test_transition_rechecks_the_stored_status(manager: User) -> None:
 def test_approve_and_reject_record_the_reviewer(manager: User) -> None:
     camp = campaign(status="in_review")
     a, b = variant(camp), variant(camp)
-    workflow.do_approve_variant(a, manager)
-    workflow.do_reject_variant(b, manager, "  sounds pushy  ")
+    actions.do_approve_variant(a, manager)
+    actions.do_reject_variant(b, manager, "  sounds pushy  ")
     a.refresh_from_db()
     b.refresh_from_db()
     assert (a.status, a.reviewed_by, a.rejection_reason) == ("approved", manager, "")
     assert (b.status, b.reviewed_by, b.rejection_reason) == ("rejected", manager, "sounds pushy")
     assert a.reviewed_at is not None
-    workflow.do_approve_variant(b, manager)  # a rejected variant can still be approved later
+    actions.do_approve_variant(b, manager)  # a rejected variant can still be approved later
     b.refresh_from_db()
     assert (b.status, b.rejection_reason) == ("approved", "")
 
@@ -187,7 +189,7 @@ def test_reject_needs_a_reason(manager: User) -> None:
     v = variant(campaign(status="in_review"))
     for reason in ("", "   "):
         with pytest.raises(ReviewError, match="needs a reason"):
-            workflow.do_reject_variant(v, manager, reason)
+            actions.do_reject_variant(v, manager, reason)
     v.refresh_from_db()
     assert v.status == "in_review"
 
@@ -198,23 +200,23 @@ def test_flagged_variant_must_be_edited_before_approval(manager: User) -> None:
         guardrails=[{"check": "banned_words", "passed": False, "detail": "cheap"}],
     )
     with pytest.raises(ReviewError, match=r"failed guardrails \(banned_words\)"):
-        workflow.do_approve_variant(v, manager)
+        actions.do_approve_variant(v, manager)
 
 
 def test_approve_checks_channel_limits(manager: User) -> None:
     v = variant(campaign(status="in_review", channel="push"), subject="t" * 51)
     with pytest.raises(ReviewError, match="subject has 51 characters, push allows 50"):
-        workflow.do_approve_variant(v, manager)
+        actions.do_approve_variant(v, manager)
 
 
 def test_analyst_cannot_review(analyst: User) -> None:
     v = variant(campaign(status="in_review"))
     with pytest.raises(PermissionDenied):
-        workflow.do_approve_variant(v, analyst)
+        actions.do_approve_variant(v, analyst)
     with pytest.raises(PermissionDenied):
-        workflow.do_reject_variant(v, analyst, "no")
+        actions.do_reject_variant(v, analyst, "no")
     with pytest.raises(PermissionDenied):
-        workflow.do_edit_variant(v, analyst, body="mine")
+        actions.do_edit_variant(v, analyst, body="mine")
     v.refresh_from_db()
     assert (v.status, v.body) == ("in_review", "Warm tea, warm hands: our stoneware mugs are back.")
 
@@ -223,21 +225,21 @@ def test_review_is_closed_once_the_campaign_is_approved(manager: User) -> None:
     camp = ready("approved")
     v = camp.variants.get()
     with pytest.raises(ReviewError, match="only while the campaign is draft or in review; it is approved"):
-        workflow.do_edit_variant(v, manager, body="Sneaky change after approval")
+        actions.do_edit_variant(v, manager, body="Sneaky change after approval")
     with pytest.raises(ReviewError, match="it is approved"):
-        workflow.do_reject_variant(v, manager, "late")
+        actions.do_reject_variant(v, manager, "late")
 
 
 def test_edit_keeps_the_generated_text_and_needs_a_new_approval(manager: User) -> None:
     camp = campaign(status="in_review")
     v = variant(camp, generated_body="", body="Model text", status="approved")
     body = f"Our stoneware mugs keep tea warm. {UNSUBSCRIBE_LINE}"
-    workflow.do_edit_variant(v, manager, subject="Stoneware mugs", body=body)
+    actions.do_edit_variant(v, manager, subject="Stoneware mugs", body=body)
     v.refresh_from_db()
     assert (v.subject, v.body, v.generated_body) == ("Stoneware mugs", body, "Model text")
     assert (v.status, v.edited_by, v.reviewed_by) == ("in_review", manager, None)
     assert v.guardrails and all(row["passed"] for row in v.guardrails), v.guardrails
-    workflow.do_edit_variant(v, manager, body=f"Second edit. {UNSUBSCRIBE_LINE}")
+    actions.do_edit_variant(v, manager, body=f"Second edit. {UNSUBSCRIBE_LINE}")
     v.refresh_from_db()
     assert v.generated_body == "Model text"  # the model's text survives every edit
 
@@ -245,23 +247,23 @@ def test_edit_keeps_the_generated_text_and_needs_a_new_approval(manager: User) -
 def test_edit_is_rechecked_by_the_guardrails(manager: User) -> None:
     camp = campaign(status="in_review", banned_words=["cheap"])
     v = variant(camp, status="approved")
-    workflow.do_edit_variant(v, manager, body=f"Cheap mugs, call 0800 123 4567 now! {UNSUBSCRIBE_LINE}")
+    actions.do_edit_variant(v, manager, body=f"Cheap mugs, call 0800 123 4567 now! {UNSUBSCRIBE_LINE}")
     v.refresh_from_db()
     failed = {row["check"] for row in v.guardrails if not row["passed"]}
     assert v.status == "flagged" and {"banned_words", "contact_details"} <= failed
     with pytest.raises(ReviewError, match="failed guardrails"):
-        workflow.do_approve_variant(v, manager)
-    workflow.do_edit_variant(v, manager, body=f"Stoneware mugs that keep tea warm. {UNSUBSCRIBE_LINE}")
+        actions.do_approve_variant(v, manager)
+    actions.do_edit_variant(v, manager, body=f"Stoneware mugs that keep tea warm. {UNSUBSCRIBE_LINE}")
     v.refresh_from_db()
     assert v.status == "in_review"
-    workflow.do_approve_variant(v, manager)
+    actions.do_approve_variant(v, manager)
 
 
 def test_edit_rejects_empty_and_oversized_input(manager: User) -> None:
     v = variant(campaign(status="in_review"))
     with pytest.raises(ReviewError, match="nothing to change"):
-        workflow.do_edit_variant(v, manager)
+        actions.do_edit_variant(v, manager)
     with pytest.raises(ReviewError, match="body must not be empty"):
-        workflow.do_edit_variant(v, manager, body="  ")
+        actions.do_edit_variant(v, manager, body="  ")
     with pytest.raises(ReviewError, match="subject has 201 characters; at most 200"):
-        workflow.do_edit_variant(v, manager, subject="s" * 201)
+        actions.do_edit_variant(v, manager, subject="s" * 201)

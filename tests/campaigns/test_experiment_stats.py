@@ -19,7 +19,7 @@ from statsmodels.stats.proportion import (
     samplesize_proportions_2indep_onetail,
 )
 
-from campaigns import statistics as st
+from campaigns import experiment_stats as st
 from evaluation.experiments import simulate
 
 CASES = [(30, 1000, 20, 1000), (7, 120, 2, 95), (450, 500, 430, 510), (1, 40, 9, 41), (120, 4000, 100, 4100)]
@@ -178,7 +178,7 @@ def test_winner_rule() -> None:
 
 def test_stable_unit_is_the_same_in_another_process() -> None:
     here = [st.stable_unit(12, c) for c in range(5)]
-    code = "from campaigns.statistics import stable_unit; print([stable_unit(12, c) for c in range(5)])"
+    code = "from campaigns.experiment_stats import stable_unit; print([stable_unit(12, c) for c in range(5)])"
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env={"PYTHONHASHSEED": "123"}
     )

@@ -1,193 +1,105 @@
-"""REST API for campaigns: the brief (CRUD), its workflow actions, audience, preview, results, and the review
+"""REST API for campaigns: the brief (CRUD), its workflow steps, audience, preview, results, and the review
 of its copy variants.
 
 /campaigns/                      list, create; {id}/ get, replace, update, delete. `status` is read-only: it
-                                 changes only through `transition/` (or the generate and send jobs).
-/campaigns/{id}/transition/      POST {to, note}: the status machine of `campaigns.workflow`
-/campaigns/{id}/generate/        POST {force}: starts the `generate_campaign` job
-/campaigns/{id}/send/            POST: starts the `send_campaign` job (approved or running campaigns only)
+                                 changes only through the steps below.
+/campaigns/{id}/transition/      POST {to, note}: a workflow button (`campaigns.actions.do_move`): to generating
+                                 also queues the generation job, approved to running creates the experiment
+                                 and queues the send, as in the admin
+/campaigns/{id}/generate/        POST {force}: the generate step (`do_generate`): generating + `generate_campaign`
+/campaigns/{id}/send/            POST: the start-sending step (`do_start_sending`): approved -> running +
+                                 `send_campaign`; a running campaign gets another send (newcomers)
+/campaigns/{id}/winner/          POST {arm, note}: a manager's choice of winner (`do_override_winner`)
 /campaigns/{id}/audience/        GET ?sample=n: size and the first customers
 /campaigns/{id}/preview/         GET ?customer=<id>&variant=<id>: the message as that customer would get it
-/campaigns/{id}/results/         GET ?metric=: the experiment's analysis (`campaigns.experiments.analyse`)
+/campaigns/{id}/results/         GET ?metric=: the experiment's analysis (`campaigns.analysis.analyse`)
 /campaigns/{campaign_pk}/variants/            list; {id}/ get, PATCH edits subject/preheader/body;
                                               {id}/approve/, {id}/reject/ {reason}
 
 Permissions are model permissions (reads `view_*`, writes add/change/delete: analysts read, campaign managers
-do everything); the domain functions check again. Invalid moves answer 400 with the reason.
+do everything). A workflow step needs only read access to be asked: the step's own check
+(`campaigns.actions`) authorises, so a refusal (403 for the user, 400 for the campaign's state) carries the
+same message the admin shows.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
-from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from catalog.models import Product
-from customers.models import Customer, Segment
+from core.permissions import ModelPermissions
+from customers.models import Customer
 from jobs.api import JobSerializer
-from jobs.runner import UnknownJobKind, start_job
+from jobs.models import Job
+from jobs.runner import UnknownJobKind
 
-from . import workflow
-from .audience import AudienceError, audience_queryset, validate_audience_filters
-from .models import Campaign, Experiment, Variant
+from .. import actions
+from ..analysis import analyse
+from ..audience import AudienceError, audience_queryset
+from ..models import Campaign, Experiment, Variant
+from ..personalisation import preview
+from .serializers import (
+    AUDIENCE_RESPONSE,
+    ERROR_RESPONSE,
+    PREVIEW_RESPONSE,
+    WINNER_RESPONSE,
+    AudienceCustomerSerializer,
+    CampaignDetailSerializer,
+    CampaignFilter,
+    CampaignSerializer,
+    GenerateSerializer,
+    RejectSerializer,
+    TransitionSerializer,
+    VariantSerializer,
+    WinnerSerializer,
+)
 
 MAX_SAMPLE = 100
+P = ParamSpec("P")
+T = TypeVar("T")
+READ = "%(app_label)s.view_%(model_name)s"
 
 
-class AnnotatedIdsField(serializers.ManyRelatedField):
-    """Ids of a many-to-many, read from an array annotation when the queryset has it (no query per row),
-    written as a list of ids like any PrimaryKeyRelatedField(many=True)."""
+class StepPermissions(ModelPermissions):
+    """A workflow step: whoever may read the campaign may ask; the step's check decides and says why not."""
 
-    def __init__(self, annotation: str, **kwargs: Any) -> None:
-        self.annotation = annotation
-        super().__init__(**kwargs)
-
-    def get_attribute(self, instance: Any) -> Any:
-        ids = getattr(instance, self.annotation, None)
-        if ids is not None:
-            return sorted(ids)
-        return super().get_attribute(instance)
-
-    def to_representation(self, iterable: Any) -> list[Any]:
-        return [value if isinstance(value, int) else value.pk for value in iterable]
+    perms_map = {**ModelPermissions.perms_map, "POST": [READ], "PATCH": [READ]}
 
 
-class VariantSerializer(serializers.ModelSerializer[Variant]):
-    reviewed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
-    # a plain string in the schema: a second "status" enum would collide with the campaign's and the job's
-    status = serializers.CharField(read_only=True, help_text="in_review, flagged, approved or rejected.")
-    edited_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
-
-    class Meta:
-        model = Variant
-        fields = [
-            "id", "campaign", "segment", "product", "customer", "label", "subject", "preheader", "body", "language",
-            "status", "guardrails", "attempts", "relevance", "model_name", "model_version", "generated_body",
-            "edited_by", "reviewed_by", "reviewed_at", "rejection_reason", "created_at",
-        ]
-        read_only_fields = [f for f in fields if f not in ("subject", "preheader", "body")]
+class JobsUnavailable(APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "the job cannot be queued"
 
 
-class CampaignSerializer(serializers.ModelSerializer[Campaign]):
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)  # type: ignore[var-annotated]
-    status_changed_by = serializers.SlugRelatedField(  # type: ignore[var-annotated]
-        slug_field="username", read_only=True
-    )
-    segments = AnnotatedIdsField(
-        annotation="segment_ids", child_relation=serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all()),
-        required=False, help_text="Segment ids; none means every consenting customer.",
-    )
-    products = AnnotatedIdsField(
-        annotation="product_ids", child_relation=serializers.PrimaryKeyRelatedField(queryset=Product.objects.all()),
-        required=False, help_text="Product ids the copy is about.",
-    )
-
-    class Meta:
-        model = Campaign
-        fields = [
-            "id", "name", "goal", "brief", "channel", "status", "brand_voice", "tone", "language", "offer",
-            "banned_words", "required_text", "segments", "audience_filters", "products", "recommend_products",
-            "variants_per_group", "personalise_per_customer", "landing_url", "attribution_days",
-            "status_changed_by", "status_changed_at", "created_by", "created_at", "updated_at",
-        ]
-        read_only_fields = ["id", "status", "status_changed_by", "status_changed_at", "created_by", "created_at",
-                            "updated_at"]
-
-    def validate_audience_filters(self, value: Any) -> dict[str, Any]:
-        try:
-            validate_audience_filters(value)
-        except AudienceError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
-        return value if isinstance(value, dict) else {}
-
-    def validate_banned_words(self, value: Any) -> list[str]:
-        if not isinstance(value, list) or not all(isinstance(w, str) and w.strip() for w in value):
-            raise serializers.ValidationError("must be a list of non-empty words or phrases")
-        return [w.strip() for w in value]
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        instance = self.instance
-        wanted = self.initial_data.get("status") if isinstance(self.initial_data, dict) else None
-        current = instance.status if isinstance(instance, Campaign) else Campaign.Status.DRAFT
-        if wanted is not None and wanted != current:
-            raise serializers.ValidationError(
-                {"status": "the status changes only through POST /campaigns/{id}/transition/ (approval rules apply)"}
-            )
-        if isinstance(instance, Campaign) and instance.status in (Campaign.Status.RUNNING, Campaign.Status.FINISHED):
-            raise serializers.ValidationError(
-                {"status": f"a {instance.status} campaign cannot be edited: its messages are (being) sent"}
-            )
-        return attrs
+def _step(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a step (or a domain read), turning its refusals into API errors: 403 for the user, 400 for the
+    campaign's state, 503 when the job it needs is not registered."""
+    try:
+        return func(*args, **kwargs)
+    except DjangoPermissionDenied as exc:
+        raise PermissionDenied(str(exc)) from exc
+    except actions.REFUSALS as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+    except AudienceError as exc:
+        raise ValidationError({"detail": str(exc)}) from exc
+    except UnknownJobKind as exc:
+        raise JobsUnavailable(str(exc)) from exc
 
 
-class CampaignDetailSerializer(CampaignSerializer):
-    # the enum is documented once, on CampaignSerializer: a second component with it makes the name collide
-    status = serializers.CharField(read_only=True, help_text="See Campaign.status.")
-    variants = VariantSerializer(many=True, read_only=True)
-
-    class Meta(CampaignSerializer.Meta):
-        fields = [*CampaignSerializer.Meta.fields, "variants"]
-
-
-class CampaignFilter(filters.FilterSet):
-    class Meta:
-        model = Campaign
-        fields = ["status", "channel", "goal"]
-
-
-class TransitionSerializer(serializers.Serializer[Any]):
-    to = serializers.CharField(help_text=f"The new status: one of {', '.join(Campaign.Status.values)}.")
-
-    def validate_to(self, value: str) -> str:
-        if value not in Campaign.Status.values:
-            statuses = ", ".join(Campaign.Status.values)
-            raise serializers.ValidationError(f"unknown status {value!r}; statuses are {statuses}")
-        return value
-    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
-
-
-class GenerateSerializer(serializers.Serializer[Any]):
-    force = serializers.BooleanField(default=False, help_text="Regenerate every unapproved variant too.")
-
-
-class RejectSerializer(serializers.Serializer[Any]):
-    reason = serializers.CharField(max_length=2000, help_text="Why the variant is rejected (required).")
-
-
-class AudienceCustomerSerializer(serializers.ModelSerializer[Customer]):
-    class Meta:
-        model = Customer
-        fields = ["id", "external_id", "name", "email", "locale"]
-
-
-AUDIENCE_RESPONSE = inline_serializer(
-    "CampaignAudience",
-    {"size": serializers.IntegerField(), "sample": AudienceCustomerSerializer(many=True)},
-)
-PREVIEW_RESPONSE = inline_serializer(
-    "CampaignPreview",
-    {
-        "variant": serializers.IntegerField(),
-        "customer": serializers.IntegerField(),
-        "subject": serializers.CharField(),
-        "preheader": serializers.CharField(),
-        "body": serializers.CharField(),
-        "html": serializers.CharField(),
-        "products": serializers.ListField(child=serializers.DictField()),
-    },
-)
-ERROR_RESPONSE = inline_serializer("CampaignError", {"detail": serializers.CharField()})
+def _queued(job: Job) -> Response:
+    return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 def _int_param(request: Request, name: str, required: bool = False) -> int | None:
@@ -201,15 +113,6 @@ def _int_param(request: Request, name: str, required: bool = False) -> int | Non
     except ValueError:
         raise ValidationError({name: f"must be a whole number, got {raw!r}"}) from None
 
-
-def _domain_call(func: Any, *args: Any, **kwargs: Any) -> Any:
-    """Run a workflow function, turning its refusals into API errors (400 for the state, 403 for the user)."""
-    try:
-        return func(*args, **kwargs)
-    except DjangoPermissionDenied as exc:
-        raise PermissionDenied(str(exc)) from exc
-    except (workflow.TransitionError, workflow.ReviewError, AudienceError) as exc:
-        raise ValidationError({"detail": str(exc)}) from exc
 
 
 def _jsonable(value: Any) -> Any:
@@ -267,69 +170,77 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         description=(
             "draft -> generating -> in_review -> approved -> running -> finished; in_review -> draft to "
             "regenerate, approved -> in_review to reopen review; finishing before running is a cancel and "
-            "needs a note. Approval needs an approved variant and a complete brief; running needs an "
-            "experiment with arms. 400 names the reason."
+            "needs a note. Approval needs an approved variant and a complete brief. As the admin's buttons: "
+            "generating also queues the generation job (from in_review it regenerates every unapproved "
+            "variant), approved -> running creates the experiment and queues the send. 400 names the reason."
         ),
         request=TransitionSerializer,
         responses={200: CampaignSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def transition(self, request: Request, pk: str | None = None) -> Response:
         campaign = self.get_object()
         params = TransitionSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        _domain_call(workflow.do_transition, campaign, params.validated_data["to"], request.user,
-                     note=params.validated_data["note"])
+        data = params.validated_data
+        _step(actions.do_move, campaign, data["to"], request.user, data["note"])
         return Response(CampaignSerializer(self.get_queryset().get(pk=campaign.pk)).data)
-
-    def _start(self, request: Request, kind: str, params: dict[str, Any]) -> Response:
-        try:
-            job = start_job(kind, params, user=request.user)
-        except UnknownJobKind as exc:
-            return Response({"detail": str(exc)}, status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        return Response(JobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
         summary="Generate copy variants",
         description=(
-            "Starts a `generate_campaign` job (inference queue): variants per segment x product under "
-            "guardrails; the campaign moves to generating and then in_review. Draft or in-review campaigns."
+            "Moves the campaign to generating (from in_review through draft) and queues a `generate_campaign` "
+            "job (inference queue): variants per segment x product under guardrails; the job moves the campaign "
+            "to in_review. Draft or in-review campaigns; `force` rewrites every unapproved variant."
         ),
         request=GenerateSerializer,
         responses={202: JobSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def generate(self, request: Request, pk: str | None = None) -> Response:
         campaign = self.get_object()
         params = GenerateSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        _domain_call(workflow.check_permission, request.user)
-        if campaign.status not in (Campaign.Status.DRAFT, Campaign.Status.IN_REVIEW, Campaign.Status.GENERATING):
-            raise ValidationError({"detail": f"copy is generated for draft or in-review campaigns; this one is "
-                                             f"{campaign.status}"})
-        force = params.validated_data["force"]
-        return self._start(request, "generate_campaign", {"campaign_id": campaign.pk, "force": force})
+        return _queued(_step(actions.do_generate, campaign, request.user, force=params.validated_data["force"]))
 
     @extend_schema(
         summary="Send a campaign",
         description=(
-            "Starts a `send_campaign` job: assigns the audience to the experiment's arms and sends one message "
-            "per customer (never twice). Only approved or running campaigns; an approved one moves to running."
+            "Starts sending: an approved campaign gets its experiment (arms: the approved variants and a holdout) "
+            "and moves to running; a `send_campaign` job assigns the audience to the arms and sends one message "
+            "per customer (never twice). A running campaign gets another send (customers not reached yet)."
         ),
         request=None,
         responses={202: JobSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
     )
-    @action(detail=True, methods=["post"])
+    @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def send(self, request: Request, pk: str | None = None) -> Response:
-        from .delivery import DeliveryError, check_can_send
+        return _queued(_step(actions.do_start_sending, self.get_object(), request.user))
 
+    @extend_schema(
+        summary="Choose the winner",
+        description=(
+            "A campaign manager's choice of winning arm, with a note saying why; the winner rule never "
+            "overwrites it. `arm: null` withdraws the override and the rule decides again."
+        ),
+        request=WinnerSerializer,
+        responses={200: WINNER_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
+    def winner(self, request: Request, pk: str | None = None) -> Response:
         campaign = self.get_object()
-        _domain_call(workflow.check_permission, request.user)
-        try:
-            check_can_send(campaign)
-        except DeliveryError as exc:
-            raise ValidationError({"detail": str(exc)}) from exc
-        return self._start(request, "send_campaign", {"campaign_id": campaign.pk})
+        experiment = Experiment.objects.filter(campaign=campaign).first()
+        if experiment is None:
+            raise NotFound(f"campaign {campaign.pk} has no experiment yet")
+        params = WinnerSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        arm = _step(actions.do_override_winner, experiment, params.validated_data["arm"], request.user,
+                    params.validated_data["note"])
+        return Response({
+            "key": arm.key if arm is not None else None,
+            "overridden_by": experiment.winner_overridden_by_id,
+            "note": experiment.winner_note,
+        })
 
     @extend_schema(
         summary="Audience of a campaign",
@@ -346,7 +257,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         n = 10 if n is None else n
         if not 0 <= n <= MAX_SAMPLE:
             raise ValidationError({"sample": f"must be between 0 and {MAX_SAMPLE}"})
-        queryset = _domain_call(audience_queryset, campaign)
+        queryset = _step(audience_queryset, campaign)
         return Response({
             "size": queryset.count(),
             "sample": AudienceCustomerSerializer(list(queryset[:n]), many=True).data,
@@ -366,8 +277,6 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
     )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
-        from .personalisation import preview
-
         campaign = self.get_object()
         customer_id, variant_id = _int_param(request, "customer"), _int_param(request, "variant")
         variants = campaign.variants.all()
@@ -384,7 +293,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             if customer is None:
                 raise NotFound(f"no customer with id {customer_id}")
         else:
-            customer = _domain_call(audience_queryset, campaign).first()
+            customer = _step(audience_queryset, campaign).first()
             if customer is None:
                 raise ValidationError({"customer": "the audience is empty: name a customer"})
         variant.campaign = campaign
@@ -402,8 +311,6 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> Response:
-        from .experiments import analyse
-
         campaign = self.get_object()
         experiment = Experiment.objects.filter(campaign=campaign).first()
         if experiment is None:
@@ -432,6 +339,7 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
 
     queryset = Variant.objects.select_related("reviewed_by", "edited_by", "campaign")
     serializer_class = VariantSerializer
+    permission_classes = [StepPermissions]  # reads need view_variant; every write is a step (edit, approve, reject)
     http_method_names = ["get", "post", "patch", "head", "options"]
     filter_backends: list[Any] = []
     pagination_class = None
@@ -452,8 +360,8 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         serializer = self.get_serializer(variant, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        _domain_call(
-            workflow.do_edit_variant, variant, request.user,
+        _step(
+            actions.do_edit_variant, variant, request.user,
             subject=data.get("subject"), preheader=data.get("preheader"), body=data.get("body"),
         )
         return Response(VariantSerializer(variant).data)
@@ -467,7 +375,7 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, campaign_pk: str | None = None, pk: str | None = None) -> Response:
         variant = self.get_object()
-        _domain_call(workflow.do_approve_variant, variant, request.user)
+        _step(actions.do_approve_variant, variant, request.user)
         return Response(VariantSerializer(variant).data)
 
     @extend_schema(
@@ -481,5 +389,5 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         variant = self.get_object()
         params = RejectSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        _domain_call(workflow.do_reject_variant, variant, request.user, params.validated_data["reason"])
+        _step(actions.do_reject_variant, variant, request.user, params.validated_data["reason"])
         return Response(VariantSerializer(variant).data)

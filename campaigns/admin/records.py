@@ -1,0 +1,158 @@
+"""The records a campaign leaves, mostly read-only: its copy variants (with their generation trace), the
+messages sent, the experiment with its arms, and the assignments of customers to arms. Approving,
+rejecting and editing copy happen on the campaign's review page; the winner is chosen on its results page."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+from django.utils.text import Truncator
+
+from ..models import Arm, Assignment, Experiment, Message, Variant
+from .formatting import MESSAGE_COLOURS, VARIANT_COLOURS, badge
+
+
+@admin.register(Variant)
+class VariantAdmin(admin.ModelAdmin[Variant]):
+    """Read-only trace of each piece of copy; approving, rejecting and editing happen on the review page."""
+
+    list_display = [
+        "campaign", "label", "status_badge", "segment", "product", "short_copy", "attempts", "relevance_score",
+        "model_name", "created_at",
+    ]
+    list_filter = ["status", "campaign"]
+    search_fields = ["label", "subject", "body", "campaign__name"]
+    list_select_related = ["campaign", "segment", "product"]
+    fieldsets = [
+        (None, {"fields": ["campaign", "label", "status_badge", "review_link", "segment", "product", "customer"]}),
+        ("Copy", {"fields": ["subject", "preheader", "body", "language"]}),
+        ("Review", {"fields": ["reviewed_by", "reviewed_at", "rejection_reason", "edited_by", "generated_body"]}),
+        ("Generation trace", {"fields": ["guardrail_results", "attempts", "relevance", "model_name", "model_version",
+                                         "prompt", "created_at"]}),
+    ]
+    readonly_fields = [
+        "campaign", "label", "status_badge", "review_link", "segment", "product", "customer", "subject", "preheader",
+        "body", "language", "reviewed_by", "reviewed_at", "rejection_reason", "edited_by", "generated_body",
+        "guardrail_results", "attempts", "relevance", "model_name", "model_version", "prompt", "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Variant | None = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, variant: Variant) -> SafeString:
+        return badge(variant.get_status_display(), VARIANT_COLOURS.get(variant.status, "#777"))
+
+    @admin.display(description="copy")
+    def short_copy(self, variant: Variant) -> str:
+        return Truncator(f"{variant.subject} — {variant.body}" if variant.subject else variant.body).chars(80)
+
+    @admin.display(description="relevance", ordering="relevance")
+    def relevance_score(self, variant: Variant) -> str:
+        return "-" if variant.relevance is None else f"{variant.relevance:.2f}"
+
+    @admin.display(description="review")
+    def review_link(self, variant: Variant) -> SafeString:
+        url = reverse("admin:campaigns_campaign_review", args=[variant.campaign_id])
+        return format_html('<a href="{}#variant-{}">approve, reject or edit on the review page</a>', url, variant.pk)
+
+    @admin.display(description="guardrails")
+    def guardrail_results(self, variant: Variant) -> SafeString | str:
+        checks = [g for g in variant.guardrails if isinstance(g, dict)]
+        if not checks:
+            return "-"
+        return format_html(
+            "<table>{}</table>",
+            format_html_join(
+                "",
+                '<tr><td style="color:{}">{}</td><td>{}</td><td>{}</td></tr>',
+                (
+                    ("#2e7d32" if g.get("passed") else "#c0392b", "pass" if g.get("passed") else "FAIL",
+                     g.get("check", "?"), g.get("detail", ""))
+                    for g in sorted(checks, key=lambda g: bool(g.get("passed")))
+                ),
+            ),
+        )
+
+
+@admin.register(Message)
+class MessageAdmin(admin.ModelAdmin[Message]):
+    list_display = ["campaign", "customer", "channel", "status_badge", "arm", "variant", "recipient", "sent_at"]
+    list_filter = ["status", "channel", "campaign"]
+    search_fields = ["recipient", "customer__external_id", "customer__email", "provider_id", "campaign__name"]
+    list_select_related = ["campaign", "customer", "arm", "variant"]
+    show_full_result_count = False  # one row per customer per campaign: skip the second COUNT(*)
+    readonly_fields = [f.name for f in Message._meta.fields] + ["status_badge"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Message | None = None) -> bool:
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, message: Message) -> SafeString:
+        return badge(message.get_status_display(), MESSAGE_COLOURS.get(message.status, "#777"))
+
+
+class ArmInline(admin.TabularInline[Arm, Experiment]):
+    model = Arm
+    fields = ["key", "variant", "weight", "is_control", "assigned"]
+    readonly_fields = ["assigned"]
+    autocomplete_fields = ["variant"]
+    extra = 0
+
+    @admin.display(description="customers assigned")
+    def assigned(self, arm: Arm) -> int:
+        return arm.assignments.count() if arm.pk else 0
+
+
+@admin.register(Experiment)
+class ExperimentAdmin(admin.ModelAdmin[Experiment]):
+    list_display = ["campaign", "primary_metric", "allocation", "winner", "started_at", "finished_at", "results_link"]
+    list_filter = ["allocation", "primary_metric"]
+    search_fields = ["campaign__name"]
+    list_select_related = ["campaign", "winner"]
+    autocomplete_fields = ["campaign"]
+    fieldsets = [
+        (None, {"fields": ["campaign", "results_link"]}),
+        ("Design", {"fields": ["primary_metric", "allocation", "reweight_hours", "holdout_weight"]}),
+        ("Winner rule", {"fields": ["alpha", "minimum_sample", "minimum_detectable_effect", "power"]}),
+        ("Outcome", {"fields": ["winner", "winner_overridden_by", "winner_note", "started_at",
+                                "last_reweighted_at", "finished_at"]}),
+    ]
+    readonly_fields = [
+        "results_link", "winner", "winner_overridden_by", "winner_note", "started_at", "last_reweighted_at",
+        "finished_at",
+    ]
+    inlines = [ArmInline]
+
+    @admin.display(description="results")
+    def results_link(self, experiment: Experiment) -> SafeString | str:
+        if experiment.campaign_id is None:
+            return "-"
+        url = reverse("admin:campaigns_campaign_results", args=[experiment.campaign_id])
+        return format_html('<a href="{}">results and charts</a> (the winner is overridden there)', url)
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin[Assignment]):
+    list_display = ["experiment", "arm", "customer", "assigned_at"]
+    list_filter = ["arm__experiment", "arm__key"]
+    search_fields = ["customer__external_id", "customer__email"]
+    list_select_related = ["experiment__campaign", "arm", "customer"]
+    show_full_result_count = False
+    readonly_fields = ["experiment", "arm", "customer", "assigned_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Assignment | None = None) -> bool:
+        return False
+

@@ -1,0 +1,1 @@
+"""The campaign REST API: what it reads and writes (`serializers`) and its routes (`views`)."""
