@@ -7,6 +7,6 @@ class CampaignsConfig(AppConfig):
     verbose_name = "Campaigns"
 
     def ready(self) -> None:
-        from .roles import sync_role_groups
+        from .roles import sync_role_groups  # imports models, which only exist once apps are ready
 
         post_migrate.connect(sync_role_groups, sender=self, dispatch_uid="campaigns.sync_role_groups")

@@ -40,7 +40,7 @@ def product_insights_job(ctx: JobContext, product_ids: list[int] | None = None, 
 @job_kind("embed_products", queue="inference", description="Embed product texts (title, category, brand).")
 def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, force: bool = False) -> dict[str, Any]:
     """Embed pending products (or the given ones); unchanged texts are skipped."""
-    counts = product_embeddings.embed_products(product_ids, force=force, progress=ctx.advance, set_total=ctx.set_total)
+    counts = product_embeddings.embed_products(product_ids, force=force, progress=ctx)
     ctx.count(**counts)
     return counts
 

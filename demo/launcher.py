@@ -148,7 +148,7 @@ class Launcher:
         return process
 
     def _wait_for_worker(self, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-        from ecommarketing.celery import app
+        from ecommarketing.celery import app  # after django.setup(), like every import of the project here
 
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -173,6 +173,7 @@ class Launcher:
         raise RuntimeError(f"the web server did not listen within {timeout:.0f} s; see {self.log_dir / 'web.log'}")
 
     def _run_job(self, kind: str, params: dict[str, object], *, wait: bool = True) -> None:
+        # the project's modules are imported only after django.setup() in _run
         from django.db import transaction
 
         from jobs.models import Job

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
@@ -133,11 +134,12 @@ def start_unless_queued(kind: str, user: Actor = None) -> Job | None:
         return start_job(kind, {}, user=user)
 
 
-def _enqueue(job: Job) -> None:
-    from .tasks import run_job
+RUN_JOB_TASK = "jobs.run_job"  # the one Celery task (jobs/tasks.py), looked up by name: tasks imports this module
 
+
+def _enqueue(job: Job) -> None:
     def send() -> None:
-        result = run_job.apply_async(args=(job.pk,), queue=job.queue)
+        result = current_app.tasks[RUN_JOB_TASK].apply_async(args=(job.pk,), queue=job.queue)
         Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
 
     transaction.on_commit(send)

@@ -10,7 +10,7 @@ from celery import Task, shared_task
 from . import runner
 
 
-@shared_task(bind=True, name="jobs.run_job")
+@shared_task(bind=True, name=runner.RUN_JOB_TASK)
 def run_job(self: Task, job_id: int) -> str | None:
     delivery_info = getattr(self.request, "delivery_info", None) or {}
     status = runner.execute(job_id, redelivered=bool(delivery_info.get("redelivered")))
