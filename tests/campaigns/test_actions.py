@@ -22,7 +22,7 @@ from campaigns.models import Campaign, Experiment, Variant
 from jobs.models import Job
 from jobs.runner import start_job
 
-from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, variant
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/campaigns/"
@@ -107,7 +107,7 @@ def draft() -> Campaign:
 def draft_with_copy() -> Campaign:
     camp = campaign()
     variant(camp)
-    customer()
+    subscriber()
     return camp
 
 
@@ -131,7 +131,7 @@ def running() -> Campaign:
     camp.variants.update(status="approved")
     experiment = create_experiment(camp, holdout_weight=0.2)
     Campaign.objects.filter(pk=camp.pk).update(status="running")
-    assign(experiment, [customer().pk for _ in range(3)])
+    assign(experiment, [subscriber().pk for _ in range(3)])
     camp.refresh_from_db()
     return camp
 

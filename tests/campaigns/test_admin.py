@@ -3,7 +3,6 @@ customer, results with charts; analysts read everything and change nothing."""
 
 from __future__ import annotations
 
-import itertools
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -19,70 +18,49 @@ from django.utils import timezone
 from campaigns import experiments
 from campaigns.models import Arm, Campaign, CampaignTransition, Experiment, Message, Variant
 from catalog.models import Product
-from customers.models import Customer, Event, EventType
+from customers.models import Customer, EventType
 from jobs.models import Job
+from tests.catalog.builders import product as build_product
+from tests.customers.builders import event
 
-from .campaign_builders import admin_login
+from .builders import UNSUBSCRIBE_LINE, campaign, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
-UNSUBSCRIBE = "You get this because you opted in. Reply STOP to unsubscribe."
-_seq = itertools.count(1)
-
-
-def _customer(name: str = "", **fields: Any) -> Customer:
-    n = next(_seq)
-    values: dict[str, Any] = {
-        "external_id": f"adm-{n:04d}", "email": f"adm{n}@example.com", "name": name or f"Grace{n} Hopper",
-        "marketing_consent": True,
-    }
-    return Customer.objects.create(**{**values, **fields})
-
-
-def _campaign(status: str = Campaign.Status.DRAFT, **fields: Any) -> Campaign:
-    values: dict[str, Any] = {
-        "name": "Autumn mugs", "brief": "Sell stoneware mugs to tea lovers.", "channel": "email",
-        "required_text": UNSUBSCRIBE, "offer": "15% off with code AUTUMN15", "status": status,
-        "landing_url": "https://shop.example.com/autumn",
-    }
-    return Campaign.objects.create(**{**values, **fields})
-
-
-def _variant(campaign: Campaign, label: str, **fields: Any) -> Variant:
-    values: dict[str, Any] = {
-        "subject": f"Your next favourite mug ({label})", "preheader": "Stoneware that keeps tea warm",
-        "body": "Warm tea, warm hands: our stoneware mugs are back.", "model_name": "qwen2.5-0.5b-instruct",
-        "attempts": 2, "relevance": 0.71, "prompt": "Write an email about mugs.",
-        "guardrails": [
-            {"check": "length", "passed": True, "detail": ""},
-            {"check": "banned_words", "passed": True, "detail": ""},
-        ],
-    }
-    return Variant.objects.create(campaign=campaign, label=label, **{**values, **fields})
+LANDING = "https://shop.example.com/autumn"
+# what generation recorded for the copy: the review page shows it
+TRACE: dict[str, Any] = {
+    "model_name": "qwen2.5-0.5b-instruct", "attempts": 2, "relevance": 0.71, "prompt": "Write an email about mugs.",
+    "guardrails": [
+        {"check": "length", "passed": True, "detail": ""},
+        {"check": "banned_words", "passed": True, "detail": ""},
+    ],
+}
 
 
 @pytest.fixture
 def product() -> Product:
-    return Product.objects.create(sku="MUG-1", title="Stoneware mug", category="Home > Mugs", price=Decimal("18"))
+    return build_product(sku="MUG-1", title="Stoneware mug", category="Home > Mugs", price=Decimal("18"))
 
 
 @pytest.fixture
 def in_review(product: Product) -> Campaign:
     """An in-review email campaign: A approved, B in review, C flagged by a guardrail; two customers."""
-    campaign = _campaign(Campaign.Status.IN_REVIEW)
-    campaign.products.add(product)
-    _variant(campaign, "A", product=product, status=Variant.Status.APPROVED)
-    _variant(campaign, "B", product=product)
-    _variant(
-        campaign, "C", product=product, status=Variant.Status.FLAGGED, body="Call 555-0101 for 50% off!",
-        guardrails=[
+    camp = campaign(name="Autumn mugs", status=Campaign.Status.IN_REVIEW, landing_url=LANDING)
+    camp.products.add(product)
+    variant(camp, label="A", subject="Your next favourite mug (A)", product=product, status=Variant.Status.APPROVED,
+            **TRACE)
+    variant(camp, label="B", subject="Your next favourite mug (B)", product=product, **TRACE)
+    variant(
+        camp, label="C", subject="Your next favourite mug (C)", product=product, status=Variant.Status.FLAGGED,
+        body="Call 555-0101 for 50% off!", **{**TRACE, "guardrails": [
             {"check": "length", "passed": True, "detail": ""},
             {"check": "unsupported_discount", "passed": False, "detail": "50% is not in the brief or offer"},
-        ],
+        ]},
     )
-    _customer("Ada Lovelace")
-    _customer("Alan Turing")
-    return campaign
+    subscriber(name="Ada Lovelace")
+    subscriber(name="Alan Turing")
+    return camp
 
 
 def _messages(response: Any) -> list[str]:
@@ -114,7 +92,7 @@ def test_change_form_shows_fieldsets_audience_history_and_allowed_moves(
 
 
 def test_list_shows_status_badge_and_variant_counts_with_filters(manager_web: Client, in_review: Campaign) -> None:
-    _campaign(name="Spring teapots")
+    campaign(name="Spring teapots")
     url = reverse("admin:campaigns_campaign_changelist")
     response = manager_web.get(url)
     html = response.content.decode()
@@ -128,7 +106,7 @@ def test_saving_the_form_keeps_status_and_parses_banned_words(manager_web: Clien
     data = {
         "name": "Winter socks", "goal": "conversion", "channel": "email", "brief": "Warm socks.", "brand_voice": "",
         "tone": "warm", "language": "en", "audience_filters": '{"min_orders": 1}', "offer": "",
-        "banned_words": "cheap\nfree, guaranteed\nCheap", "required_text": UNSUBSCRIBE, "landing_url": "",
+        "banned_words": "cheap\nfree, guaranteed\nCheap", "required_text": UNSUBSCRIBE_LINE, "landing_url": "",
         "attribution_days": "7", "variants_per_group": "2", "status": "running",
     }
     response = manager_web.post(reverse("admin:campaigns_campaign_add"), data)
@@ -161,7 +139,7 @@ def test_approve_button_moves_the_campaign_and_records_who(
 
 
 def test_forbidden_transition_is_refused_with_its_message(manager_web: Client, product: Product) -> None:
-    draft = _campaign()
+    draft = campaign()
     response = manager_web.post(_url("transition", draft), {"to": "running"}, follow=True)
     draft.refresh_from_db()
     assert draft.status == Campaign.Status.DRAFT
@@ -208,7 +186,7 @@ def test_start_creates_the_experiment_and_sends(
 
 
 def test_generate_copy_moves_to_generating_and_queues_the_job(manager_web: Client, manager: User) -> None:
-    draft = _campaign()
+    draft = campaign()
     response = manager_web.post(_url("transition", draft), {"to": "generating"}, follow=True)
     draft.refresh_from_db()
     assert draft.status == Campaign.Status.GENERATING and draft.status_changed_by == manager
@@ -229,7 +207,7 @@ def test_regenerate_from_review_goes_through_draft_and_forces(manager_web: Clien
 
 
 def test_generate_refused_for_a_bad_brief_moves_nothing(manager_web: Client) -> None:
-    draft = _campaign(variants_per_group=0)
+    draft = campaign(variants_per_group=0)
     response = manager_web.post(_url("transition", draft), {"to": "generating"}, follow=True)
     draft.refresh_from_db()
     assert draft.status == Campaign.Status.DRAFT and not Job.objects.exists()
@@ -237,7 +215,7 @@ def test_generate_refused_for_a_bad_brief_moves_nothing(manager_web: Client) -> 
 
 
 def test_changelist_action_applies_the_workflow_to_each_campaign(manager_web: Client, in_review: Campaign) -> None:
-    draft = _campaign(name="Empty draft")
+    draft = campaign(name="Empty draft")
     url = reverse("admin:campaigns_campaign_changelist")
     response = manager_web.post(
         url, {"action": "submit_for_review", "_selected_action": [draft.pk, in_review.pk]}, follow=True
@@ -317,7 +295,7 @@ def test_review_of_a_running_campaign_is_read_only(manager_web: Client, in_revie
 
 
 def test_review_rejects_a_variant_of_another_campaign(manager_web: Client, in_review: Campaign) -> None:
-    other = _variant(_campaign(name="Other"), "A")
+    other = variant(campaign(name="Other"), label="A")
     response = manager_web.post(_url("review", in_review), {"variant": other.pk, "action": "approve"})
     assert response.status_code == 404
 
@@ -342,10 +320,9 @@ def test_analyst_sees_pages_without_buttons_and_cannot_act(analyst_web: Client, 
     assert not Experiment.objects.filter(campaign=in_review).exists()
 
 
-def test_user_without_permissions_gets_nothing(client: Client, nobody: User, in_review: Campaign) -> None:
-    admin_login(client, nobody)
-    assert client.get(_url("review", in_review)).status_code == 403
-    assert client.get(_url("results", in_review)).status_code == 403
+def test_user_without_permissions_gets_nothing(nobody_web: Client, in_review: Campaign) -> None:
+    assert nobody_web.get(_url("review", in_review)).status_code == 403
+    assert nobody_web.get(_url("results", in_review)).status_code == 403
 
 
 # --- preview ---------------------------------------------------------------------------------------------
@@ -370,24 +347,24 @@ def test_preview_search_and_customer_outside_the_audience(manager_web: Client, i
     assert "Alan Turing" in found and "As Alan Turing would get it" in found
     none = manager_web.get(_url("preview", in_review), {"q": "nobody-like-this"}).content.decode()
     assert "No customer of the audience matches" in none
-    outsider = _customer("Olga Outsider", marketing_consent=False)
+    outsider = subscriber(name="Olga Outsider", marketing_consent=False)
     html = manager_web.get(_url("preview", in_review), {"customer": outsider.pk}).content.decode()
     assert "Olga Outsider is not in this campaign" in html
 
 
 def test_preview_sms_shows_text_and_character_count(manager_web: Client) -> None:
-    campaign = _campaign(channel="sms", required_text="STOP to end")
-    variant = _variant(campaign, "A", subject="", body="Hi {first_name}, mugs are back: 15% off with AUTUMN15.")
-    customer = _customer("Sam Jones", attributes={"phone": "+447700900123"})
-    html = manager_web.get(_url("preview", campaign), {"customer": customer.pk, "variant": variant.pk}).content.decode()
+    sms = campaign(channel="sms", required_text="STOP to end", landing_url=LANDING)
+    copy = variant(sms, label="A", subject="", body="Hi {first_name}, mugs are back: 15% off with AUTUMN15.", **TRACE)
+    sam = subscriber(name="Sam Jones", attributes={"phone": "+447700900123"})
+    html = manager_web.get(_url("preview", sms), {"customer": sam.pk, "variant": copy.pk}).content.decode()
     assert "Hi Sam, mugs are back" in html and "/ 160 characters" in html
     assert "cmp-bubble" in html and "<iframe" not in html
 
 
 def test_preview_without_variants_says_so(manager_web: Client) -> None:
-    campaign = _campaign()
-    _customer()
-    html = manager_web.get(_url("preview", campaign)).content.decode()
+    draft = campaign()
+    subscriber()
+    html = manager_web.get(_url("preview", draft)).content.decode()
     assert "No variants to preview yet" in html
 
 
@@ -401,26 +378,16 @@ def running(in_review: Campaign) -> Experiment:
     experiment = experiments.create_experiment(in_review, holdout_weight=0.2, minimum_sample=5)
     Campaign.objects.filter(pk=in_review.pk).update(status=Campaign.Status.RUNNING)
     start = timezone.now() - timedelta(days=3)
-    customers = [_customer() for _ in range(30)]
+    customers = [subscriber() for _ in range(30)]
     by_customer = experiments.assign(experiment, [c.pk for c in customers], now=start)
-    for i, customer in enumerate(customers):
-        arm = by_customer[customer.pk]
-        tag = {"campaign": in_review.pk}
-        if not arm.is_holdout:
-            Event.objects.create(
-                external_id=f"exp-{customer.pk}", customer=customer, type=EventType.EXPOSURE,
-                occurred_at=start + timedelta(hours=1), attributes=tag,
-            )
+    tag = {"campaign": in_review.pk}
+    for i, who in enumerate(customers):
+        if not by_customer[who.pk].is_holdout:
+            event(who, EventType.EXPOSURE, occurred_at=start + timedelta(hours=1), attributes=tag)
             if i % 2 == 0:
-                Event.objects.create(
-                    external_id=f"open-{customer.pk}", customer=customer, type=EventType.OPEN,
-                    occurred_at=start + timedelta(days=1), attributes=tag,
-                )
+                event(who, EventType.OPEN, occurred_at=start + timedelta(days=1), attributes=tag)
         if i % 3 == 0:
-            Event.objects.create(
-                external_id=f"buy-{customer.pk}", customer=customer, type=EventType.PURCHASE,
-                occurred_at=start + timedelta(days=2), value=Decimal("20"),
-            )
+            event(who, EventType.PURCHASE, occurred_at=start + timedelta(days=2), value=Decimal("20"))
     return experiment
 
 
@@ -458,8 +425,8 @@ def test_results_override_records_who_and_why(manager_web: Client, running: Expe
 
 
 def test_results_override_refuses_an_arm_of_another_experiment(manager_web: Client, running: Experiment) -> None:
-    other_campaign = _campaign(name="Other", status=Campaign.Status.IN_REVIEW)
-    _variant(other_campaign, "A", status=Variant.Status.APPROVED)
+    other_campaign = campaign(name="Other", status=Campaign.Status.IN_REVIEW)
+    variant(other_campaign, label="A", status=Variant.Status.APPROVED)
     other_arm = experiments.create_experiment(other_campaign).arms.first()
     assert other_arm is not None
     response = manager_web.post(
@@ -542,7 +509,7 @@ def test_review_page_queries_do_not_grow_with_variants(manager_web: Client, in_r
     with CaptureQueriesContext(connection) as few:
         assert manager_web.get(url).status_code == 200
     for label in "DEFGHIJ":
-        _variant(in_review, label, edited_by=manager, reviewed_by=manager)
+        variant(in_review, label=label, edited_by=manager, reviewed_by=manager, **TRACE)
     with CaptureQueriesContext(connection) as many:
         assert manager_web.get(url).status_code == 200
     assert len(many) == len(few)

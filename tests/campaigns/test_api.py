@@ -8,32 +8,31 @@ import pytest
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, CampaignTransition, Variant
-from customers.models import Segment
 from jobs.models import Job
+from tests.catalog.builders import product
+from tests.customers.builders import segment
 
-from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, experiment, variant
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, experiment, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/campaigns/"
 
 
 def test_create_with_segments_products_and_filters(manager_client: APIClient) -> None:
-    seg = Segment.objects.create(key="tea", kind="behavioural", name="Tea")
-    from tests.api.factories import make_product
-
-    product = make_product()
+    seg = segment(key="tea", name="Tea")
+    item = product()
     payload = {
         "name": "Tea time", "brief": "Mugs for tea lovers", "channel": "email", "segments": [seg.pk],
-        "products": [product.pk], "audience_filters": {"lifecycle": ["at_risk"], "min_orders": 1},
+        "products": [item.pk], "audience_filters": {"lifecycle": ["at_risk"], "min_orders": 1},
         "banned_words": ["cheap"], "required_text": UNSUBSCRIBE_LINE, "offer": "10% off",
         "landing_url": "https://shop.example.com/tea",
     }
     response = manager_client.post(URL, payload, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["segments"], body["products"], body["status"]) == ([seg.pk], [product.pk], "draft")
+    assert (body["segments"], body["products"], body["status"]) == ([seg.pk], [item.pk], "draft")
     listed = manager_client.get(URL).json()["results"][0]
-    assert (listed["segments"], listed["products"]) == ([seg.pk], [product.pk])
+    assert (listed["segments"], listed["products"]) == ([seg.pk], [item.pk])
 
 
 @pytest.mark.parametrize(
@@ -82,7 +81,7 @@ def test_detail_has_variants(analyst_client: APIClient) -> None:
 
 def test_audience_and_preview(analyst_client: APIClient) -> None:
     camp = approvable(landing_url="https://shop.example.com/x")
-    cust = customer(name="Grace Hopper")
+    cust = subscriber(name="Grace Hopper")
     response = analyst_client.get(f"{URL}{camp.pk}/audience/?sample=1")
     assert response.status_code == 200
     assert response.json()["size"] == 2 and len(response.json()["sample"]) == 1

@@ -14,24 +14,24 @@ from rest_framework.test import APIClient
 from catalog.model_versions import record_version
 from catalog.models import ModelRole
 from customers import profiles
-from customers.models import CustomerPrediction, Segment
+from customers.models import Segment
 from jobs.models import Job, JobStatus
-
-from .profile_data import NOW, basis, customer, event, fake_embed, product, purchase
+from tests.catalog.builders import product
+from tests.customers.builders import NOW, customer, event, prediction, purchase
+from tests.vectors import basis, fake_embed
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def built() -> dict[str, Any]:
-    mug = product(basis(0), title="Stoneware mug", category="Home > Kitchen > Mugs", brand="Clayco")
+    mug = product(embedding=basis(0), title="Stoneware mug", category="Home > Kitchen > Mugs", brand="Clayco")
     ann, bob = customer(external_id="ann"), customer(external_id="bob")
-    purchase(ann, mug, 3, "o1", value="12.00")
-    event(ann, "search", 1, query="blue mug")
-    event(bob, "view", 2, mug)
+    purchase(ann, mug, days_ago=3, order_id="o1", value="12.00")
+    event(ann, "search", days_ago=1, query="blue mug")
+    event(bob, "view", product=mug, days_ago=2)
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
-    version = record_version(ModelRole.CHURN, "churn-test")
-    CustomerPrediction.objects.create(customer=ann, target="churn", probability=0.25, model_version=version)
+    prediction(ann, "churn", probability=0.25, model_version=record_version(ModelRole.CHURN, "churn-test"))
     return {"ann": ann, "bob": bob, "mug": mug}
 
 
@@ -108,7 +108,7 @@ def test_segments_list_filter_and_members(
 
 
 def test_events_queue_one_profile_update_when_a_worker_runs(manager_client: APIClient, settings: Any) -> None:
-    who, item = customer(external_id="eve"), product(basis(0))
+    who, item = customer(external_id="eve"), product(embedding=basis(0))
     row = {"customer": "eve", "product": item.sku, "type": "view", "occurred_at": "2025-05-01T10:00:00Z"}
     # eager mode (no worker): nothing is queued, an API call never waits for the embedder
     assert manager_client.post("/api/v1/events/", row, format="json").status_code == 201

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from customers import profiles, queries
-
-from .profile_data import customer, event, fake_embed
+from tests.customers.builders import customer, event
+from tests.vectors import fake_embed
 
 
 class CountingEmbedder:
@@ -63,7 +63,7 @@ def test_another_encoder_empties_the_cache() -> None:
 @pytest.mark.django_db
 def test_profile_runs_share_the_cache() -> None:
     ann = customer()
-    event(ann, "search", 1, query="Red teapot")
+    event(ann, "search", days_ago=1, query="Red teapot")
     embedder = CountingEmbedder()
     profiles.rebuild_profiles(embed_texts=embedder.encode)
     profiles.rebuild_profiles(embed_texts=embedder.encode)  # a later run: the query is not embedded again

@@ -11,6 +11,7 @@ from customers.models import Customer
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
 from recommendations.models import RecommendationSet
+from tests.customers.builders import customer
 
 from .conftest import Shop
 
@@ -35,7 +36,7 @@ def test_recommendations_endpoint(trained_shop: Shop, analyst_client: APIClient)
 def test_category_and_fallback_through_the_api(trained_shop: Shop, analyst_client: APIClient) -> None:
     body = analyst_client.get(url(trained_shop.customers["alice"]), {"category": "Garden"}).json()
     assert body["items"] and all(i["category"].startswith("Garden") for i in body["items"])
-    stranger = Customer.objects.create(external_id="stranger")
+    stranger = customer(external_id="stranger")
     body = analyst_client.get(url(stranger)).json()
     assert body["personalised"] is False and body["fallback"] == "popularity" and body["items"]
 
