@@ -21,17 +21,15 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client_with_data(client: Client) -> Client:
-    user = User.objects.create_superuser("root", "root@example.com", "pw")
+def admin_client_with_data(admin_client: Client, admin_user: User) -> Client:
     kettle = product(title="Kettle", price=Decimal("30"))
     ann = customer(name="Ann")
     review(product=kettle, customer=ann, rating=4, text="Boils fast, loud click.")
     event(ann, "view", product=kettle)
-    campaign(name="Spring", created_by=user)
+    campaign(name="Spring", created_by=admin_user)
     job(status=JobStatus.RUNNING, progress_done=3, progress_total=4)
     job(status=JobStatus.FAILED, error="RuntimeError: boom")
-    client.force_login(user)
-    return client
+    return admin_client
 
 
 def test_every_registered_model_has_working_list_and_change_pages(admin_client_with_data: Client) -> None:

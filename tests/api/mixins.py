@@ -1,11 +1,12 @@
-"""Generic API test mixins, NetBox style: each endpoint's test class says what it is (url, model, a factory
-of an existing object, a valid create payload, an update payload, bulk rows) and inherits the tests.
+"""Generic API test mixins, NetBox style: each route's test class says what it is (url, model, a builder of an
+existing object, a valid create payload, an update payload, bulk rows) and inherits the tests. Actions on one
+object (`<object>/<action>/`) have their own mixins in action_mixins.py.
 
-Every endpoint gets the same permission matrix:
+Every route gets the same permission matrix:
   anonymous                -> 401 (Token auth is first, so DRF answers 401 with a WWW-Authenticate header)
   authenticated, no group  -> 403 on reads and writes
   analyst                  -> 200 on list/retrieve, 403 on create/update/delete/bulk (and nothing written)
-  campaign manager         -> everything, with the response bodies checked
+  campaign manager         -> everything the route offers, with the response bodies checked; 405 for the rest
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 JSON = "json"
+UNKNOWN_ID = 987654321
 
 
 def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
@@ -27,15 +29,17 @@ def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 class Endpoint:
-    """What one endpoint is; the concrete test class fills it in."""
+    """What one route is; the concrete test class fills it in."""
 
-    url: ClassVar[str]  # the collection, e.g. "/api/v1/products/"
+    url: ClassVar[str]  # the collection, e.g. "/api/v1/products/"; nested: "/api/v1/campaigns/{parent}/variants/"
     model: ClassVar[type[Model]]
+    parent_field: ClassVar[str] = ""  # nested routes: the attribute holding the parent's id, e.g. "campaign_id"
+    paginated: ClassVar[bool] = True  # False: the list is a bare JSON array
     create_status: ClassVar[int] = 201
     list_max_queries: ClassVar[int] = 5  # token+user, 2 permission queries, count, page
 
-    def make(self) -> Model:
-        """An existing object (and whatever it needs)."""
+    def make(self, like: Model | None = None) -> Model:
+        """An existing object (and whatever it needs); on a nested route, under the same parent as `like`."""
         raise NotImplementedError
 
     def create_payload(self) -> dict[str, Any]:
@@ -57,8 +61,21 @@ class Endpoint:
         """A full PUT body, or None where PUT is not offered."""
         return None
 
-    def detail(self, obj: Model | int) -> str:
-        return f"{self.url}{obj if isinstance(obj, int) else obj.pk}/"
+    def collection(self, obj: Model | None = None) -> str:
+        """The list URL; on a nested route, the one `obj` is listed in."""
+        if not self.parent_field:
+            return self.url
+        assert obj is not None, "a nested route's collection is named by one of its objects"
+        return self.url.format(parent=getattr(obj, self.parent_field))
+
+    def detail(self, obj: Model | int | str, of: Model | None = None) -> str:
+        """The object's URL; an id on a nested route needs `of`, an object of the same collection."""
+        if isinstance(obj, Model):
+            return f"{self.collection(obj)}{obj.pk}/"
+        return f"{self.collection(of)}{obj}/"
+
+    def rows(self, body: Any) -> list[dict[str, Any]]:
+        return body["results"] if self.paginated else body
 
     def count(self) -> int:
         return self.model._default_manager.count()
@@ -66,32 +83,42 @@ class Endpoint:
 
 class ListTests(Endpoint):
     def test_list_rejects_anonymous(self, anon_client: APIClient) -> None:
-        self.make()
-        response = anon_client.get(self.url)
+        response = anon_client.get(self.collection(self.make()))
         assert response.status_code == 401, response.content
         assert response.headers["WWW-Authenticate"] == "Token"
 
     def test_list_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        self.make()
-        assert nobody_client.get(self.url).status_code == 403
+        assert nobody_client.get(self.collection(self.make())).status_code == 403
 
     def test_analyst_lists(self, analyst_client: APIClient) -> None:
         obj = self.make()
-        response = analyst_client.get(self.url)
+        response = analyst_client.get(self.collection(obj))
         assert response.status_code == 200, response.content
-        assert [row["id"] for row in response.json()["results"]] == [obj.pk]
+        assert [row["id"] for row in self.rows(response.json())] == [obj.pk]
 
     def test_list_query_count_is_constant(self, manager_client: APIClient, django_assert_max_num_queries: Any) -> None:
-        for _ in range(2):
-            self.make()
+        first = self.make()
+        self.make(like=first)
         with CaptureQueriesContext(connection) as few:
-            assert manager_client.get(self.url).status_code == 200
+            assert manager_client.get(self.collection(first)).status_code == 200
         for _ in range(18):
-            self.make()
+            self.make(like=first)
         with django_assert_max_num_queries(self.list_max_queries) as many:
-            response = manager_client.get(self.url)
-        assert len(response.json()["results"]) == 20
+            response = manager_client.get(self.collection(first))
+        assert len(self.rows(response.json())) == 20
         assert len(many) == len(few), "queries grow with the number of rows (N+1)"
+
+
+class NestedTests(Endpoint):
+    """A route under a parent object: the parent must exist, and an object is found only under its own."""
+
+    def test_unknown_parent_is_404(self, manager_client: APIClient) -> None:
+        for parent in (UNKNOWN_ID, "not-a-number"):
+            assert manager_client.get(self.url.format(parent=parent)).status_code == 404, parent
+
+    def test_object_is_not_found_under_another_parent(self, manager_client: APIClient) -> None:
+        obj, elsewhere = self.make(), self.make()
+        assert manager_client.get(self.detail(obj.pk, of=elsewhere)).status_code == 404
 
 
 class GetTests(Endpoint):
@@ -108,7 +135,7 @@ class GetTests(Endpoint):
         assert response.json()["id"] == obj.pk
 
     def test_get_unknown_is_404(self, manager_client: APIClient) -> None:
-        assert manager_client.get(self.detail(987654321)).status_code == 404
+        assert manager_client.get(self.detail(UNKNOWN_ID, of=self.make())).status_code == 404
 
 
 class CreateTests(Endpoint):
@@ -179,6 +206,7 @@ class UpdateTests(Endpoint):
         obj = self.make()
         payload = self.replace_payload(obj)
         if payload is None:
+            assert manager_client.put(self.detail(obj), {}, format=JSON).status_code == 405
             return
         response = manager_client.put(self.detail(obj), payload, format=JSON)
         assert response.status_code == 200, response.content
@@ -206,6 +234,25 @@ class DeleteTests(Endpoint):
         assert manager_client.delete(self.detail(obj)).status_code == 204
         assert not self.model._default_manager.filter(pk=obj.pk).exists()
         assert manager_client.get(self.detail(obj)).status_code == 404
+
+
+class ReadOnlyTests(Endpoint):
+    """The writes a route does not offer answer 405, even to a campaign manager, and change nothing."""
+
+    refused: ClassVar[tuple[str, ...]] = ("create", "replace", "update", "delete")
+
+    def test_writes_not_offered_are_405(self, manager_client: APIClient) -> None:
+        obj = self.make()
+        before, count = manager_client.get(self.detail(obj)).json(), self.count()
+        writes = {
+            "create": lambda: manager_client.post(self.collection(obj), {}, format=JSON),
+            "replace": lambda: manager_client.put(self.detail(obj), {}, format=JSON),
+            "update": lambda: manager_client.patch(self.detail(obj), {}, format=JSON),
+            "delete": lambda: manager_client.delete(self.detail(obj)),
+        }
+        for name in self.refused:
+            assert writes[name]().status_code == 405, name
+        assert (manager_client.get(self.detail(obj)).json(), self.count()) == (before, count)
 
 
 class BulkTests(Endpoint):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Model
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
@@ -28,7 +29,7 @@ class TestProducts(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, B
     model = Product
     key = "sku"
 
-    def make(self) -> Product:
+    def make(self, like: Model | None = None) -> Product:
         return product()
 
     def create_payload(self) -> dict[str, Any]:
@@ -94,7 +95,7 @@ class TestReviews(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bu
     model = Review
     key = "external_id"
 
-    def make(self) -> Review:
+    def make(self, like: Model | None = None) -> Review:
         return review(customer=customer())
 
     def create_payload(self) -> dict[str, Any]:
@@ -153,7 +154,7 @@ class TestCustomers(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, 
     model = Customer
     key = "external_id"
 
-    def make(self) -> Customer:
+    def make(self, like: Model | None = None) -> Customer:
         return customer()
 
     def create_payload(self) -> dict[str, Any]:
@@ -203,7 +204,7 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
     key = "external_id"
     list_max_queries = 4  # cursor pagination: no count query
 
-    def make(self) -> Event:
+    def make(self, like: Model | None = None) -> Event:
         return event(customer(), "view", product=product())
 
     def create_payload(self) -> dict[str, Any]:
@@ -301,7 +302,7 @@ class TestCampaigns(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests):
     url = "/api/v1/campaigns/"
     model = Campaign
 
-    def make(self) -> Campaign:
+    def make(self, like: Model | None = None) -> Campaign:
         return campaign()
 
     def create_payload(self) -> dict[str, Any]:
@@ -338,7 +339,7 @@ class TestJobs(ListTests, GetTests, CreateTests, DeleteTests):
     model = Job
     create_status = 202
 
-    def make(self) -> Job:
+    def make(self, like: Model | None = None) -> Job:
         return job()
 
     def create_payload(self) -> dict[str, Any]:

@@ -126,27 +126,6 @@ def test_unknown_kind_is_400_naming_the_known_kinds(manager_client: APIClient) -
     assert not Job.objects.exists()
 
 
-def test_unknown_job_is_404(manager_client: APIClient) -> None:
-    assert manager_client.post(f"{JOBS}987654/retry/").status_code == 404
-    assert manager_client.post(f"{JOBS}987654/cancel/").status_code == 404
-
-
-def test_analyst_and_others_cannot_start_retry_or_cancel(
-    analyst_client: APIClient, nobody_client: APIClient, anon_client: APIClient, run_on_commit: None
-) -> None:
-    failed = job(kind="api_test_fail", params={}, status=JobStatus.FAILED)
-    queued = job(kind="api_test_count", params={"n": 2})
-    for client, code in ((analyst_client, 403), (nobody_client, 403), (anon_client, 401)):
-        assert client.post(JOBS, {"kind": "api_test_count"}, format="json").status_code == code
-        assert client.post(f"{JOBS}{failed.pk}/retry/").status_code == code
-        assert client.post(f"{JOBS}{queued.pk}/cancel/").status_code == code
-    assert Job.objects.count() == 2
-    failed.refresh_from_db()
-    queued.refresh_from_db()
-    assert (failed.status, queued.status) == (JobStatus.FAILED, JobStatus.QUEUED)
-    assert analyst_client.get(f"{JOBS}{failed.pk}/").status_code == 200
-
-
 def test_retry_and_cancel_need_the_change_permission(run_on_commit: None) -> None:
     """A token that may start jobs (add) but not change them cannot retry or cancel."""
     user = User.objects.create_user("starter")

@@ -42,8 +42,8 @@ def variant(campaign: Campaign, **fields: Any) -> Variant:
 
 
 def approvable(**fields: Any) -> Campaign:
-    """An in-review email campaign with one approved variant and one subscriber."""
-    camp = campaign(status=Campaign.Status.IN_REVIEW, **fields)
+    """An email campaign in review (unless `status` says otherwise) with one approved variant and one subscriber."""
+    camp = campaign(**{"status": Campaign.Status.IN_REVIEW, **fields})
     variant(camp, status=Variant.Status.APPROVED)
     subscriber()
     return camp

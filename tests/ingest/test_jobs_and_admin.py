@@ -114,13 +114,6 @@ def test_import_job_may_read_from_configured_folders(
 
 # --- the admin ----------------------------------------------------------------------------------------------
 
-@pytest.fixture
-def admin_client(db: None) -> Client:
-    client = Client()
-    client.force_login(User.objects.create_superuser("boss", "boss@example.com", "pw-for-tests"))
-    return client
-
-
 def _upload(name: str, content: str) -> SimpleUploadedFile:
     return SimpleUploadedFile(name, content.encode(), content_type="text/csv")
 
