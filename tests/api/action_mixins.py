@@ -13,13 +13,14 @@ from __future__ import annotations
 import itertools
 from typing import Any, ClassVar
 
+import pytest
 from django.contrib.auth.models import Permission, User
 from django.db.models import Model
 from rest_framework.test import APIClient
 
 from jobs.models import Job
 
-from .mixins import JSON, UNKNOWN_ID, Endpoint
+from .mixins import JSON, REFUSED_READERS, REFUSED_WRITERS, UNKNOWN_ID, Endpoint
 
 _users = itertools.count(1)
 
@@ -73,11 +74,9 @@ class ReadActionTests(ActionEndpoint):
     def request_url(self, client: APIClient, url: str) -> Any:
         return client.get(url)
 
-    def test_read_rejects_anonymous(self, anon_client: APIClient) -> None:
-        assert self.request(anon_client, self.make_ready()).status_code == 401
-
-    def test_read_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        assert self.request(nobody_client, self.make_ready()).status_code == 403
+    @REFUSED_READERS
+    def test_read_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        assert self.request(request.getfixturevalue(who), self.make_ready()).status_code == status
 
     def test_analyst_reads(self, analyst_client: APIClient) -> None:
         obj = self.make_ready()
@@ -119,8 +118,7 @@ class WriteActionTests(ActionEndpoint):
 
     def state(self, obj: Model) -> Any:
         """Everything the step may change: by default the object's row and the jobs."""
-        row = self.model._default_manager.filter(pk=obj.pk).values().get()
-        return row, list(Job.objects.order_by("pk").values_list("pk", "kind", "status"))
+        return self.row(obj), list(Job.objects.order_by("pk").values_list("pk", "kind", "status"))
 
     def request(self, client: APIClient, obj: Model) -> Any:
         return client.post(self.action_url(obj), self.action_body(obj), format=JSON)
@@ -135,14 +133,9 @@ class WriteActionTests(ActionEndpoint):
         assert response.status_code == status, response.content
         assert self.state(obj) == before
 
-    def test_step_rejects_anonymous(self, anon_client: APIClient) -> None:
-        self._refused(anon_client, 401)
-
-    def test_step_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        self._refused(nobody_client, 403)
-
-    def test_analyst_cannot_take_the_step(self, analyst_client: APIClient) -> None:
-        self._refused(analyst_client, 403)
+    @REFUSED_WRITERS
+    def test_step_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refused(request.getfixturevalue(who), status)
 
     def test_manager_takes_the_step(self, manager_client: APIClient) -> None:
         obj = self.make_ready()

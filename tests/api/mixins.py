@@ -2,7 +2,7 @@
 existing object, a valid create payload, an update payload, bulk rows) and inherits the tests. Actions on one
 object (`<object>/<action>/`) have their own mixins in action_mixins.py.
 
-Every route gets the same permission matrix:
+Every route gets the same permission matrix (REFUSED_READERS and REFUSED_WRITERS):
   anonymous                -> 401 (Token auth is first, so DRF answers 401 with a WWW-Authenticate header)
   authenticated, no group  -> 403 on reads and writes
   analyst                  -> 200 on list/retrieve, 403 on create/update/delete/bulk (and nothing written)
@@ -11,8 +11,10 @@ Every route gets the same permission matrix:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+import pytest
 from django.db import connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
@@ -20,6 +22,11 @@ from rest_framework.test import APIClient
 
 JSON = "json"
 UNKNOWN_ID = 987654321
+# who is refused a write, and how: anonymous 401, no group 403, analysts (read-only) 403
+REFUSED_WRITERS = pytest.mark.parametrize(
+    ("who", "status"), [("anon_client", 401), ("nobody_client", 403), ("analyst_client", 403)]
+)
+REFUSED_READERS = pytest.mark.parametrize(("who", "status"), [("anon_client", 401), ("nobody_client", 403)])
 
 
 def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
@@ -38,9 +45,11 @@ class Endpoint:
     create_status: ClassVar[int] = 201
     list_max_queries: ClassVar[int] = 5  # token+user, 2 permission queries, count, page
 
+    builder: ClassVar[Callable[[], Model]]  # makes one object, when that is all `make` needs
+
     def make(self, like: Model | None = None) -> Model:
         """An existing object (and whatever it needs); on a nested route, under the same parent as `like`."""
-        raise NotImplementedError
+        return type(self).builder()
 
     def create_payload(self) -> dict[str, Any]:
         """A valid create body; may make the objects it refers to."""
@@ -79,6 +88,10 @@ class Endpoint:
 
     def count(self) -> int:
         return self.model._default_manager.count()
+
+    def row(self, obj: Model) -> dict[str, Any]:
+        """The object as stored (to show that a refused request changed nothing)."""
+        return self.model._default_manager.filter(pk=obj.pk).values().get()
 
 
 class ListTests(Endpoint):
@@ -122,11 +135,9 @@ class NestedTests(Endpoint):
 
 
 class GetTests(Endpoint):
-    def test_get_rejects_anonymous(self, anon_client: APIClient) -> None:
-        assert anon_client.get(self.detail(self.make())).status_code == 401
-
-    def test_get_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        assert nobody_client.get(self.detail(self.make())).status_code == 403
+    @REFUSED_READERS
+    def test_get_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        assert request.getfixturevalue(who).get(self.detail(self.make())).status_code == status
 
     def test_analyst_gets(self, analyst_client: APIClient) -> None:
         obj = self.make()
@@ -139,20 +150,14 @@ class GetTests(Endpoint):
 
 
 class CreateTests(Endpoint):
-    def test_create_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_create(self, client: APIClient, status: int) -> None:
         payload, before = self.create_payload(), self.count()
-        assert anon_client.post(self.url, payload, format=JSON).status_code == 401
+        assert client.post(self.url, payload, format=JSON).status_code == status
         assert self.count() == before
 
-    def test_create_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        payload, before = self.create_payload(), self.count()
-        assert nobody_client.post(self.url, payload, format=JSON).status_code == 403
-        assert self.count() == before
-
-    def test_analyst_cannot_create(self, analyst_client: APIClient) -> None:
-        payload, before = self.create_payload(), self.count()
-        assert analyst_client.post(self.url, payload, format=JSON).status_code == 403
-        assert self.count() == before
+    @REFUSED_WRITERS
+    def test_create_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_create(request.getfixturevalue(who), status)
 
     def test_manager_creates_and_fields_round_trip(self, manager_client: APIClient) -> None:
         payload, before = self.create_payload(), self.count()
@@ -177,22 +182,18 @@ class CreateTests(Endpoint):
 
 
 class UpdateTests(Endpoint):
-    def test_update_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_update(self, client: APIClient, status: int) -> None:
         obj = self.make()
-        assert anon_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 401
-
-    def test_update_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        obj = self.make()
-        assert nobody_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
-
-    def test_analyst_cannot_update(self, analyst_client: APIClient, manager_client: APIClient) -> None:
-        obj = self.make()
-        before = manager_client.get(self.detail(obj)).json()
-        assert analyst_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
+        before = self.row(obj)
+        assert client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == status
         replace = self.replace_payload(obj)
         if replace is not None:
-            assert analyst_client.put(self.detail(obj), replace, format=JSON).status_code == 403
-        assert manager_client.get(self.detail(obj)).json() == before
+            assert client.put(self.detail(obj), replace, format=JSON).status_code == status
+        assert self.row(obj) == before
+
+    @REFUSED_WRITERS
+    def test_update_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_update(request.getfixturevalue(who), status)
 
     def test_manager_patches(self, manager_client: APIClient) -> None:
         obj = self.make()
@@ -214,20 +215,14 @@ class UpdateTests(Endpoint):
 
 
 class DeleteTests(Endpoint):
-    def test_delete_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_delete(self, client: APIClient, status: int) -> None:
         obj = self.make()
-        assert anon_client.delete(self.detail(obj)).status_code == 401
+        assert client.delete(self.detail(obj)).status_code == status
         assert self.model._default_manager.filter(pk=obj.pk).exists()
 
-    def test_delete_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        obj = self.make()
-        assert nobody_client.delete(self.detail(obj)).status_code == 403
-        assert self.model._default_manager.filter(pk=obj.pk).exists()
-
-    def test_analyst_cannot_delete(self, analyst_client: APIClient) -> None:
-        obj = self.make()
-        assert analyst_client.delete(self.detail(obj)).status_code == 403
-        assert self.model._default_manager.filter(pk=obj.pk).exists()
+    @REFUSED_WRITERS
+    def test_delete_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_delete(request.getfixturevalue(who), status)
 
     def test_manager_deletes(self, manager_client: APIClient) -> None:
         obj = self.make()
@@ -243,7 +238,7 @@ class ReadOnlyTests(Endpoint):
 
     def test_writes_not_offered_are_405(self, manager_client: APIClient) -> None:
         obj = self.make()
-        before, count = manager_client.get(self.detail(obj)).json(), self.count()
+        before, count = self.row(obj), self.count()
         writes = {
             "create": lambda: manager_client.post(self.collection(obj), {}, format=JSON),
             "replace": lambda: manager_client.put(self.detail(obj), {}, format=JSON),
@@ -252,7 +247,7 @@ class ReadOnlyTests(Endpoint):
         }
         for name in self.refused:
             assert writes[name]().status_code == 405, name
-        assert (manager_client.get(self.detail(obj)).json(), self.count()) == (before, count)
+        assert (self.row(obj), self.count()) == (before, count)
 
 
 class BulkTests(Endpoint):
@@ -275,20 +270,14 @@ class BulkTests(Endpoint):
     def stored_keys(self) -> set[str]:
         return set(self.model._default_manager.values_list(self.key, flat=True))
 
-    def test_bulk_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_bulk(self, client: APIClient, status: int) -> None:
         rows = self.bulk_rows()
-        assert anon_client.post(self.bulk_url, rows, format=JSON).status_code == 401
+        assert client.post(self.bulk_url, rows, format=JSON).status_code == status
         assert self.count() == 0
 
-    def test_bulk_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        rows = self.bulk_rows()
-        assert nobody_client.post(self.bulk_url, rows, format=JSON).status_code == 403
-        assert self.count() == 0
-
-    def test_analyst_cannot_bulk(self, analyst_client: APIClient) -> None:
-        rows = self.bulk_rows()
-        assert analyst_client.post(self.bulk_url, rows, format=JSON).status_code == 403
-        assert self.count() == 0
+    @REFUSED_WRITERS
+    def test_bulk_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_bulk(request.getfixturevalue(who), status)
 
     def test_bulk_mixed_rows_stores_good_and_reports_bad(self, manager_client: APIClient) -> None:
         good, bad = self.bulk_rows(), self.bad_bulk_rows()

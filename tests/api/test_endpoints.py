@@ -28,9 +28,7 @@ class TestProducts(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, B
     url = "/api/v1/products/"
     model = Product
     key = "sku"
-
-    def make(self, like: Model | None = None) -> Product:
-        return product()
+    builder = product
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -153,9 +151,7 @@ class TestCustomers(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, 
     url = "/api/v1/customers/"
     model = Customer
     key = "external_id"
-
-    def make(self, like: Model | None = None) -> Customer:
-        return customer()
+    builder = customer
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -301,9 +297,7 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
 class TestCampaigns(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests):
     url = "/api/v1/campaigns/"
     model = Campaign
-
-    def make(self, like: Model | None = None) -> Campaign:
-        return campaign()
+    builder = campaign
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -338,9 +332,7 @@ class TestJobs(ListTests, GetTests, CreateTests, DeleteTests):
     url = "/api/v1/jobs/"
     model = Job
     create_status = 202
-
-    def make(self, like: Model | None = None) -> Job:
-        return job()
+    builder = job
 
     def create_payload(self) -> dict[str, Any]:
         return {"kind": "ping", "params": {"steps": 2}}

@@ -24,6 +24,30 @@ from .mixins import GetTests, ListTests, NestedTests, ReadOnlyTests, UpdateTests
 pytestmark = pytest.mark.django_db
 
 
+# --- reads on one object: what each collection's reads share ----------------------------------------------
+
+
+class ProductRead(ReadActionTests):
+    url = "/api/v1/products/"
+    model = Product
+    permissions = ("catalog.view_product",)
+    builder = product
+
+
+class CustomerRead(ReadActionTests):
+    url = "/api/v1/customers/"
+    model = Customer
+    permissions = ("customers.view_customer",)
+    builder = customer
+
+
+class CampaignRead(ReadActionTests):
+    url = "/api/v1/campaigns/"
+    model = Campaign
+    permissions = ("campaigns.view_campaign",)
+    builder = campaign
+
+
 class TestSegments(ListTests, GetTests, ReadOnlyTests):
     url = "/api/v1/segments/"
     model = Segment
@@ -37,9 +61,7 @@ class TestSegmentMembers(ReadActionTests):
     model = Segment
     action = "members"
     permissions = ("customers.view_segment", "customers.view_customer")
-
-    def make(self, like: Model | None = None) -> Segment:
-        return segment()
+    builder = segment
 
     def make_ready(self) -> Segment:
         lapsed = segment(kind=Segment.Kind.LIFECYCLE)
@@ -73,14 +95,8 @@ class TestCampaignVariants(ListTests, GetTests, UpdateTests, ReadOnlyTests, Nest
         return {"subject": "Mugs for slow mornings", "body": f"Mugs for tea. {UNSUBSCRIBE_LINE}"}
 
 
-class TestProductInsight(ReadActionTests):
-    url = "/api/v1/products/"
-    model = Product
+class TestProductInsight(ProductRead):
     action = "insight"
-    permissions = ("catalog.view_product",)
-
-    def make(self, like: Model | None = None) -> Product:
-        return product()
 
     def make_ready(self) -> Product:
         analysed = product()
@@ -91,14 +107,23 @@ class TestProductInsight(ReadActionTests):
         assert body["review_count"] == 3 and body["pain_points"][0]["aspect"] == "lid"
 
 
+class TestProductSimilar(ProductRead):
+    action = "similar"
+
+    def make_ready(self) -> Product:
+        product(embedding=basis(0), title="A twin")
+        return product(embedding=basis(0))
+
+    def check_read(self, obj: Model, body: Any) -> None:
+        assert body["product"] == obj.pk and [item["title"] for item in body["items"]] == ["A twin"]
+
+
 class TestReviewInsight(ReadActionTests):
     url = "/api/v1/reviews/"
     model = Review
-    action = "insight"
     permissions = ("catalog.view_review",)
-
-    def make(self, like: Model | None = None) -> Review:
-        return review()
+    builder = review
+    action = "insight"
 
     def make_ready(self) -> Review:
         analysed = review()
@@ -109,14 +134,9 @@ class TestReviewInsight(ReadActionTests):
         assert body["sentiment"] == "negative" and body["sentiment_model"]["name"] == "s-test"
 
 
-class TestCustomerProfile(ReadActionTests):
-    url = "/api/v1/customers/"
-    model = Customer
+class TestCustomerProfile(CustomerRead):
     action = "profile"
     permissions = ("customers.view_customer", "customers.view_customerprofile")
-
-    def make(self, like: Model | None = None) -> Customer:
-        return customer()
 
     def make_ready(self) -> Customer:
         known = customer()
@@ -128,46 +148,17 @@ class TestCustomerProfile(ReadActionTests):
         assert (body["customer"], body["lifecycle"], body["rfm"]["orders"]) == (obj.external_id, "new", 1)
 
 
-class TestCustomerRecommendations(ReadActionTests):
+class TestCustomerRecommendations(CustomerRead):
     """Live recommendations; with no trained recommender, shop popularity (the ranking has its own tests)."""
 
-    url = "/api/v1/customers/"
-    model = Customer
     action = "recommendations"
-    permissions = ("customers.view_customer",)
-
-    def make(self, like: Model | None = None) -> Customer:
-        return customer()
 
     def check_read(self, obj: Model, body: Any) -> None:
         assert body["customer"] == obj.pk and body["personalised"] is False
 
 
-class TestProductSimilar(ReadActionTests):
-    url = "/api/v1/products/"
-    model = Product
-    action = "similar"
-    permissions = ("catalog.view_product",)
-
-    def make(self, like: Model | None = None) -> Product:
-        return product(embedding=basis(0))
-
-    def make_ready(self) -> Product:
-        product(embedding=basis(0), title="A twin")
-        return self.make()
-
-    def check_read(self, obj: Model, body: Any) -> None:
-        assert body["product"] == obj.pk and [item["title"] for item in body["items"]] == ["A twin"]
-
-
-class TestCampaignAudience(ReadActionTests):
-    url = "/api/v1/campaigns/"
-    model = Campaign
+class TestCampaignAudience(CampaignRead):
     action = "audience"
-    permissions = ("campaigns.view_campaign",)
-
-    def make(self, like: Model | None = None) -> Campaign:
-        return campaign()
 
     def make_ready(self) -> Campaign:
         subscriber(name="Grace Hopper")
@@ -177,14 +168,8 @@ class TestCampaignAudience(ReadActionTests):
         assert body["size"] == 1 and body["sample"][0]["name"] == "Grace Hopper"
 
 
-class TestCampaignPreview(ReadActionTests):
-    url = "/api/v1/campaigns/"
-    model = Campaign
+class TestCampaignPreview(CampaignRead):
     action = "preview"
-    permissions = ("campaigns.view_campaign",)
-
-    def make(self, like: Model | None = None) -> Campaign:
-        return campaign()
 
     def make_ready(self) -> Campaign:
         return approvable()
@@ -193,14 +178,8 @@ class TestCampaignPreview(ReadActionTests):
         assert body["body"].endswith(UNSUBSCRIBE_LINE)
 
 
-class TestCampaignResults(ReadActionTests):
-    url = "/api/v1/campaigns/"
-    model = Campaign
+class TestCampaignResults(CampaignRead):
     action = "results"
-    permissions = ("campaigns.view_campaign",)
-
-    def make(self, like: Model | None = None) -> Campaign:
-        return campaign()
 
     def make_ready(self) -> Campaign:
         tested = approvable()

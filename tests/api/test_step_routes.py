@@ -26,9 +26,7 @@ class CampaignStep(WriteActionTests):
     url = "/api/v1/campaigns/"
     model = Campaign
     permissions = ("campaigns.view_campaign", "campaigns.change_campaign")
-
-    def make(self, like: Model | None = None) -> Campaign:
-        return campaign()
+    builder = campaign
 
     def state(self, obj: Model) -> Any:
         assert isinstance(obj, Campaign)
@@ -124,9 +122,7 @@ class JobStep(WriteActionTests):
     url = "/api/v1/jobs/"
     model = Job
     permissions = ("jobs.add_job", "jobs.change_job")
-
-    def make(self, like: Model | None = None) -> Job:
-        return job()
+    builder = job
 
 
 class TestJobRetry(JobStep):
