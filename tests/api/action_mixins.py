@@ -50,6 +50,11 @@ class ActionEndpoint(Endpoint):
         return f"{self.detail(obj, of)}{self.action}/"
 
     def request(self, client: APIClient, obj: Model) -> Any:
+        """The action on `obj`, asked by `client`."""
+        raise NotImplementedError
+
+    def request_url(self, client: APIClient, url: str) -> Any:
+        """The action's method on `url`, with no body."""
         raise NotImplementedError
 
     def test_action_of_unknown_object_is_404(self, manager_client: APIClient) -> None:
@@ -57,9 +62,6 @@ class ActionEndpoint(Endpoint):
         for pk in (UNKNOWN_ID, "not-a-number"):
             response = self.request_url(manager_client, self.action_url(pk, of=of))
             assert response.status_code == 404, (pk, response.content)
-
-    def request_url(self, client: APIClient, url: str) -> Any:
-        raise NotImplementedError
 
 
 class ReadActionTests(ActionEndpoint):
