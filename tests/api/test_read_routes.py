@@ -4,7 +4,7 @@ products, a campaign's audience, preview and results."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from django.db.models import Model
@@ -37,7 +37,7 @@ class ProductRead(ReadActionTests):
 class CustomerRead(ReadActionTests):
     url = "/api/v1/customers/"
     model = Customer
-    permissions = ("customers.view_customer",)
+    permissions: ClassVar[tuple[str, ...]] = ("customers.view_customer",)
     builder = customer
 
 
