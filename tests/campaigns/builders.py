@@ -13,6 +13,14 @@ from tests.customers.builders import customer
 from tests.jobs.builders import author
 
 UNSUBSCRIBE_LINE = "You receive this because you opted in. Reply STOP to unsubscribe."
+# what generation records with a variant, as the review page shows it (pass as `variant(..., **GENERATION_TRACE)`)
+GENERATION_TRACE: dict[str, Any] = {
+    "model_name": "qwen2.5-0.5b-instruct", "attempts": 2, "relevance": 0.71, "prompt": "Write an email about mugs.",
+    "guardrails": [
+        {"check": "length", "passed": True, "detail": ""},
+        {"check": "banned_words", "passed": True, "detail": ""},
+    ],
+}
 _seq = itertools.count(1)
 
 
