@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,3 +25,20 @@ def fake_embed(texts: list[str]) -> np.ndarray:
         vector = np.random.default_rng(seed).normal(size=DIMENSIONS).astype(np.float32)
         rows.append(vector / np.linalg.norm(vector))
     return np.stack(rows) if rows else np.zeros((0, DIMENSIONS), dtype=np.float32)
+
+
+class FakeEmbedder:
+    """Stands in for the embedding model: `fake_embed` vectors, or one `vector` for every text; remembers every
+    text it was asked to embed."""
+
+    version = "fake-v1"
+
+    def __init__(self, vector: Sequence[float] | None = None) -> None:
+        self.vector = vector
+        self.seen: list[str] = []
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.seen.extend(texts)
+        if self.vector is not None:
+            return np.array([self.vector] * len(texts), dtype=np.float32)
+        return fake_embed(list(texts))

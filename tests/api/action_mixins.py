@@ -80,15 +80,10 @@ class ReadActionTests(ActionEndpoint):
     def test_read_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
         assert self.request(request.getfixturevalue(who), self.make_ready()).status_code == status
 
-    def test_analyst_reads(self, analyst_client: APIClient) -> None:
+    @pytest.mark.parametrize("who", ["analyst_client", "manager_client"])
+    def test_read(self, who: str, request: pytest.FixtureRequest) -> None:
         obj = self.make_ready()
-        response = self.request(analyst_client, obj)
-        assert response.status_code == 200, response.content
-        self.check_read(obj, response.json())
-
-    def test_manager_reads(self, manager_client: APIClient) -> None:
-        obj = self.make_ready()
-        response = self.request(manager_client, obj)
+        response = self.request(request.getfixturevalue(who), obj)
         assert response.status_code == 200, response.content
         self.check_read(obj, response.json())
 

@@ -19,37 +19,10 @@ from jobs.models import Job, JobStatus
 from jobs.runner import start_job
 from tests.catalog.builders import product
 from tests.customers.builders import customer, event
-from tests.vectors import fake_embed
+from tests.progress import RecordedProgress
+from tests.vectors import FakeEmbedder, fake_embed
 
 pytestmark = pytest.mark.django_db
-
-
-class FakeEmbedder:
-    version = "fake-v1"
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return fake_embed(list(texts))
-
-
-class RecordedProgress:
-    """A `core.progress.Progress` that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.totals: list[int] = []
-        self.done: list[int] = []
-
-    def set_total(self, total: int) -> None:
-        self.totals.append(total)
-
-    def advance(self, done: int = 1, **counts: int) -> None:
-        self.done.append(done)
-
-    def stage(self, name: str) -> None:
-        pass
 
 
 def test_product_text_reads_title_path_brand_and_short_description() -> None:
@@ -65,7 +38,7 @@ def test_embed_skips_unchanged_and_follows_edits() -> None:
     fake = FakeEmbedder()
     progress = RecordedProgress()
     assert embed_products(embedder=fake, progress=progress) == {"embedded": 2, "skipped": 0}
-    assert (progress.totals, sum(progress.done)) == ([2], 2)
+    assert (progress.totals, progress.done) == ([2], 2)
     stored = ProductEmbedding.objects.get(product=mug)
     np.testing.assert_allclose(np.asarray(stored.embedding), fake_embed([fake.seen[0]])[0], atol=1e-6)
     assert stored.model_name == "fake-v1" and len(stored.text_hash) == 64

@@ -18,6 +18,7 @@ from recommendations.ranking import Ranker, fuse, recommend_for_customer
 from recommendations.similar import similar_products
 from recommendations.training import NotEnoughHistory, train_recommender
 from tests.customers.builders import customer, event, profile
+from tests.vectors import FakeEmbedder
 
 from .conftest import NOW, Shop, category_vector
 
@@ -152,15 +153,7 @@ def test_cold_start_a_few_views_fold_in(trained_shop: Shop) -> None:
 
 
 def test_cold_start_searches_go_through_the_shared_query_cache(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    class MugEmbedder:  # every text means "mugs"
-        def __init__(self) -> None:
-            self.seen: list[str] = []
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            self.seen.extend(texts)
-            return np.array([category_vector("mug")] * len(texts), dtype=np.float32)
-
-    embedder = MugEmbedder()
+    embedder = FakeEmbedder(category_vector("mug"))  # every text means "mugs"
     monkeypatch.setattr(queries.registry, "embedder", lambda: embedder)
     queries.forget_queries()
     searcher = customer(external_id="searcher")  # no profile, no product events: searches only
