@@ -10,28 +10,26 @@ from django.contrib import admin
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
-from django.utils import timezone
 
-from campaigns.models import Campaign
-from catalog.models import Product, Review
-from customers.models import Customer, Event
 from jobs.models import Job, JobStatus
+from tests.campaigns.builders import campaign
+from tests.catalog.builders import product, review
+from tests.customers.builders import customer, event
+from tests.jobs.builders import job
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def admin_client_with_data(client: Client) -> Client:
-    user = User.objects.create_superuser("root", "root@example.com", "pw")
-    product = Product.objects.create(sku="P1", title="Kettle", category="Home > Kitchen", price=Decimal("30"))
-    customer = Customer.objects.create(external_id="C1", email="a@example.com", name="Ann")
-    Review.objects.create(product=product, customer=customer, rating=4, text="Boils fast, loud click.")
-    Event.objects.create(external_id="E1", customer=customer, product=product, type="view", occurred_at=timezone.now())
-    Campaign.objects.create(name="Spring", created_by=user)
-    Job.objects.create(kind="ping", status=JobStatus.RUNNING, progress_done=3, progress_total=4)
-    Job.objects.create(kind="ping", status=JobStatus.FAILED, error="RuntimeError: boom")
-    client.force_login(user)
-    return client
+def admin_client_with_data(admin_client: Client, admin_user: User) -> Client:
+    kettle = product(title="Kettle", price=Decimal("30"))
+    ann = customer(name="Ann")
+    review(product=kettle, customer=ann, rating=4, text="Boils fast, loud click.")
+    event(ann, "view", product=kettle)
+    campaign(name="Spring", created_by=admin_user)
+    job(status=JobStatus.RUNNING, progress_done=3, progress_total=4)
+    job(status=JobStatus.FAILED, error="RuntimeError: boom")
+    return admin_client
 
 
 def test_every_registered_model_has_working_list_and_change_pages(admin_client_with_data: Client) -> None:

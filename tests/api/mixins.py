@@ -1,23 +1,32 @@
-"""Generic API test mixins, NetBox style: each endpoint's test class says what it is (url, model, a factory
-of an existing object, a valid create payload, an update payload, bulk rows) and inherits the tests.
+"""Generic API test mixins, NetBox style: each route's test class says what it is (url, model, a builder of an
+existing object, a valid create payload, an update payload, bulk rows) and inherits the tests. Actions on one
+object (`<object>/<action>/`) have their own mixins in action_mixins.py.
 
-Every endpoint gets the same permission matrix:
+Every route gets the same permission matrix (REFUSED_READERS and REFUSED_WRITERS):
   anonymous                -> 401 (Token auth is first, so DRF answers 401 with a WWW-Authenticate header)
   authenticated, no group  -> 403 on reads and writes
   analyst                  -> 200 on list/retrieve, 403 on create/update/delete/bulk (and nothing written)
-  campaign manager         -> everything, with the response bodies checked
+  campaign manager         -> everything the route offers, with the response bodies checked; 405 for the rest
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar
 
+import pytest
 from django.db import connection
 from django.db.models import Model
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 JSON = "json"
+UNKNOWN_ID = 987654321
+# who is refused a write, and how: anonymous 401, no group 403, analysts (read-only) 403
+REFUSED_WRITERS = pytest.mark.parametrize(
+    ("who", "status"), [("anon_client", 401), ("nobody_client", 403), ("analyst_client", 403)]
+)
+REFUSED_READERS = pytest.mark.parametrize(("who", "status"), [("anon_client", 401), ("nobody_client", 403)])
 
 
 def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
@@ -27,16 +36,20 @@ def assert_subset(expected: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 class Endpoint:
-    """What one endpoint is; the concrete test class fills it in."""
+    """What one route is; the concrete test class fills it in."""
 
-    url: ClassVar[str]  # the collection, e.g. "/api/v1/products/"
+    url: ClassVar[str]  # the collection, e.g. "/api/v1/products/"; nested: "/api/v1/campaigns/{parent}/variants/"
     model: ClassVar[type[Model]]
+    parent_field: ClassVar[str] = ""  # nested routes: the attribute holding the parent's id, e.g. "campaign_id"
+    paginated: ClassVar[bool] = True  # False: the list is a bare JSON array
     create_status: ClassVar[int] = 201
     list_max_queries: ClassVar[int] = 5  # token+user, 2 permission queries, count, page
 
-    def make(self) -> Model:
-        """An existing object (and whatever it needs)."""
-        raise NotImplementedError
+    builder: ClassVar[Callable[[], Model]]  # makes one object, when that is all `make` needs
+
+    def make(self, like: Model | None = None) -> Model:
+        """An existing object (and whatever it needs); on a nested route, under the same parent as `like`."""
+        return type(self).builder()
 
     def create_payload(self) -> dict[str, Any]:
         """A valid create body; may make the objects it refers to."""
@@ -57,49 +70,74 @@ class Endpoint:
         """A full PUT body, or None where PUT is not offered."""
         return None
 
-    def detail(self, obj: Model | int) -> str:
-        return f"{self.url}{obj if isinstance(obj, int) else obj.pk}/"
+    def collection(self, obj: Model | None = None) -> str:
+        """The list URL; on a nested route, the one `obj` is listed in."""
+        if not self.parent_field:
+            return self.url
+        assert obj is not None, "a nested route's collection is named by one of its objects"
+        return self.url.format(parent=getattr(obj, self.parent_field))
+
+    def detail(self, obj: Model | int | str, of: Model | None = None) -> str:
+        """The object's URL; an id on a nested route needs `of`, an object of the same collection."""
+        if isinstance(obj, Model):
+            return f"{self.collection(obj)}{obj.pk}/"
+        return f"{self.collection(of)}{obj}/"
+
+    def rows(self, body: Any) -> list[dict[str, Any]]:
+        return body["results"] if self.paginated else body
 
     def count(self) -> int:
         return self.model._default_manager.count()
 
+    def row(self, obj: Model) -> dict[str, Any]:
+        """The object as stored (to show that a refused request changed nothing)."""
+        return self.model._default_manager.filter(pk=obj.pk).values().get()
+
 
 class ListTests(Endpoint):
     def test_list_rejects_anonymous(self, anon_client: APIClient) -> None:
-        self.make()
-        response = anon_client.get(self.url)
+        response = anon_client.get(self.collection(self.make()))
         assert response.status_code == 401, response.content
         assert response.headers["WWW-Authenticate"] == "Token"
 
     def test_list_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        self.make()
-        assert nobody_client.get(self.url).status_code == 403
+        assert nobody_client.get(self.collection(self.make())).status_code == 403
 
     def test_analyst_lists(self, analyst_client: APIClient) -> None:
         obj = self.make()
-        response = analyst_client.get(self.url)
+        response = analyst_client.get(self.collection(obj))
         assert response.status_code == 200, response.content
-        assert [row["id"] for row in response.json()["results"]] == [obj.pk]
+        assert [row["id"] for row in self.rows(response.json())] == [obj.pk]
 
     def test_list_query_count_is_constant(self, manager_client: APIClient, django_assert_max_num_queries: Any) -> None:
-        for _ in range(2):
-            self.make()
+        first = self.make()
+        self.make(like=first)
         with CaptureQueriesContext(connection) as few:
-            assert manager_client.get(self.url).status_code == 200
+            assert manager_client.get(self.collection(first)).status_code == 200
         for _ in range(18):
-            self.make()
+            self.make(like=first)
         with django_assert_max_num_queries(self.list_max_queries) as many:
-            response = manager_client.get(self.url)
-        assert len(response.json()["results"]) == 20
+            response = manager_client.get(self.collection(first))
+        assert len(self.rows(response.json())) == 20
         assert len(many) == len(few), "queries grow with the number of rows (N+1)"
 
 
-class GetTests(Endpoint):
-    def test_get_rejects_anonymous(self, anon_client: APIClient) -> None:
-        assert anon_client.get(self.detail(self.make())).status_code == 401
+class NestedTests(Endpoint):
+    """A route under a parent object: the parent must exist, and an object is found only under its own."""
 
-    def test_get_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        assert nobody_client.get(self.detail(self.make())).status_code == 403
+    def test_unknown_parent_is_404(self, manager_client: APIClient) -> None:
+        for parent in (UNKNOWN_ID, "not-a-number"):
+            assert manager_client.get(self.url.format(parent=parent)).status_code == 404, parent
+
+    def test_object_is_not_found_under_another_parent(self, manager_client: APIClient) -> None:
+        obj, elsewhere = self.make(), self.make()
+        assert manager_client.get(self.detail(obj.pk, of=elsewhere)).status_code == 404
+
+
+class GetTests(Endpoint):
+    @REFUSED_READERS
+    def test_get_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        assert request.getfixturevalue(who).get(self.detail(self.make())).status_code == status
 
     def test_analyst_gets(self, analyst_client: APIClient) -> None:
         obj = self.make()
@@ -108,24 +146,18 @@ class GetTests(Endpoint):
         assert response.json()["id"] == obj.pk
 
     def test_get_unknown_is_404(self, manager_client: APIClient) -> None:
-        assert manager_client.get(self.detail(987654321)).status_code == 404
+        assert manager_client.get(self.detail(UNKNOWN_ID, of=self.make())).status_code == 404
 
 
 class CreateTests(Endpoint):
-    def test_create_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_create(self, client: APIClient, status: int) -> None:
         payload, before = self.create_payload(), self.count()
-        assert anon_client.post(self.url, payload, format=JSON).status_code == 401
+        assert client.post(self.url, payload, format=JSON).status_code == status
         assert self.count() == before
 
-    def test_create_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        payload, before = self.create_payload(), self.count()
-        assert nobody_client.post(self.url, payload, format=JSON).status_code == 403
-        assert self.count() == before
-
-    def test_analyst_cannot_create(self, analyst_client: APIClient) -> None:
-        payload, before = self.create_payload(), self.count()
-        assert analyst_client.post(self.url, payload, format=JSON).status_code == 403
-        assert self.count() == before
+    @REFUSED_WRITERS
+    def test_create_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_create(request.getfixturevalue(who), status)
 
     def test_manager_creates_and_fields_round_trip(self, manager_client: APIClient) -> None:
         payload, before = self.create_payload(), self.count()
@@ -150,22 +182,18 @@ class CreateTests(Endpoint):
 
 
 class UpdateTests(Endpoint):
-    def test_update_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_update(self, client: APIClient, status: int) -> None:
         obj = self.make()
-        assert anon_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 401
-
-    def test_update_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        obj = self.make()
-        assert nobody_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
-
-    def test_analyst_cannot_update(self, analyst_client: APIClient, manager_client: APIClient) -> None:
-        obj = self.make()
-        before = manager_client.get(self.detail(obj)).json()
-        assert analyst_client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == 403
+        before = self.row(obj)
+        assert client.patch(self.detail(obj), self.update_payload(obj), format=JSON).status_code == status
         replace = self.replace_payload(obj)
         if replace is not None:
-            assert analyst_client.put(self.detail(obj), replace, format=JSON).status_code == 403
-        assert manager_client.get(self.detail(obj)).json() == before
+            assert client.put(self.detail(obj), replace, format=JSON).status_code == status
+        assert self.row(obj) == before
+
+    @REFUSED_WRITERS
+    def test_update_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_update(request.getfixturevalue(who), status)
 
     def test_manager_patches(self, manager_client: APIClient) -> None:
         obj = self.make()
@@ -179,6 +207,7 @@ class UpdateTests(Endpoint):
         obj = self.make()
         payload = self.replace_payload(obj)
         if payload is None:
+            assert manager_client.put(self.detail(obj), {}, format=JSON).status_code == 405
             return
         response = manager_client.put(self.detail(obj), payload, format=JSON)
         assert response.status_code == 200, response.content
@@ -186,26 +215,39 @@ class UpdateTests(Endpoint):
 
 
 class DeleteTests(Endpoint):
-    def test_delete_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_delete(self, client: APIClient, status: int) -> None:
         obj = self.make()
-        assert anon_client.delete(self.detail(obj)).status_code == 401
+        assert client.delete(self.detail(obj)).status_code == status
         assert self.model._default_manager.filter(pk=obj.pk).exists()
 
-    def test_delete_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        obj = self.make()
-        assert nobody_client.delete(self.detail(obj)).status_code == 403
-        assert self.model._default_manager.filter(pk=obj.pk).exists()
-
-    def test_analyst_cannot_delete(self, analyst_client: APIClient) -> None:
-        obj = self.make()
-        assert analyst_client.delete(self.detail(obj)).status_code == 403
-        assert self.model._default_manager.filter(pk=obj.pk).exists()
+    @REFUSED_WRITERS
+    def test_delete_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_delete(request.getfixturevalue(who), status)
 
     def test_manager_deletes(self, manager_client: APIClient) -> None:
         obj = self.make()
         assert manager_client.delete(self.detail(obj)).status_code == 204
         assert not self.model._default_manager.filter(pk=obj.pk).exists()
         assert manager_client.get(self.detail(obj)).status_code == 404
+
+
+class ReadOnlyTests(Endpoint):
+    """The writes a route does not offer answer 405, even to a campaign manager, and change nothing."""
+
+    refused: ClassVar[tuple[str, ...]] = ("create", "replace", "update", "delete")
+
+    def test_writes_not_offered_are_405(self, manager_client: APIClient) -> None:
+        obj = self.make()
+        before, count = self.row(obj), self.count()
+        writes = {
+            "create": lambda: manager_client.post(self.collection(obj), {}, format=JSON),
+            "replace": lambda: manager_client.put(self.detail(obj), {}, format=JSON),
+            "update": lambda: manager_client.patch(self.detail(obj), {}, format=JSON),
+            "delete": lambda: manager_client.delete(self.detail(obj)),
+        }
+        for name in self.refused:
+            assert writes[name]().status_code == 405, name
+        assert (self.row(obj), self.count()) == (before, count)
 
 
 class BulkTests(Endpoint):
@@ -228,20 +270,14 @@ class BulkTests(Endpoint):
     def stored_keys(self) -> set[str]:
         return set(self.model._default_manager.values_list(self.key, flat=True))
 
-    def test_bulk_rejects_anonymous(self, anon_client: APIClient) -> None:
+    def _refuse_bulk(self, client: APIClient, status: int) -> None:
         rows = self.bulk_rows()
-        assert anon_client.post(self.bulk_url, rows, format=JSON).status_code == 401
+        assert client.post(self.bulk_url, rows, format=JSON).status_code == status
         assert self.count() == 0
 
-    def test_bulk_forbidden_without_group(self, nobody_client: APIClient) -> None:
-        rows = self.bulk_rows()
-        assert nobody_client.post(self.bulk_url, rows, format=JSON).status_code == 403
-        assert self.count() == 0
-
-    def test_analyst_cannot_bulk(self, analyst_client: APIClient) -> None:
-        rows = self.bulk_rows()
-        assert analyst_client.post(self.bulk_url, rows, format=JSON).status_code == 403
-        assert self.count() == 0
+    @REFUSED_WRITERS
+    def test_bulk_refused(self, who: str, status: int, request: pytest.FixtureRequest) -> None:
+        self._refuse_bulk(request.getfixturevalue(who), status)
 
     def test_bulk_mixed_rows_stores_good_and_reports_bad(self, manager_client: APIClient) -> None:
         good, bad = self.bulk_rows(), self.bad_bulk_rows()

@@ -8,7 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework.throttling import SimpleRateThrottle
 
-from .factories import make_product
+from tests.catalog.builders import product
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ def test_bad_token_is_401() -> None:
 def test_session_login_reads_and_csrf_guards_writes(manager: Any) -> None:
     client = APIClient(enforce_csrf_checks=True)
     client.force_login(manager)
-    make_product()
+    product()
     assert client.get(PRODUCTS).status_code == 200  # safe methods need no CSRF token
 
     response = client.post(PRODUCTS, BODY, format="json")

@@ -13,8 +13,8 @@ from rest_framework.test import APIClient
 
 from catalog.models import Product, Review
 from customers.models import Customer, Event
-
-from .factories import make_customer, make_product, make_review
+from tests.catalog.builders import product, review
+from tests.customers.builders import customer
 
 pytestmark = pytest.mark.django_db
 
@@ -38,8 +38,8 @@ def errors_by_index(report: dict[str, Any]) -> dict[int, list[tuple[str, str]]]:
 
 
 def test_mixed_rows_of_every_kind_of_fault(manager_client: APIClient) -> None:
-    customer = make_customer(external_id="ann")
-    make_product(sku="MUG")
+    ann = customer(external_id="ann")
+    product(sku="MUG")
     rows = [
         {"customer": "ann", "type": "view", "product": "MUG", "external_id": "ok-0"},
         {"customer": "ann", "type": "purchase", "product": "MUG", "quantity": "three", "external_id": "x-1"},
@@ -58,7 +58,7 @@ def test_mixed_rows_of_every_kind_of_fault(manager_client: APIClient) -> None:
     assert errors[2] == [("product", "Object with sku=NO-SUCH-SKU does not exist.")]
     assert errors[3] == [("type", "This field is required.")]
     assert errors[4] == [("query", "a search event needs the query text")]
-    stored = {e.external_id: e for e in Event.objects.filter(customer=customer)}
+    stored = {e.external_id: e for e in Event.objects.filter(customer=ann)}
     assert sorted(stored) == ["ok-0", "ok-5", "ok-6"]
     assert stored["ok-6"].value == Decimal("14.50")  # unit_price x quantity
     assert stored["ok-5"].query == "blue mug"
@@ -103,18 +103,18 @@ def test_resending_updates_and_partial_rows_keep_other_fields(manager_client: AP
 
 
 def test_partial_review_rows_keep_language_source_and_customer(manager_client: APIClient) -> None:
-    review = make_review(language="de", source="trustpilot", text="Gut")
-    row = {"external_id": review.external_id, "product": review.product.sku, "rating": 1, "text": "Zerbrochen"}
+    written = review(customer=customer(), language="de", source="trustpilot", title="Good", text="Gut")
+    row = {"external_id": written.external_id, "product": written.product.sku, "rating": 1, "text": "Zerbrochen"}
     report = post(manager_client, REVIEWS, [row])
     assert (report["created"], report["updated"]) == (0, 1)
-    stored = Review.objects.get(pk=review.pk)
+    stored = Review.objects.get(pk=written.pk)
     assert (stored.rating, stored.text) == (1, "Zerbrochen")
-    assert (stored.language, stored.source, stored.title) == ("de", "trustpilot", review.title)
-    assert stored.customer_id == review.customer_id
+    assert (stored.language, stored.source, stored.title) == ("de", "trustpilot", "Good")
+    assert stored.customer_id is not None and stored.customer_id == written.customer_id
 
 
 def test_all_bad_is_400_and_nothing_is_written(manager_client: APIClient) -> None:
-    make_product(sku="KEEP", title="Kept")
+    product(sku="KEEP", title="Kept")
     rows = [{"sku": "KEEP", "title": ""}, {"sku": "NEW", "price": "free"}]
     report = post(manager_client, PRODUCTS, rows, expect=400)
     assert (report["created"], report["updated"], report["rejected"]) == (0, 0, 2)
@@ -159,7 +159,7 @@ def test_events_create_missing_customers_only_when_asked(manager_client: APIClie
 
 
 def test_create_missing_is_ignored_where_not_offered(manager_client: APIClient) -> None:
-    make_product(sku="MUG")
+    product(sku="MUG")
     row = {"external_id": "r-1", "product": "MUG", "customer": "ghost", "text": "hi"}
     report = post(manager_client, f"{REVIEWS}?create_missing=true", [row], expect=400)
     assert report["errors"][0]["field"] == "customer"
@@ -188,7 +188,7 @@ def test_create_missing_rejects_a_customer_id_too_long_to_store(manager_client: 
 
 
 def test_events_without_an_id_get_a_content_id_so_resending_updates(manager_client: APIClient) -> None:
-    make_customer(external_id="ann")
+    customer(external_id="ann")
     rows = [{"customer": "ann", "type": "open", "occurred_at": "2025-03-01T10:00:00Z"},
             {"customer": "ann", "type": "click", "occurred_at": "2025-03-01T10:01:00Z"}]
     assert post(manager_client, EVENTS, rows)["created"] == 2
@@ -202,7 +202,7 @@ def test_a_row_the_database_refuses_is_rejected_alone(manager_client: APIClient)
     """A value that passes the serializer but breaks a database constraint: the batch insert fails, the
     rows are retried one by one, and only the offending row is reported (with the database's reason).
     The constraint is added inside the test's transaction, so it vanishes with the rollback."""
-    make_product(sku="OLD", title="Old title")
+    product(sku="OLD", title="Old title")
     with connection.cursor() as cursor:
         cursor.execute("ALTER TABLE catalog_product ADD CONSTRAINT test_title_allowed CHECK (title <> 'FORBIDDEN')")
     rows = [

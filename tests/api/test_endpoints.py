@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.db.models import Model
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign
 from catalog.models import Product, Review
 from customers.models import Customer, Event
 from jobs.models import Job, JobStatus
+from tests.campaigns.builders import campaign
+from tests.catalog.builders import product, review
+from tests.customers.builders import customer, event
+from tests.jobs.builders import job
 
-from .factories import make_campaign, make_customer, make_event, make_job, make_product, make_review
 from .mixins import BulkTests, CreateTests, DeleteTests, GetTests, ListTests, UpdateTests
 
 pytestmark = pytest.mark.django_db
@@ -24,9 +28,7 @@ class TestProducts(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, B
     url = "/api/v1/products/"
     model = Product
     key = "sku"
-
-    def make(self) -> Product:
-        return make_product()
+    builder = product
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -46,7 +48,7 @@ class TestProducts(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, B
         return {**payload, "currency": payload.get("currency", "usd").upper()}
 
     def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
-        existing = make_product(sku="TAKEN")
+        existing = product(sku="TAKEN")
         return [
             ({"sku": " ", "title": "Blank SKU"}, "sku"),
             ({"sku": existing.sku, "title": "Duplicate SKU"}, "sku"),
@@ -91,16 +93,14 @@ class TestReviews(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bu
     model = Review
     key = "external_id"
 
-    def make(self) -> Review:
-        return make_review()
+    def make(self, like: Model | None = None) -> Review:
+        return review(customer=customer())
 
     def create_payload(self) -> dict[str, Any]:
-        product = make_product()
-        customer = make_customer()
         return {
             "external_id": "r-1",
-            "product": product.sku,  # references by SKU, shown back as the SKU
-            "customer": customer.external_id,
+            "product": product().sku,  # references by SKU, shown back as the SKU
+            "customer": customer().external_id,
             "rating": 5,
             "title": "Lovely",
             "text": "Keeps my tea hot.",
@@ -109,8 +109,7 @@ class TestReviews(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bu
         }
 
     def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
-        product = make_product()
-        base = {"external_id": "r-x", "product": product.sku, "text": "ok"}
+        base = {"external_id": "r-x", "product": product().sku, "text": "ok"}
         return [
             ({**base, "product": "NO-SUCH-SKU"}, "product"),
             ({**base, "customer": "no-such-customer"}, "customer"),
@@ -127,14 +126,14 @@ class TestReviews(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bu
         return {"external_id": obj.external_id, "product": obj.product.sku, "rating": 3, "text": "Replaced"}
 
     def bulk_rows(self) -> list[dict[str, Any]]:
-        sku = make_product().sku
+        sku = product().sku
         return [
             {"external_id": "br-1", "product": sku, "rating": 5, "text": "Great"},
             {"external_id": "br-2", "product": sku, "title": "Fine"},
         ]
 
     def bad_bulk_rows(self) -> list[tuple[dict[str, Any], str]]:
-        sku = make_product().sku
+        sku = product().sku
         return [
             ({"external_id": "bad-1", "product": "NO-SUCH-SKU", "text": "x"}, "product"),
             ({"external_id": "bad-2", "product": sku, "rating": 0, "text": "x"}, "rating"),
@@ -143,8 +142,8 @@ class TestReviews(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bu
         ]
 
     def test_review_shows_product_and_customer_by_their_keys(self, analyst_client: APIClient) -> None:
-        review = make_review(product=make_product(sku="MUG-7"), customer=make_customer(external_id="ann"))
-        body = analyst_client.get(self.detail(review)).json()
+        written = review(product=product(sku="MUG-7"), customer=customer(external_id="ann"))
+        body = analyst_client.get(self.detail(written)).json()
         assert (body["product"], body["customer"]) == ("MUG-7", "ann")
 
 
@@ -152,9 +151,7 @@ class TestCustomers(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, 
     url = "/api/v1/customers/"
     model = Customer
     key = "external_id"
-
-    def make(self) -> Customer:
-        return make_customer()
+    builder = customer
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -167,7 +164,7 @@ class TestCustomers(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, 
         }
 
     def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
-        taken = make_customer()
+        taken = customer()
         return [
             ({"external_id": "c-1", "email": "not-an-email"}, "email"),
             ({"external_id": "  "}, "external_id"),
@@ -203,14 +200,14 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
     key = "external_id"
     list_max_queries = 4  # cursor pagination: no count query
 
-    def make(self) -> Event:
-        return make_event()
+    def make(self, like: Model | None = None) -> Event:
+        return event(customer(), "view", product=product())
 
     def create_payload(self) -> dict[str, Any]:
         return {
             "external_id": "e-1",
-            "customer": make_customer().external_id,
-            "product": make_product().sku,
+            "customer": customer().external_id,
+            "product": product().sku,
             "type": "purchase",
             "order_id": "o-1",
             "quantity": 3,
@@ -226,8 +223,8 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
         return expected
 
     def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
-        customer, product = make_customer().external_id, make_product().sku
-        base = {"customer": customer, "occurred_at": "2025-03-01T12:00:00Z"}
+        who, sku = customer().external_id, product().sku
+        base = {"customer": who, "occurred_at": "2025-03-01T12:00:00Z"}
         return [
             ({**base, "type": "search"}, "query"),
             ({**base, "type": "search", "query": "   "}, "query"),
@@ -235,11 +232,11 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
             ({**base, "type": "dance"}, "type"),
             ({**base, "type": "view", "product": "NO-SUCH-SKU"}, "product"),
             ({**base, "customer": "nobody-known", "type": "click"}, "customer"),
-            ({**base, "type": "purchase", "product": product, "quantity": 0}, "quantity"),
-            ({**base, "type": "purchase", "product": product, "unit_price": "-1"}, "unit_price"),
+            ({**base, "type": "purchase", "product": sku, "quantity": 0}, "quantity"),
+            ({**base, "type": "purchase", "product": sku, "unit_price": "-1"}, "unit_price"),
             # passes every field check, but 9,999,999,999.99 x 100,000 does not fit the value column
             (
-                {**base, "type": "purchase", "product": product, "unit_price": "9999999999.99", "quantity": 100000},
+                {**base, "type": "purchase", "product": sku, "unit_price": "9999999999.99", "quantity": 100000},
                 "unit_price",
             ),
             ({**base, "type": "click", "attributes": ["x"]}, "attributes"),
@@ -259,25 +256,25 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
         }
 
     def bulk_rows(self) -> list[dict[str, Any]]:
-        customer, sku = make_customer().external_id, make_product().sku
+        who, sku = customer().external_id, product().sku
         return [
-            {"external_id": "be-1", "customer": customer, "type": "view", "product": sku},
-            {"external_id": "be-2", "customer": customer, "type": "search", "query": "mug"},
-            {"external_id": "be-3", "customer": customer, "type": "purchase", "product": sku, "quantity": 2,
+            {"external_id": "be-1", "customer": who, "type": "view", "product": sku},
+            {"external_id": "be-2", "customer": who, "type": "search", "query": "mug"},
+            {"external_id": "be-3", "customer": who, "type": "purchase", "product": sku, "quantity": 2,
              "unit_price": "4.00"},
         ]
 
     def bad_bulk_rows(self) -> list[tuple[dict[str, Any], str]]:
-        customer = make_customer().external_id
+        who = customer().external_id
         return [
-            ({"external_id": "bad-1", "customer": customer, "type": "search"}, "query"),
+            ({"external_id": "bad-1", "customer": who, "type": "search"}, "query"),
             ({"external_id": "bad-2", "customer": "unknown-customer", "type": "click"}, "customer"),
-            ({"external_id": "bad-3", "customer": customer, "type": "view", "product": "NO-SUCH-SKU"}, "product"),
-            ({"external_id": "bad-4", "customer": customer}, "type"),
+            ({"external_id": "bad-3", "customer": who, "type": "view", "product": "NO-SUCH-SKU"}, "product"),
+            ({"external_id": "bad-4", "customer": who}, "type"),
         ]
 
     def test_same_event_posted_twice_without_id_is_a_clear_400(self, manager_client: APIClient) -> None:
-        body = {"customer": make_customer().external_id, "type": "click", "occurred_at": "2025-03-01T12:00:00Z"}
+        body = {"customer": customer().external_id, "type": "click", "occurred_at": "2025-03-01T12:00:00Z"}
         first = manager_client.post(self.url, body, format="json")
         assert first.status_code == 201
         assert first.json()["external_id"].startswith("sha256:")  # derived from the content
@@ -288,11 +285,11 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
 
 
     def test_patch_checks_the_event_as_a_whole(self, manager_client: APIClient) -> None:
-        event = make_event(type="purchase", quantity=3)
-        response = manager_client.patch(self.detail(event), {"unit_price": "5.00"}, format="json")
+        bought = event(customer(), "purchase", product=product(), quantity=3)
+        response = manager_client.patch(self.detail(bought), {"unit_price": "5.00"}, format="json")
         assert response.status_code == 200, response.content
         assert response.json()["value"] == "15.00"  # the stored quantity counts (was 5.00)
-        response = manager_client.patch(self.detail(event), {"type": "search"}, format="json")
+        response = manager_client.patch(self.detail(bought), {"type": "search"}, format="json")
         assert response.status_code == 400
         assert "query" in response.json()
 
@@ -300,9 +297,7 @@ class TestEvents(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, Bul
 class TestCampaigns(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests):
     url = "/api/v1/campaigns/"
     model = Campaign
-
-    def make(self) -> Campaign:
-        return make_campaign()
+    builder = campaign
 
     def create_payload(self) -> dict[str, Any]:
         return {
@@ -337,9 +332,7 @@ class TestJobs(ListTests, GetTests, CreateTests, DeleteTests):
     url = "/api/v1/jobs/"
     model = Job
     create_status = 202
-
-    def make(self) -> Job:
-        return make_job()
+    builder = job
 
     def create_payload(self) -> dict[str, Any]:
         return {"kind": "ping", "params": {"steps": 2}}
@@ -357,15 +350,15 @@ class TestJobs(ListTests, GetTests, CreateTests, DeleteTests):
         ]
 
     def test_jobs_are_never_edited(self, manager_client: APIClient, analyst_client: APIClient) -> None:
-        job = make_job()
+        never_edited = job()
         for client, code in ((manager_client, 405), (analyst_client, 403)):
-            assert client.patch(self.detail(job), {"status": "succeeded"}, format="json").status_code == code
-            assert client.put(self.detail(job), {"kind": "ping"}, format="json").status_code == code
-        job.refresh_from_db()
-        assert job.status == JobStatus.QUEUED
+            assert client.patch(self.detail(never_edited), {"status": "succeeded"}, format="json").status_code == code
+            assert client.put(self.detail(never_edited), {"kind": "ping"}, format="json").status_code == code
+        never_edited.refresh_from_db()
+        assert never_edited.status == JobStatus.QUEUED
 
     def test_deleting_a_queued_job_cancels_it_first(self, manager_client: APIClient, monkeypatch: Any) -> None:
-        job = make_job()
+        queued = job()
         cancelled: list[int] = []
         from jobs import runner
 
@@ -376,5 +369,5 @@ class TestJobs(ListTests, GetTests, CreateTests, DeleteTests):
             return real_cancel(job)
 
         monkeypatch.setattr(runner, "cancel_job", spy)
-        assert manager_client.delete(self.detail(job)).status_code == 204
-        assert cancelled == [job.pk]
+        assert manager_client.delete(self.detail(queued)).status_code == 204
+        assert cancelled == [queued.pk]

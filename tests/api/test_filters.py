@@ -11,16 +11,10 @@ from rest_framework.test import APIClient
 
 from customers.models import EventType
 from jobs.models import JobStatus
-
-from .factories import (
-    BASE_TIME,
-    make_campaign,
-    make_customer,
-    make_event,
-    make_job,
-    make_product,
-    make_review,
-)
+from tests.campaigns.builders import campaign
+from tests.catalog.builders import product, review
+from tests.customers.builders import NOW, customer, event
+from tests.jobs.builders import job
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +27,11 @@ def keys(client: APIClient, url: str, field: str = "sku") -> list[Any]:
 
 @pytest.fixture
 def catalog(db: None) -> None:
-    make_product(sku="A", title="Blue mug", category="Home > Kitchen > Mugs", brand="Acme", price=Decimal("12.00"))
-    make_product(sku="B", title="Teapot", category="Home > Kitchen", brand="acme", price=Decimal("30.00"),
+    product(sku="A", title="Blue mug", category="Home > Kitchen > Mugs", brand="Acme", price=Decimal("12.00"))
+    product(sku="B", title="Teapot", category="Home > Kitchen", brand="acme", price=Decimal("30.00"),
                  in_stock=False)
-    make_product(sku="C", title="Rake", category="Garden > Tools", brand="Acme Pro", price=Decimal("25.00"))
-    make_product(sku="D", title="Home sign", category="Garden > Home decor", brand="Zed", price=None)
+    product(sku="C", title="Rake", category="Garden > Tools", brand="Acme Pro", price=Decimal("25.00"))
+    product(sku="D", title="Home sign", category="Garden > Home decor", brand="Zed", price=None)
 
 
 def test_products_by_category_prefix(analyst_client: APIClient, catalog: None) -> None:
@@ -82,10 +76,10 @@ def test_page_number_pagination(analyst_client: APIClient, catalog: None) -> Non
 
 
 def test_reviews_by_product_sku_and_min_rating(analyst_client: APIClient) -> None:
-    mug, pot = make_product(sku="MUG"), make_product(sku="POT")
+    mug, pot = product(sku="MUG"), product(sku="POT")
     for rating in (1, 3, 4, 5):
-        make_review(product=mug, rating=rating, external_id=f"mug-{rating}")
-    make_review(product=pot, rating=5, external_id="pot-5")
+        review(product=mug, rating=rating, external_id=f"mug-{rating}")
+    review(product=pot, rating=5, external_id="pot-5")
     url = "/api/v1/reviews/"
     assert sorted(keys(analyst_client, f"{url}?product=MUG", "external_id")) == ["mug-1", "mug-3", "mug-4", "mug-5"]
     assert sorted(keys(analyst_client, f"{url}?product=MUG&min_rating=4", "external_id")) == ["mug-4", "mug-5"]
@@ -96,14 +90,14 @@ def test_reviews_by_product_sku_and_min_rating(analyst_client: APIClient) -> Non
 
 @pytest.fixture
 def events(db: None) -> dict[str, Any]:
-    ann, bob = make_customer(external_id="ann"), make_customer(external_id="bob")
-    mug = make_product(sku="MUG")
+    ann, bob = customer(external_id="ann"), customer(external_id="bob")
+    mug = product(sku="MUG")
     made = {}
     for minute, (who, kind) in enumerate(
         [(ann, "view"), (ann, "search"), (bob, "view"), (ann, "purchase"), (bob, "click"), (ann, "open")]
     ):
-        made[f"e{minute}"] = make_event(
-            external_id=f"e{minute}", customer=who, type=kind, occurred_at=BASE_TIME + timedelta(minutes=minute),
+        made[f"e{minute}"] = event(
+            who, kind, external_id=f"e{minute}", occurred_at=NOW + timedelta(minutes=minute),
             product=mug if kind in ("view", "purchase") else None, query="mug" if kind == "search" else "",
         )
     return made
@@ -116,7 +110,7 @@ def test_events_by_customer_type_and_time(analyst_client: APIClient, events: dic
     assert ids("type=view") == ["e2", "e0"]
     assert ids("type=view&type=search") == ["e2", "e1", "e0"]
     assert ids("customer=ann&type=view&type=purchase") == ["e3", "e0"]
-    after, before = (BASE_TIME + timedelta(minutes=1)).isoformat(), (BASE_TIME + timedelta(minutes=4)).isoformat()
+    after, before = (NOW + timedelta(minutes=1)).isoformat(), (NOW + timedelta(minutes=4)).isoformat()
     assert ids(f"occurred_after={after}&occurred_before={before}".replace("+", "%2B")) == ["e3", "e2", "e1"]
     assert ids("product=MUG") == ["e3", "e2", "e0"]
     assert ids("search=mug") == ["e1"]
@@ -139,8 +133,7 @@ def test_events_cursor_pagination_walks_newest_first(analyst_client: APIClient, 
     assert "cursor=" in first["next"] and first["previous"] is None
     assert walk(analyst_client, "/api/v1/events/?page_size=4") == ["e5", "e4", "e3", "e2", "e1", "e0"]
     # an event recorded meanwhile does not shift the next page
-    make_event(external_id="late", customer=events["e0"].customer, type=EventType.OPEN, product=None,
-               occurred_at=BASE_TIME + timedelta(hours=1))
+    event(events["e0"].customer, EventType.OPEN, external_id="late", occurred_at=NOW + timedelta(hours=1))
     second = analyst_client.get(first["next"]).json()
     assert [row["external_id"] for row in second["results"]] == ["e1", "e0"]
     back = analyst_client.get(second["previous"]).json()
@@ -149,9 +142,9 @@ def test_events_cursor_pagination_walks_newest_first(analyst_client: APIClient, 
 
 def test_events_cursor_pagination_with_tied_timestamps(analyst_client: APIClient) -> None:
     """One import or one order gives many events the same time: pages must neither repeat nor skip."""
-    customer = make_customer()
+    who = customer()
     for i in range(40):
-        make_event(external_id=f"t{i:02d}", customer=customer, product=None, type="open", occurred_at=BASE_TIME)
+        event(who, "open", external_id=f"t{i:02d}", occurred_at=NOW)
     seen = walk(analyst_client, "/api/v1/events/?page_size=7")
     assert len(seen) == 40 and len(set(seen)) == 40
     ascending = walk(analyst_client, "/api/v1/events/?page_size=7&ordering=occurred_at")
@@ -159,18 +152,18 @@ def test_events_cursor_pagination_with_tied_timestamps(analyst_client: APIClient
 
 
 def test_customers_campaigns_and_jobs_filters(analyst_client: APIClient) -> None:
-    make_customer(external_id="c1", email="Ann@Example.com", marketing_consent=True)
-    make_customer(external_id="c2", email="bob@example.com")
+    customer(external_id="c1", email="Ann@Example.com", marketing_consent=True)
+    customer(external_id="c2", email="bob@example.com")
     assert keys(analyst_client, "/api/v1/customers/?email=ann@example.com", "external_id") == ["c1"]
     assert keys(analyst_client, "/api/v1/customers/?marketing_consent=true", "external_id") == ["c1"]
     assert keys(analyst_client, "/api/v1/customers/?search=bob", "external_id") == ["c2"]
 
-    make_campaign(name="Draft one")
-    make_campaign(name="Live one", status="running", channel="sms")
+    campaign(name="Draft one")
+    campaign(name="Live one", status="running", channel="sms")
     assert keys(analyst_client, "/api/v1/campaigns/?status=running", "name") == ["Live one"]
     assert keys(analyst_client, "/api/v1/campaigns/?channel=email", "name") == ["Draft one"]
 
-    make_job(kind="ping", status=JobStatus.FAILED)
-    make_job(kind="ping_inference", status=JobStatus.SUCCEEDED)
+    job(kind="ping", status=JobStatus.FAILED)
+    job(kind="ping_inference", status=JobStatus.SUCCEEDED)
     assert keys(analyst_client, "/api/v1/jobs/?status=failed", "kind") == ["ping"]
     assert keys(analyst_client, "/api/v1/jobs/?kind=ping_inference", "status") == ["succeeded"]

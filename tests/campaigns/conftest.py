@@ -1,19 +1,64 @@
-"""Admin clients for the campaign tests: a campaign manager's and an analyst's browser session."""
+"""Admin fixtures for the campaign tests: a campaign manager's, an analyst's and a group-less user's browser
+session, and a campaign in review with three variants to review."""
 
 from __future__ import annotations
+
+from decimal import Decimal
 
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from .campaign_builders import admin_login
+from campaigns.models import Campaign, Variant
+from catalog.models import Product
+from tests.catalog.builders import product
+
+from .builders import GENERATION_TRACE, campaign, subscriber, variant
+
+
+def _admin_login(client: Client, user: User) -> Client:
+    """`client` signed in to the admin as `user` (made staff: what a person's role decides is the group)."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    return client
 
 
 @pytest.fixture
 def manager_web(client: Client, manager: User) -> Client:
-    return admin_login(client, manager)
+    return _admin_login(client, manager)
 
 
 @pytest.fixture
 def analyst_web(analyst: User) -> Client:
-    return admin_login(Client(), analyst)
+    return _admin_login(Client(), analyst)
+
+
+@pytest.fixture
+def nobody_web(nobody: User) -> Client:
+    return _admin_login(Client(), nobody)
+
+
+@pytest.fixture
+def mug() -> Product:
+    return product(sku="MUG-1", title="Stoneware mug", category="Home > Mugs", price=Decimal("18"))
+
+
+@pytest.fixture
+def in_review(mug: Product) -> Campaign:
+    """An in-review email campaign: A approved, B in review, C flagged by a guardrail; two subscribers."""
+    camp = campaign(name="Autumn mugs", status=Campaign.Status.IN_REVIEW, landing_url="https://shop.example.com/autumn")
+    camp.products.add(mug)
+    for label, fields in (
+        ("A", {"status": Variant.Status.APPROVED}),
+        ("B", {}),
+        ("C", {"status": Variant.Status.FLAGGED, "body": "Call 555-0101 for 50% off!", "guardrails": [
+            {"check": "length", "passed": True, "detail": ""},
+            {"check": "unsupported_discount", "passed": False, "detail": "50% is not in the brief or offer"},
+        ]}),
+    ):
+        variant(camp, label=label, subject=f"Your next favourite mug ({label})", product=mug,
+                **{**GENERATION_TRACE, **fields})
+    subscriber(name="Ada Lovelace")
+    subscriber(name="Alan Turing")
+    return camp

@@ -11,9 +11,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.contrib.messages import get_messages
 from django.test import Client
-from django.urls import reverse
 from rest_framework.test import APIClient
 
 from campaigns import actions
@@ -22,7 +20,8 @@ from campaigns.models import Campaign, Experiment, Variant
 from jobs.models import Job
 from jobs.runner import start_job
 
-from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, variant
+from .admin_pages import messages, page
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/campaigns/"
@@ -67,23 +66,15 @@ def state(camp: Campaign) -> dict[str, Any]:
     }
 
 
-def _messages(response: Any) -> list[str]:
-    return [str(m) for m in get_messages(response.wsgi_request)]
-
-
-def _url(name: str, camp: Campaign) -> str:
-    return reverse(f"admin:campaigns_campaign_{name}", args=[camp.pk])
-
-
 def admin_move(web: Client, camp: Campaign, to: str, note: str = "") -> list[str]:
     """The workflow button for `to` on the campaign's page."""
-    return _messages(web.post(_url("transition", camp), {"to": to, "note": note}, follow=True))
+    return messages(web.post(page("transition", camp), {"to": to, "note": note}, follow=True))
 
 
 def admin_review(web: Client, v: Variant, action: str, **fields: str) -> list[str]:
     """A button on the review page."""
-    response = web.post(_url("review", v.campaign), {"variant": v.pk, "action": action, **fields}, follow=True)
-    return _messages(response)
+    response = web.post(page("review", v.campaign), {"variant": v.pk, "action": action, **fields}, follow=True)
+    return messages(response)
 
 
 def same_step(build: Build, through_admin: Callable[[Campaign], Any], through_api: Callable[[Campaign], Any]) -> \
@@ -107,7 +98,7 @@ def draft() -> Campaign:
 def draft_with_copy() -> Campaign:
     camp = campaign()
     variant(camp)
-    customer()
+    subscriber()
     return camp
 
 
@@ -131,7 +122,7 @@ def running() -> Campaign:
     camp.variants.update(status="approved")
     experiment = create_experiment(camp, holdout_weight=0.2)
     Campaign.objects.filter(pk=camp.pk).update(status="running")
-    assign(experiment, [customer().pk for _ in range(3)])
+    assign(experiment, [subscriber().pk for _ in range(3)])
     camp.refresh_from_db()
     return camp
 
@@ -240,7 +231,7 @@ def test_override_and_withdraw_the_winner(manager_web: Client, manager_client: A
 
     web, api = same_step(
         running,
-        lambda c: manager_web.post(_url("results", c), {"action": "override", "arm": arm_id(c, "B"), "note": "brand"}),
+        lambda c: manager_web.post(page("results", c), {"action": "override", "arm": arm_id(c, "B"), "note": "brand"}),
         lambda c: manager_client.post(f"{API}{c.pk}/winner/", {"arm": arm_id(c, "B"), "note": "brand"}, format="json"),
     )
     assert web == api
@@ -248,8 +239,8 @@ def test_override_and_withdraw_the_winner(manager_web: Client, manager_client: A
     assert (web["experiment"]["winner"], web["experiment"]["overridden_by"]) == ("B", "manager")
 
     def withdraw_web(c: Campaign) -> None:
-        manager_web.post(_url("results", c), {"action": "override", "arm": arm_id(c, "B"), "note": "brand"})
-        manager_web.post(_url("results", c), {"action": "override", "arm": "", "note": ""})
+        manager_web.post(page("results", c), {"action": "override", "arm": arm_id(c, "B"), "note": "brand"})
+        manager_web.post(page("results", c), {"action": "override", "arm": "", "note": ""})
 
     def withdraw_api(c: Campaign) -> None:
         manager_client.post(f"{API}{c.pk}/winner/", {"arm": arm_id(c, "B"), "note": "brand"}, format="json")
@@ -300,7 +291,7 @@ def test_analyst_is_refused_with_the_same_message(
 ) -> None:
     camp = build()
     before = state(camp)
-    reason = _forbidden_reason(analyst_web.post(_url(admin_post[0], camp), admin_post[1]))
+    reason = _forbidden_reason(analyst_web.post(page(admin_post[0], camp), admin_post[1]))
     response = analyst_client.post(f"{API}{camp.pk}/{api_post[0]}", api_post[1], format="json")
     assert response.status_code == 403 and response.json()["detail"] == reason
     assert reason == "only campaign managers may change campaigns (analysts have read-only access)"
@@ -311,7 +302,7 @@ def test_analyst_may_not_review_copy_or_choose_the_winner(analyst_web: Client, a
     camp = in_review()
     b = camp.variants.get(label="B")
     before = state(camp)
-    reason = _forbidden_reason(analyst_web.post(_url("review", camp), {"variant": b.pk, "action": "approve"}))
+    reason = _forbidden_reason(analyst_web.post(page("review", camp), {"variant": b.pk, "action": "approve"}))
     response = analyst_client.post(f"{API}{camp.pk}/variants/{b.pk}/approve/")
     assert response.status_code == 403 and response.json()["detail"] == reason
     edit = analyst_client.patch(f"{API}{camp.pk}/variants/{b.pk}/", {"body": "mine"}, format="json")
@@ -324,7 +315,7 @@ def test_analyst_may_not_review_copy_or_choose_the_winner(analyst_web: Client, a
     response = analyst_client.post(f"{API}{live.pk}/winner/", {"arm": arm.pk, "note": "x"}, format="json")
     assert response.status_code == 403 and "only campaign managers may choose" in response.json()["detail"]
     override = {"action": "override", "arm": arm.pk, "note": "x"}
-    assert analyst_web.post(_url("results", live), override).status_code == 403
+    assert analyst_web.post(page("results", live), override).status_code == 403
     _unchanged(live, before)
 
 
@@ -402,7 +393,7 @@ def test_override_refusals_say_the_same(manager_web: Client, manager_client: API
     b = camp.experiment.arms.get(key="B")
     for arm, note, expected in ((b.pk, "", "An override needs a note"), (other.pk, "x", "belongs to another")):
         override = {"action": "override", "arm": arm, "note": note}
-        texts = _messages(manager_web.post(_url("results", camp), override, follow=True))
+        texts = messages(manager_web.post(page("results", camp), override, follow=True))
         answer = manager_client.post(f"{API}{camp.pk}/winner/", {"arm": arm, "note": note}, format="json")
         assert answer.status_code == 400 and expected in answer.json()["detail"]
         assert texts == [answer.json()["detail"]]

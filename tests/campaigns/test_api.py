@@ -1,4 +1,5 @@
-"""Campaign API: new fields, status only through transition/, actions, variants review, roles."""
+"""Campaign API behaviour: its fields, status only through transition/, the steps' refusals, audience, preview and
+variant review (who may call each route: tests/api/test_read_routes.py and test_step_routes.py)."""
 
 from __future__ import annotations
 
@@ -8,32 +9,31 @@ import pytest
 from rest_framework.test import APIClient
 
 from campaigns.models import Campaign, CampaignTransition, Variant
-from customers.models import Segment
 from jobs.models import Job
+from tests.catalog.builders import product
+from tests.customers.builders import segment
 
-from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, experiment, variant
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, experiment, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/campaigns/"
 
 
 def test_create_with_segments_products_and_filters(manager_client: APIClient) -> None:
-    seg = Segment.objects.create(key="tea", kind="behavioural", name="Tea")
-    from tests.api.factories import make_product
-
-    product = make_product()
+    seg = segment(key="tea", name="Tea")
+    item = product()
     payload = {
         "name": "Tea time", "brief": "Mugs for tea lovers", "channel": "email", "segments": [seg.pk],
-        "products": [product.pk], "audience_filters": {"lifecycle": ["at_risk"], "min_orders": 1},
+        "products": [item.pk], "audience_filters": {"lifecycle": ["at_risk"], "min_orders": 1},
         "banned_words": ["cheap"], "required_text": UNSUBSCRIBE_LINE, "offer": "10% off",
         "landing_url": "https://shop.example.com/tea",
     }
     response = manager_client.post(URL, payload, format="json")
     assert response.status_code == 201, response.content
     body = response.json()
-    assert (body["segments"], body["products"], body["status"]) == ([seg.pk], [product.pk], "draft")
+    assert (body["segments"], body["products"], body["status"]) == ([seg.pk], [item.pk], "draft")
     listed = manager_client.get(URL).json()["results"][0]
-    assert (listed["segments"], listed["products"]) == ([seg.pk], [product.pk])
+    assert (listed["segments"], listed["products"]) == ([seg.pk], [item.pk])
 
 
 @pytest.mark.parametrize(
@@ -52,11 +52,10 @@ def test_bad_fields_are_400(manager_client: APIClient, payload: dict[str, Any], 
     assert message in str(response.json()[field])
 
 
-def test_status_changes_only_through_transition(manager_client: APIClient, analyst_client: APIClient) -> None:
+def test_status_changes_only_through_transition(manager_client: APIClient) -> None:
     camp = approvable()
     response = manager_client.patch(f"{URL}{camp.pk}/", {"status": "running"}, format="json")
     assert response.status_code == 400 and "transition/" in str(response.json()["status"])
-    assert analyst_client.post(f"{URL}{camp.pk}/transition/", {"to": "approved"}, format="json").status_code == 403
     bad = manager_client.post(f"{URL}{camp.pk}/transition/", {"to": "running"}, format="json")
     assert bad.status_code == 400 and "cannot go from in_review to running" in bad.json()["detail"]
     unknown = manager_client.post(f"{URL}{camp.pk}/transition/", {"to": "paused"}, format="json")
@@ -82,7 +81,7 @@ def test_detail_has_variants(analyst_client: APIClient) -> None:
 
 def test_audience_and_preview(analyst_client: APIClient) -> None:
     camp = approvable(landing_url="https://shop.example.com/x")
-    cust = customer(name="Grace Hopper")
+    cust = subscriber(name="Grace Hopper")
     response = analyst_client.get(f"{URL}{camp.pk}/audience/?sample=1")
     assert response.status_code == 200
     assert response.json()["size"] == 2 and len(response.json()["sample"]) == 1
@@ -101,14 +100,12 @@ def test_audience_and_preview(analyst_client: APIClient) -> None:
     assert bad.status_code == 400 and "unknown audience filter" in bad.json()["detail"]
 
 
-def test_send_needs_approval_and_starts_the_job(manager_client: APIClient, analyst_client: APIClient,
-                                                run_on_commit: None) -> None:
+def test_send_needs_approval_and_starts_the_job(manager_client: APIClient, run_on_commit: None) -> None:
     camp = approvable()
     refused = manager_client.post(f"{URL}{camp.pk}/send/")
     assert refused.status_code == 400 and "this one is in_review" in refused.json()["detail"]
     Campaign.objects.filter(pk=camp.pk).update(status="approved")
     experiment(camp)
-    assert analyst_client.post(f"{URL}{camp.pk}/send/").status_code == 403
     response = manager_client.post(f"{URL}{camp.pk}/send/")
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])
@@ -124,13 +121,10 @@ def test_generate_refuses_approved_campaigns(manager_client: APIClient) -> None:
     assert not Job.objects.exists()
 
 
-def test_results_without_experiment_is_404_and_with_one_is_analysed(analyst_client: APIClient) -> None:
+def test_results_without_experiment_is_404(analyst_client: APIClient) -> None:
     camp = approvable()
-    assert analyst_client.get(f"{URL}{camp.pk}/results/").status_code == 404
-    experiment(camp)
     response = analyst_client.get(f"{URL}{camp.pk}/results/")
-    assert response.status_code == 200, response.content
-    assert isinstance(response.json(), dict) and response.json()
+    assert response.status_code == 404 and "no experiment yet" in response.json()["detail"]
 
 
 def test_variant_review_endpoints(manager_client: APIClient, analyst_client: APIClient) -> None:
@@ -139,7 +133,6 @@ def test_variant_review_endpoints(manager_client: APIClient, analyst_client: API
     base = f"{URL}{camp.pk}/variants/"
     listed = analyst_client.get(base)
     assert listed.status_code == 200 and [v["label"] for v in listed.json()] == ["A", "B"]
-    assert analyst_client.post(f"{base}{a.pk}/approve/").status_code == 403
     assert manager_client.post(f"{base}{a.pk}/approve/").json()["status"] == "approved"
     no_reason = manager_client.post(f"{base}{b.pk}/reject/", {"reason": ""}, format="json")
     assert no_reason.status_code == 400
@@ -149,8 +142,3 @@ def test_variant_review_endpoints(manager_client: APIClient, analyst_client: API
     assert edit.status_code == 200, edit.content
     assert edit.json()["status"] == "in_review" and edit.json()["generated_body"]
     assert Variant.objects.get(pk=a.pk).edited_by is not None
-    assert analyst_client.patch(f"{base}{a.pk}/", {"body": "x"}, format="json").status_code == 403
-    assert manager_client.put(f"{base}{a.pk}/", {"body": "x"}, format="json").status_code == 405
-    other = campaign(status="in_review")
-    assert manager_client.get(f"{URL}{other.pk}/variants/{a.pk}/").status_code == 404
-    assert manager_client.get(f"{URL}987654/variants/").status_code == 404

@@ -16,10 +16,12 @@ from campaigns.audience import (
     audience_size,
     validate_audience_filters,
 )
-from catalog.models import ModelVersion
-from customers.models import Customer, CustomerPrediction, CustomerProfile, Event, Segment
+from catalog.models import ModelRole
+from customers.models import Customer, EventType
+from tests.catalog.builders import model_version
+from tests.customers.builders import customer, event, prediction, profile, segment
 
-from .campaign_builders import campaign, customer
+from .builders import campaign, subscriber
 
 pytestmark = pytest.mark.django_db
 
@@ -29,20 +31,20 @@ def ids(camp: Any) -> set[str]:
 
 
 def unsubscribe(cust: Customer, when: Any) -> None:
-    Event.objects.create(external_id=f"unsub-{cust.pk}-{when.timestamp()}", customer=cust, type="unsubscribe",
-                         occurred_at=when)
+    event(cust, EventType.UNSUBSCRIBE, occurred_at=when)
 
 
 def test_only_consenting_subscribed_reachable_customers() -> None:
     now = timezone.now() + timedelta(hours=1)  # after every sign-up below
-    yes = customer(external_id="yes")
-    customer(external_id="no-consent", marketing_consent=False)
-    customer(external_id="no-email", email="")
-    gone = customer(external_id="unsubscribed")
+    yes = subscriber(external_id="yes")
+    customer(external_id="no-consent")
+    subscriber(external_id="no-email", email="")
+    gone = subscriber(external_id="unsubscribed")
     unsubscribe(gone, now)
-    back = customer(external_id="came-back", attributes={"marketing_consent_at": (now + timedelta(days=1)).isoformat()})
+    consented_again = (now + timedelta(days=1)).isoformat()
+    back = subscriber(external_id="came-back", attributes={"marketing_consent_at": consented_again})
     unsubscribe(back, now)  # unsubscribed before consenting again
-    old = customer(external_id="old-unsub", attributes={"marketing_consent_at": "not a date"})
+    old = subscriber(external_id="old-unsub", attributes={"marketing_consent_at": "not a date"})
     unsubscribe(old, now)  # an unreadable consent date falls back to sign-up: still unsubscribed
     camp = campaign()
     assert ids(camp) == {"yes", "came-back"}
@@ -51,22 +53,21 @@ def test_only_consenting_subscribed_reachable_customers() -> None:
 
 
 def test_sms_needs_a_phone_and_push_needs_nothing_more() -> None:
-    customer(external_id="phone", attributes={"phone": "+447700900002"})
-    customer(external_id="blank-phone", attributes={"phone": ""})
-    customer(external_id="no-phone", email="")
+    subscriber(external_id="phone", attributes={"phone": "+447700900002"})
+    subscriber(external_id="blank-phone", attributes={"phone": ""})
+    subscriber(external_id="no-phone", email="")
     assert ids(campaign(channel="sms")) == {"phone"}
     assert ids(campaign(channel="push")) == {"phone", "blank-phone", "no-phone"}
 
 
 def test_segments_match_lifecycle_or_behaviour_membership() -> None:
-    at_risk = Segment.objects.create(key="lifecycle-at-risk", kind="lifecycle", name="At risk")
-    tea = Segment.objects.create(key="tea-lovers", kind="behavioural", name="Tea lovers")
-    other = Segment.objects.create(key="gamers", kind="behavioural", name="Gamers")
-    a, b, c = customer(external_id="a"), customer(external_id="b"), customer(external_id="c")
-    customer(external_id="no-profile")
-    CustomerProfile.objects.create(customer=a, lifecycle_segment=at_risk)
-    CustomerProfile.objects.create(customer=b, behaviour_segment=tea)
-    CustomerProfile.objects.create(customer=c, behaviour_segment=other)
+    at_risk = segment(key="lifecycle-at-risk", kind="lifecycle", name="At risk")
+    tea, other = segment(key="tea-lovers", name="Tea lovers"), segment(key="gamers", name="Gamers")
+    a, b, c = subscriber(external_id="a"), subscriber(external_id="b"), subscriber(external_id="c")
+    subscriber(external_id="no-profile")
+    profile(a, lifecycle_segment=at_risk)
+    profile(b, behaviour_segment=tea)
+    profile(c, behaviour_segment=other)
     camp = campaign()
     assert ids(camp) == {"a", "b", "c", "no-profile"}  # no segment: everyone who consents
     camp.segments.set([at_risk, tea])
@@ -74,15 +75,15 @@ def test_segments_match_lifecycle_or_behaviour_membership() -> None:
 
 
 def test_each_filter() -> None:
-    version = ModelVersion.objects.create(role="purchase", name="p1")
-    a = customer(external_id="a", locale="en-GB", attributes={"country": "gb"})
-    b = customer(external_id="b", locale="fr", attributes={"country": "FR"})
-    customer(external_id="c", locale="en")
-    CustomerProfile.objects.create(customer=a, orders=3, revenue=Decimal("120"), lifecycle="loyal")
-    CustomerProfile.objects.create(customer=b, orders=1, revenue=Decimal("20"), lifecycle="at_risk")
-    CustomerPrediction.objects.create(customer=a, target="purchase_30d", probability=0.7, model_version=version)
-    CustomerPrediction.objects.create(customer=b, target="purchase_30d", probability=0.2, model_version=version)
-    CustomerPrediction.objects.create(customer=b, target="churn", probability=0.9, model_version=version)
+    version = model_version(role=ModelRole.PURCHASE_30D)
+    a = subscriber(external_id="a", locale="en-GB", attributes={"country": "gb"})
+    b = subscriber(external_id="b", locale="fr", attributes={"country": "FR"})
+    subscriber(external_id="c", locale="en")
+    profile(a, orders=3, revenue=Decimal("120"), lifecycle="loyal")
+    profile(b, orders=1, revenue=Decimal("20"), lifecycle="at_risk")
+    prediction(a, "purchase_30d", probability=0.7, model_version=version)
+    prediction(b, "purchase_30d", probability=0.2, model_version=version)
+    prediction(b, "churn", probability=0.9)
     cases: list[tuple[dict[str, Any], set[str]]] = [
         ({"locale": "en"}, {"a", "c"}),
         ({"locale": ["fr", "en-GB"]}, {"a", "b"}),

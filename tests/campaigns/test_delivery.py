@@ -19,11 +19,12 @@ from campaigns import delivery
 from campaigns.actions import do_start_sending, do_transition
 from campaigns.delivery import DeliveryError, claim_batch, send_campaign
 from campaigns.models import Assignment, Campaign, Message
-from customers.models import Event
+from customers.models import Event, EventType
 from jobs.models import Job
 from jobs.runner import start_job
+from tests.customers.builders import event
 
-from .campaign_builders import UNSUBSCRIBE_LINE, campaign, customer, experiment, variant
+from .builders import UNSUBSCRIBE_LINE, campaign, experiment, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -32,7 +33,7 @@ def approved_campaign(n_customers: int = 4, holdout: float = 0.0, **fields: Any)
     camp = campaign(status="approved", landing_url="https://shop.example.com/autumn", **fields)
     variant(camp, status="approved", body=f"Stoneware mugs that keep tea warm. {UNSUBSCRIBE_LINE}")
     for _ in range(n_customers):
-        customer(attributes={"phone": "+447700900003"})
+        subscriber(name="Ada Lovelace", attributes={"phone": "+447700900003"})
     experiment(camp, holdout=holdout)
     return camp
 
@@ -105,7 +106,7 @@ def test_running_twice_sends_nothing_twice() -> None:
     assert again["messages_created"] == 0 and again["sent"] == 0
     assert len(mail.outbox) == 3
     assert Event.objects.filter(type="exposure").count() == 3
-    customer()  # a newcomer joins the audience: only they get the message on the next run
+    subscriber()  # a newcomer joins the audience: only they get the message on the next run
     third = send_campaign(camp)
     assert (third["messages_created"], third["sent"]) == (1, 1)
     assert len(mail.outbox) == 4
@@ -133,9 +134,7 @@ def test_customers_who_lose_consent_after_assignment_are_skipped() -> None:
     queued = list(Message.objects.filter(campaign=camp).order_by("pk"))
     queued[0].customer.marketing_consent = False
     queued[0].customer.save()
-    Event.objects.create(
-        external_id="unsub-1", customer=queued[1].customer, type="unsubscribe", occurred_at=timezone.now()
-    )
+    event(queued[1].customer, EventType.UNSUBSCRIBE, occurred_at=timezone.now())
     counts = send_campaign(camp)
     assert (counts["sent"], counts["skipped"]) == (1, 2)
     assert [m.to[0] for m in mail.outbox] == [queued[2].customer.email]
@@ -158,7 +157,7 @@ def test_holdout_is_assigned_but_gets_nothing() -> None:
 def test_an_approved_campaign_without_experiment_gets_one(manager: Any) -> None:
     camp = campaign(status="approved")
     variant(camp, status="approved", body=f"Mugs for tea. {UNSUBSCRIBE_LINE}")
-    customer()
+    subscriber()
     do_start_sending(camp, manager)  # the step creates the experiment; its job (not run here) sends
     counts = send_campaign(camp)
     assert camp.experiment.arms.filter(variant__isnull=False).count() == 1

@@ -3,10 +3,9 @@ analysis on edge cases, SRM, the winner rule and the manager's override."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,29 +19,26 @@ from campaigns import experiments as ex
 from campaigns.analysis import analyse, choose_winner
 from campaigns.models import Arm, Assignment, Campaign, Experiment, Variant
 from campaigns.outcomes import arm_outcomes, outcomes_over_time
-from customers.models import Customer, Event, EventType
-from tests.api.factories import BASE_TIME, make_campaign, make_customer
+from customers.models import Event, EventType
+from tests.customers.builders import customer, customers, event
+
+from .builders import campaign, variant
 
 pytestmark = pytest.mark.django_db
-_ids = itertools.count(1)
-T0 = BASE_TIME
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)  # when the experiments below start
+APPROVED = Variant.Status.APPROVED
 
 
-def variant(campaign: Campaign, label: str, status: str = Variant.Status.APPROVED, **fields: Any) -> Variant:
-    return Variant.objects.create(campaign=campaign, label=label, body=f"Copy {label}", status=status, **fields)
-
-
-def customers(n: int) -> list[int]:
-    prefix = next(_ids)
-    made = Customer.objects.bulk_create([Customer(external_id=f"syn-{prefix}-{i}") for i in range(n)])
-    return [c.pk for c in made]
+def ids(n: int) -> list[int]:
+    """The ids of `n` new customers (assignment works on ids)."""
+    return [c.pk for c in customers(n)]
 
 
 def experiment_with(labels: str = "AB", **settings: Any) -> Experiment:
-    campaign = make_campaign(status=Campaign.Status.RUNNING)
+    running = campaign(status=Campaign.Status.RUNNING)
     for label in labels:
-        variant(campaign, label)
-    return ex.create_experiment(campaign, **settings)
+        variant(running, label=label, status=APPROVED)
+    return ex.create_experiment(running, **settings)
 
 
 def populate(experiment: Experiment, data: dict[str, tuple[int, int]], at: Any = T0) -> None:
@@ -51,9 +47,9 @@ def populate(experiment: Experiment, data: dict[str, tuple[int, int]], at: Any =
     arms = {arm.key: arm for arm in experiment.arms.all()}
     events = []
     for key, (n, conversions) in data.items():
-        ids = customers(n)
+        members = ids(n)
         Assignment.objects.bulk_create(
-            [Assignment(experiment=experiment, arm=arms[key], customer_id=c, assigned_at=at) for c in ids]
+            [Assignment(experiment=experiment, arm=arms[key], customer_id=c, assigned_at=at) for c in members]
         )
         events += [
             Event(
@@ -63,7 +59,7 @@ def populate(experiment: Experiment, data: dict[str, tuple[int, int]], at: Any =
                 value=Decimal("20.00"),
                 occurred_at=at + timedelta(days=1),
             )
-            for c in ids[:conversions]
+            for c in members[:conversions]
         ]
     Event.objects.bulk_create(events)
     if experiment.started_at is None:
@@ -71,27 +67,16 @@ def populate(experiment: Experiment, data: dict[str, tuple[int, int]], at: Any =
         experiment.started_at = at
 
 
-def event(customer_id: int, type_: str, at: Any, campaign: Campaign | None = None, value: str | None = None) -> None:
-    Event.objects.create(
-        external_id=f"e-{next(_ids)}",
-        customer_id=customer_id,
-        type=type_,
-        occurred_at=at,
-        attributes={"campaign": campaign.pk} if campaign else {},
-        value=Decimal(value) if value else None,
-    )
-
-
 # --- arms ----------------------------------------------------------------------------------------------
 
 
 def test_arms_are_approved_variants_plus_holdout_which_is_the_control() -> None:
-    campaign = make_campaign()
-    variant(campaign, "A")
-    variant(campaign, "B")
-    variant(campaign, "C", status=Variant.Status.IN_REVIEW)
-    variant(campaign, "D", customer=make_customer())  # per-customer copy: never an arm
-    experiment = ex.create_experiment(campaign, holdout_weight=0.1)
+    camp = campaign()
+    variant(camp, label="A", status=APPROVED)
+    variant(camp, label="B", status=APPROVED)
+    variant(camp, label="C", status=Variant.Status.IN_REVIEW)
+    variant(camp, label="D", status=APPROVED, customer=customer())  # per-customer copy: never an arm
+    experiment = ex.create_experiment(camp, holdout_weight=0.1)
     arms = {arm.key: arm for arm in experiment.arms.all()}
     assert set(arms) == {"A", "B", "holdout"}
     assert arms["holdout"].is_control and arms["holdout"].is_holdout
@@ -100,7 +85,7 @@ def test_arms_are_approved_variants_plus_holdout_which_is_the_control() -> None:
     assert ex.ensure_arms(experiment) and experiment.arms.count() == 3  # idempotent
 
     # a variant approved later gets an arm (a clashing label gets a unique key) and weights are re-split
-    late = variant(campaign, "A")
+    late = variant(camp, label="A", status=APPROVED)
     keys = {arm.key: arm.weight for arm in ex.ensure_arms(experiment)}
     assert keys == pytest.approx({"A": 0.3, "B": 0.3, f"A-{late.pk}": 0.3, "holdout": 0.1})
     # a variant rejected afterwards keeps its arm (customers stay) but gets no new customers
@@ -118,12 +103,12 @@ def test_without_holdout_the_first_arm_is_the_control() -> None:
 
 
 def test_create_experiment_rejects_bad_settings() -> None:
-    campaign = make_campaign()
+    camp = campaign()
     for bad in ({"alpha": 0}, {"holdout_weight": 1.0}, {"power": 1.2}, {"primary_metric": "revenue"}, {"x": 1}):
         with pytest.raises(ex.ExperimentError):
-            ex.create_experiment(campaign, **bad)
-    experiment = ex.create_experiment(campaign, alpha=0.01)
-    assert ex.create_experiment(campaign, minimum_sample=50).pk == experiment.pk
+            ex.create_experiment(camp, **bad)
+    experiment = ex.create_experiment(camp, alpha=0.01)
+    assert ex.create_experiment(camp, minimum_sample=50).pk == experiment.pk
     experiment.refresh_from_db()
     assert (experiment.alpha, experiment.minimum_sample) == (0.01, 50)
 
@@ -133,22 +118,22 @@ def test_create_experiment_rejects_bad_settings() -> None:
 
 def test_assignment_is_stable_and_follows_the_weights() -> None:
     experiment = experiment_with("AB", holdout_weight=0.1)
-    ids = customers(10_000)
-    first = ex.assign(experiment, ids)
+    everyone = ids(10_000)
+    first = ex.assign(experiment, everyone)
     assert len(first) == 10_000 and Assignment.objects.filter(experiment=experiment).count() == 10_000
     shares = {key: sum(1 for arm in first.values() if arm.key == key) / 10_000 for key in ("A", "B", "holdout")}
     # binomial standard error at n = 10,000 is at most 0.005: 4 of them
     assert shares == pytest.approx({"A": 0.45, "B": 0.45, "holdout": 0.1}, abs=0.02)
     # the arm is the pure function of (experiment, customer) that any other process computes
     arms = list(experiment.arms.order_by("key"))
-    for c in ids[:200]:
+    for c in everyone[:200]:
         assert first[c] == arms[st.pick_index(st.stable_unit(experiment.pk, c), [a.weight for a in arms])]
 
     # new weights move no one already assigned, even when assign() is called again for them
     Arm.objects.filter(experiment=experiment, key="A").update(weight=0.0)
-    again = ex.assign(experiment, list(reversed(ids[:3000])))
-    assert all(again[c].pk == first[c].pk for c in ids[:3000])
-    newcomers = customers(300)
+    again = ex.assign(experiment, list(reversed(everyone[:3000])))
+    assert all(again[c].pk == first[c].pk for c in everyone[:3000])
+    newcomers = ids(300)
     assert {arm.key for arm in ex.assign(experiment, newcomers).values()} <= {"B", "holdout"}
     assert Assignment.objects.filter(experiment=experiment).count() == 10_300
     experiment.refresh_from_db()
@@ -162,7 +147,7 @@ def test_assign_rejects_unknown_customers_and_arms_without_weight() -> None:
     assert not Assignment.objects.filter(experiment=experiment).exists()
     Arm.objects.filter(experiment=experiment).update(weight=0)
     with pytest.raises(ex.ExperimentError, match="no arm with a weight"):
-        ex.assign(experiment, customers(1))
+        ex.assign(experiment, ids(1))
 
 
 # --- attribution ---------------------------------------------------------------------------------------
@@ -170,22 +155,22 @@ def test_assign_rejects_unknown_customers_and_arms_without_weight() -> None:
 
 def test_attribution_window_and_campaign_tags() -> None:
     experiment = experiment_with("A", holdout_weight=0)
-    campaign = experiment.campaign  # attribution_days = 7
-    other = make_campaign()
+    tag = {"campaign": experiment.campaign.pk}  # attribution_days = 7
+    other = {"campaign": campaign().pk}
     inside, before, after, untagged = customers(4)
-    ex.assign(experiment, [inside, before, after, untagged], now=T0)
+    ex.assign(experiment, [c.pk for c in (inside, before, after, untagged)], now=T0)
     day = timedelta(days=1)
-    event(inside, EventType.EXPOSURE, T0 + timedelta(minutes=5), campaign)
-    event(inside, EventType.OPEN, T0 + day, campaign)
-    event(inside, EventType.CLICK, T0 + day, campaign)
-    event(inside, EventType.PURCHASE, T0 + 2 * day, value="30.00")
-    event(inside, EventType.PURCHASE, T0 + 3 * day, value="12.50")  # same customer: converted once, revenue twice
-    event(before, EventType.PURCHASE, T0 - day, value="99.00")  # before assignment
-    event(before, EventType.OPEN, T0 - day, campaign)
-    event(after, EventType.PURCHASE, T0 + 7 * day + timedelta(seconds=1), value="99.00")  # after the window
-    event(after, EventType.CLICK, T0 + 8 * day, campaign)
-    event(untagged, EventType.OPEN, T0 + day)  # an open of some other mail
-    event(untagged, EventType.CLICK, T0 + day, other)  # a click on another campaign
+    event(inside, EventType.EXPOSURE, occurred_at=T0 + timedelta(minutes=5), attributes=tag)
+    event(inside, EventType.OPEN, occurred_at=T0 + day, attributes=tag)
+    event(inside, EventType.CLICK, occurred_at=T0 + day, attributes=tag)
+    event(inside, EventType.PURCHASE, occurred_at=T0 + 2 * day, value="30.00")
+    event(inside, EventType.PURCHASE, occurred_at=T0 + 3 * day, value="12.50")  # converted once, revenue twice
+    event(before, EventType.PURCHASE, occurred_at=T0 - day, value="99.00")  # before assignment
+    event(before, EventType.OPEN, occurred_at=T0 - day, attributes=tag)
+    event(after, EventType.PURCHASE, occurred_at=T0 + 7 * day + timedelta(seconds=1), value="99.00")  # too late
+    event(after, EventType.CLICK, occurred_at=T0 + 8 * day, attributes=tag)
+    event(untagged, EventType.OPEN, occurred_at=T0 + day)  # an open of some other mail
+    event(untagged, EventType.CLICK, occurred_at=T0 + day, attributes=other)  # a click on another campaign
     outcome = arm_outcomes(experiment)["A"]
     assert {k: outcome[k] for k in ("assigned", "exposed", "opened", "clicked", "converted")} == {
         "assigned": 4,
@@ -203,9 +188,9 @@ def test_attribution_window_and_campaign_tags() -> None:
 def test_outcomes_over_time_are_cumulative_with_intervals() -> None:
     experiment = experiment_with("A", holdout_weight=0)
     first, second = customers(2)
-    ex.assign(experiment, [first], now=T0)
-    ex.assign(experiment, [second], now=T0 + timedelta(days=1))
-    event(first, EventType.PURCHASE, T0 + timedelta(days=2), value="5")
+    ex.assign(experiment, [first.pk], now=T0)
+    ex.assign(experiment, [second.pk], now=T0 + timedelta(days=1))
+    event(first, EventType.PURCHASE, occurred_at=T0 + timedelta(days=2), value="5")
     chart = outcomes_over_time(experiment, "conversion")
     assert chart["days"] == [(T0 + timedelta(days=i)).date().isoformat() for i in range(3)]
     points = chart["arms"][0]["points"]
@@ -261,8 +246,7 @@ def test_analysis_with_an_empty_arm() -> None:
 
 
 def test_analysis_of_a_holdout_only_experiment() -> None:
-    campaign = make_campaign()
-    experiment = ex.create_experiment(campaign, holdout_weight=0.2)
+    experiment = ex.create_experiment(campaign(), holdout_weight=0.2)
     populate(experiment, {"holdout": (30, 3)})
     analysis = _json(analyse(experiment))
     assert "only the control" in analysis["metrics"]["conversion"]["verdict"]["reason"]
@@ -367,7 +351,7 @@ def test_thompson_reweights_on_schedule_and_never_moves_old_customers() -> None:
     assert thompson.reweight(experiment, T0 + timedelta(hours=30)) is None  # next one 24 h after the last
     # nobody moved; newcomers follow the new weights
     assert dict(Assignment.objects.filter(experiment=experiment).values_list("customer_id", "arm_id")) == before
-    newcomers = ex.assign(experiment, customers(1000), now=T0 + timedelta(hours=26))
+    newcomers = ex.assign(experiment, ids(1000), now=T0 + timedelta(hours=26))
     share_b = sum(1 for arm in newcomers.values() if arm.key == "B") / 1000
     assert share_b == pytest.approx(weights["B"], abs=0.05)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from campaigns import guardrails
 from campaigns.channels import Copy
@@ -22,12 +23,16 @@ from campaigns.generation.repair import repair_copy
 from campaigns.generation.writing import MAX_RETRIES
 from campaigns.models import Campaign, CampaignTransition, Variant
 from campaigns.prompts import ANGLES, PromptInput, build_prompt
-from catalog.models import ModelRole, ModelVersion, Product, ProductInsight, Review
-from customers.models import Customer, CustomerProfile, Event, EventType, Segment
+from catalog.models import ModelRole, ModelVersion
+from customers.models import Customer, EventType
 from inference import registry
 from inference.generation import OpenAICompatibleGenerator
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
+from tests.catalog.builders import product, product_insight, review
+from tests.customers.builders import customer, event, profile, segment
+
+from .builders import campaign, subscriber
 
 UNSUB = "Unsubscribe any time in your account."
 GOOD = (
@@ -100,24 +105,23 @@ def client(server: ChatServer) -> OpenAICompatibleGenerator:
     return OpenAICompatibleGenerator(server.url, "copy-test-model", timeout=10, max_retries=0)
 
 
-def make_campaign(**fields: Any) -> Campaign:
-    product = Product.objects.create(sku="TR-X", title="Trail Runner X", category="Shoes > Trail", brand="Stride",
-                                     price=Decimal("89.99"))
-    ProductInsight.objects.create(
-        product=product, review_count=4, rating_average=4.5,
+def trail_campaign(**fields: Any) -> Campaign:
+    """A trail-shoe campaign with no offer: one product whose insight praises its grip, reviewed by John Carter."""
+    shoe = product(sku="TR-X", title="Trail Runner X", category="Shoes > Trail", brand="Stride", price=Decimal("89.99"))
+    product_insight(
+        shoe, review_count=4, rating_average=4.5,
         praised_aspects=[{"aspect": "grip", "count": 3, "quotes": [{"text": "Grips on wet rock.", "review_id": 1}]}],
         pain_points=[{"aspect": "laces", "count": 1, "quotes": []}],
     )
-    reviewer = Customer.objects.create(external_id="r1", name="John Carter")
-    Review.objects.create(external_id="rv1", product=product, customer=reviewer, rating=5,
-                          text="The grip is unreal on wet rock and loose gravel, I never slipped once.")
+    review(external_id="rv1", product=shoe, customer=customer(external_id="r1", name="John Carter"), rating=5,
+           text="The grip is unreal on wet rock and loose gravel, I never slipped once.")
     defaults: dict[str, Any] = {
         "name": "Trail", "brief": "Show trail runners the grip of our trail shoe.", "required_text": UNSUB,
-        "variants_per_group": 2, "landing_url": "https://shop.example/trail",
+        "offer": "", "variants_per_group": 2, "landing_url": "https://shop.example/trail",
     }
-    campaign = Campaign.objects.create(**{**defaults, **fields})
-    campaign.products.add(product)
-    return campaign
+    made = campaign(**{**defaults, **fields})
+    made.products.add(shoe)
+    return made
 
 
 def by_label(campaign: Campaign) -> dict[str, Variant]:
@@ -126,7 +130,7 @@ def by_label(campaign: Campaign) -> dict[str, Variant]:
 
 @pytest.mark.django_db
 def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_first(server: ChatServer) -> None:
-    campaign = make_campaign()
+    campaign = trail_campaign()
 
     def answer(user: str) -> str:  # variant A's first try claims free shipping; everything else is clean
         return BAD_CLAIM if "praise most" in user and FIX_MARKER not in user else GOOD
@@ -154,7 +158,7 @@ def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_fi
 
 @pytest.mark.django_db
 def test_a_variant_that_is_mostly_violations_is_regenerated_then_flagged(server: ChatServer) -> None:
-    campaign = make_campaign(variants_per_group=1)
+    campaign = trail_campaign(variants_per_group=1)
     server.answer = lambda user: MOSTLY_BAD
     counts = generate_variants(campaign, generator=client(server))
     assert counts["flagged"] == 1 and counts["attempts"] == 1 + MAX_RETRIES
@@ -172,7 +176,7 @@ def test_a_variant_that_is_mostly_violations_is_regenerated_then_flagged(server:
 
 @pytest.mark.django_db
 def test_one_offending_sentence_is_dropped_and_the_repair_recorded(server: ChatServer) -> None:
-    campaign = make_campaign(variants_per_group=1)
+    campaign = trail_campaign(variants_per_group=1)
     server.answer = lambda user: ONE_BAD_SENTENCE
     counts = generate_variants(campaign, generator=client(server))
     assert counts == {"groups": 1, "generated": 1, "passed_first_try": 1, "passed_with_repair": 1, "attempts": 1,
@@ -227,7 +231,7 @@ def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_requ
 
 @pytest.mark.django_db
 def test_the_prompt_quotes_no_forbidden_example() -> None:
-    campaign = make_campaign(offer="")
+    campaign = trail_campaign(offer="")
     prompt = build_prompt(PromptInput(campaign, None, campaign.products.get(), angle=ANGLES[0]))
     for text in ("best-selling", "best selling", "[Name]", "{{", "guarantee", "placeholder", "discount, sale"):
         assert text not in prompt.system and text not in prompt.user, text
@@ -236,7 +240,7 @@ def test_the_prompt_quotes_no_forbidden_example() -> None:
 
 @pytest.mark.django_db
 def test_rerun_fills_only_what_is_missing_and_force_rewrites(server: ChatServer) -> None:
-    campaign = make_campaign()
+    campaign = trail_campaign()
     generate_variants(campaign, generator=client(server))
     assert len(server.requests) == 2
     assert generate_variants(campaign, generator=client(server)) == {"groups": 1, "skipped_existing": 2}
@@ -254,27 +258,24 @@ def test_rerun_fills_only_what_is_missing_and_force_rewrites(server: ChatServer)
 
 @pytest.mark.django_db
 def test_segments_recommended_products_and_per_customer_copy(server: ChatServer, monkeypatch: Any) -> None:
-    campaign = make_campaign(variants_per_group=1, recommend_products=True, personalise_per_customer=True)
-    product = campaign.products.get()
+    campaign = trail_campaign(variants_per_group=1, recommend_products=True, personalise_per_customer=True)
+    shoe = campaign.products.get()
     campaign.products.clear()
-    segment = Segment.objects.create(key="behaviour-trail", kind="behavioural", name="Trail fans",
-                                     top_keywords=[["trail", 0.4]])
-    campaign.segments.add(segment)
-    other = Product.objects.create(sku="RD-1", title="Road Racer", category="Shoes > Road")
+    fans = segment(key="behaviour-trail", name="Trail fans", top_keywords=[["trail", 0.4]])
+    campaign.segments.add(fans)
+    other = product(sku="RD-1", title="Road Racer", category="Shoes > Road")
+    now = timezone.now()
     for n, external in enumerate(("c1", "c2", "c3")):
-        customer = Customer.objects.create(external_id=external, name=f"Ana Silva{n}", email=f"{external}@x.example",
-                                           marketing_consent=True)
-        CustomerProfile.objects.create(customer=customer, behaviour_segment=segment)
-        Event.objects.create(external_id=f"p{n}", customer=customer, product=product, type=EventType.PURCHASE)
-        Event.objects.create(external_id=f"s{n}", customer=customer, type=EventType.SEARCH,
-                             query=f"waterproof trail {n}")
-    Event.objects.create(external_id="v1", customer=Customer.objects.get(external_id="r1"), product=other,
-                         type=EventType.VIEW)
+        fan = subscriber(external_id=external, name=f"Ana Silva{n}", email=f"{external}@x.example")
+        profile(fan, behaviour_segment=fans)
+        event(fan, EventType.PURCHASE, product=shoe, now=now)
+        event(fan, EventType.SEARCH, query=f"waterproof trail {n}", now=now)
+    event(Customer.objects.get(external_id="r1"), EventType.VIEW, product=other, now=now)
     monkeypatch.setattr(planning, "PER_CUSTOMER_CAP", 2)
     counts = generate_variants(campaign, generator=client(server))
     assert counts["groups"] == 3 and counts["generated"] == 3
     group = Variant.objects.get(campaign=campaign, customer=None)
-    assert (group.segment, group.product) == (segment, product)  # the segment's popular product, not Road Racer
+    assert (group.segment, group.product) == (fans, shoe)  # the segment's popular product, not Road Racer
     personal = list(Variant.objects.filter(campaign=campaign, customer__isnull=False).order_by("customer_id"))
     assert [v.customer.external_id for v in personal if v.customer] == ["c1", "c2"]
     assert '"Ana"' in personal[0].prompt and '"waterproof trail 0"' in personal[0].prompt
@@ -283,7 +284,7 @@ def test_segments_recommended_products_and_per_customer_copy(server: ChatServer,
 
 @pytest.mark.django_db
 def test_copy_naming_another_customer_is_flagged(server: ChatServer) -> None:
-    campaign = make_campaign(variants_per_group=1)
+    campaign = trail_campaign(variants_per_group=1)
     server.answer = lambda user: GOOD.replace("Runners keep", "John Carter and other runners keep")
     generate_variants(campaign, generator=client(server))
     variant = Variant.objects.get(campaign=campaign)
@@ -295,7 +296,7 @@ def test_copy_naming_another_customer_is_flagged(server: ChatServer) -> None:
 
 @pytest.mark.django_db
 def test_generation_refuses_a_running_campaign_and_bad_settings(server: ChatServer) -> None:
-    campaign = make_campaign(status=Campaign.Status.RUNNING)
+    campaign = trail_campaign(status=Campaign.Status.RUNNING)
     with pytest.raises(GenerationRefused, match="is running"):
         generate_variants(campaign, generator=client(server))
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.DRAFT, variants_per_group=9)
@@ -316,7 +317,7 @@ def served_settings(settings: Any, server: ChatServer) -> Iterator[ChatServer]:
 
 @pytest.mark.django_db
 def test_job_moves_the_campaign_through_generating_to_in_review(run_on_commit: Any, served_settings: Any) -> None:
-    campaign = make_campaign()
+    campaign = trail_campaign()
     job = start_job("generate_campaign", {"campaign_id": campaign.pk})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -336,7 +337,7 @@ def test_a_failing_job_returns_the_campaign_to_draft(run_on_commit: Any, setting
     settings.GENERATION_MODEL_NAME = "down"
     registry.clear()
     try:
-        campaign = make_campaign()
+        campaign = trail_campaign()
         job = start_job("generate_campaign", {"campaign_id": campaign.pk})
     finally:
         registry.clear()
@@ -360,7 +361,9 @@ def test_the_real_local_model_writes_one_variant(settings: Any) -> None:
     folder = generation_folder(Path(settings.VAR_DIR))
     if not (folder / "config.json").is_file():
         pytest.skip(f"{folder} is not prepared: run `manage.py prepare_models`")
-    campaign = make_campaign(channel=Campaign.Channel.SMS, variants_per_group=1, required_text="Reply STOP to opt out.")
+    campaign = trail_campaign(
+        channel=Campaign.Channel.SMS, variants_per_group=1, required_text="Reply STOP to opt out."
+    )
     settings.GENERATION_BASE_URL = ""
     settings.GENERATION_MODEL = str(folder)
     registry.clear()

@@ -8,26 +8,26 @@ import pytest
 
 from campaigns.personalisation import first_name, render
 from recommendations.models import RecommendationSet
-from tests.api.factories import make_product
+from tests.catalog.builders import product
 
-from .campaign_builders import campaign, customer, variant
+from .builders import campaign, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
 
 def test_first_name_and_neutral_fallback() -> None:
-    assert first_name(customer(name="Grace Hopper")) == "Grace"
+    assert first_name(subscriber(name="Grace Hopper")) == "Grace"
     for name in ("", "g.hopper@example.com", "user12345"):
-        assert first_name(customer(name=name)) == "there"
+        assert first_name(subscriber(name=name)) == "there"
 
 
 def test_email_gets_greeting_products_links_and_required_text_last() -> None:
     camp = campaign(landing_url="https://shop.example.com/autumn?ref=nl", required_text="Reply STOP to unsubscribe.")
-    mugs = [make_product(title=f"Mug {i}") for i in range(4)]
+    mugs = [product(title=f"Mug {i}") for i in range(4)]
     camp.products.set(mugs)
-    make_product()  # not chosen
+    product()  # not chosen
     v = variant(camp, body="Reply STOP to unsubscribe. Our mugs are back.")
-    message = render(v, customer(name="Grace Hopper"), message_id=42)
+    message = render(v, subscriber(name="Grace Hopper"), message_id=42)
     assert message.body.startswith("Hi Grace,")
     assert message.body.endswith("Reply STOP to unsubscribe.") and message.body.count("Reply STOP") == 1
     assert [p.title for p in message.products] == ["Mug 0", "Mug 1", "Mug 2"]  # at most three
@@ -40,9 +40,9 @@ def test_email_gets_greeting_products_links_and_required_text_last() -> None:
 
 def test_recommended_products_come_from_the_precomputed_set() -> None:
     camp = campaign(recommend_products=True, landing_url="https://shop.example.com/")
-    picks = [make_product(title=f"Pick {i}") for i in range(2)]
-    gone = make_product(title="Sold out", in_stock=False)
-    cust = customer()
+    picks = [product(title=f"Pick {i}") for i in range(2)]
+    gone = product(title="Sold out", in_stock=False)
+    cust = subscriber()
     RecommendationSet.objects.create(
         customer=cust, items=[{"product": gone.pk}, {"product": picks[1].pk}, {"product": picks[0].pk}]
     )
@@ -52,14 +52,15 @@ def test_recommended_products_come_from_the_precomputed_set() -> None:
 
 def test_sms_drops_products_before_shortening_the_copy() -> None:
     camp = campaign(channel="sms", required_text="Reply STOP to opt out", landing_url="https://shop.example.com/")
-    camp.products.set([make_product(title="Stoneware mug")])
+    camp.products.set([product(title="Stoneware mug")])
+    ada = subscriber(name="Ada Lovelace")
     short = variant(camp, subject="", preheader="", body="Mugs are back.")
-    message = render(short, customer())
+    message = render(short, ada)
     assert len(message.body) <= 160 and message.products and message.body.endswith("Reply STOP to opt out")
     long = variant(camp, subject="", preheader="", body="Warm tea in a stoneware mug. " * 5)
-    message = render(long, customer())
+    message = render(long, ada)
     assert not message.products  # the link went first
     assert len(message.body) <= 160 and message.body.endswith("Reply STOP to opt out")
     longer = variant(camp, subject="", preheader="", body="Warm tea in a stoneware mug. " * 8)
-    message = render(longer, customer())
+    message = render(longer, ada)
     assert len(message.body) <= 160 and "…" in message.body and message.body.endswith("Reply STOP to opt out")

@@ -14,7 +14,7 @@ from campaigns.actions import do_transition
 from campaigns.models import Campaign, CampaignTransition, Experiment, Variant
 from campaigns.workflow import ReviewError, TransitionError, check_transition
 
-from .campaign_builders import UNSUBSCRIBE_LINE, approvable, campaign, customer, experiment, variant
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, experiment, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -98,7 +98,7 @@ def test_draft_to_review_needs_variants(manager: User) -> None:
 def test_approval_needs_an_approved_variant(manager: User) -> None:
     camp = campaign(status="in_review")
     variant(camp)  # in review, not approved
-    customer()
+    subscriber()
     with pytest.raises(TransitionError, match="no variant is approved yet"):
         do_transition(camp, "approved", manager)
 
@@ -123,7 +123,7 @@ def test_approval_needs_a_non_empty_valid_audience(manager: User) -> None:
 
 def test_sms_variant_over_160_characters_blocks_approval(manager: User) -> None:
     camp = approvable(channel="sms", required_text="")
-    customer(attributes={"phone": "+447700900001"})
+    subscriber(attributes={"phone": "+447700900001"})
     Variant.objects.filter(campaign=camp).update(body="x" * 161)
     with pytest.raises(TransitionError, match="body has 161 characters, sms allows 160"):
         do_transition(camp, "approved", manager)

@@ -18,7 +18,8 @@ from django.core.management import call_command
 
 from catalog.insights.products import compute_product_insights
 from catalog.insights.reviews import analyze_reviews
-from catalog.models import Product, ProductInsight, Review, ReviewInsight
+from catalog.models import ProductInsight, Review, ReviewInsight
+from tests.catalog.builders import product, review
 from tests.core.test_services import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,9 +37,9 @@ TEXTS = [
 
 
 def _reviews(count: int = len(TEXTS)) -> list[Review]:
-    product = Product.objects.create(sku="AN-1", title="Gadget")
+    gadget = product(sku="AN-1", title="Gadget")
     return [
-        Review.objects.create(product=product, rating=(i % 5) + 1, title=title, text=text)
+        review(product=gadget, rating=(i % 5) + 1, title=title, text=text)
         for i, (title, text) in enumerate((TEXTS * 3)[:count])
     ]
 
@@ -51,13 +52,13 @@ def test_analysis_stores_insight_and_only_redoes_changed_reviews() -> None:
     assert counts == {"analyzed": len(reviews), "skipped": 0}
     insights = {i.review_id: i for i in ReviewInsight.objects.all()}
     assert set(insights) == {r.pk for r in reviews}
-    for review in reviews:
-        insight = insights[review.pk]
+    for written in reviews:
+        insight = insights[written.pk]
         assert insight.sentiment in {"negative", "neutral", "positive"}
         assert insight.sentiment_score is not None and 0 <= insight.sentiment_score <= 1
         assert insight.polarity is not None and -1 <= insight.polarity <= 1
         assert len(insight.embedding) == 384
-        text = f"{review.title}. {review.text}" if review.title else review.text
+        text = f"{written.title}. {written.text}" if written.title else written.text
         for aspect in insight.aspects:
             assert text[aspect["start"] : aspect["end"]] == aspect["term"]
             assert aspect["polarity"] in {"negative", "neutral", "positive"}

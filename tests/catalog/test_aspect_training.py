@@ -20,6 +20,7 @@ from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
 from inference.aspects.training import TrainResult
 from jobs.models import JobStatus
 from jobs.runner import start_job
+from tests.catalog.builders import model_version
 
 HEADER = "sentence_id,text,aspect_term,from,to,polarity\n"
 
@@ -146,7 +147,7 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
     assert first is again and fitted == [corpus]  # fitted once per corpus and process
     folder = tmp_path / "tagger"
     folder.mkdir()
-    active = ModelVersion.objects.create(role=ModelRole.ASPECTS, name="t", path=str(folder), is_active=True)
+    active = model_version(role=ModelRole.ASPECTS, name="t", path=str(folder), is_active=True)
     loaded: list[str] = []
 
     def model_folder(role: str, path: str, factory: Any) -> str:

@@ -7,25 +7,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from catalog.models import ModelVersion, Product, ProductInsight, Review, ReviewInsight
+from catalog.models import Product
+from tests.catalog.builders import model_version, product, product_insight, review, review_insight
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def product_with_insight() -> Product:
-    product = Product.objects.create(sku="H1", title="Headphones")
-    version = ModelVersion.objects.create(role="sentiment", name="s-1", metrics={"macro_f1": 0.7}, is_active=True)
-    review = Review.objects.create(product=product, rating=2, text="The ear cushions <b>crack</b> fast.")
-    ReviewInsight.objects.create(
-        review=review,
-        text_hash="x",
+    headphones = product(sku="H1", title="Headphones")
+    version = model_version(role="sentiment", name="s-1", metrics={"macro_f1": 0.7}, is_active=True)
+    cracked = review(product=headphones, rating=2, text="The ear cushions <b>crack</b> fast.")
+    review_insight(
+        cracked,
         language="en",
         sentiment="negative",
         sentiment_score=0.91,
@@ -33,8 +32,8 @@ def product_with_insight() -> Product:
         aspects=[{"term": "ear cushions", "polarity": "negative", "start": 4, "end": 16}],
         sentiment_model=version,
     )
-    ProductInsight.objects.create(
-        product=product,
+    product_insight(
+        headphones,
         review_count=1,
         rating_average=2.0,
         rating_distribution={"2": 1},
@@ -48,13 +47,13 @@ def product_with_insight() -> Product:
                 "mentions": 1,
                 "negative_share": 1.0,
                 "positive_share": 0.0,
-                "quotes": [{"text": "The ear cushions <b>crack</b> fast.", "review_id": review.pk}],
+                "quotes": [{"text": "The ear cushions <b>crack</b> fast.", "review_id": cracked.pk}],
             }
         ],
         topics=[{"label": "cushions", "keywords": ["cushions", "crack"], "size": 1, "example": "x"}],
         needs=[{"need": "softer pads", "count": 1, "quotes": []}],
     )
-    return product
+    return headphones
 
 
 def test_insight_api_for_product_and_review(product_with_insight: Product, analyst_client: APIClient) -> None:
@@ -67,28 +66,29 @@ def test_insight_api_for_product_and_review(product_with_insight: Product, analy
     assert data["aspects"][0]["term"] == "ear cushions"
 
 
-def test_insight_api_404_before_analysis_and_permissions(manager_client: APIClient, anon_client: APIClient) -> None:
-    product = Product.objects.create(sku="N1", title="New")
-    assert manager_client.get(f"/api/v1/products/{product.pk}/insight/").status_code == 404
-    assert anon_client.get(f"/api/v1/products/{product.pk}/insight/").status_code == 401
+def test_insight_api_404_before_analysis(manager_client: APIClient) -> None:
+    new = product(sku="N1", title="New")
+    response = manager_client.get(f"/api/v1/products/{new.pk}/insight/")
+    assert response.status_code == 404 and "not been analysed" in response.json()["detail"]
+    unread = review(product=new)
+    response = manager_client.get(f"/api/v1/reviews/{unread.pk}/insight/")
+    assert response.status_code == 404 and "not been analysed" in response.json()["detail"]
 
 
-def test_admin_insight_page_escapes_review_text(product_with_insight: Product, client: Client) -> None:
-    client.force_login(User.objects.create_superuser("root", "r@example.com", "pw"))
-    response = client.get(reverse("admin:catalog_product_insight", args=[product_with_insight.pk]))
+def test_admin_insight_page_escapes_review_text(product_with_insight: Product, admin_client: Client) -> None:
+    response = admin_client.get(reverse("admin:catalog_product_insight", args=[product_with_insight.pk]))
     assert response.status_code == 200
     body = response.content.decode()
     assert "ear cushions" in body and "<svg" in body and "softer pads" in body
     assert "<b>crack</b>" not in body and "&lt;b&gt;crack&lt;/b&gt;" in body
     review = product_with_insight.reviews.get()
-    page = client.get(reverse("admin:catalog_review_change", args=[review.pk]))
+    page = admin_client.get(reverse("admin:catalog_review_change", args=[review.pk]))
     assert page.status_code == 200 and "0.91" in page.content.decode()
 
 
-def test_admin_insight_page_without_insight_offers_analysis(client: Client) -> None:
-    client.force_login(User.objects.create_superuser("root", "r@example.com", "pw"))
-    product = Product.objects.create(sku="N2", title="New")
-    response = client.get(reverse("admin:catalog_product_insight", args=[product.pk]))
+def test_admin_insight_page_without_insight_offers_analysis(admin_client: Client) -> None:
+    new = product(sku="N2", title="New")
+    response = admin_client.get(reverse("admin:catalog_product_insight", args=[new.pk]))
     assert b"Analyse reviews now" in response.content
 
 

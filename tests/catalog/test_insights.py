@@ -16,7 +16,8 @@ from catalog.insights.quotes import sentence_around
 from catalog.insights.scoring import review_text
 from catalog.insights.topics import topics_from_embeddings
 from catalog.language import detect_language
-from catalog.models import Product, ProductInsight, Review, ReviewInsight
+from catalog.models import ProductInsight
+from tests.catalog.builders import product, review, review_insight
 
 
 @pytest.mark.parametrize(
@@ -118,21 +119,16 @@ def test_topics_label_clusters_with_distinctive_words() -> None:
 
 @pytest.mark.django_db
 def test_compute_product_insight_end_to_end_and_skips_unchanged() -> None:
-    product = Product.objects.create(sku="K1", title="Kettle")
+    kettle = product(sku="K1", title="Kettle")
     rng = np.random.default_rng(1)
     for i in range(10):
         negative = i < 6
         text = (
             "The lid broke after a week. I wish it had a metal lid." if negative else "Boils fast and the lid is solid."
         )
-        review = Review.objects.create(
-            product=product,
-            rating=1 if negative else 5,
-            text=text,
-            created_at=datetime(2026, 1 + i % 3, 5, tzinfo=UTC),
-        )
-        ReviewInsight.objects.create(
-            review=review,
+        review_insight(
+            review(product=kettle, rating=1 if negative else 5, text=text,
+                   created_at=datetime(2026, 1 + i % 3, 5, tzinfo=UTC)),
             text_hash=f"h{i}",
             sentiment="negative" if negative else "positive",
             sentiment_score=0.9,
@@ -140,8 +136,8 @@ def test_compute_product_insight_end_to_end_and_skips_unchanged() -> None:
             aspects=[_aspect(text, "lid", "negative" if negative else "positive")],
             embedding=rng.normal(size=384).astype(np.float32),
         )
-    assert compute_product_insight(product.pk)
-    insight = ProductInsight.objects.get(product=product)
+    assert compute_product_insight(kettle.pk)
+    insight = ProductInsight.objects.get(product=kettle)
     assert insight.review_count == 10
     assert insight.rating_distribution == {"1": 6, "2": 0, "3": 0, "4": 0, "5": 4}
     assert insight.sentiment_distribution == {"negative": 6, "positive": 4}
@@ -149,6 +145,6 @@ def test_compute_product_insight_end_to_end_and_skips_unchanged() -> None:
     assert insight.pain_points[0]["aspect"] == "lid" and insight.pain_points[0]["count"] == 6
     assert insight.needs[0]["count"] == 6 and "metal lid" in insight.needs[0]["need"]
     assert insight.topics  # 10 reviews: enough for clusters
-    assert not compute_product_insight(product.pk)  # unchanged inputs: skipped
+    assert not compute_product_insight(kettle.pk)  # unchanged inputs: skipped
     chart = sentiment_over_time_svg(insight.sentiment_over_time)
     assert chart.startswith("<svg") and "2026-01" in chart

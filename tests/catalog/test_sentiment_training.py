@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 
 from catalog import model_versions
 from catalog.active_models import active_sentiment_classifier
-from catalog.models import ModelRole, ModelVersion, Product, Review
+from catalog.models import ModelRole, ModelVersion
 from catalog.sentiment_data import (
     NotEnoughData,
     SentimentDataError,
@@ -30,6 +30,7 @@ from inference.sentiment.finetuned import FineTunedSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs import runner
 from jobs.models import Job, JobStatus
+from tests.catalog.builders import product, review
 
 pytestmark = pytest.mark.django_db
 
@@ -112,9 +113,9 @@ def test_too_little_data_is_refused_with_counts() -> None:
 # --- Command -------------------------------------------------------------------------------------------
 
 def test_command_refuses_too_few_rated_reviews_in_the_database() -> None:
-    product = Product.objects.create(sku="p1", title="Mug")
+    mug = product(sku="p1", title="Mug")
     for i, rating in enumerate([5, 1, 3, None]):
-        Review.objects.create(product=product, external_id=f"r{i}", rating=rating, text=f"review {i}")
+        review(product=mug, rating=rating, text=f"review {i}")
     assert len(load_from_database().texts) == 3
     expected = r"only 3 rated reviews .*\(negative 1, neutral 1, positive 1\).*keeps serving"
     with pytest.raises(CommandError, match=expected):

@@ -15,8 +15,9 @@ from customers.models import CustomerProfile, EventType
 from recommendations.context import history_seeds, load_contexts
 from recommendations.interactions import load_interactions
 from recommendations.training import popularity_lists
-
-from .profile_data import NOW, basis, customer, event, fake_embed, product, purchase
+from tests.catalog.builders import product
+from tests.customers.builders import NOW, customer, event, purchase
+from tests.vectors import basis, fake_embed
 
 pytestmark = pytest.mark.django_db
 
@@ -45,12 +46,12 @@ def _assert_all_agree(seen: dict[str, dict[int, float]], mug_id: int, pot_id: in
 
 
 def test_profiles_training_and_ranking_read_one_definition(monkeypatch: pytest.MonkeyPatch) -> None:
-    mug, pot = product(basis(0)), product(basis(1))
+    mug, pot = product(embedding=basis(0)), product(embedding=basis(1))
     ann = customer()
-    event(ann, "view", 0, mug)
-    event(ann, "add_to_cart", 15, pot)
-    purchase(ann, pot, 30, "o1")
-    event(ann, "open", 0)  # says nothing about a product: nobody counts it
+    event(ann, "view", product=mug)
+    event(ann, "add_to_cart", product=pot, days_ago=15)
+    purchase(ann, pot, days_ago=30, order_id="o1")
+    event(ann, "open")  # says nothing about a product: nobody counts it
     data = load_interactions()
     assert sorted(data.weights.tolist()) == [1.0, 2.0, 3.0]
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from django.core.management import CommandError, call_command
 
-from catalog.models import ModelVersion, Product
+from catalog.models import ModelVersion
 from customers.models import Customer, CustomerPrediction, Event
 from customers.predictions import (
     FEATURES,
@@ -29,8 +29,11 @@ from customers.predictions import (
 )
 from customers.predictions.estimators import ServedModel as EstimatorsServedModel
 from customers.predictions.serving import load_model
-from jobs.models import Job, JobStatus
+from jobs.models import JobStatus
 from jobs.runner import execute, registered_kinds, start_job
+from tests.catalog.builders import product
+from tests.customers.builders import customer
+from tests.jobs.builders import job as build_job
 
 pytestmark = pytest.mark.django_db
 
@@ -44,15 +47,14 @@ class Shop:
 
     def __init__(self) -> None:
         self.products = [
-            Product.objects.create(sku=f"P{i}", title=f"Product {i}", category=("Mugs" if i % 2 else "Tea"))
-            for i in range(4)
+            product(sku=f"P{i}", title=f"Product {i}", category=("Mugs" if i % 2 else "Tea")) for i in range(4)
         ]
         self.events: list[Event] = []
         self.customers: dict[str, Customer] = {}
 
     def customer(self, key: str) -> Customer:
         if key not in self.customers:
-            self.customers[key] = Customer.objects.create(external_id=key)
+            self.customers[key] = customer(external_id=key)
         return self.customers[key]
 
     def _event(self, key: str, day: float, type_: str, **fields: object) -> None:
@@ -281,7 +283,7 @@ def test_unknown_target_is_an_error() -> None:
 def test_job_kind_runs_and_reports() -> None:
     assert registered_kinds()["train_predictions"].queue == "default"
     periodic_shop()
-    job = Job.objects.create(kind="train_predictions", params={"now": NOW.isoformat(), "targets": ["churn"]})
+    job = build_job(kind="train_predictions", params={"now": NOW.isoformat(), "targets": ["churn"]})
     assert execute(job.pk) == JobStatus.SUCCEEDED
     job.refresh_from_db()
     assert job.result["trained"] == ["churn"] and job.counts["scored"] > 0

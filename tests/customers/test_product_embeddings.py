@@ -17,38 +17,12 @@ from ingest.importing import run_import
 from ingest.options import build_options
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
-
-from .profile_data import customer, event, fake_embed, product
+from tests.catalog.builders import product
+from tests.customers.builders import customer, event
+from tests.progress import RecordedProgress
+from tests.vectors import FakeEmbedder, fake_embed
 
 pytestmark = pytest.mark.django_db
-
-
-class FakeEmbedder:
-    version = "fake-v1"
-
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return fake_embed(list(texts))
-
-
-class RecordedProgress:
-    """A `core.progress.Progress` that remembers what it was told."""
-
-    def __init__(self) -> None:
-        self.totals: list[int] = []
-        self.done: list[int] = []
-
-    def set_total(self, total: int) -> None:
-        self.totals.append(total)
-
-    def advance(self, done: int = 1, **counts: int) -> None:
-        self.done.append(done)
-
-    def stage(self, name: str) -> None:
-        pass
 
 
 def test_product_text_reads_title_path_brand_and_short_description() -> None:
@@ -59,12 +33,12 @@ def test_product_text_reads_title_path_brand_and_short_description() -> None:
 
 
 def test_embed_skips_unchanged_and_follows_edits() -> None:
-    mug = product(None, title="Mug", category="Home > Kitchen")
-    pot = product(None, title="Teapot")
+    mug = product(title="Mug", category="Home > Kitchen")
+    pot = product(title="Teapot")
     fake = FakeEmbedder()
     progress = RecordedProgress()
     assert embed_products(embedder=fake, progress=progress) == {"embedded": 2, "skipped": 0}
-    assert (progress.totals, sum(progress.done)) == ([2], 2)
+    assert (progress.totals, progress.done) == ([2], 2)
     stored = ProductEmbedding.objects.get(product=mug)
     np.testing.assert_allclose(np.asarray(stored.embedding), fake_embed([fake.seen[0]])[0], atol=1e-6)
     assert stored.model_name == "fake-v1" and len(stored.text_hash) == 64
@@ -112,9 +86,9 @@ def test_products_from_api_and_import_queue_one_embedding_when_a_worker_runs(
 
 @pytest.mark.slow
 def test_real_embedder_and_profile_jobs_end_to_end(run_on_commit: None) -> None:
-    mug = product(None, title="Ceramic coffee mug", category="Home > Kitchen > Mugs", description="Holds 350 ml.")
-    cup = product(None, title="Porcelain tea cup", category="Home > Kitchen > Mugs")
-    shoe = product(None, title="Trail running shoe", category="Sports > Running > Shoes")
+    mug = product(title="Ceramic coffee mug", category="Home > Kitchen > Mugs", description="Holds 350 ml.")
+    cup = product(title="Porcelain tea cup", category="Home > Kitchen > Mugs")
+    shoe = product(title="Trail running shoe", category="Sports > Running > Shoes")
     job = start_job("embed_products", {})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -122,8 +96,8 @@ def test_real_embedder_and_profile_jobs_end_to_end(run_on_commit: None) -> None:
     vectors = {p.pk: np.asarray(ProductEmbedding.objects.get(product=p).embedding) for p in (mug, cup, shoe)}
     assert float(vectors[mug.pk] @ vectors[cup.pk]) > float(vectors[mug.pk] @ vectors[shoe.pk])
     ann = customer()
-    event(ann, "view", 1, mug)
-    event(ann, "search", 0, query="espresso cups")
+    event(ann, "view", product=mug, days_ago=1)
+    event(ann, "search", days_ago=0, query="espresso cups")
     job = start_job("rebuild_profiles", {"now": "2025-06-01T12:00:00Z"})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
@@ -131,7 +105,7 @@ def test_real_embedder_and_profile_jobs_end_to_end(run_on_commit: None) -> None:
     profile = CustomerProfile.objects.get(customer=ann)
     assert profile.vector is not None and profile.weight_sum > 1
     assert Segment.objects.filter(kind=Segment.Kind.LIFECYCLE).count() == 6
-    event(ann, "view", 0, cup)
+    event(ann, "view", product=cup)
     job = start_job("update_profiles", {"customer_ids": [ann.pk], "now": "2025-06-01T12:00:00Z"})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error

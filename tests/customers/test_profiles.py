@@ -9,11 +9,11 @@ from decimal import Decimal
 import numpy as np
 import pytest
 
-from catalog.models import Review, ReviewInsight
 from customers import behaviour, lifecycle, profiles
 from customers.models import CustomerProfile, Lifecycle, Segment
-
-from .profile_data import NOW, basis, customer, event, fake_embed, product, purchase
+from tests.catalog.builders import product, review, review_insight
+from tests.customers.builders import NOW, customer, event, purchase
+from tests.vectors import basis, fake_embed
 
 pytestmark = pytest.mark.django_db
 
@@ -23,12 +23,12 @@ def _profile(cid: int) -> CustomerProfile:
 
 
 def test_event_weights_and_half_life_decay() -> None:
-    mug, shoe = product(basis(0)), product(basis(1))
+    mug, shoe = product(embedding=basis(0)), product(embedding=basis(1))
     ann = customer()
-    purchase(ann, mug, 0, "o1")  # weight 3, no decay
-    event(ann, "view", 30, shoe)  # weight 1, one half-life old -> 0.5
-    event(ann, "add_to_cart", 60, shoe)  # weight 2, two half-lives -> 0.5
-    event(ann, "open", 0)  # not a product interest: ignored
+    purchase(ann, mug, days_ago=0, order_id="o1")  # weight 3, no decay
+    event(ann, "view", product=shoe, days_ago=30)  # weight 1, one half-life old -> 0.5
+    event(ann, "add_to_cart", product=shoe, days_ago=60)  # weight 2, two half-lives -> 0.5
+    event(ann, "open")  # not a product interest: ignored
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     p = _profile(ann.pk)
     expected = 3 * basis(0) + 1.0 * basis(1)
@@ -40,12 +40,11 @@ def test_event_weights_and_half_life_decay() -> None:
 
 
 def test_searches_and_own_reviews_contribute() -> None:
-    mug = product(basis(0), title="Ceramic mug", category="Home > Kitchen > Mugs")
+    mug = product(embedding=basis(0), title="Ceramic mug", category="Home > Kitchen > Mugs")
     ann = customer()
-    event(ann, "search", 0, query="  Red Teapot ")
-    event(ann, "view", 0, mug)
-    review = Review.objects.create(product=mug, customer=ann, rating=5, text="Lovely", created_at=NOW)
-    ReviewInsight.objects.create(review=review, text_hash="x", embedding=basis(2))
+    event(ann, "search", days_ago=0, query="  Red Teapot ")
+    event(ann, "view", product=mug)
+    review_insight(review(product=mug, customer=ann, rating=5, text="Lovely", created_at=NOW), embedding=basis(2))
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     p = _profile(ann.pk)
     query = fake_embed(["red teapot"])[0]  # normalised: lower case, trimmed
@@ -58,17 +57,17 @@ def test_searches_and_own_reviews_contribute() -> None:
 
 
 def test_incremental_update_equals_full_rebuild() -> None:
-    items = [product(basis(i)) for i in range(4)]
+    items = [product(embedding=basis(i)) for i in range(4)]
     ann, bob = customer(), customer()
-    event(ann, "view", 40, items[0])
-    purchase(ann, items[1], 35, "o1")
-    event(bob, "search", 20, query="running shoes")
+    event(ann, "view", product=items[0], days_ago=40)
+    purchase(ann, items[1], days_ago=35, order_id="o1")
+    event(bob, "search", days_ago=20, query="running shoes")
     profiles.rebuild_profiles(now=NOW - timedelta(days=10), embed_texts=fake_embed)
     # later: new events, some older than the first rebuild's "now" (late arrivals)
-    event(ann, "add_to_cart", 5, items[2])
-    event(ann, "view", 15, items[3])
-    event(bob, "view", 1, items[0])
-    event(bob, "search", 0, query="trail shoes")
+    event(ann, "add_to_cart", product=items[2], days_ago=5)
+    event(ann, "view", product=items[3], days_ago=15)
+    event(bob, "view", product=items[0], days_ago=1)
+    event(bob, "search", days_ago=0, query="trail shoes")
     assert profiles.customers_with_new_events() == [ann.pk, bob.pk]
     result = profiles.update_profiles(now=NOW, embed_texts=fake_embed)
     assert result["profiles"] == 2
@@ -86,21 +85,21 @@ def test_incremental_update_equals_full_rebuild() -> None:
 
 
 def test_update_of_named_customers_only_and_unknown_ids_ignored() -> None:
-    mug = product(basis(0))
+    mug = product(embedding=basis(0))
     ann, bob = customer(), customer()
-    event(ann, "view", 1, mug)
-    event(bob, "view", 1, mug)
+    event(ann, "view", product=mug, days_ago=1)
+    event(bob, "view", product=mug, days_ago=1)
     assert profiles.update_profiles([ann.pk, 999_999_999], now=NOW, embed_texts=fake_embed)["profiles"] == 1
     assert CustomerProfile.objects.filter(customer=ann).exists()
     assert not CustomerProfile.objects.filter(customer=bob).exists()
 
 
 def test_interests_every_category_level_brands_keywords() -> None:
-    mug = product(basis(0), title="Stoneware coffee mug", category="Home > Kitchen > Mugs", brand="Clayco")
-    shoe = product(basis(1), title="Trail running shoe", category="Sports > Running", brand="Fleet")
+    mug = product(embedding=basis(0), title="Stoneware coffee mug", category="Home > Kitchen > Mugs", brand="Clayco")
+    shoe = product(embedding=basis(1), title="Trail running shoe", category="Sports > Running", brand="Fleet")
     ann = customer()
-    purchase(ann, mug, 0, "o1")  # 3
-    event(ann, "view", 0, shoe)  # 1
+    purchase(ann, mug, days_ago=0, order_id="o1")  # 3
+    event(ann, "view", product=shoe)  # 1
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     interests = _profile(ann.pk).interests
     categories = dict((k, w) for k, w in interests["categories"])
@@ -134,17 +133,17 @@ def test_lifecycle_boundaries(orders_days_ago: list[float], stage: str) -> None:
 
 
 def test_rfm_orders_revenue_scores_and_lifecycle_segments() -> None:
-    mug, pot = product(basis(0)), product(basis(1))
+    mug, pot = product(embedding=basis(0)), product(embedding=basis(1))
     buyers = [customer() for _ in range(10)]
     for i, who in enumerate(buyers):
         for n in range(i % 5 + 1):  # 1..5 orders, two lines each in the first
-            purchase(who, mug, 10 * i + n, f"o-{who.pk}-{n}", value=str(5 * (i + 1)))
-        purchase(who, pot, 10 * i, f"o-{who.pk}-0", value="1.00")  # second line of the first order
+            purchase(who, mug, days_ago=10 * i + n, order_id=f"o-{who.pk}-{n}", value=str(5 * (i + 1)))
+        purchase(who, pot, days_ago=10 * i, order_id=f"o-{who.pk}-0", value="1.00")  # second line of the first order
     loner = customer()
-    purchase(loner, mug, 3, "", value="7.50")  # no order id: one order per timestamp
-    purchase(loner, pot, 3, "", value="2.50")
+    purchase(loner, mug, days_ago=3, order_id="", value="7.50")  # no order id: one order per timestamp
+    purchase(loner, pot, days_ago=3, order_id="", value="2.50")
     prospect = customer()
-    event(prospect, "view", 1, mug)
+    event(prospect, "view", product=mug, days_ago=1)
     result = profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     first = _profile(buyers[0].pk)
     assert (first.orders, first.revenue) == (1, Decimal("6.00"))
@@ -184,9 +183,9 @@ def test_customer_without_events_gets_an_empty_prospect_profile() -> None:
 
 
 def test_product_without_embedding_counts_for_interests_not_vector() -> None:
-    bare = product(None, category="Garden")
+    bare = product(category="Garden")
     ann = customer()
-    event(ann, "view", 0, bare)
+    event(ann, "view", product=bare)
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     p = _profile(ann.pk)
     assert p.vector is None

@@ -9,17 +9,8 @@ import numpy as np
 import pytest
 
 from customers import profiles, queries
-
-from .profile_data import customer, event, fake_embed
-
-
-class CountingEmbedder:
-    def __init__(self) -> None:
-        self.seen: list[str] = []
-
-    def encode(self, texts: list[str]) -> np.ndarray:
-        self.seen.extend(texts)
-        return fake_embed(list(texts))
+from tests.customers.builders import customer, event
+from tests.vectors import FakeEmbedder, fake_embed
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +21,7 @@ def empty_cache() -> Iterator[None]:
 
 
 def test_rows_in_input_order_and_each_text_embedded_once() -> None:
-    embedder = CountingEmbedder()
+    embedder = FakeEmbedder()
     vectors = queries.embed_queries(["tea", "mug", "tea"], embedder.encode)
     np.testing.assert_allclose(vectors, fake_embed(["tea", "mug", "tea"]))
     assert vectors.dtype == np.float32
@@ -41,7 +32,7 @@ def test_rows_in_input_order_and_each_text_embedded_once() -> None:
 
 def test_the_cache_is_bounded_least_recently_used_first(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(queries, "CACHE_SIZE", 2)
-    embedder = CountingEmbedder()
+    embedder = FakeEmbedder()
     queries.embed_queries(["a1", "b1"], embedder.encode)
     queries.embed_queries(["a1"], embedder.encode)  # a1 used again: b1 is now the oldest
     queries.embed_queries(["c1"], embedder.encode)  # over the bound: b1 leaves
@@ -54,7 +45,7 @@ def test_the_cache_is_bounded_least_recently_used_first(monkeypatch: pytest.Monk
 
 
 def test_another_encoder_empties_the_cache() -> None:
-    first, second = CountingEmbedder(), CountingEmbedder()
+    first, second = FakeEmbedder(), FakeEmbedder()
     queries.embed_queries(["tea"], first.encode)
     queries.embed_queries(["tea"], second.encode)
     assert first.seen == second.seen == ["tea"]
@@ -63,8 +54,8 @@ def test_another_encoder_empties_the_cache() -> None:
 @pytest.mark.django_db
 def test_profile_runs_share_the_cache() -> None:
     ann = customer()
-    event(ann, "search", 1, query="Red teapot")
-    embedder = CountingEmbedder()
+    event(ann, "search", days_ago=1, query="Red teapot")
+    embedder = FakeEmbedder()
     profiles.rebuild_profiles(embed_texts=embedder.encode)
     profiles.rebuild_profiles(embed_texts=embedder.encode)  # a later run: the query is not embedded again
     assert embedder.seen == ["red teapot"]

@@ -9,8 +9,9 @@ import pytest
 from catalog.models import ModelRole, ModelVersion
 from customers import profiles, segments
 from customers.models import CustomerProfile, Segment
-
-from .profile_data import NOW, customer, event, fake_embed, product, purchase
+from tests.catalog.builders import product
+from tests.customers.builders import NOW, customer, event, purchase
+from tests.vectors import fake_embed
 
 pytestmark = pytest.mark.django_db
 
@@ -33,13 +34,13 @@ def _shop(per_group: int = 12, groups: int = 3) -> list[list[int]]:
     members: list[list[int]] = []
     for g in range(groups):
         category, title = GROUPS[g]
-        items = [product(_direction(g, j), category=category, title=f"{title} {j}") for j in range(4)]
+        items = [product(embedding=_direction(g, j), category=category, title=f"{title} {j}") for j in range(4)]
         ids = []
         for i in range(per_group):
             who = customer()
             for j, item in enumerate(items[: 2 + i % 3]):
-                event(who, "view", i + j, item)
-            purchase(who, items[i % 4], i, f"o-{who.pk}")
+                event(who, "view", product=item, days_ago=i + j)
+            purchase(who, items[i % 4], days_ago=i, order_id=f"o-{who.pk}")
             ids.append(who.pk)
         members.append(ids)
     return members
@@ -76,7 +77,7 @@ def test_keys_stable_across_rebuilds_and_vanished_segments_retired(monkeypatch: 
     first = {s.top_categories[0][0]: s.key for s in Segment.objects.filter(kind=Segment.Kind.BEHAVIOURAL)}
     # a few more customers arrive; the same groups come back under the same keys
     more = customer()
-    event(more, "view", 0, product(_direction(0, 99), category=GROUPS[0][0], title="Mug 99"))
+    event(more, "view", product=product(embedding=_direction(0, 99), category=GROUPS[0][0], title="Mug 99"))
     profiles.update_profiles(now=NOW, embed_texts=fake_embed)
     result = segments.rebuild_segments(now=NOW)
     assert result["kept_keys"] == 3
@@ -95,7 +96,7 @@ def test_keys_stable_across_rebuilds_and_vanished_segments_retired(monkeypatch: 
 
 def test_too_few_profiles_are_not_clustered() -> None:
     who = customer()
-    event(who, "view", 0, product(_direction(0, 1)))
+    event(who, "view", product=product(embedding=_direction(0, 1)))
     profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed)
     result = segments.rebuild_segments(now=NOW)
     assert result["segments"] == 0 and "fewer than" in result["skipped"]

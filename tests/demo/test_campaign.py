@@ -9,6 +9,7 @@ import pytest
 from campaigns.models import Campaign, Variant
 from demo.campaign import GENERATED_CAMPAIGN, PRODUCT_CATEGORY, prepare_demo_campaign
 from demo.seed import SeedOptions, seed_shop
+from tests.campaigns.builders import variant
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ def test_demo_campaign_is_left_alone_once_it_has_copy_or_moved_on() -> None:
     _seed()
     campaign = prepare_demo_campaign()
     assert campaign is not None
-    Variant.objects.create(campaign=campaign, label="A", body="Hand-written copy.")
+    variant(campaign, label="A", body="Hand-written copy.")
     assert prepare_demo_campaign() is None
     Variant.objects.filter(campaign=campaign).delete()
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.Status.IN_REVIEW)

@@ -21,6 +21,9 @@ from demo import catalog_data
 from demo.seed import SeedOptions, SeedReport, plan_shop, seed_shop
 from jobs import runner
 from jobs.models import Job, JobStatus
+from tests.catalog.builders import product as build_product
+from tests.catalog.builders import review as build_review
+from tests.customers.builders import customer, event
 
 ANCHOR = date(2025, 6, 30)
 TINY = {"products": 20, "customers": 30, "events": 300, "reviews": 50}
@@ -128,10 +131,10 @@ def test_the_plan_itself_is_deterministic_and_needs_no_database() -> None:
 
 @pytest.mark.django_db
 def test_second_run_skips_and_force_replaces_without_duplicates() -> None:
-    other_product = Product.objects.create(sku="SHOP-1", title="A real product", price=10)
-    other_customer = Customer.objects.create(external_id="shop-c-1", email="real@example.com")
-    Event.objects.create(external_id="shop-e-1", customer=other_customer, product=other_product, type="view")
-    Review.objects.create(external_id="shop-r-1", product=other_product, rating=4, text="Nice.")
+    other_product = build_product(sku="SHOP-1", title="A real product", price=10)
+    other_customer = customer(external_id="shop-c-1", email="real@example.com")
+    event(other_customer, "view", product=other_product, external_id="shop-e-1")
+    build_review(external_id="shop-r-1", product=other_product, rating=4, text="Nice.")
 
     first = _seed()
     assert not first.skipped

@@ -21,8 +21,7 @@ from inference.aspects.terms import MAX_CHARS, AspectTerm, trim_span
 from inference.aspects.training import holdout_split, span_scores, train_aspect_tagger
 from inference.device import select_device
 from inference.loading import default_embedding_path
-
-from .progress_log import ProgressLog
+from tests.progress import RecordedProgress
 
 
 def _words(text: str) -> list[tuple[int, int]]:
@@ -191,7 +190,7 @@ def _synthetic() -> list[tuple[str, list[tuple[int, int]]]]:
 @pytest.fixture(scope="module")
 def tiny_trained(tmp_path_factory: pytest.TempPathFactory) -> Any:
     folder = tmp_path_factory.mktemp("aspects") / "tagger"
-    progress = ProgressLog()
+    progress = RecordedProgress()
     result = train_aspect_tagger(
         _synthetic(), folder, epochs=8, learning_rate=5e-4, batch_size=8, max_steps=24, patience=8,
         progress=progress, device=select_device("cpu"),

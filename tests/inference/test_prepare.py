@@ -16,6 +16,7 @@ from django.core.management import CommandError, call_command
 from catalog.models import ModelRole, ModelVersion
 from inference import prepare
 from inference.loading import ModelNotAvailable
+from tests.catalog.builders import model_version
 
 PARTS = [b"GGUF-head:", b"middle-part:", b"tail" * 1000]
 
@@ -160,7 +161,7 @@ def test_command_prepares_records_an_active_version_then_skips(
 @pytest.mark.django_db
 def test_command_does_not_take_over_another_active_version(fake_parts: dict[str, Any], settings: Any) -> None:
     settings.VAR_DIR = fake_parts["var"]
-    other = ModelVersion.objects.create(role=ModelRole.GENERATION, name="bigger-model", is_active=True)
+    other = model_version(role=ModelRole.GENERATION, name="bigger-model", is_active=True)
     call_command("prepare_models", "--only", "generation", stdout=StringIO(), verbosity=0)
     other.refresh_from_db()
     assert other.is_active

@@ -31,8 +31,7 @@ from inference.sentiment.training import (
     stratified_split,
     train_sentiment,
 )
-
-from .progress_log import ProgressLog
+from tests.progress import RecordedProgress
 
 
 @pytest.mark.parametrize(
@@ -152,7 +151,7 @@ def prototypes() -> PrototypeSentiment:
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, FineTunedSentiment]:
     texts = [t for label in LABELS for t in SYNTHETIC[label]]
     labels = [label for label in LABELS for _ in SYNTHETIC[label]]
-    progress = ProgressLog()
+    progress = RecordedProgress()
     result = train_sentiment(
         texts, labels, tmp_path_factory.mktemp("sentiment") / "tiny", max_per_class=10, batch_size=8,
         validation_fraction=0.2, seed=3, learning_rate=1e-4, progress=progress,

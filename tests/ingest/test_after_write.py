@@ -18,12 +18,12 @@ import pytest
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
-from catalog.models import Product
 from core.actors import Actor
-from customers.models import Customer
 from ingest.importing import run_import
 from ingest.options import build_options
 from jobs.models import Job, JobStatus
+from tests.catalog.builders import product
+from tests.customers.builders import customer
 
 pytestmark = pytest.mark.django_db
 
@@ -87,8 +87,8 @@ def test_each_way_in_runs_the_same_hook_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = record_calls(monkeypatch, way.hook)
-    Product.objects.create(sku="MUG", title="Mug")
-    Customer.objects.create(external_id="ann")
+    product(sku="MUG", title="Mug")
+    customer(external_id="ann")
     settings.CELERY_TASK_ALWAYS_EAGER = False  # as when a worker runs: requests queue jobs
     queued = Job.objects.filter(kind=way.job_kind, status=JobStatus.QUEUED)
 
@@ -127,7 +127,7 @@ def test_nothing_written_runs_no_hook(manager_client: APIClient, settings: Any, 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     rejected = manager_client.post("/api/v1/products/bulk/", [{"sku": "", "title": "No SKU"}], format="json")
     assert rejected.status_code == 400
-    Customer.objects.create(external_id="ann")
+    customer(external_id="ann")
     customers = tmp_path / "c.csv"
     customers.write_text("external_id,name\nann,Ann\nbob,Bob\n")
     assert run_import(customers, build_options("customers")).created == 1  # customers have no hook

@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 
 from catalog.models import Product
 from customers.models import Customer, Event
+from tests.catalog.builders import product
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +43,7 @@ def test_command_reports_counts_and_rejections_with_line_field_and_reason(write:
 
 
 def test_command_mapping_constants_and_date_format(write: Write) -> None:
-    Product.objects.create(sku="A1", title="Mug")
+    product(sku="A1", title="Mug")
     path = write("orders.csv", "Who,What,When,Qty,Each,Where\nu1,A1,13/12/2010 09:00,2,1.50,Paris\n")
     output = run(
         "events", str(path),

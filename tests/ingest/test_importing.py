@@ -19,6 +19,8 @@ from ingest.errors import ImportConfigError, ImportFileError
 from ingest.importing import run_import
 from ingest.options import build_options, parse_pairs
 from ingest.report import format_report
+from tests.catalog.builders import product
+from tests.customers.builders import customer
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +48,7 @@ def test_products_csv_created_then_updated_not_duplicated(write: Write) -> None:
 
 
 def test_empty_values_do_not_overwrite_stored_ones(write: Write) -> None:
-    Product.objects.create(sku="A1", title="Mug", description="Stoneware, 350 ml", brand="Acme")
+    product(sku="A1", title="Mug", description="Stoneware, 350 ml", brand="Acme")
     path = write("p.csv", "sku,title,description,brand\nA1,Mug,,  \n")
     report = run_import(path, build_options("products"))
     assert report.updated == 1
@@ -65,7 +67,7 @@ def test_header_names_match_fields_case_insensitively_and_extra_columns_are_igno
 # --- mapping, constants, dotted attributes ----------------------------------------------------------------
 
 def test_mapping_constants_and_dotted_attributes(write: Write) -> None:
-    Product.objects.create(sku="K-1", title="Old", attributes={"material": "wool", "colour": "grey"})
+    product(sku="K-1", title="Old", attributes={"material": "wool", "colour": "grey"})
     path = write(
         "export.csv",
         "Code,Name,Cost,Colour,Size\nK-1,Knitted hat,12.00,red,M\nK-2,Scarf,15.5,blue,\n",
@@ -237,7 +239,7 @@ def test_bad_values_are_reported_with_line_and_field_while_good_rows_are_stored(
 
 
 def test_dates_that_do_not_match_the_format_are_rejected(write: Write) -> None:
-    Customer.objects.create(external_id="c1")
+    customer(external_id="c1")
     path = write("e.csv", "customer,type,query,occurred_at\nc1,search,mug,01/12/2010 08:26\nc1,search,cup,2010-12-01\n")
     report = run_import(path, build_options("events", date_format="%d/%m/%Y %H:%M"))
     assert report.created == 1
@@ -247,7 +249,7 @@ def test_dates_that_do_not_match_the_format_are_rejected(write: Write) -> None:
 
 
 def test_iso_dates_without_a_format(write: Write) -> None:
-    Customer.objects.create(external_id="c1")
+    customer(external_id="c1")
     path = write("e.csv", "customer,type,query,occurred_at\nc1,search,mug,2010-12-01T08:26:00Z\n")
     run_import(path, build_options("events"))
     assert Event.objects.get().occurred_at == datetime(2010, 12, 1, 8, 26, tzinfo=UTC)
@@ -265,7 +267,7 @@ def test_nul_characters_are_rejected_not_sent_to_the_database(write: Write) -> N
 def test_many_rejections_are_summarised_by_reason_and_all_written_to_the_errors_file(
     write: Write, tmp_path: Path
 ) -> None:
-    Customer.objects.create(external_id="c1")
+    customer(external_id="c1")
     rows = [f"c1,view,SKU{i}" for i in range(30)] + [",view,SKU0"] * 5
     path = write("e.csv", "customer,type,product\n" + "\n".join(rows) + "\n")
     errors_file = tmp_path / "errors.csv"

@@ -6,6 +6,7 @@ import pytest
 
 from jobs import runner
 from jobs.models import Job, JobStatus
+from tests.jobs.builders import job as build_job
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def test_unknown_kind_is_refused() -> None:
 
 
 def test_a_job_is_claimed_once() -> None:
-    job = Job.objects.create(kind="ping", params={"steps": 1})
+    job = build_job()
     assert runner.execute(job.pk) == JobStatus.SUCCEEDED
     assert runner.execute(job.pk) is None  # a duplicate delivery finds it finished
     job.refresh_from_db()
@@ -58,7 +59,7 @@ def test_a_job_is_claimed_once() -> None:
 
 
 def test_redelivery_after_a_lost_worker_runs_the_job_again() -> None:
-    job = Job.objects.create(kind="ping", params={"steps": 1}, status=JobStatus.RUNNING)
+    job = build_job(status=JobStatus.RUNNING)
     assert runner.execute(job.pk) is None  # a second copy must not run a job another worker holds
     assert runner.execute(job.pk, redelivered=True) == JobStatus.SUCCEEDED
 
@@ -76,7 +77,7 @@ def test_cancelling_a_running_job_stops_it_at_its_next_progress_update() -> None
             ctx.flush(force=True)
             seen.append(i)
 
-    job = Job.objects.create(kind="test_cancel_midway")
+    job = build_job(kind="test_cancel_midway", params={})
     assert runner.execute(job.pk) == JobStatus.CANCELLED
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
@@ -84,7 +85,7 @@ def test_cancelling_a_running_job_stops_it_at_its_next_progress_update() -> None
 
 
 def test_cancel_of_a_queued_job_means_it_never_runs() -> None:
-    job = Job.objects.create(kind="ping")
+    job = build_job()
     assert runner.cancel_job(job)
     assert runner.execute(job.pk) is None
     assert not runner.cancel_job(job)  # already finished

@@ -4,9 +4,8 @@ one small axis per product), so every candidate source has something to find."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from catalog.models import Product, ProductEmbedding
-from customers.models import Customer, CustomerProfile, Event, EventType, Segment
+from catalog.models import Product
+from customers.models import Customer, EventType, Segment
 from recommendations.serving import forget_loaded_model
 from recommendations.training import train_recommender
+from tests.catalog.builders import product
+from tests.customers.builders import customer, event, profile, segment
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 CATEGORIES = {
@@ -27,7 +28,6 @@ CATEGORIES = {
     "book": "Books > Fiction",
 }
 AXIS = {"mug": 0, "tea": 1, "tool": 2, "book": 3}
-_seq = itertools.count(1)
 
 
 def vector(kind: str, n: int, spread: float = 0.35) -> list[float]:
@@ -52,73 +52,67 @@ class Shop:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def event(customer: Customer, product: Product | None, kind: str, days_ago: float, **fields: Any) -> Event:
-    return Event.objects.create(
-        external_id=f"e{next(_seq)}", customer=customer, product=product, type=kind,
-        occurred_at=NOW - timedelta(days=days_ago), **fields,
-    )
-
-
 def build_shop() -> Shop:
     products: dict[str, Product] = {}
+    n = 0
     for kind, count in (("mug", 6), ("tea", 4), ("tool", 5), ("book", 4)):
         for i in range(1, count + 1):
             key = f"{kind}{i}"
-            products[key] = Product.objects.create(
+            products[key] = product(
                 sku=key.upper(), title=f"{kind.title()} {i}", category=CATEGORIES[kind], price=Decimal("9.50"),
-                attributes={"replenishable": True} if key == "tea1" else {},
+                attributes={"replenishable": True} if key == "tea1" else {}, embedding=vector(kind, n),
             )
-    products["mug_inactive"] = Product.objects.create(
-        sku="MUG-OLD", title="Retired mug", category=CATEGORIES["mug"], is_active=False
+            n += 1
+    products["mug_inactive"] = product(
+        sku="MUG-OLD", title="Retired mug", category=CATEGORIES["mug"], is_active=False, embedding=vector("mug", n)
     )
-    products["mug_nostock"] = Product.objects.create(
-        sku="MUG-OUT", title="Sold-out mug", category=CATEGORIES["mug"], in_stock=False
+    products["mug_nostock"] = product(
+        sku="MUG-OUT", title="Sold-out mug", category=CATEGORIES["mug"], in_stock=False, embedding=vector("mug", n + 1)
     )
-    for n, (key, product) in enumerate(products.items()):
-        kind = "mug" if key.startswith("mug") else key.rstrip("0123456789")
-        ProductEmbedding.objects.create(product=product, embedding=vector(kind, n), text_hash=key)
 
     segments = {
-        "kitchen": Segment.objects.create(key="behaviour-kitchen", kind="behavioural", name="Kitchen lovers"),
-        "garden": Segment.objects.create(key="behaviour-garden", kind="behavioural", name="Gardeners"),
+        "kitchen": segment(key="behaviour-kitchen", name="Kitchen lovers"),
+        "garden": segment(key="behaviour-garden", name="Gardeners"),
     }
     customers: dict[str, Customer] = {}
     rng = np.random.default_rng(3)
     mugs = [f"mug{i}" for i in range(1, 7)] + ["mug_inactive", "mug_nostock"]
     for i in range(24):
-        c = Customer.objects.create(external_id=f"kitchen-{i}", name=f"Kitchen {i}")
+        c = customer(external_id=f"kitchen-{i}", name=f"Kitchen {i}")
         customers[c.external_id] = c
-        CustomerProfile.objects.create(customer=c, vector=category_vector("mug"), behaviour_segment=segments["kitchen"])
+        profile(c, vector=category_vector("mug"), behaviour_segment=segments["kitchen"])
         for m in rng.choice(mugs, size=4, replace=False):
-            event(c, products[str(m)], EventType.VIEW, float(rng.uniform(8, 50)))
+            event(c, EventType.VIEW, product=products[str(m)], days_ago=float(rng.uniform(8, 50)), now=NOW)
         mug = products[["mug2", "mug3", "mug_inactive", "mug_nostock"][i % 4]]
         tea = products[f"tea{2 + i % 3}"]
         order = f"o-k{i}"
-        event(c, mug, EventType.PURCHASE, float(rng.uniform(8, 40)), order_id=order, quantity=1)
-        event(c, tea, EventType.PURCHASE, float(rng.uniform(8, 40)), order_id=order, quantity=1)
+        for item in (mug, tea):
+            event(c, EventType.PURCHASE, product=item, days_ago=float(rng.uniform(8, 40)), now=NOW, order_id=order,
+                  quantity=1)
         if i % 2 == 0:  # a surge this week: mug5 is trending among kitchen customers
-            event(c, products["mug5"], EventType.VIEW, 1.0)
-            event(c, products["mug5"], EventType.ADD_TO_CART, 0.5)
+            event(c, EventType.VIEW, product=products["mug5"], days_ago=1.0, now=NOW)
+            event(c, EventType.ADD_TO_CART, product=products["mug5"], days_ago=0.5, now=NOW)
     for i in range(16):
-        c = Customer.objects.create(external_id=f"garden-{i}", name=f"Garden {i}")
+        c = customer(external_id=f"garden-{i}", name=f"Garden {i}")
         customers[c.external_id] = c
-        CustomerProfile.objects.create(customer=c, vector=category_vector("tool"), behaviour_segment=segments["garden"])
+        profile(c, vector=category_vector("tool"), behaviour_segment=segments["garden"])
         for t in rng.choice([f"tool{j}" for j in range(1, 6)], size=3, replace=False):
-            event(c, products[str(t)], EventType.VIEW, float(rng.uniform(8, 50)))
-        event(c, products["tool1"], EventType.PURCHASE, float(rng.uniform(8, 40)), order_id=f"o-g{i}")
-        event(c, products["tool2"], EventType.PURCHASE, float(rng.uniform(8, 40)), order_id=f"o-g{i}")
+            event(c, EventType.VIEW, product=products[str(t)], days_ago=float(rng.uniform(8, 50)), now=NOW)
+        for tool in ("tool1", "tool2"):
+            event(c, EventType.PURCHASE, product=products[tool], days_ago=float(rng.uniform(8, 40)), now=NOW,
+                  order_id=f"o-g{i}")
 
-    alice = Customer.objects.create(external_id="alice", name="Alice")
+    alice = customer(external_id="alice", name="Alice")
     customers["alice"] = alice
-    CustomerProfile.objects.create(
-        customer=alice, vector=category_vector("mug", "tea"), behaviour_segment=segments["kitchen"],
+    profile(
+        alice, vector=category_vector("mug", "tea"), behaviour_segment=segments["kitchen"],
         interests={"categories": [["Home > Kitchen", 1.0]]},
     )
-    event(alice, products["mug1"], EventType.VIEW, 2.0)
-    event(alice, products["mug4"], EventType.VIEW, 3.0)
-    event(alice, products["mug2"], EventType.PURCHASE, 10.0, order_id="o-alice")
-    event(alice, products["tea1"], EventType.PURCHASE, 10.0, order_id="o-alice")
-    event(alice, products["tea2"], EventType.ADD_TO_CART, 4.0)
+    event(alice, EventType.VIEW, product=products["mug1"], days_ago=2.0, now=NOW)
+    event(alice, EventType.VIEW, product=products["mug4"], days_ago=3.0, now=NOW)
+    event(alice, EventType.PURCHASE, product=products["mug2"], days_ago=10.0, now=NOW, order_id="o-alice")
+    event(alice, EventType.PURCHASE, product=products["tea1"], days_ago=10.0, now=NOW, order_id="o-alice")
+    event(alice, EventType.ADD_TO_CART, product=products["tea2"], days_ago=4.0, now=NOW)
     return Shop(products, customers, segments)
 
 

@@ -1,4 +1,5 @@
-"""Recommendations API (auth, permissions, validation, 404, schema) and the batch precompute job."""
+"""Recommendations API on a trained shop (content, validation, schema; who may call it: tests/api/test_read_routes.py)
+and the batch precompute job."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from customers.models import Customer
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
 from recommendations.models import RecommendationSet
+from tests.customers.builders import customer
 
 from .conftest import Shop
 
@@ -35,7 +37,7 @@ def test_recommendations_endpoint(trained_shop: Shop, analyst_client: APIClient)
 def test_category_and_fallback_through_the_api(trained_shop: Shop, analyst_client: APIClient) -> None:
     body = analyst_client.get(url(trained_shop.customers["alice"]), {"category": "Garden"}).json()
     assert body["items"] and all(i["category"].startswith("Garden") for i in body["items"])
-    stranger = Customer.objects.create(external_id="stranger")
+    stranger = customer(external_id="stranger")
     body = analyst_client.get(url(stranger)).json()
     assert body["personalised"] is False and body["fallback"] == "popularity" and body["items"]
 
@@ -47,20 +49,6 @@ def test_category_and_fallback_through_the_api(trained_shop: Shop, analyst_clien
 def test_bad_parameters(trained_shop: Shop, analyst_client: APIClient, params: dict[str, Any], field: str) -> None:
     response = analyst_client.get(url(trained_shop.customers["alice"]), params)
     assert response.status_code == 400 and field in response.json()
-
-
-def test_unknown_ids_are_404(trained_shop: Shop, analyst_client: APIClient) -> None:
-    assert analyst_client.get(url(999_999)).status_code == 404
-    assert analyst_client.get(url("abc")).status_code == 404
-    assert analyst_client.get("/api/v1/products/999999/similar/").status_code == 404
-
-
-def test_permissions(trained_shop: Shop, anon_client: APIClient, nobody_client: APIClient) -> None:
-    alice = trained_shop.customers["alice"]
-    mug = trained_shop.products["mug1"]
-    assert anon_client.get(url(alice)).status_code == 401
-    assert nobody_client.get(url(alice)).status_code == 403
-    assert nobody_client.get(f"/api/v1/products/{mug.pk}/similar/").status_code == 403
 
 
 def test_similar_endpoint(trained_shop: Shop, analyst_client: APIClient) -> None:

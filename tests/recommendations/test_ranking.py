@@ -11,14 +11,16 @@ from django.test.utils import CaptureQueriesContext
 
 from catalog.models import ModelVersion, ProductEmbedding
 from customers import queries
-from customers.models import Customer, CustomerProfile, EventType
+from customers.models import EventType
 from recommendations import training
 from recommendations.diversity import intra_list_similarity, mmr
 from recommendations.ranking import Ranker, fuse, recommend_for_customer
 from recommendations.similar import similar_products
 from recommendations.training import NotEnoughHistory, train_recommender
+from tests.customers.builders import customer, event, profile
+from tests.vectors import FakeEmbedder
 
-from .conftest import NOW, Shop, category_vector, event
+from .conftest import NOW, Shop, category_vector
 
 ALL_SOURCES = {"content", "als", "item_item", "co_purchase", "popularity", "trending", "recent"}
 
@@ -127,12 +129,12 @@ def test_mmr_diversifies_a_real_list(trained_shop: Shop) -> None:
 
 
 def test_cold_start_nothing_known_gets_popularity(trained_shop: Shop) -> None:
-    stranger = Customer.objects.create(external_id="stranger")
+    stranger = customer(external_id="stranger")
     result = recommend_for_customer(stranger, k=5, now=NOW)
     assert not result.personalised and result.fallback == "popularity"
     assert result.items and {item.reason for item in result.items} <= {"Popular in the shop", "Trending now"}
-    member = Customer.objects.create(external_id="member")
-    CustomerProfile.objects.create(customer=member, behaviour_segment=trained_shop.segments["garden"])
+    member = customer(external_id="member")
+    profile(member, behaviour_segment=trained_shop.segments["garden"])
     result = recommend_for_customer(member, k=3, now=NOW)
     assert not result.personalised and result.fallback == "segment_popularity"
     assert result.items[0].product.category == "Garden > Tools"
@@ -140,8 +142,8 @@ def test_cold_start_nothing_known_gets_popularity(trained_shop: Shop) -> None:
 
 
 def test_cold_start_a_few_views_fold_in(trained_shop: Shop) -> None:
-    newbie = Customer.objects.create(external_id="newbie")  # unknown to the trained model
-    event(newbie, trained_shop.products["tool3"], EventType.VIEW, 0.2)
+    newbie = customer(external_id="newbie")  # unknown to the trained model
+    event(newbie, EventType.VIEW, product=trained_shop.products["tool3"], days_ago=0.2, now=NOW)
     result = recommend_for_customer(newbie, k=5, now=NOW)
     assert result.personalised
     assert {"als", "item_item"} <= set().union(*(item.sources for item in result.items))
@@ -151,19 +153,11 @@ def test_cold_start_a_few_views_fold_in(trained_shop: Shop) -> None:
 
 
 def test_cold_start_searches_go_through_the_shared_query_cache(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
-    class MugEmbedder:  # every text means "mugs"
-        def __init__(self) -> None:
-            self.seen: list[str] = []
-
-        def encode(self, texts: list[str]) -> np.ndarray:
-            self.seen.extend(texts)
-            return np.array([category_vector("mug")] * len(texts), dtype=np.float32)
-
-    embedder = MugEmbedder()
+    embedder = FakeEmbedder(category_vector("mug"))  # every text means "mugs"
     monkeypatch.setattr(queries.registry, "embedder", lambda: embedder)
     queries.forget_queries()
-    searcher = Customer.objects.create(external_id="searcher")  # no profile, no product events: searches only
-    event(searcher, None, EventType.SEARCH, 0.5, query="red mug")
+    searcher = customer(external_id="searcher")  # no profile, no product events: searches only
+    event(searcher, EventType.SEARCH, days_ago=0.5, now=NOW, query="red mug")
     result = recommend_for_customer(searcher, k=3, now=NOW)
     assert result.personalised and len(result.items) == 3
     assert result.items[0].product.category == "Home > Kitchen > Mugs"

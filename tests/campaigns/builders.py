@@ -1,0 +1,68 @@
+"""Builders for campaigns: subscribers, campaigns, copy variants, campaigns ready to approve and experiments
+(arms written directly, so tests do not depend on how the experiments module allocates). Each call makes one
+valid, distinct object (a counter keeps names unique); keyword arguments override any field."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from campaigns.models import Arm, Campaign, Experiment, Variant
+from customers.models import Customer
+from tests.customers.builders import customer
+from tests.jobs.builders import author
+
+UNSUBSCRIBE_LINE = "You receive this because you opted in. Reply STOP to unsubscribe."
+# what generation records with a variant, as the review page shows it (pass as `variant(..., **GENERATION_TRACE)`)
+GENERATION_TRACE: dict[str, Any] = {
+    "model_name": "qwen2.5-0.5b-instruct", "attempts": 2, "relevance": 0.71, "prompt": "Write an email about mugs.",
+    "guardrails": [
+        {"check": "length", "passed": True, "detail": ""},
+        {"check": "banned_words", "passed": True, "detail": ""},
+    ],
+}
+_seq = itertools.count(1)
+
+
+def subscriber(**fields: Any) -> Customer:
+    """A customer a campaign may reach: with an email and marketing consent."""
+    return customer(**{"marketing_consent": True, **fields})
+
+
+def campaign(**fields: Any) -> Campaign:
+    """A draft email campaign whose brief is complete (offer, unsubscribe line), made by `author()`."""
+    n = next(_seq)
+    defaults: dict[str, Any] = {
+        "name": f"Autumn mugs {n}", "brief": "Sell stoneware mugs to tea lovers.", "channel": "email",
+        "required_text": UNSUBSCRIBE_LINE, "offer": "15% off with code AUTUMN15", "created_by": author(),
+    }
+    return Campaign.objects.create(**{**defaults, **fields})
+
+
+def variant(campaign: Campaign, **fields: Any) -> Variant:
+    """A variant of `campaign` in review, labelled with the next letter; `generated_body` is its body."""
+    body = fields.get("body", "Warm tea, warm hands: our stoneware mugs are back.")
+    defaults: dict[str, Any] = {
+        "label": chr(ord("A") + campaign.variants.count()), "subject": "Your next favourite mug",
+        "preheader": "Stoneware that keeps tea warm", "body": body, "generated_body": body,
+    }
+    return Variant.objects.create(campaign=campaign, **{**defaults, **fields})
+
+
+def approvable(**fields: Any) -> Campaign:
+    """An email campaign in review (unless `status` says otherwise) with one approved variant and one subscriber."""
+    camp = campaign(**{"status": Campaign.Status.IN_REVIEW, **fields})
+    variant(camp, status=Variant.Status.APPROVED)
+    subscriber()
+    return camp
+
+
+def experiment(campaign: Campaign, *, holdout: float = 0.0) -> Experiment:
+    """The campaign's experiment: one arm per approved variant (the first is the control), and a holdout arm
+    when `holdout` > 0."""
+    exp = Experiment.objects.create(campaign=campaign, holdout_weight=holdout)
+    for i, v in enumerate(campaign.variants.filter(status=Variant.Status.APPROVED).order_by("label")):
+        Arm.objects.create(experiment=exp, key=v.label, variant=v, is_control=i == 0)
+    if holdout:
+        Arm.objects.create(experiment=exp, key="holdout", variant=None, weight=holdout)
+    return exp
