@@ -18,14 +18,13 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m demo.launcher
 
+# The embedded PostgreSQL (when DATABASE_URL is unset) is stopped afterwards unless it ran before.
 test: $(STAMP)
-	$(PY) manage.py prepare_models
-	$(PY) -m pytest
+	$(PY) -m core.embedded sh -c '$(PY) manage.py prepare_models && $(PY) -m pytest'
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy .
-	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m core.embedded sh -c '$(VENV)/bin/mypy . && $(PY) manage.py makemigrations --check --dry-run'
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

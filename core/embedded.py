@@ -149,3 +149,31 @@ def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Po
             time.sleep(0.05)
     process.kill()
     raise RuntimeError(f"redis-server did not answer on port {port} within 10 s")
+
+
+# --- Commands that run against the embedded server and leave nothing behind ------------------------------
+
+
+def run_with_postgres(command: list[str]) -> int:
+    """Run `command` with the embedded server up, and stop the server afterwards if this call started it.
+
+    `make test` and CI run several processes in a row (model preparation, type checks that load settings,
+    the test session); each finds the server running, so none of them would stop it. Wrapped in this, the
+    server is gone afterwards unless it ran before (a demo). With DATABASE_URL set it only runs `command`.
+    """
+    if os.environ.get("DATABASE_URL"):
+        return subprocess.call(command)
+    started = ensure_postgres().started_here
+    try:
+        return subprocess.call(command)
+    finally:
+        if started:
+            stop_postgres()
+
+
+if __name__ == "__main__":  # python -m core.embedded COMMAND [ARG ...]
+    import sys
+
+    if len(sys.argv) < 2:
+        sys.exit("usage: python -m core.embedded COMMAND [ARG ...]  (runs COMMAND with the embedded PostgreSQL up)")
+    sys.exit(run_with_postgres(sys.argv[1:]))

@@ -74,6 +74,24 @@ def test_embedded_postgres_starts_once_and_is_reused(tmp_path: Path) -> None:
     assert not embedded.stop_postgres(var)  # stopping a stopped server is a no-op
 
 
+def test_a_wrapped_command_leaves_no_server_behind(tmp_path: Path) -> None:
+    """`python -m core.embedded CMD` (make test, CI): the command finds the server up; the server is gone after,
+    unless it ran before the wrapper (then it is left to whoever started it)."""
+    var = tmp_path / "var"
+    var.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"} | {"ECOM_VAR_DIR": str(var)}
+    probe = "from core import embedded; import sys; sys.exit(0 if embedded.postgres_running() else 3)"
+    wrapped = [sys.executable, "-m", "core.embedded", sys.executable, "-c", probe]
+    try:
+        assert subprocess.run(wrapped, cwd=ROOT, env=env, timeout=120).returncode == 0  # up while it runs
+        assert not embedded.postgres_running(var)  # and stopped after
+        embedded.ensure_postgres(var)  # a server someone else started ...
+        assert subprocess.run(wrapped, cwd=ROOT, env=env, timeout=120).returncode == 0
+        assert embedded.postgres_running(var)  # ... is still theirs afterwards
+    finally:
+        embedded.stop_postgres(var)
+
+
 @pytest.mark.django_db
 def test_database_url_and_redis_url_are_honoured(private_redis: str) -> None:
     """Point both variables at running servers, as production does, and check a fresh process uses them."""
