@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Case, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Case, FloatField, Max, Q, Sum, Value, When
 
 from catalog.models import Product
+from customers.behaviour import EVENT_WEIGHTS
 from customers.models import Customer, Event, EventType, Segment
 from inference.generation import ChatPrompt
 from recommendations.models import RecommendationSet
@@ -66,10 +67,9 @@ class Slot:
 
 def popular_products(segment: Segment | None, n: int) -> list[Product]:
     """The segment's (or the shop's) most engaged-with active, in-stock products over the last
-    POPULAR_DAYS days of events: a purchase counts 3, an add to cart 2, a view 1."""
+    POPULAR_DAYS days of events, each event weighted by its type as everywhere (`customers.behaviour`)."""
     events = Event.objects.filter(
-        product__isnull=False, product__is_active=True, product__in_stock=True,
-        type__in=[EventType.PURCHASE, EventType.ADD_TO_CART, EventType.VIEW],
+        product__isnull=False, product__is_active=True, product__in_stock=True, type__in=list(EVENT_WEIGHTS),
     )
     if segment is not None:
         events = events.filter(
@@ -79,8 +79,8 @@ def popular_products(segment: Segment | None, n: int) -> list[Product]:
     if latest is None:
         return []
     score = Sum(Case(
-        When(type=EventType.PURCHASE, then=Value(3)), When(type=EventType.ADD_TO_CART, then=Value(2)),
-        default=Value(1), output_field=IntegerField(),
+        *(When(type=kind, then=Value(weight)) for kind, weight in EVENT_WEIGHTS.items()),
+        default=Value(0.0), output_field=FloatField(),
     ))
     ids = list(
         events.filter(occurred_at__gte=latest - timedelta(days=POPULAR_DAYS))

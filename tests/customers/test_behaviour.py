@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from django.db import connection
 
+from campaigns.generation.planning import popular_products
 from customers import behaviour, profiles
 from customers.models import CustomerProfile, EventType
 from recommendations.context import history_seeds, load_contexts
@@ -83,3 +84,15 @@ def test_sql_and_python_decay_agree() -> None:
     assert weight == behaviour.event_weight("add_to_cart") == 2.0
     assert behaviour.event_weight("open") == 0.0
     np.testing.assert_allclose(behaviour.decay(np.array([0.0, 30.0, 60.0])), [1.0, 0.5, 0.25])
+
+
+def test_campaign_popularity_weighs_events_by_the_same_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The campaign's "popular in the segment" products (copy generation) weigh events by the same table."""
+    mug, pot = product(), product()
+    ann, bob = customer(), customer()
+    event(ann, "view", product=mug)
+    event(bob, "view", product=mug)
+    purchase(ann, pot, days_ago=1, order_id="o1")
+    assert popular_products(None, 2) == [pot, mug]  # a purchase (3) outweighs two views (2)
+    monkeypatch.setitem(behaviour.EVENT_WEIGHTS, EventType.VIEW, 2.0)
+    assert popular_products(None, 2) == [mug, pot]  # two views (4) now outweigh it
