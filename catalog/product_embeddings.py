@@ -3,12 +3,12 @@ unit vector, the base of content recommendations, similar products and customer 
 
 A product is embedded again only when the hash of its text and the embedder's version changed, so a
 re-run or a resumed job does no duplicate work; work is committed per chunk, so a killed job resumes
-where it stopped. `pending_products()` are those never embedded or edited after their embedding.
+where it stopped (the same incremental loop as review analysis: `catalog.incremental`).
+`pending_products()` are those never embedded or edited after their embedding.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,6 +19,7 @@ from django.utils import timezone
 from core.progress import NO_PROGRESS, Progress
 from inference import registry
 
+from .incremental import content_hash, ids_to_do, in_chunks
 from .models import Product, ProductEmbedding
 
 CHUNK = 256  # products per model pass and per commit: a few hundred short texts, ~1-2 s on 2 CPU cores
@@ -31,10 +32,6 @@ def product_text(title: str, category: str, brand: str, description: str) -> str
     short = " ".join((description or "").split())[:DESCRIPTION_CHARS]
     parts = [(title or "").strip(), " > ".join(levels), (brand or "").strip(), short]
     return ". ".join(part for part in parts if part)
-
-
-def text_hash(text: str, model_version: str) -> str:
-    return hashlib.sha256(f"{model_version}\n{text}".encode()).hexdigest()
 
 
 def pending_products() -> QuerySet[Product]:
@@ -56,25 +53,18 @@ def embed_products(
     `force` embeds even products whose text is unchanged (e.g. after swapping the embedding model
     folder under the same name). Returns counts of embedded and skipped products.
     """
-    queryset = Product.objects.order_by("pk")
-    if product_ids is not None:
-        queryset = queryset.filter(pk__in=list(product_ids))
-    elif not force:
-        queryset = pending_products()
-    ids = list(queryset.values_list("pk", flat=True))
+    ids = ids_to_do(Product.objects.all(), pending_products(), product_ids, force=force)
     progress.set_total(len(ids))
-    counts = {"embedded": 0, "skipped": 0}
     if not ids:
-        return counts
-    if embedder is None:
-        embedder = registry.embedder()
-    for start in range(0, len(ids), CHUNK):
-        chunk = ids[start : start + CHUNK]
-        embedded = _embed_chunk(chunk, embedder, force=force)
-        counts["embedded"] += embedded
-        counts["skipped"] += len(chunk) - embedded
-        progress.advance(len(chunk))
-    return counts
+        return {"embedded": 0, "skipped": 0}
+    ready = embedder if embedder is not None else registry.embedder()
+
+    def work(chunk: list[int]) -> tuple[int, int]:
+        embedded = _embed_chunk(chunk, ready, force=force)
+        return embedded, len(chunk) - embedded
+
+    embedded, skipped = in_chunks(ids, CHUNK, work, progress)
+    return {"embedded": embedded, "skipped": skipped}
 
 
 def _embed_chunk(ids: list[int], embedder: Any, *, force: bool) -> int:
@@ -88,7 +78,7 @@ def _embed_chunk(ids: list[int], embedder: Any, *, force: bool) -> int:
     unchanged: list[int] = []
     for pk, title, category, brand, description in rows:
         text = product_text(title, category, brand, description)
-        digest = text_hash(text, version)
+        digest = content_hash(text, version)
         if not force and stored.get(pk) == digest:
             unchanged.append(pk)
             continue

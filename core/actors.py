@@ -13,11 +13,6 @@ from django.contrib.auth.models import AnonymousUser, User
 Actor = AbstractBaseUser | AnonymousUser | None
 
 
-def is_person(actor: Actor) -> bool:
-    """A signed-in person (not anonymous, not the system)."""
-    return actor is not None and bool(actor.is_authenticated)
-
-
 def has_perm(actor: Actor, permission: str) -> bool:
     """Whether a signed-in person holds `permission` ("app.codename"); False for anonymous and the system."""
     return isinstance(actor, User) and actor.is_authenticated and actor.has_perm(permission)
