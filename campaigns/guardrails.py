@@ -59,6 +59,7 @@ class GuardrailContext:
     review_texts: Sequence[str] = ()
     recipient_names: frozenset[str] = frozenset()
     other_customer_names: frozenset[str] = frozenset()
+    template_texts: Sequence[str] = ()  # the brand template's greeting, offer and sign-off: not the model's
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -87,8 +88,13 @@ def check_format(copy: Copy, context: GuardrailContext) -> Result:
     if copy.missing:
         return _result("format", False, f"missing {', '.join(label + ':' for label in copy.missing)} in the output")
     body = copy.body
-    if context.required_text.strip():
-        body = body.replace(context.required_text.strip(), "")
+    for fixed in (context.required_text, *context.template_texts):
+        if fixed.strip():
+            body = body.replace(fixed.strip(), "")
+    lines = [line for line in body.strip().splitlines() if line.strip()]
+    while lines and _URL.search(lines[-1].split()[-1]):  # a closing link line ("See it: https://...") is whole
+        lines.pop()
+    body = "\n".join(lines)
     if body.strip() and body.rstrip()[-1] not in ".!?…\"'”’)":
         return _result("format", False, "the body stops mid-sentence (cut off by the length limit)")
     labels = ", ".join(label + ":" for label, _ in FIELDS[context.channel])

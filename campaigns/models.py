@@ -46,6 +46,16 @@ class Campaign(models.Model):
     required_text = models.TextField(
         blank=True, help_text="Text every message must carry verbatim (disclaimer, unsubscribe line)."
     )
+    # The brand's template: the model writes the subject, preheader, body paragraph and call to action; the
+    # greeting, the offer sentence (the offer verbatim), the sign-off and the required text come from here.
+    greeting = models.CharField(
+        max_length=100, blank=True, default="Hi {first_name},",
+        help_text="First line of every email; {first_name} is filled at send time. Blank: no greeting.",
+    )
+    sign_off = models.TextField(
+        blank=True,
+        help_text="Closing lines of every email, e.g. 'Happy running,\nThe Stride team'. Blank: none.",
+    )
     # audience: customers with marketing consent in any of the segments (all consenting customers when none),
     # narrowed by `audience_filters`, e.g. {"lifecycle": ["at_risk"], "locale": "en", "min_orders": 1}
     segments = models.ManyToManyField("customers.Segment", blank=True, related_name="campaigns")
@@ -134,6 +144,11 @@ class Variant(models.Model):
     )
     model_name = models.CharField(max_length=200, blank=True)
     generated_body = models.TextField(blank=True, help_text="The model's text before any human edit.")
+    parts = models.JSONField(
+        default=dict, blank=True,
+        help_text="Each part the model wrote (subject, preheader, paragraph, cta, ...): its candidates with "
+                  "their scores and failed checks, and which one was chosen.",
+    )
     edited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -9,6 +9,7 @@ Variables (all optional in development):
   API_THROTTLE_USER / API_THROTTLE_ANON   DRF rates such as 2000/minute
   EMBEDDING_MODEL, SENTIMENT_MODEL, GENERATION_MODEL   model folders (defaults come with packages)
   GENERATION_BASE_URL, GENERATION_API_KEY, GENERATION_MODEL_NAME   OpenAI-compatible server
+  GENERATION_CANDIDATES   candidates per part of campaign copy (best-of-n; 0: by backend)
   EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
 """
@@ -116,6 +117,9 @@ GENERATION_MODEL = env_str("GENERATION_MODEL", "")
 GENERATION_BASE_URL = env_str("GENERATION_BASE_URL", "")
 GENERATION_API_KEY = env_str("GENERATION_API_KEY", "")
 GENERATION_MODEL_NAME = env_str("GENERATION_MODEL_NAME", "")
+# Candidates sampled per part of a variant (best-of-n); 0 picks by backend: 3 for a local model on CPU,
+# 5 on a GPU or a server.
+GENERATION_CANDIDATES = env_int("GENERATION_CANDIDATES", 0, minimum=0)
 for _name, _value in (
     ("EMBEDDING_MODEL", EMBEDDING_MODEL),
     ("SENTIMENT_MODEL", SENTIMENT_MODEL),

@@ -1,14 +1,21 @@
 """Text generation backends behind one small interface: a local transformers model, or any
 OpenAI-compatible server (vLLM, TGI, Ollama) for generation at scale.
 
-Callers hand over chat prompts (system + user) and get one string back per prompt, in order. Both
-backends are greedy by default, so the same prompt gives the same text and callers can cache by prompt.
+Two calls, both batched, both on both backends:
+- `generate(prompts)`: one string per prompt, in order; greedy by default, so the same prompt gives the same
+  text and callers can cache by prompt (product summaries).
+- `sample(prompts, n=...)`: n sampled `Candidate`s per prompt, each with the model's own mean token
+  log-probability (fluency) and cut at the first stop string (one line, one paragraph): what best-of-n
+  generation of copy parts chooses from. The local model samples a prompt's n candidates in one batch
+  (`num_return_sequences`); a server gets one request with `n` (vLLM shares the prompt prefix's KV cache
+  between them, and across requests with `--enable-prefix-caching`).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import threading
 import time
@@ -47,6 +54,22 @@ class ChatPrompt:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.user}]
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """One sampled continuation: its text (stop string and surrounding space removed), the mean
+    log-probability of its tokens under the model (raw logits, before temperature; None when a server
+    does not say) and how many tokens it took."""
+
+    text: str
+    mean_logprob: float | None = None
+    tokens: int = 0
+
+    @property
+    def fluency(self) -> float:
+        """exp(mean log-probability): the geometric mean token probability, in [0, 1]; 0.5 when unknown."""
+        return math.exp(self.mean_logprob) if self.mean_logprob is not None else 0.5
+
+
 class Generator(Protocol):
     """Anything that turns chat prompts into texts. `name` identifies the model for caches and records."""
 
@@ -61,6 +84,18 @@ class Generator(Protocol):
         seed: int = 0,
         on_batch: OnBatch | None = None,
     ) -> list[str]: ...
+
+    def sample(
+        self,
+        prompts: Sequence[ChatPrompt],
+        *,
+        n: int = 1,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = 0.8,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        on_batch: OnBatch | None = None,
+    ) -> list[list[Candidate]]: ...
 
 
 class GenerationError(RuntimeError):
@@ -123,6 +158,46 @@ class BatchedGenerator(ABC):
             self.name, stats.prompts, stats.new_tokens, stats.seconds, stats.tokens_per_second,
         )
         return texts
+
+    def sample(
+        self,
+        prompts: Sequence[ChatPrompt],
+        *,
+        n: int = 1,
+        max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+        temperature: float = 0.8,
+        seed: int = 0,
+        stop: Sequence[str] = (),
+        on_batch: OnBatch | None = None,
+        batch_size: int | None = None,
+    ) -> list[list[Candidate]]:
+        """`n` candidates per prompt, in input order, each ended at the first of `stop` (or end of turn, or
+        `max_new_tokens`). n > 1 needs a temperature above 0 (greedy candidates would all be the same)."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        if n > 1 and temperature <= 0:
+            raise ValueError("sampling several candidates needs a temperature above 0")
+        if not prompts:
+            return []
+        stats = GenerationStats(prompts=len(prompts))
+        started = time.perf_counter()
+        results, stats.new_tokens = self._sample_all(
+            list(prompts), Sampling(max_new_tokens, temperature, seed), n, tuple(stop), batch_size, on_batch
+        )
+        stats.seconds = time.perf_counter() - started
+        self.stats = stats
+        logger.info(
+            "%s: %d prompts x %d candidates, %d new tokens in %.1f s (%.1f tokens/s)",
+            self.name, stats.prompts, n, stats.new_tokens, stats.seconds, stats.tokens_per_second,
+        )
+        return results
+
+    @abstractmethod
+    def _sample_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, n: int, stop: tuple[str, ...], batch_size: int | None,
+        on_batch: OnBatch | None,
+    ) -> tuple[list[list[Candidate]], int]:
+        """(n candidates per prompt in input order, new tokens generated in all)."""
 
     @abstractmethod
     def _generate_all(
@@ -197,6 +272,66 @@ class LocalGenerator(BatchedGenerator):
         with self._lock:
             results = map_batched(texts, batch_size or self.device.generate_batch_size, run, on_batch)
         return results, new_tokens
+
+    def _sample_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, n: int, stop: tuple[str, ...], batch_size: int | None,
+        on_batch: OnBatch | None,
+    ) -> tuple[list[list[Candidate]], int]:
+        texts = [self.render(prompt) for prompt in prompts]
+        new_tokens = 0
+        # a batch holds prompts x n sequences: keep the sequences per forward near the device's batch size
+        per_batch = max(1, (batch_size or self.device.generate_batch_size * 2) // n)
+
+        def run(batch: list[str]) -> list[list[Candidate]]:
+            nonlocal new_tokens
+            outputs = self._sample_batch(batch, sampling, n, stop)
+            new_tokens += sum(c.tokens for group in outputs for c in group)
+            return outputs
+
+        with self._lock:
+            results = map_batched(texts, per_batch, run, on_batch)
+        return results, new_tokens
+
+    @torch.inference_mode()
+    def _sample_batch(
+        self, texts: list[str], sampling: Sampling, n: int, stop: tuple[str, ...]
+    ) -> list[list[Candidate]]:
+        """One `generate` for the whole batch: every prompt's n candidates decode together, one forward
+        per step. The log-probability of each chosen token is read from the raw logits step by step (not
+        kept for all steps: at 150k vocabulary that would be hundreds of MB)."""
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
+            self.device.torch
+        )
+        options: dict[str, Any] = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
+        if sampling.temperature > 0:
+            torch.manual_seed(sampling.seed)
+            options = {"do_sample": True, "temperature": sampling.temperature, "top_p": 0.95, "top_k": 50}
+        if stop:
+            options.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        output = self.model.generate(
+            **encoded,
+            max_new_tokens=sampling.max_new_tokens,
+            eos_token_id=self.eos_token_ids,
+            pad_token_id=self.tokenizer.pad_token_id,
+            num_return_sequences=n,
+            output_logits=True,
+            return_dict_in_generate=True,
+            **options,
+        )
+        generated = output.sequences[:, encoded["input_ids"].shape[1] :]
+        steps = generated.shape[1]
+        logprobs = torch.zeros(generated.shape, dtype=torch.float32, device=generated.device)
+        for step, logits in enumerate(output.logits[:steps]):
+            logprobs[:, step] = torch.log_softmax(logits.float(), dim=-1).gather(1, generated[:, step : step + 1])[:, 0]
+        is_end = torch.isin(generated, torch.tensor(self.eos_token_ids, device=generated.device))
+        lengths = torch.where(is_end.any(dim=1), is_end.int().argmax(dim=1) + 1, steps)
+        decoded = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        candidates: list[Candidate] = []
+        for row, text in enumerate(decoded):
+            length = max(1, int(lengths[row]))
+            mean = float(logprobs[row, :length].mean())
+            candidates.append(Candidate(cut_at_stop(text, stop), round(mean, 4), length))
+        return [candidates[i * n : (i + 1) * n] for i in range(len(texts))]
 
     @torch.inference_mode()
     def _generate_batch(self, texts: list[str], sampling: Sampling) -> tuple[list[str], int]:
@@ -277,8 +412,41 @@ class OpenAICompatibleGenerator(BatchedGenerator):
                 answers = list(pool.map(one, prompts))  # map keeps the input order
         return [text for text, _ in answers], sum(tokens for _, tokens in answers)
 
+    def _sample_all(
+        self, prompts: list[ChatPrompt], sampling: Sampling, n: int, stop: tuple[str, ...], batch_size: int | None,
+        on_batch: OnBatch | None,
+    ) -> tuple[list[list[Candidate]], int]:
+        def one(prompt: ChatPrompt) -> tuple[list[Candidate], int]:
+            extra: dict[str, Any] = {"n": n, "logprobs": True, **({"stop": list(stop)} if stop else {})}
+            data = self._post(prompt, sampling, extra)
+            candidates = [_candidate(choice, stop) for choice in _choices(data, self.url)]
+            tokens = _completion_tokens(data)
+            attempt = 0
+            while len(candidates) < n and attempt < n:  # a server that ignores `n` (Ollama): ask again
+                attempt += 1
+                again = Sampling(sampling.max_new_tokens, sampling.temperature, sampling.seed + attempt)
+                data = self._post(prompt, again, {**extra, "n": 1})
+                candidates += [_candidate(choice, stop) for choice in _choices(data, self.url)]
+                tokens += _completion_tokens(data)
+            if on_batch is not None:
+                on_batch(1)
+            return candidates[:n], tokens or sum(c.tokens for c in candidates)
+
+        concurrency = batch_size or self.concurrency
+        if len(prompts) <= 1 or concurrency <= 1:
+            answers = [one(prompt) for prompt in prompts]
+        else:
+            with ThreadPoolExecutor(max_workers=min(concurrency, len(prompts))) as pool:
+                answers = list(pool.map(one, prompts))  # map keeps the input order
+        return [candidates for candidates, _ in answers], sum(tokens for _, tokens in answers)
+
     def _complete(self, prompt: ChatPrompt, sampling: Sampling) -> tuple[str, int]:
         """(the answer, its tokens as the server counts them, 0 when it does not say)."""
+        data = self._post(prompt, sampling, {})
+        return str(_choices(data, self.url)[0]["message"].get("content") or "").strip(), _completion_tokens(data)
+
+    def _post(self, prompt: ChatPrompt, sampling: Sampling, extra: dict[str, Any]) -> dict[str, Any]:
+        """The server's JSON reply to one chat completion request, with retries (see the class docstring)."""
         body = json.dumps(
             {
                 "model": self.model,
@@ -286,6 +454,7 @@ class OpenAICompatibleGenerator(BatchedGenerator):
                 "temperature": sampling.temperature,
                 "max_tokens": sampling.max_new_tokens,
                 "seed": sampling.seed,
+                **extra,
             }
         ).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/json"}
@@ -295,7 +464,7 @@ class OpenAICompatibleGenerator(BatchedGenerator):
             request = urllib.request.Request(self.url, data=body, headers=headers, method="POST")
             try:
                 with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                    return self._parse(response.read())
+                    return _json_reply(response.read(), self.url)
             except urllib.error.HTTPError as exc:
                 detail = _error_detail(exc)
                 if exc.code not in RETRY_STATUSES or attempt == self.max_retries:
@@ -322,15 +491,52 @@ class OpenAICompatibleGenerator(BatchedGenerator):
     def _delay(self, attempt: int) -> float:
         return min(30.0, self.backoff * 2**attempt) * (1 + random.random() * 0.1)  # jitter: retries spread out
 
-    def _parse(self, raw: bytes) -> tuple[str, int]:
-        try:
-            data = json.loads(raw)
-            content = data["choices"][0]["message"]["content"]
-        except (ValueError, KeyError, IndexError, TypeError):
-            raise GenerationError(f"POST {self.url} returned no choices[0].message.content: {raw[:200]!r}") from None
-        usage = data.get("usage") if isinstance(data, dict) else None
-        tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
-        return str(content or "").strip(), tokens if isinstance(tokens, int) else 0
+def _json_reply(raw: bytes, url: str) -> dict[str, Any]:
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise GenerationError(f"POST {url} returned no JSON: {raw[:200]!r}") from None
+    if not isinstance(data, dict):
+        raise GenerationError(f"POST {url} returned no JSON object: {raw[:200]!r}")
+    _choices(data, url)
+    return data
+
+
+def _choices(data: dict[str, Any], url: str) -> list[dict[str, Any]]:
+    """The reply's choices, each with a message; a reply without any is an error naming the URL."""
+    choices = data.get("choices")
+    if (
+        not isinstance(choices, list) or not choices
+        or not all(isinstance(c, dict) and isinstance(c.get("message"), dict) for c in choices)
+    ):
+        raise GenerationError(f"POST {url} returned no choices[0].message.content: {json.dumps(data)[:200]}")
+    return choices
+
+
+def _completion_tokens(data: dict[str, Any]) -> int:
+    usage = data.get("usage")
+    tokens = usage.get("completion_tokens") if isinstance(usage, dict) else None
+    return tokens if isinstance(tokens, int) else 0
+
+
+def _candidate(choice: dict[str, Any], stop: Sequence[str]) -> Candidate:
+    """A chat completion choice as a Candidate: OpenAI-style `logprobs.content[].logprob` give fluency."""
+    text = cut_at_stop(str(choice["message"].get("content") or ""), stop)
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
+    values = [
+        row["logprob"] for row in content or [] if isinstance(row, dict) and isinstance(row.get("logprob"), int | float)
+    ]
+    mean = round(sum(values) / len(values), 4) if values else None
+    return Candidate(text, mean, len(values))
+
+
+def cut_at_stop(text: str, stop: Sequence[str]) -> str:
+    """`text` up to the first stop string (servers and stop-string criteria may leave it in), stripped."""
+    for marker in stop:
+        if marker and marker in text.lstrip():
+            text = text.lstrip().split(marker, 1)[0]
+    return text.strip()
 
 
 def _error_detail(exc: urllib.error.HTTPError) -> str:

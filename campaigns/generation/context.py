@@ -18,6 +18,7 @@ from ..channels import Copy
 from ..guardrails import GuardrailContext, Result, check_copy
 from ..models import Campaign, Variant
 from ..prompts import insight_lines, product_facts, segment_lines
+from .parts import template_texts
 from .planning import Group
 
 REVIEWS_COMPARED = 300  # latest reviews of the product the copy is compared with (n-gram overlap)
@@ -75,6 +76,7 @@ def guardrail_context(
         review_texts=review_texts(group.product),
         recipient_names=recipient_names,
         other_customer_names=other_customer_names(texts, group.product, recipient),
+        template_texts=template_texts(campaign),
     )
 
 

@@ -19,11 +19,13 @@ from django.utils import timezone
 from campaigns import guardrails
 from campaigns.channels import Copy
 from campaigns.generation import GenerationRefused, check_variant, generate_variants, planning
+from campaigns.generation.parts import parts_for
 from campaigns.generation.repair import repair_copy
 from campaigns.generation.writing import MAX_RETRIES
+from campaigns.guardrails import CHECKS
 from campaigns.models import Campaign, CampaignTransition, Variant
-from campaigns.prompts import ANGLES, PromptInput, build_prompt
-from catalog.models import ModelRole, ModelVersion
+from campaigns.prompts import ANGLES, PromptInput, part_prompt
+from catalog.models import ModelRole, ModelVersion, Product
 from customers.models import Customer, EventType
 from inference import registry
 from inference.generation import OpenAICompatibleGenerator
@@ -35,39 +37,39 @@ from tests.customers.builders import customer, event, profile, segment
 from .builders import campaign, subscriber
 
 UNSUB = "Unsubscribe any time in your account."
-GOOD = (
-    "SUBJECT: Grip for every trail\n"
-    "PREHEADER: The Trail Runner X, loved for its grip.\n"
-    "BODY:\nRunners keep telling us about the grip of the Trail Runner X on wet rock and loose gravel. "
-    "Lace up and take it for a run on your favourite route."
-)
-BAD_CLAIM = GOOD.replace("favourite route.", "favourite route, with free shipping on every order.")
-BAD_PHONE = GOOD.replace("favourite route.", "favourite route. Questions? Call 0800 123 4567.")
-# mostly violations: two of its three sentences break a rule, so a repair would leave too little
-MOSTLY_BAD = (
-    "SUBJECT: Grip for every trail\nPREHEADER: The Trail Runner X, loved for its grip.\nBODY:\n"
-    "Call 0800 123 4567 to order. Write to help@shop.example about the grip of the Trail Runner X. "
-    "Lace up and take it for a run on your favourite route."
-)
-# one offending sentence among three: repaired (dropped) and passed on the first try
-ONE_BAD_SENTENCE = (
-    "SUBJECT: Grip for every trail\nPREHEADER: The Trail Runner X, loved for its grip.\nBODY:\n"
-    "Runners keep telling us about the grip of the Trail Runner X on wet rock and loose gravel. "
-    "It is our best-selling trail shoe. Lace up and take it for a run on your favourite route."
-)
+GOOD = {
+    "subject": "Grip for every trail",
+    "preheader": "The Trail Runner X, loved for its grip.",
+    "paragraph": "Runners keep telling us about the grip of the Trail Runner X on wet rock and loose gravel. "
+                 "Lace up and take it for a run on your favourite route.",
+    "cta": "See the Trail Runner X",
+    "line": "The Trail Runner X grips on wet rock.",
+    "title": "Grip for every trail",
+}
+FREE_SHIPPING = GOOD["paragraph"].replace("favourite route.", "favourite route, with free shipping on every order.")
+PHONE = "Call 0800 123 4567 to order it. Write to help@shop.example about the grip of the Trail Runner X."
 FIX_MARKER = "Your previous attempt broke these rules"
+# The task line of each part's prompt (campaigns.generation.parts), which the server answers by.
+TASKS = {"email subject line": "subject", "email preview text": "preheader", "body of the email": "paragraph",
+         "email's button": "cta", "SMS text": "line", "notification text": "line", "notification title": "title"}
+
+
+def part_of(user: str) -> str:
+    return next(part for task, part in TASKS.items() if task in user.splitlines()[-2])
 
 
 @dataclass
 class ChatServer:
-    """Replies through `answer(user_message) -> text`; records every request body."""
+    """Replies to each request with `n` choices, choice i from `answer(part, user message, i)`, each with
+    token log-probabilities; records every request body."""
 
     url: str = ""
-    answer: Callable[[str], str] = lambda user: GOOD
+    answer: Callable[[str, str, int], str] = lambda part, user, index: GOOD[part]
     requests: list[dict[str, Any]] = field(default_factory=list)
 
-    def users(self) -> list[str]:
-        return [str(r["messages"][1]["content"]) for r in self.requests]
+    def users(self, part: str | None = None) -> list[str]:
+        users = [str(r["messages"][1]["content"]) for r in self.requests]
+        return [user for user in users if part is None or part_of(user) == part]
 
 
 @pytest.fixture
@@ -80,8 +82,13 @@ def server() -> Iterator[ChatServer]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with lock:
                 state.requests.append(body)
-            content = state.answer(body["messages"][1]["content"])
-            raw = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+            user = body["messages"][1]["content"]
+            choices = [
+                {"index": i, "message": {"role": "assistant", "content": state.answer(part_of(user), user, i)},
+                 "logprobs": {"content": [{"token": "x", "logprob": -0.4 - 0.1 * i}]}}
+                for i in range(int(body.get("n", 1)))
+            ]
+            raw = json.dumps({"choices": choices})
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw.encode())))
@@ -101,6 +108,11 @@ def server() -> Iterator[ChatServer]:
     httpd.server_close()
 
 
+@pytest.fixture(autouse=True)
+def three_candidates(settings: Any) -> None:
+    settings.GENERATION_CANDIDATES = 3
+
+
 def client(server: ChatServer) -> OpenAICompatibleGenerator:
     return OpenAICompatibleGenerator(server.url, "copy-test-model", timeout=10, max_retries=0)
 
@@ -115,6 +127,11 @@ def trail_campaign(**fields: Any) -> Campaign:
     )
     review(external_id="rv1", product=shoe, customer=customer(external_id="r1", name="John Carter"), rating=5,
            text="The grip is unreal on wet rock and loose gravel, I never slipped once.")
+    return campaign_for(shoe, **fields)
+
+
+def campaign_for(shoe: Product, **fields: Any) -> Campaign:
+    """A trail campaign about `shoe` (see `trail_campaign`)."""
     defaults: dict[str, Any] = {
         "name": "Trail", "brief": "Show trail runners the grip of our trail shoe.", "required_text": UNSUB,
         "offer": "", "variants_per_group": 2, "landing_url": "https://shop.example/trail",
@@ -129,69 +146,114 @@ def by_label(campaign: Campaign) -> dict[str, Variant]:
 
 
 @pytest.mark.django_db
-def test_a_failed_variant_is_regenerated_with_the_reason_and_the_other_passes_first(server: ChatServer) -> None:
-    campaign = trail_campaign()
+def test_each_part_is_the_best_of_n_and_the_template_joins_them(server: ChatServer) -> None:
+    campaign = trail_campaign(offer="10% off with code TRAIL10", sign_off="Happy running,\nThe Stride team")
 
-    def answer(user: str) -> str:  # variant A's first try claims free shipping; everything else is clean
-        return BAD_CLAIM if "praise most" in user and FIX_MARKER not in user else GOOD
+    def answer(part: str, user: str, index: int) -> str:  # the first paragraph candidate claims free shipping
+        return FREE_SHIPPING if part == "paragraph" and index == 0 else GOOD[part]
 
     server.answer = answer
     counts = generate_variants(campaign, generator=client(server))
-    # A's body has two sentences: dropping the offending one would leave too little, so it is regenerated
-    assert counts == {"groups": 1, "generated": 2, "passed_first_try": 1, "passed_first_try_unrepaired": 1,
-                      "passed_after_retry": 1, "attempts": 3, "skipped_existing": 0,
-                      "first_try_failed_unsupported_claims": 1}
-    variants = by_label(campaign)
-    a, b = variants["A"], variants["B"]
-    assert (a.status, a.attempts, b.status, b.attempts) == ("in_review", 2, "in_review", 1)
-    retry = next(user for user in server.users() if FIX_MARKER in user)
-    assert "free shipping" in retry and "not in the brief, offer or product facts" in retry
-    assert FIX_MARKER in a.prompt and FIX_MARKER not in b.prompt
-    assert a.body.endswith(UNSUB) and "free shipping" not in a.body  # required text appended, stored copy clean
-    assert a.subject == "Grip for every trail" and a.preheader.startswith("The Trail Runner X")
-    assert all(row["passed"] for row in a.guardrails) and len(a.guardrails) == 10
+    assert len(server.requests) == 2 * 4 and all(r["n"] == 3 and r["stop"] == ["\n"] for r in server.requests)
+    assert counts["generated"] == 2 and counts["passed_first_try_unrepaired"] == 2 and counts["attempts"] == 2
+    assert counts["candidates"] == 2 * 4 * 3 and counts["parts"] == 8 and counts["chosen_not_first"] == 2
+    a = by_label(campaign)["A"]
+    assert a.status == Variant.Status.IN_REVIEW and a.attempts == 1
+    assert a.body.split("\n\n") == [
+        "Hi {first_name},", GOOD["paragraph"], "10% off with code TRAIL10.",
+        "See the Trail Runner X: https://shop.example/trail", "Happy running,\nThe Stride team", UNSUB,
+    ]
+    assert (a.subject, a.preheader) == (GOOD["subject"], GOOD["preheader"])
+    paragraph = a.parts["paragraph"]
+    assert paragraph["chosen"] == 1 and paragraph["text"] == GOOD["paragraph"]
+    assert any("unsupported_claims" in reason for reason in paragraph["candidates"][0]["failed"])
+    assert paragraph["candidates"][1]["failed"] == [] and 0 < paragraph["candidates"][1]["fluency"] < 1
+    assert all(row["passed"] for row in a.guardrails) and [r["check"] for r in a.guardrails] == list(CHECKS)
     assert a.model_name == "copy-test-model" and a.model_version is not None
     assert a.model_version.role == ModelRole.GENERATION and a.generated_body == a.body
     assert a.relevance is not None and 0.2 < a.relevance <= 1.0
-    assert a.language == "en" and a.product is not None and a.segment is None
+    assert "=== paragraph ===" in a.prompt and "=== subject ===" in a.prompt
 
 
 @pytest.mark.django_db
-def test_a_variant_that_is_mostly_violations_is_regenerated_then_flagged(server: ChatServer) -> None:
+def test_a_part_without_a_passing_candidate_is_sampled_again_with_the_reason(server: ChatServer) -> None:
+    campaign = trail_campaign()
+
+    def answer(part: str, user: str, index: int) -> str:  # variant A's first paragraphs all claim free shipping
+        if part == "paragraph" and "praise most" in user and FIX_MARKER not in user:
+            return FREE_SHIPPING
+        return GOOD[part]
+
+    server.answer = answer
+    counts = generate_variants(campaign, generator=client(server))
+    assert counts["passed_first_try_unrepaired"] == 1 and counts["passed_after_retry"] == 1
+    assert counts["first_try_failed_unsupported_claims"] == 1 and counts["attempts"] == 3
+    retries = [user for user in server.users() if FIX_MARKER in user]
+    assert len(retries) == 1 and part_of(retries[0]) == "paragraph"
+    assert "free shipping" in retries[0] and "not in the brief, offer or product facts" in retries[0]
+    variants = by_label(campaign)
+    a, b = variants["A"], variants["B"]
+    assert (a.status, a.attempts, b.status, b.attempts) == ("in_review", 2, "in_review", 1)
+    assert a.parts["paragraph"]["round"] == 1 and len(a.parts["paragraph"]["candidates"]) == 6
+    assert "free shipping" not in a.body and a.body.endswith(UNSUB)
+
+
+@pytest.mark.django_db
+def test_a_variant_that_keeps_failing_is_flagged_with_its_reasons(server: ChatServer) -> None:
     campaign = trail_campaign(variants_per_group=1)
-    server.answer = lambda user: MOSTLY_BAD
+    server.answer = lambda part, user, index: PHONE if part == "paragraph" else GOOD[part]
     counts = generate_variants(campaign, generator=client(server))
     assert counts["flagged"] == 1 and counts["attempts"] == 1 + MAX_RETRIES
-    assert "passed_with_repair" not in counts and counts["first_try_failed_contact_details"] == 1
     variant = Variant.objects.get(campaign=campaign)
-    assert variant.status == Variant.Status.FLAGGED and variant.attempts == 3
+    assert variant.status == Variant.Status.FLAGGED and variant.attempts == 1 + MAX_RETRIES
     failed = [row for row in variant.guardrails if not row["passed"]]
     assert [row["check"] for row in failed] == ["contact_details"] and "phone number" in failed[0]["detail"]
-    assert "help@shop.example" in failed[0]["detail"]
-    assert all(row["check"] != "repair" for row in variant.guardrails)  # stored unrepaired, as the model wrote it
-    assert "0800 123 4567" in variant.body
-    assert len(server.requests) == 3
-    assert all(FIX_MARKER in user for user in server.users()[1:])
+    assert "0800 123 4567" in variant.body  # stored as written, with its reasons, never looking clean
 
 
 @pytest.mark.django_db
-def test_one_offending_sentence_is_dropped_and_the_repair_recorded(server: ChatServer) -> None:
+def test_a_paragraph_with_one_bad_sentence_is_repaired_as_a_last_resort(server: ChatServer) -> None:
     campaign = trail_campaign(variants_per_group=1)
-    server.answer = lambda user: ONE_BAD_SENTENCE
+    bad = GOOD["paragraph"].replace("gravel. ", "gravel. It is our best-selling trail shoe. ")
+    server.answer = lambda part, user, index: bad if part == "paragraph" else GOOD[part]
     counts = generate_variants(campaign, generator=client(server))
-    assert counts == {"groups": 1, "generated": 1, "passed_first_try": 1, "passed_with_repair": 1, "attempts": 1,
-                      "skipped_existing": 0, "first_try_failed_unsupported_claims": 1}
-    assert len(server.requests) == 1
+    assert counts["passed_with_repair"] == 1 and counts["passed_after_retry"] == 1
     variant = Variant.objects.get(campaign=campaign)
-    assert variant.status == Variant.Status.IN_REVIEW and variant.attempts == 1
-    assert "best-selling" not in variant.body and variant.body.endswith(UNSUB)
-    assert variant.body.startswith("Runners keep telling us") and "Lace up and take it" in variant.body
-    assert [row["check"] for row in variant.guardrails] == [*guardrails.CHECKS, "repair"]
-    assert all(row["passed"] for row in variant.guardrails)
-    repair = variant.guardrails[-1]["detail"]
-    assert repair.startswith("dropped 1 item:") and "best-selling" in repair and "unsupported claims" in repair
-    # a person editing the variant later gets the plain ten checks again
-    assert len(check_variant(variant)) == 10
+    assert variant.status == Variant.Status.IN_REVIEW and "best-selling" not in variant.body
+    assert variant.guardrails[-1]["check"] == "repair" and "best-selling" in variant.guardrails[-1]["detail"]
+    assert variant.parts["paragraph"]["candidates"][-1].get("repaired") is True
+    assert len(check_variant(variant)) == len(CHECKS)  # a person's edit later gets the plain checks again
+
+
+@pytest.mark.django_db
+def test_an_approved_variant_teaches_the_voice(server: ChatServer) -> None:
+    earlier = trail_campaign(variants_per_group=1, name="Earlier")
+    generate_variants(earlier, generator=client(server))
+    Variant.objects.filter(campaign=earlier).update(status=Variant.Status.APPROVED)
+    campaign = campaign_for(earlier.products.get(), name="Later")
+    server.requests.clear()
+    generate_variants(campaign, generator=client(server))
+    paragraph_prompt = server.users("paragraph")[0]
+    assert "Approved copy in our voice" in paragraph_prompt and GOOD["paragraph"][:60] in paragraph_prompt
+    assert all("Approved copy" not in user for user in server.users("subject"))
+
+
+@pytest.mark.django_db
+def test_sms_and_push_are_one_line_plus_the_template(server: ChatServer) -> None:
+    sms = trail_campaign(channel=Campaign.Channel.SMS, variants_per_group=1, offer="10% off: TRAIL10",
+                         required_text="Reply STOP to opt out.")
+    generate_variants(sms, generator=client(server))
+    variant = Variant.objects.get(campaign=sms)
+    assert variant.body == f"{GOOD['line']} 10% off: TRAIL10. Reply STOP to opt out."
+    assert variant.status == Variant.Status.IN_REVIEW and variant.subject == ""
+    shoe = sms.products.get()
+    push = campaign_for(shoe, channel=Campaign.Channel.PUSH, variants_per_group=1, required_text="", name="Push")
+    generate_variants(push, generator=client(server))
+    variant = Variant.objects.get(campaign=push)
+    assert (variant.subject, variant.body) == (GOOD["title"], GOOD["line"])
+    long = campaign_for(shoe, channel=Campaign.Channel.SMS, offer="x" * 100, required_text="y" * 50, name="Long")
+    with pytest.raises(GenerationRefused, match="leave 7 of the sms limit"):
+        generate_variants(long, generator=client(server))
 
 
 def _context(**fields: Any) -> guardrails.GuardrailContext:
@@ -230,21 +292,22 @@ def test_repair_clears_a_bad_subject_drops_a_cut_off_sentence_and_keeps_the_requ
 
 
 @pytest.mark.django_db
-def test_the_prompt_quotes_no_forbidden_example() -> None:
+def test_no_prompt_quotes_a_forbidden_example() -> None:
     campaign = trail_campaign(offer="")
-    prompt = build_prompt(PromptInput(campaign, None, campaign.products.get(), angle=ANGLES[0]))
-    for text in ("best-selling", "best selling", "[Name]", "{{", "guarantee", "placeholder", "discount, sale"):
-        assert text not in prompt.system and text not in prompt.user, text
-    assert len(prompt.system) < 700
+    for part in parts_for(campaign):
+        prompt = part_prompt(PromptInput(campaign, None, campaign.products.get(), angle=ANGLES[0]), part)
+        for text in ("best-selling", "best selling", "[Name]", "{{", "guarantee", "placeholder", "discount, sale"):
+            assert text not in prompt.system and text not in prompt.user, text
+        assert len(prompt.system) < 400
 
 
 @pytest.mark.django_db
 def test_rerun_fills_only_what_is_missing_and_force_rewrites(server: ChatServer) -> None:
     campaign = trail_campaign()
     generate_variants(campaign, generator=client(server))
-    assert len(server.requests) == 2
+    assert len(server.requests) == 2 * 4  # two variants of four parts
     assert generate_variants(campaign, generator=client(server)) == {"groups": 1, "skipped_existing": 2}
-    assert len(server.requests) == 2
+    assert len(server.requests) == 2 * 4
     Variant.objects.filter(campaign=campaign, label="B").delete()
     counts = generate_variants(campaign, generator=client(server))
     assert counts["generated"] == 1 and counts["skipped_existing"] == 1
@@ -285,7 +348,8 @@ def test_segments_recommended_products_and_per_customer_copy(server: ChatServer,
 @pytest.mark.django_db
 def test_copy_naming_another_customer_is_flagged(server: ChatServer) -> None:
     campaign = trail_campaign(variants_per_group=1)
-    server.answer = lambda user: GOOD.replace("Runners keep", "John Carter and other runners keep")
+    named = GOOD["paragraph"].replace("Runners keep", "John Carter and other runners keep")
+    server.answer = lambda part, user, index: named if part == "paragraph" else GOOD[part]
     generate_variants(campaign, generator=client(server))
     variant = Variant.objects.get(campaign=campaign)
     assert variant.status == Variant.Status.FLAGGED

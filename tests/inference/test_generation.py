@@ -291,3 +291,68 @@ def test_prepared_default_model_writes_a_sentence(settings: Any) -> None:
     )
     assert len(text.split()) >= 3
     assert generator.stats.new_tokens > 0
+
+
+# --- Sampling candidates (best-of-n) ----------------------------------------------------------------------
+
+
+def _choice(content: str, logprobs: list[float] | None = None) -> dict[str, Any]:
+    choice: dict[str, Any] = {"index": 0, "message": {"role": "assistant", "content": content}}
+    if logprobs is not None:
+        choice["logprobs"] = {"content": [{"token": "t", "logprob": value} for value in logprobs]}
+    return choice
+
+
+def test_server_sampling_asks_for_n_with_logprobs_and_stop(server: FakeServer) -> None:
+    server.replies = [Reply(body={"choices": [_choice("Grip on wet rock\nmore", [-0.1, -0.3]), _choice("Trail ready")],
+                                  "usage": {"completion_tokens": 9}})]
+    out = client(server).sample([PROMPT], n=2, max_new_tokens=20, temperature=0.8, seed=3, stop=["\n"])
+    body = server.requests[0]["body"]
+    assert (body["n"], body["logprobs"], body["stop"], body["temperature"], body["seed"]) == (2, True, ["\n"], 0.8, 3)
+    assert [c.text for c in out[0]] == ["Grip on wet rock", "Trail ready"]  # cut at the stop string
+    assert out[0][0].mean_logprob == pytest.approx(-0.2) and out[0][1].mean_logprob is None
+    assert out[0][1].fluency == 0.5 and 0 < out[0][0].fluency < 1
+
+
+def test_server_that_ignores_n_is_asked_again_with_other_seeds(server: FakeServer) -> None:
+    server.default = lambda body: Reply(body={"choices": [_choice(f"seed {body['seed']}")]})
+    out = client(server).sample([PROMPT], n=3, temperature=0.7, seed=10)
+    assert [c.text for c in out[0]] == ["seed 10", "seed 11", "seed 12"]
+    assert [r["body"]["n"] for r in server.requests] == [3, 1, 1]
+
+
+def test_sampling_refuses_greedy_candidates(server: FakeServer) -> None:
+    with pytest.raises(ValueError, match="temperature above 0"):
+        client(server).sample([PROMPT], n=2, temperature=0.0)
+    with pytest.raises(ValueError, match="at least 1"):
+        client(server).sample([PROMPT], n=0)
+
+
+def test_local_sampling_gives_n_candidates_with_their_log_probability(tiny: LocalGenerator) -> None:
+    prompts = [ChatPrompt("system", "the sound is good"), ChatPrompt("system", "bad strap")]
+    out = tiny.sample(prompts, n=3, max_new_tokens=5, temperature=1.0, seed=1, batch_size=3)
+    assert [len(group) for group in out] == [3, 3]
+    again = tiny.sample(prompts, n=3, max_new_tokens=5, temperature=1.0, seed=1, batch_size=3)
+    assert [[c.text for c in g] for g in again] == [[c.text for c in g] for g in out]  # seeded
+    for group in out:
+        for candidate in group:
+            assert candidate.mean_logprob is not None and candidate.mean_logprob <= 0
+            assert 1 <= candidate.tokens <= 5
+    # the mean log-probability is the model's own: recompute one greedy candidate with a plain forward pass
+    greedy = tiny.sample(prompts[:1], n=1, max_new_tokens=4, temperature=0.0)[0][0]
+    assert greedy.text == tiny.generate(prompts[:1], max_new_tokens=4)[0]
+    rendered = tiny.tokenizer(tiny.render(prompts[0]), add_special_tokens=False, return_tensors="pt")["input_ids"]
+    ids = tiny.tokenizer(greedy.text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        logits = tiny.model(torch.cat([rendered, ids], dim=1)).logits[0]
+    start = rendered.shape[1]
+    expected = torch.log_softmax(logits[start - 1 : start - 1 + ids.shape[1]], dim=-1).gather(1, ids[0][:, None])
+    if greedy.tokens == ids.shape[1]:  # no end-of-turn token among the counted ones
+        assert greedy.mean_logprob == pytest.approx(float(expected.mean()), abs=1e-3)
+
+
+def test_local_sampling_stops_at_a_stop_string(tiny: LocalGenerator) -> None:
+    out = tiny.sample([ChatPrompt("system", "the sound")], n=4, max_new_tokens=8, temperature=2.0, seed=5,
+                      stop=["bad"])
+    for candidate in out[0]:
+        assert "bad" not in candidate.text
