@@ -23,6 +23,9 @@ LIMITS: dict[str, dict[str, int]] = {
     SMS: {"body": SMS_MAX},
     PUSH: {"subject": PUSH_TITLE_MAX, "body": PUSH_BODY_MAX},
 }
+# Flesch-Kincaid grade the body may reach (inference.text_checks.reading_grade, English only): plain copy
+# scores 4-8, a run-on sentence of long words 20 and more
+READING_GRADE_MAX: dict[str, float] = {EMAIL: 10, SMS: 10, PUSH: 10}
 # Output labels per channel, in order; push calls its subject TITLE.
 FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
     EMAIL: (("SUBJECT", "subject"), ("PREHEADER", "preheader"), ("BODY", "body")),

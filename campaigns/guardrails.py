@@ -22,6 +22,22 @@ the allowed text): a reviewer can see why a variant was flagged, and a false ala
 - review_copy: no run of REVIEW_NGRAM words taken from the product's reviews.
 - language: the script (catalog.language) and, for Latin script, the function words match the language.
 - required_text: the campaign's required text is in the body verbatim (whitespace-insensitive).
+- repetition: no sentence, and no run of REPEAT_NGRAM words, twice in or across the subject, preheader and
+  body (a product name or the offer restated once per part is fine), no word three times in a row.
+- internal_framing: none of the brief's internal words reach the customer: marketing terms ("win back",
+  "lapsed", "conversion", "segment", "customers who ...", "struggling to ..."), the goal's name and the
+  audience's lifecycle terms.
+- salutation: no generic greeting of a group ("Dear valued customers", "Hi runners"); "Hi {first_name},"
+  and "Hi there," are fine.
+- characters: no control, zero-width, private-use or replacement character, and in Latin-script copy no
+  letter of another script (inference.text_checks).
+- balance: brackets and double quotes closed in each field.
+- subject_goal: the subject (push title) does not name the campaign's goal.
+- vague_claims: no superlative or vague quality claim ("best", "unique", "high-quality", ...) that the
+  brief, offer or product facts do not make themselves.
+- readability: the body's Flesch-Kincaid grade is within the channel's READING_GRADE_MAX (English only).
+
+The required text is the shop's, not the model's: the new text checks (repetition to readability) skip it.
 """
 
 from __future__ import annotations
@@ -33,13 +49,16 @@ from typing import Any
 
 from catalog.language import FUNCTION_WORDS, LATIN_SCRIPT, detect_language, guess_latin_language
 from inference.grounding import invented_numbers, number_values, numbers
+from inference.text_checks import reading_grade, repeated_runs, repeated_sentences, stray_characters, tokens, unbalanced
 
-from .channels import FIELDS, LIMITS, Copy
+from .channels import FIELDS, LIMITS, READING_GRADE_MAX, Copy
 
 REVIEW_NGRAM = 8
+REPEAT_NGRAM = 6  # a product name of five words may recur; six words said twice are a repeat
 CHECKS = (
     "format", "length", "banned_words", "unsupported_claims", "contact_details", "placeholders", "personal_data",
-    "review_copy", "language", "required_text",
+    "review_copy", "language", "required_text", "repetition", "internal_framing", "salutation", "characters",
+    "balance", "subject_goal", "vague_claims", "readability",
 )
 
 Result = dict[str, Any]
@@ -61,6 +80,9 @@ class GuardrailContext:
     other_customer_names: frozenset[str] = frozenset()
     template_texts: Sequence[str] = ()  # the brand template's greeting, offer and sign-off: not the model's
     extra: dict[str, Any] = field(default_factory=dict)
+    goal: str = ""  # the goal's stored value, e.g. "winback"
+    goal_label: str = ""  # its label, e.g. "Win back lapsed customers"
+    audience_terms: Sequence[str] = ()  # internal names of the audience: "lifecycle", "at_risk", "lapsed"
 
 
 def _result(check: str, passed: bool, detail: str) -> Result:
@@ -341,6 +363,223 @@ def check_required_text(copy: Copy, context: GuardrailContext) -> Result:
     return _result("required_text", False, f"the body lacks the required text {quoted(required)}")
 
 
+# --- what a reader notices: repetition, internal words, salutations, characters, grade ------------------------
+
+
+def _parts(copy: Copy, context: GuardrailContext) -> list[tuple[str, str]]:
+    """(field name, text) of the model's fields: the required text is cut out of the body."""
+    body = copy.body
+    if context.required_text.strip():
+        body = body.replace(context.required_text.strip(), " ")
+    return [(name, text) for name, text in (("subject", copy.subject), ("preheader", copy.preheader),
+                                             ("body", body)) if text.strip()]
+
+
+def _count_run(run: str, text: str) -> int:
+    return f" {' '.join(tokens(text))} ".count(f" {run} ")
+
+
+def _quotes_allowed_text(run: str, allowed: str) -> bool:
+    """The run is a phrase of the allowed text, give or take two words at its edges ("the" before a name)."""
+    words = run.split()
+    keep = max(len(words) - 2, 1)
+    return any(f" {' '.join(words[i : i + keep])} " in allowed for i in range(len(words) - keep + 1))
+
+
+def check_repetition(copy: Copy, context: GuardrailContext) -> Result:
+    """A small model loops: it says a sentence twice or writes its whole body again. A run that quotes the
+    allowed text (the product's name, the offer) may be said once in each field."""
+    texts = [text for _, text in _parts(copy, context)]
+    allowed = f" {' '.join(tokens(context.allowed_text))} "
+    runs = [
+        run for run in repeated_runs(texts, REPEAT_NGRAM)
+        if not (_quotes_allowed_text(run, allowed) and all(_count_run(run, text) <= 1 for text in texts))
+    ]
+    said = [" ".join(tokens(sentence)) for sentence in repeated_sentences(texts)]
+    found = runs + [s for s in said if not any(f" {s} " in f" {run} " for run in runs)]
+    if found:
+        return _result("repetition", False, "says twice: " + "; ".join(quoted(run, 80) for run in found[:3]))
+    return _result("repetition", True, f"no sentence or {REPEAT_NGRAM}-word run repeated")
+
+
+# The brief's words about customers, said to the customer: the goal, the audience definition, the strategy.
+INTERNAL_PHRASES = (
+    r"\bwin(?:ning)?[\s-]?back\b", r"\bwin(?:ning)?\s+(?:you|them|customers|shoppers|him|her)\s+back\b",
+    r"\b(?:get|bring|getting|bringing)\s+(?:them|customers|shoppers|these\s+customers)\s+back\b",
+    r"\blapsed\b", r"\bchurn(?:ed|ing|s)?\b", r"\bat-risk\b",
+    r"\bat\s+risk\s+(?:customers?|shoppers?|segment|group)\b", r"\bconversions?\b", r"\bconvert(?:s|ed|ing)?\b",
+    r"\bretention\b", r"\bretain(?:ing)?\s+(?:customers|shoppers|them)\b", r"\bre-?engag(?:e|ed|ing|ement)\b",
+    r"\breactivat(?:e|ed|ing|ion)\b", r"\bsegments?\b", r"\btarget(?:ed)?\s+(?:audience|group|customers|segment)s?\b",
+    r"\blifecycle\b", r"\bdormant\b", r"\binactive\s+(?:customers|shoppers|users|buyers)\b", r"\bfunnel\b",
+    r"\bup-?sell(?:ing)?\b", r"\bcross-?sell(?:ing)?\b", r"\bcustomer\s+(?:base|acquisition)\b",
+    r"\b(?:customers|shoppers|buyers|users|clients)\s+who\b",
+    r"\b(?:these|those|such|lost|former|past)\s+(?:customers|shoppers|buyers|users|clients)\b",
+    r"\bstruggl(?:e|ed|ing)\s+to\s+\w+", r"\b(?:they|them)\s+(?:haven't|have\s+not|hasn't)\s+(?:bought|ordered|"
+    r"purchased|shopped|been\s+back)\b",
+)
+_INTERNAL = [re.compile(p, re.I) for p in INTERNAL_PHRASES]
+# Words of a goal label or an audience that any copy may use: they are not the brief's framing on their own.
+EVERYDAY_WORDS = frozenset({
+    "win", "back", "customer", "customers", "cross", "sell", "new", "active", "loyal", "all", "the", "and", "of",
+    "to", "for", "our", "your", "shoppers", "buyers", "users", "people",
+})
+# Other names a goal's stored value goes by ("winback" is written "win back").
+GOAL_NAMES: dict[str, tuple[str, ...]] = {
+    "winback": ("win back", "winback"), "cross_sell": ("cross-sell", "cross sell", "cross-selling"),
+    "conversion": ("conversion", "conversions"), "retention": ("retention",), "awareness": ("awareness",),
+}
+
+
+def _terms(values: Iterable[str], *, words: bool) -> list[str]:
+    """The phrases to look for: each value with "_" as a space unless it is only everyday words, and with
+    `words` each of its words of four letters or more that is not in EVERYDAY_WORDS."""
+    found: list[str] = []
+    for value in values:
+        phrase = _norm(value.replace("_", " "))
+        if not phrase or set(phrase.split()) <= EVERYDAY_WORDS:
+            continue
+        found.append(phrase)
+        if words:
+            found += [word for word in phrase.split() if word not in EVERYDAY_WORDS and len(word) > 3]
+    return list(dict.fromkeys(found))
+
+
+def goal_terms(context: GuardrailContext) -> list[str]:
+    """The goal's names: its stored value (and GOAL_NAMES), its label, and the label's distinctive words
+    ("Win back lapsed customers" gives "win back", "winback", that label, and "lapsed")."""
+    names = [*GOAL_NAMES.get(context.goal, ()), context.goal] if context.goal else []
+    return [*dict.fromkeys([*names, *_terms((context.goal, context.goal_label), words=True)])]
+
+
+def _find(phrases: Iterable[str], text: str) -> list[str]:
+    return [phrase for phrase in phrases if phrase.strip() and _phrase_pattern(phrase).search(text)]
+
+
+def check_internal_framing(copy: Copy, context: GuardrailContext) -> Result:
+    """The brief talks about customers ("lapsed", "struggling to get them back"); the copy talks to one.
+    The goal's name in the subject is subject_goal's finding and is not reported here again."""
+    found: list[str] = []
+    goal = goal_terms(context)
+    audience = _terms(context.audience_terms, words=False)
+    for name, text in _parts(copy, context):
+        hits = [m.group(0) for pattern in _INTERNAL for m in pattern.finditer(text)] + _find(audience, text)
+        if name == "subject":
+            found += [hit for hit in hits if not _find(goal, hit)]
+        else:
+            found += hits + _find(goal, text)
+    unique = list({_norm(term): " ".join(term.lower().split()) for term in reversed(found)}.values())[::-1]
+    if unique:
+        return _result("internal_framing", False, "uses the brief's internal words: "
+                                                  + ", ".join(quoted(term, 40) for term in unique))
+    return _result("internal_framing", True, "no goal, audience or marketing term addressed to the customer")
+
+
+_GREETING = r"(?:hi|hello|hey|dear|greetings|howdy|hiya|calling\s+all|attention)"
+GROUP_NOUNS = (
+    "customers", "customer", "shoppers", "everyone", "everybody", "all", "folks", "friends", "ladies", "gentlemen",
+    "guys", "people", "fans", "members", "subscribers", "team", "lovers", "enthusiasts", "community", "readers",
+    "clients", "buyers", "users", "y'all", "you all", "valued", "sir", "madam", "sir or madam", "fam",
+)
+# a word that cannot stand between a greeting and the group it names ("Hi there, news for runners")
+_BREAKERS = r"(?:for|from|to|with|is|are|was|were|news|of|in|on|at|this|that|it|we|i|you|your|my|our|here|and)\b"
+_GROUP = r"(?:" + "|".join(re.escape(noun) for noun in GROUP_NOUNS) + r"|[a-z]+(?:ers|ists|ees|ians|ies))"
+_SALUTATION = re.compile(
+    rf"\b{_GREETING}(?:[ \t]+there)?[ \t]*,?[ \t]+(?:(?!{_BREAKERS})[\w'’-]+[ \t]+){{0,3}}?{_GROUP}"
+    rf"(?:[ \t]*(?:&|and)[ \t]*{_GROUP})?(?![\w'’])",
+    re.I,
+)
+
+
+def check_salutation(copy: Copy, context: GuardrailContext) -> Result:
+    """A message goes to one person: "Hi {first_name}," or "Hi there," greet them; "Dear valued customers"
+    and "Hi runners" greet a mailing list."""
+    found = list(dict.fromkeys(m.group(0) for _, text in _parts(copy, context) for m in _SALUTATION.finditer(text)))
+    if found:
+        return _result("salutation", False, "greets a group: " + ", ".join(quoted(g, 50) for g in found))
+    return _result("salutation", True, "no greeting of a group")
+
+
+def _latin(context: GuardrailContext) -> bool:
+    return (context.language or "en").split("-")[0].lower() in LATIN_SCRIPT
+
+
+def check_characters(copy: Copy, context: GuardrailContext) -> Result:
+    found = stray_characters("\n".join(text for _, text in _parts(copy, context)), latin_only=_latin(context))
+    if found:
+        return _result("characters", False, "stray or invisible character(s): " + ", ".join(found[:5]))
+    return _result("characters", True, "printable characters of the copy's script only")
+
+
+def check_balance(copy: Copy, context: GuardrailContext) -> Result:
+    problems = [f"{name}: {problem}" for name, text in _parts(copy, context) for problem in unbalanced(text)]
+    if problems:
+        return _result("balance", False, "; ".join(problems))
+    return _result("balance", True, "brackets and double quotes closed")
+
+
+def check_subject_goal(copy: Copy, context: GuardrailContext) -> Result:
+    """A subject saying "Conversion" or "Win back" tells the customer what the shop wants of them."""
+    found = _find(goal_terms(context), copy.subject)
+    what = "push title" if context.channel == "push" else "subject"
+    if found:
+        return _result("subject_goal", False, f"the {what} names the campaign's goal: "
+                                              + ", ".join(quoted(term, 40) for term in found))
+    return _result("subject_goal", True, f"the {what} does not name the goal" if context.goal else "no goal given")
+
+
+# Superlatives and vague quality claims: a product may be called this only when the shop says so itself.
+VAGUE_PHRASES = (
+    r"\bsecond to none\b", r"\blike no other\b", r"\bunlike any other\b", r"\bone of a kind\b",
+    r"\bbest[\s-]in[\s-]class\b", r"\bstate[\s-]of[\s-]the[\s-]art\b", r"\bcutting[\s-]edge\b",
+    r"\bworld[\s-]class\b", r"\b(?:high|top|premium|superior)[\s-]quality\b", r"\btop[\s-]notch\b",
+    r"\bmust[\s-]haves?\b", r"\bgame[\s-]chang(?:ing|ers?)\b", r"\bbest\b", r"\bgreatest\b", r"\bfinest\b",
+    r"\bunique(?:ly)?\b", r"\bunmatched\b", r"\bunbeatable\b", r"\bunrivall?ed\b", r"\bunparall?eled\b",
+    r"\bpremium\b", r"\bperfect(?:ly)?\b", r"\bultimate\b", r"\brevolutionary\b", r"\bsuperior\b",
+    r"\bflawless(?:ly)?\b", r"\bexceptional\b", r"\bincomparable\b",
+)
+_VAGUE = [re.compile(p, re.I) for p in VAGUE_PHRASES]
+_SIGN_OFF = re.compile(r"\b(?:best\s+(?:regards|wishes)|all\s+the\s+best)\b", re.I)
+
+
+def check_vague_claims(copy: Copy, context: GuardrailContext) -> Result:
+    """Kept apart from unsupported_claims: a phrase that check reports ("best-selling", "the world's best")
+    is not reported again here; "Best regards" is a sign-off, not a claim."""
+    allowed_norm = _norm(context.allowed_text)
+    found: list[str] = []
+    for _, text in _parts(copy, context):
+        text = _SIGN_OFF.sub(" ", text)
+        taken = [m.span() for patterns in _COMPILED.values() for p in patterns for m in p.finditer(text)]
+        for pattern in _VAGUE:
+            for match in pattern.finditer(text):
+                start, end = match.span()
+                if any(s < end and start < e for s, e in taken):
+                    continue
+                taken.append((start, end))
+                if not _phrase_allowed(match.group(0), allowed_norm):
+                    found.append(_norm(match.group(0)))
+    unique = list(dict.fromkeys(found))
+    if unique:
+        return _result("vague_claims", False, "vague claim(s) the brief and product facts do not make: "
+                                              + ", ".join(quoted(term, 40) for term in unique))
+    return _result("vague_claims", True, "no superlative or vague quality claim beyond the brief and facts")
+
+
+def check_readability(copy: Copy, context: GuardrailContext) -> Result:
+    """The body's Flesch-Kincaid grade (English only: the formula and its syllable count are English)."""
+    wanted = (context.language or "en").split("-")[0].lower()
+    if wanted != "en":
+        return _result("readability", True, f"not measured for {wanted} (the grade formula is English)")
+    body = next((text for name, text in _parts(copy, context) if name == "body"), "")
+    grade = reading_grade(body)
+    limit = READING_GRADE_MAX[context.channel]
+    if grade is None:
+        return _result("readability", True, "too short to measure")
+    if grade > limit:
+        return _result("readability", False, f"reading grade {grade:g}, over the {context.channel} limit of "
+                                             f"{limit:g}: shorter sentences and plainer words")
+    return _result("readability", True, f"reading grade {grade:g} of at most {limit:g}")
+
+
 def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
     """Every check, in CHECKS order."""
     if context.channel not in LIMITS:
@@ -356,6 +595,14 @@ def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
         check_review_copy(copy, context),
         check_language(copy, context),
         check_required_text(copy, context),
+        check_repetition(copy, context),
+        check_internal_framing(copy, context),
+        check_salutation(copy, context),
+        check_characters(copy, context),
+        check_balance(copy, context),
+        check_subject_goal(copy, context),
+        check_vague_claims(copy, context),
+        check_readability(copy, context),
     ]
 
 
@@ -377,7 +624,20 @@ FIXES = {
     "placeholders": "Write finished text: no placeholders, brackets or template fields.",
     "contact_details": "Remove every email address, phone number and web address.",
     "required_text": "Keep the required text unchanged.",
+    "repetition": "Say each thing once: do not repeat a sentence or write the message twice.",
+    "internal_framing": "Write to the customer, not about customers: leave out the brief's goal, audience and "
+                        "marketing terms.",
+    "salutation": "Greet the reader as one person (\"Hi {first_name},\") or not at all; never a group.",
+    "characters": "Use plain printable characters of the campaign's language only.",
+    "balance": "Close every bracket and quotation mark you open.",
+    "subject_goal": "Do not name the campaign's goal in the subject; say what is in it for the reader.",
+    "vague_claims": "Replace superlatives and vague praise with concrete facts from the brief or product facts.",
+    "readability": "Use short sentences and everyday words.",
 }
+# Checks that get only their fixed sentence: their detail may quote text the copy took from customers, or
+# characters a prompt should not carry.
+FIXED_ONLY = frozenset({"review_copy", "personal_data", "format", "contact_details", "placeholders", "repetition",
+                        "salutation", "characters"})
 
 
 def fix_instructions(results: Iterable[Result]) -> list[str]:
@@ -386,7 +646,7 @@ def fix_instructions(results: Iterable[Result]) -> list[str]:
     lines = []
     for row in failures(results):
         check = str(row["check"])
-        if check in ("review_copy", "personal_data", "format", "contact_details", "placeholders"):
+        if check in FIXED_ONLY:
             lines.append(FIXES[check])
         else:
             detail = " ".join(str(row["detail"]).replace("<", " ").replace(">", " ").split())[:300]

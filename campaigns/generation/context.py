@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from django.db.models import Q
 
 from catalog.models import Product, ProductInsight, Review
-from customers.models import Customer
+from customers.models import Customer, Segment
 from inference.grounding import allowed_text
 
 from ..channels import Copy
@@ -59,6 +59,19 @@ def allowed_parts(campaign: Campaign, group: Group, insight: ProductInsight | No
     return parts
 
 
+def audience_terms(campaign: Campaign, group: Group) -> list[str]:
+    """The internal names of the audience the copy is for: the lifecycle stages of the campaign's filters
+    and, for a lifecycle segment, "lifecycle" and its stage (the key after "lifecycle-"). Not the segment's
+    display name, which may be everyday words ("Trail runners")."""
+    filters = campaign.audience_filters if isinstance(campaign.audience_filters, dict) else {}
+    stages = filters.get("lifecycle") or []
+    terms = [str(stage) for stage in (stages if isinstance(stages, list) else [stages])]
+    segment = group.segment
+    if segment is not None and segment.kind == Segment.Kind.LIFECYCLE:
+        terms += ["lifecycle", segment.key.removeprefix("lifecycle-")]
+    return list(dict.fromkeys(term for term in terms if term))
+
+
 def guardrail_context(
     campaign: Campaign, group: Group, insight: ProductInsight | None, texts: Sequence[str] = ()
 ) -> GuardrailContext:
@@ -77,6 +90,9 @@ def guardrail_context(
         recipient_names=recipient_names,
         other_customer_names=other_customer_names(texts, group.product, recipient),
         template_texts=template_texts(campaign),
+        goal=campaign.goal,
+        goal_label=str(campaign.get_goal_display()),
+        audience_terms=audience_terms(campaign, group),
     )
 
 

@@ -126,7 +126,7 @@ def repair_copy(copy: Copy, context: GuardrailContext) -> tuple[Copy, list[str]]
 
 
 def repair_result(dropped: Sequence[str]) -> dict[str, Any]:
-    """The row a repaired variant carries after its ten checks, so a reviewer sees what was removed."""
+    """The row a repaired variant carries after its checks, so a reviewer sees what was removed."""
     noun = "item" if len(dropped) == 1 else "items"
     detail = f"dropped {len(dropped)} {noun}: " + "; ".join(dropped)
     return {"check": "repair", "passed": True, "detail": detail[:2000]}
