@@ -36,6 +36,8 @@ the allowed text): a reviewer can see why a variant was flagged, and a false ala
 - vague_claims: no superlative or vague quality claim ("best", "unique", "high-quality", ...) that the
   brief, offer or product facts do not make themselves.
 - readability: the body's Flesch-Kincaid grade is within the channel's READING_GRADE_MAX (English only).
+- point_of_view: the shop speaks as "we" to "you"; "I", "me" and "my" outside quotation marks are a
+  customer's voice (a small model retells reviews in the first person: "it helps me hear").
 
 The required text is the shop's, not the model's: the new text checks (repetition to readability) skip it.
 """
@@ -58,7 +60,7 @@ REPEAT_NGRAM = 6  # a product name of five words may recur; six words said twice
 CHECKS = (
     "format", "length", "banned_words", "unsupported_claims", "contact_details", "placeholders", "personal_data",
     "review_copy", "language", "required_text", "repetition", "internal_framing", "salutation", "characters",
-    "balance", "subject_goal", "vague_claims", "readability",
+    "balance", "subject_goal", "vague_claims", "readability", "point_of_view",
 )
 
 Result = dict[str, Any]
@@ -410,7 +412,8 @@ INTERNAL_PHRASES = (
     r"\bat\s+risk\s+(?:customers?|shoppers?|segment|group)\b", r"\bconversions?\b", r"\bconvert(?:s|ed|ing)?\b",
     r"\bretention\b", r"\bretain(?:ing)?\s+(?:customers|shoppers|them)\b", r"\bre-?engag(?:e|ed|ing|ement)\b",
     r"\breactivat(?:e|ed|ing|ion)\b", r"\bsegments?\b", r"\btarget(?:ed)?\s+(?:audience|group|customers|segment)s?\b",
-    r"\blifecycle\b", r"\bdormant\b", r"\binactive\s+(?:customers|shoppers|users|buyers)\b", r"\bfunnel\b",
+    r"\blifecycle\b", r"\bdormant\b", r"\bpain\s+points?\b",
+    r"\binactive\s+(?:customers|shoppers|users|buyers)\b", r"\bfunnel\b",
     r"\bup-?sell(?:ing)?\b", r"\bcross-?sell(?:ing)?\b", r"\bcustomer\s+(?:base|acquisition)\b",
     r"\b(?:customers|shoppers|buyers|users|clients)\s+who\b",
     r"\b(?:these|those|such|lost|former|past)\s+(?:customers|shoppers|buyers|users|clients)\b",
@@ -603,7 +606,31 @@ def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
         check_subject_goal(copy, context),
         check_vague_claims(copy, context),
         check_readability(copy, context),
+        check_point_of_view(copy, context),
     ]
+
+
+_FIRST_PERSON = re.compile(
+    r"(?<![\w'’])(?:I|I'm|I’m|I've|I’ve|I'd|I’d|I'll|I’ll|[Mm]e|[Mm]y|[Mm]ine|[Mm]yself)(?![\w'’])"
+)
+_QUOTED = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”")
+
+
+def check_point_of_view(copy: Copy, context: GuardrailContext) -> Result:
+    """Copy speaks as the shop; a first-person singular outside quotation marks is a customer's voice.
+    Only for English (other languages pass: their pronouns are not listed)."""
+    if (context.language or "en").split("-")[0].lower() != "en":
+        return _result("point_of_view", True, "not checked for this language")
+    found: list[str] = []
+    for _, text in _parts(copy, context):
+        unquoted = _QUOTED.sub(" ", text)
+        for fixed in context.template_texts:
+            unquoted = unquoted.replace(fixed.strip(), " ") if fixed.strip() else unquoted
+        found += [m.group(0) for m in _FIRST_PERSON.finditer(unquoted)]
+    if found:
+        words = ", ".join(f"'{word}'" for word in dict.fromkeys(found))
+        return _result("point_of_view", False, f"speaks as a customer ({words}): the shop writes as 'we' to 'you'")
+    return _result("point_of_view", True, "written as the shop to the reader")
 
 
 def passed(results: Iterable[Result]) -> bool:
@@ -633,6 +660,7 @@ FIXES = {
     "subject_goal": "Do not name the campaign's goal in the subject; say what is in it for the reader.",
     "vague_claims": "Replace superlatives and vague praise with concrete facts from the brief or product facts.",
     "readability": "Use short sentences and everyday words.",
+    "point_of_view": "Write as the shop ('we') to the reader ('you'), never as a customer ('I', 'my').",
 }
 # Checks that get only their fixed sentence: their detail may quote text the copy took from customers, or
 # characters a prompt should not carry.

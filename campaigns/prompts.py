@@ -49,6 +49,7 @@ ANGLES = (
     "Keep it very short and direct, with one clear call to action.",
     "Open with a question the reader will recognise, then answer it with one product fact.",
 )
+PAIN_ANGLE = ANGLES[1]  # only this angle's prompts name the complaints: others turned them into odd claims
 MAX_QUOTES = 4
 MAX_SEARCHES = 3
 MAX_ATTRIBUTES = 6
@@ -111,8 +112,9 @@ def product_facts(product: Product) -> list[str]:
     return lines
 
 
-def insight_lines(insight: ProductInsight | None) -> list[str]:
-    """Praised aspects and pain points as labels with counts; their quotes go to the data block."""
+def insight_lines(insight: ProductInsight | None, complaints: bool = True) -> list[str]:
+    """Praised aspects and (with `complaints`) pain points as labels with counts; their quotes go to the
+    data block."""
     if insight is None or not insight.review_count:
         return ["- no reviews yet: say nothing about what customers think"]
     lines = [f"- {insight.review_count} reviews"]
@@ -122,19 +124,19 @@ def insight_lines(insight: ProductInsight | None) -> list[str]:
     pains = labelled_rows(insight.pain_points, "aspect", 3)
     if praised:
         lines.append("- customers praise: " + ", ".join(label(r["aspect"]) for r in praised))
-    if pains:
+    if pains and complaints:
         names = ", ".join(label(r["aspect"]) for r in pains)
-        lines.append(f"- pain points to address (reassure, never deny): {names}")
+        lines.append(f"- some customers complain about: {names} (reassure honestly, never deny)")
     return lines
 
 
-def insight_quotes(insight: ProductInsight | None, limit: int = MAX_QUOTES) -> list[str]:
+def insight_quotes(insight: ProductInsight | None, limit: int = MAX_QUOTES, complaints: bool = True) -> list[str]:
     """Short quotes behind the strongest praised aspects and pain points (customer text, for the fence)."""
     if insight is None:
         return []
     quotes: list[str] = []
     for kind, rows in (("praise", labelled_rows(insight.praised_aspects, "aspect", 2)),
-                       ("complaint", labelled_rows(insight.pain_points, "aspect", 2))):
+                       ("complaint", labelled_rows(insight.pain_points, "aspect", 2) if complaints else [])):
         for row in rows:
             for quote in row.get("quotes") or []:
                 text = quote_text(quote)
@@ -162,7 +164,8 @@ def segment_lines(segment: Segment | None) -> list[str]:
 
 def data_items(item: PromptInput, insight: ProductInsight | None) -> list[str]:
     """Everything customer-written that the prompt carries, each item fence-safe."""
-    items = [f"- review quote, {quote}" for quote in insight_quotes(insight)] if item.product is not None else []
+    quotes = insight_quotes(insight, complaints=item.angle == PAIN_ANGLE) if item.product is not None else []
+    items = [f"- review quote, {quote}" for quote in quotes]
     if item.customer is not None:
         first = label((item.customer.name or "").split(" ")[0], 40)
         if first:
@@ -185,7 +188,7 @@ def part_prompt(
     lines: list[str] = []
     if item.product is not None:
         lines += ["Product (the only facts you may state):", *product_facts(item.product)]
-        lines += ["What reviews say about it:", *insight_lines(insight)]
+        lines += ["What reviews say about it:", *insight_lines(insight, complaints=item.angle == PAIN_ANGLE)]
     elif campaign.brief.strip():
         lines += [f"About: {' '.join(campaign.brief.split())}"]
     lines += ["Reader:", *segment_lines(item.segment)]

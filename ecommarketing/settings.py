@@ -117,8 +117,8 @@ GENERATION_MODEL = env_str("GENERATION_MODEL", "")
 GENERATION_BASE_URL = env_str("GENERATION_BASE_URL", "")
 GENERATION_API_KEY = env_str("GENERATION_API_KEY", "")
 GENERATION_MODEL_NAME = env_str("GENERATION_MODEL_NAME", "")
-# Candidates sampled per part of a variant (best-of-n); 0 picks by backend: 3 for a local model on CPU,
-# 5 on a GPU or a server.
+# Candidates sampled per part of a variant (best-of-n); 0 picks by backend: 4 for a local model on CPU,
+# 6 on a GPU or a server.
 GENERATION_CANDIDATES = env_int("GENERATION_CANDIDATES", 0, minimum=0)
 for _name, _value in (
     ("EMBEDDING_MODEL", EMBEDDING_MODEL),

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 
 from .batching import map_batched
 from .device import Device, select_device
@@ -39,6 +39,7 @@ from .progress import OnBatch
 logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_NEW_TOKENS = 128
+SAMPLE_BATCH_FACTOR = 12  # sequences in one sampling batch: the device's generate batch size times this
 # Tokens that end an assistant turn in common chat templates, besides the tokenizer's own EOS.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
 
@@ -279,8 +280,9 @@ class LocalGenerator(BatchedGenerator):
     ) -> tuple[list[list[Candidate]], int]:
         texts = [self.render(prompt) for prompt in prompts]
         new_tokens = 0
-        # a batch holds prompts x n sequences: keep the sequences per forward near the device's batch size
-        per_batch = max(1, (batch_size or self.device.generate_batch_size * 2) // n)
+        # A batch holds prompts x n sequences. Decoding is bound by reading the weights, so a step costs
+        # little more for 36 sequences than for 15 (0.42 s against 0.30 s on 2 cores): batch wide.
+        per_batch = max(1, (batch_size or self.device.generate_batch_size * SAMPLE_BATCH_FACTOR) // n)
 
         def run(batch: list[str]) -> list[list[Candidate]]:
             nonlocal new_tokens
@@ -308,12 +310,23 @@ class LocalGenerator(BatchedGenerator):
             options = {"do_sample": True, "temperature": sampling.temperature, "top_p": 0.95, "top_k": 50}
         if stop:
             options.update(stop_strings=list(stop), tokenizer=self.tokenizer)
+        input_ids, mask = encoded["input_ids"], encoded["attention_mask"]
+        if n > 1 and input_ids.shape[1] > 1:
+            # The prompt is read once and its key/value cache shared by its n candidates: generate's own
+            # num_return_sequences would read it n times, and on CPU reading a 350-token prompt costs as much
+            # as ~15 decoding steps. All but the last token are cached; generate reads that one.
+            options["past_key_values"] = self._prefill(input_ids[:, :-1], mask[:, :-1], n)
+            input_ids, mask = input_ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+            repeats = 1
+        else:
+            repeats = n
         output = self.model.generate(
-            **encoded,
+            input_ids=input_ids,
+            attention_mask=mask,
             max_new_tokens=sampling.max_new_tokens,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
-            num_return_sequences=n,
+            num_return_sequences=repeats,
             output_logits=True,
             return_dict_in_generate=True,
             **options,
@@ -332,6 +345,15 @@ class LocalGenerator(BatchedGenerator):
             mean = float(logprobs[row, :length].mean())
             candidates.append(Candidate(cut_at_stop(text, stop), round(mean, 4), length))
         return [candidates[i * n : (i + 1) * n] for i in range(len(texts))]
+
+    def _prefill(self, input_ids: torch.Tensor, mask: torch.Tensor, n: int) -> Any:
+        """The key/value cache of the (left-padded) prompts, each row repeated n times."""
+        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: count real tokens only
+        cache = DynamicCache()
+        self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
+                   use_cache=True)
+        cache.batch_repeat_interleave(n)
+        return cache
 
     @torch.inference_mode()
     def _generate_batch(self, texts: list[str], sampling: Sampling) -> tuple[list[str], int]:

@@ -51,6 +51,7 @@ class Scored:
     distinct: float
     failures: list[Result] = field(default_factory=list)
     repaired: bool = False  # sentences of a sampled candidate dropped (`writing._repair`)
+    fallback: bool = False  # the template's text, used when no sampled candidate passed (the button)
 
     @property
     def passed(self) -> bool:
@@ -68,6 +69,7 @@ class Scored:
             "distinct": round(self.distinct, 3), "score": round(self.score, 3),
             "failed": [f"{row['check']}: {row['detail']}" for row in self.failures],
             **({"repaired": True} if self.repaired else {}),
+            **({"fallback": True} if self.fallback else {}),
         }
 
 

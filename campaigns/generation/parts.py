@@ -23,6 +23,7 @@ from ..models import Campaign
 
 PARAGRAPH_MAX_CHARS = 480
 CTA_MAX_CHARS = 40
+DEFAULT_CTA = "Take a look"  # the template's button when no sampled one passes
 LINE_MIN_CHARS = 20  # a channel whose template leaves less than this for the model's line is refused
 
 
@@ -40,8 +41,8 @@ class Part:
 
 
 def _subject(limit: int, what: str) -> Part:
-    return Part("subject", "subject", limit, 24, f"Write the {what}: at most {{limit}} characters, no quotes, "
-                "no emoji, no greeting.", sentences=False)
+    return Part("subject", "subject", limit, 20, f"Write the {what}: a short phrase of 4 to 8 words about the "
+                "product, no quotes, no emoji.", sentences=False)
 
 
 def parts_for(campaign: Campaign) -> tuple[Part, ...]:
@@ -49,15 +50,15 @@ def parts_for(campaign: Campaign) -> tuple[Part, ...]:
     if campaign.channel == EMAIL:
         return (
             _subject(60, "email subject line"),
-            Part("preheader", "preheader", EMAIL_PREHEADER_MAX, 32,
-                 "Write the email preview text: one sentence of at most {limit} characters that makes the reader "
-                 "open the email.", sentences=True),
+            Part("preheader", "preheader", EMAIL_PREHEADER_MAX, 28,
+                 "Write the email preview text: one short line (at most 12 words) that makes the reader "
+                 "want to open the email.", sentences=False),
             Part("paragraph", "body", PARAGRAPH_MAX_CHARS, 96,
                  "Write the body of the email: two or three short sentences to the reader (say 'you'), about this "
                  "product only. No greeting, no sign-off, no price, no discount, no link.", sentences=True),
-            Part("cta", "body", CTA_MAX_CHARS, 12,
-                 "Write the text of the email's button: 2 to 5 words that invite the reader to look at the "
-                 "product.", sentences=False),
+            Part("cta", "body", CTA_MAX_CHARS, 10,
+                 "Write the text of the email's button, like 'See the details' or 'Find your pair': "
+                 "a few words inviting the reader to look at this product.", sentences=False),
         )
     budget = line_budget(campaign)
     line = Part("line", "body", budget, 48,
@@ -133,15 +134,41 @@ def clean(text: str, part: Part) -> str:
     text = text.strip().splitlines()[0] if text.strip() else ""
     text = re.sub(r"\*\*|__|`+|^#+\s*", "", text).strip()
     text = _LABEL.sub("", text).strip()
-    if part.name in ("paragraph", "line"):
+    if part.name in ("paragraph", "line", "preheader"):
         text = _strip_greeting(text)
         text = text[:1].upper() + text[1:]
     if len(text) >= 2 and text[0] in _QUOTES and text[-1] in _QUOTES:
         text = text[1:-1].strip()
-    if not part.sentences:
+    for quote in '"“”':  # a quote the model opened around its answer and the newline cut before it closed
+        if text.count(quote) == 1 and quote != "”" and text.startswith(quote):
+            text = text[1:].strip()
+        if text.count(quote) == 1 and quote != "“" and text.endswith(quote):
+            text = text[:-1].strip()
+    if part.name in ("subject", "cta"):  # titles and buttons carry no full stop
         text = text.rstrip(".").strip()
     elif text and text[-1] not in _ENDS:  # cut off by the token limit: keep the whole sentences, if any
         whole = max(text.rfind(mark) for mark in ".!?")
         if whole > 0:
             text = text[: whole + 1]
-    return " ".join(text.split())
+    return _fit(" ".join(text.split()), part)
+
+
+_BREAKS = re.compile(r"\s+[-–—|]\s+|[:;,!?]\s+")
+_SENTENCE = re.compile(r"(?<=[.!?…])\s+")
+
+
+def _fit(text: str, part: Part) -> str:
+    """A part over its limit, shortened where it naturally breaks: whole leading sentences, or (a title-like
+    part) the phrase before a dash, colon or comma. Left as is when no break leaves at least half the limit
+    (the length check then rejects it)."""
+    if len(text) <= part.max_chars:
+        return text
+    if part.sentences:
+        kept = ""
+        for sentence in _SENTENCE.split(text):
+            if len(f"{kept} {sentence}".strip()) > part.max_chars:
+                break
+            kept = f"{kept} {sentence}".strip()
+        return kept if len(kept) >= part.max_chars // 3 else text
+    cuts = [m.start() for m in _BREAKS.finditer(text) if part.max_chars // 2 <= m.start() <= part.max_chars]
+    return text[: cuts[-1]].rstrip(" ,;:-") if cuts else text

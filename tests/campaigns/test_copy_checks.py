@@ -54,7 +54,7 @@ def result(copy: Copy, check: str, ctx: GuardrailContext | None = None) -> dict[
 
 def test_new_checks_follow_the_ten_in_order() -> None:
     assert guardrails.CHECKS[10:] == ("repetition", "internal_framing", "salutation", "characters", "balance",
-                                      "subject_goal", "vague_claims", "readability")
+                                      "subject_goal", "vague_claims", "readability", "point_of_view")
     rows = check_copy(email(), context())
     assert [row["check"] for row in rows] == list(guardrails.CHECKS)
     assert guardrails.passed(rows), guardrails.failures(rows)
@@ -284,3 +284,24 @@ def test_fix_instructions_for_the_new_checks_never_quote_the_copy() -> None:
     assert len(fixes) == len(failed)
     assert not any("ladies" in fix or "\ufffd" in fix for fix in fixes)
     assert all(check in guardrails.FIXES for check in guardrails.CHECKS[10:])
+
+
+# --- point of view ------------------------------------------------------------------------------------------------
+
+
+def test_a_customer_voice_is_not_the_shops() -> None:
+    row = result(email(body="Product is amazing, it's simple, it helps me hear. My ears thank me."), "point_of_view")
+    assert not row["passed"] and "'me'" in row["detail"] and "'My'" in row["detail"]
+    assert not result(email(subject="I love this shoe"), "point_of_view")["passed"]
+
+
+def test_the_shop_speaking_to_you_or_quoting_a_customer_is_fine() -> None:
+    assert result(email(), "point_of_view")["passed"]
+    quoted = email(body='One runner wrote "it helps me climb". We think you will like it too.')
+    assert result(quoted, "point_of_view")["passed"]
+    assert result(email(body="Mi amigo."), "point_of_view", context(language="es"))["passed"]
+
+
+def test_pain_points_are_internal_words() -> None:
+    row = result(email(body="Customers praise the grip and the pain points are addressed."), "internal_framing")
+    assert not row["passed"] and "pain points" in row["detail"]

@@ -10,7 +10,7 @@ import pytest
 from campaigns.channels import SMS_MAX
 from campaigns.generation.parts import Part, assemble, clean, line_budget, parts_for
 from campaigns.models import Campaign
-from campaigns.prompts import DATA_CLOSE, DATA_OPEN, PromptInput, part_prompt, with_required_text
+from campaigns.prompts import DATA_CLOSE, DATA_OPEN, PAIN_ANGLE, PromptInput, part_prompt, with_required_text
 from catalog.models import Product, ProductInsight
 from customers.models import Segment
 from tests.catalog.builders import product, product_insight
@@ -53,11 +53,14 @@ def test_a_paragraph_prompt_carries_the_facts_insight_audience_and_task() -> Non
     camp, trail, shoe, insight = _rows("Best grip on wet rock.")
     prompt = part_prompt(PromptInput(camp, trail, shoe, angle="Lead with grip."), _part(camp, "paragraph"), insight)
     for text in (BRIEF, "Never use: cheap", "title: Trail Runner X", "brand: Stride", "price: 89.99", "drop: 6 mm",
-                 "customers praise: grip", "pain points to address", "laces", "Trail & grip", "their interests: grip",
-                 "Lead with grip.", "two or three short sentences", "English (en)", "Voice: Warm. friendly"):
+                 "customers praise: grip", "Trail & grip", "their interests: grip", "Lead with grip.",
+                 "two or three short sentences", "English (en)", "Voice: Warm. friendly"):
         assert text in prompt.user, text
     assert DATA_OPEN in prompt.system and '"Best grip on wet rock."' in prompt.user.split(DATA_OPEN)[1]
     assert OFFER not in prompt.user  # the offer is the template's: the model never writes a price or discount
+    assert "laces" not in prompt.user  # complaints only for the angle that answers them
+    pain = part_prompt(PromptInput(camp, trail, shoe, angle=PAIN_ANGLE), _part(camp, "paragraph"), insight)
+    assert "some customers complain about: laces" in pain.user and "Laces come undone." in pain.user
 
 
 @pytest.mark.django_db
@@ -117,6 +120,12 @@ def test_cleaning_a_candidate() -> None:
     assert clean("The grip holds on wet rock. It also", paragraph) == "The grip holds on wet rock."
     assert clean("Shop the Trail Runner X.", cta) == "Shop the Trail Runner X"
     assert clean("", paragraph) == ""
+    assert clean('"Find your grip on wet rock', subject) == "Find your grip on wet rock"  # a quote never closed
+    assert clean('Find your "grip"', subject) == 'Find your "grip"'
+    preheader = email_parts["preheader"]
+    assert clean("Hello reader, the grip that holds on wet rock.", preheader) == "The grip that holds on wet rock."
+    long = "Runners love the Trail Runner X, a trail shoe with grip that holds on wet rock, loose gravel and mud alike"
+    assert clean(long, preheader) == "Runners love the Trail Runner X, a trail shoe with grip that holds on wet rock"
 
 
 def test_the_template_joins_the_parts_with_the_offer_verbatim() -> None:

@@ -356,3 +356,18 @@ def test_local_sampling_stops_at_a_stop_string(tiny: LocalGenerator) -> None:
                       stop=["bad"])
     for candidate in out[0]:
         assert "bad" not in candidate.text
+
+
+def test_local_sampling_reads_each_prompt_once_and_matches_plain_generate(tiny: LocalGenerator) -> None:
+    """The shared prompt cache (one prefill per prompt, repeated for its n candidates) changes nothing: the
+    same seed gives the same candidates as transformers' own num_return_sequences."""
+    prompts = [ChatPrompt("system", "the sound is good"), ChatPrompt("system", "the battery is bad the strap")]
+    out = tiny.sample(prompts, n=3, max_new_tokens=6, temperature=1.0, seed=7)
+    encoded = tiny.tokenizer([tiny.render(p) for p in prompts], return_tensors="pt", padding=True,
+                             add_special_tokens=False)
+    torch.manual_seed(7)
+    plain = tiny.model.generate(**encoded, max_new_tokens=6, do_sample=True, temperature=1.0, top_p=0.95, top_k=50,
+                                num_return_sequences=3, eos_token_id=tiny.eos_token_ids,
+                                pad_token_id=tiny.tokenizer.pad_token_id)
+    texts = tiny.tokenizer.batch_decode(plain[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert [c.text for group in out for c in group] == [text.strip() for text in texts]
