@@ -3,7 +3,8 @@ guardrail without the database: `manage.py check_copy` reads JSON Lines of these
 
 A record is an object with `channel` (email, sms, push), `subject`, `preheader`, `body`, a `brief` object
 (`goal`, `audience`, `offer`, `banned_words`, `required_text`, `voice`, `language`, `landing_url`, and
-optionally `text`, the brief in the manager's words), a `product` object (`title`, `description`, `price`,
+optionally `text`, the brief in the manager's words, and `greeting` and `sign_off`, the brand template's
+lines, which are not judged as writing), a `product` object (`title`, `description`, `price`,
 `currency`, `brand`, optional `attributes`) and an optional `reviews` list of strings; other keys are
 ignored. `record_copy` turns one into the `Copy` and `GuardrailContext` generation would have checked:
 - allowed text: the brief's text, offer, required text and landing URL, and the product's facts;
@@ -38,7 +39,9 @@ AUDIENCE_TERMS = (
     "repeat buyers", "high value", "low value", "rfm",
 )
 COPY_FIELDS = ("subject", "preheader", "body")
-BRIEF_FIELDS = ("goal", "audience", "offer", "required_text", "voice", "language", "landing_url", "text")
+BRIEF_FIELDS = (
+    "goal", "audience", "offer", "required_text", "voice", "language", "landing_url", "text", "greeting", "sign_off",
+)
 PRODUCT_FIELDS = ("title", "description", "currency", "brand")
 
 
@@ -151,6 +154,7 @@ def record_copy(record: object) -> tuple[Copy, GuardrailContext]:
         goal=goal,
         goal_label=goal_label,
         audience_terms=audience_terms(brief_texts["audience"]),
+        template_texts=[text for text in (brief_texts["greeting"], brief_texts["sign_off"]) if text.strip()],
     )
     return copy, context
 

@@ -232,7 +232,11 @@ def write_group(
         for name, state in writing.states.items():
             if not state.passed:
                 others = {k: v for k, v in writing.texts().items() if k != name}
-                dropped += _repair(state, lambda text, n=name, o=others: assemble(campaign, {**o, n: text}), context)
+
+                def message_for(text: str, part: str = name, rest: dict[str, str] = others) -> Copy:
+                    return assemble(campaign, {**rest, part: text})
+
+                dropped += _repair(state, message_for, context)
             if not state.passed and name in FALLBACKS:  # the template's button, or no preheader (mail clients
                 # then preview the body's start), rather than a failing one
                 state.scored.append(Scored(FALLBACKS[name], 0.0, None, 0.0, [], fallback=True))

@@ -183,3 +183,13 @@ def test_record_to_copy_and_context() -> None:
         assert fact in context.allowed_text, fact
     assert "warm" not in context.allowed_text and "lapsed" not in context.allowed_text
     assert GOOD["reviews"][0] not in context.allowed_text
+
+
+def test_the_brand_templates_sign_off_is_not_judged_as_writing(tmp_path: Path) -> None:
+    signed = {**GOOD, "body": GOOD["body"].replace("\n\nUnsubscribe", "\n\nHappy running,\nThe Stride team"
+                                                   "\n\nUnsubscribe")}
+    output, _ = run(tmp_path, lines(signed))
+    assert [f["check"] for f in rows(output)[0]["failures"]] == ["format"]  # "...team" ends mid-sentence
+    templated = {**signed, "brief": {**GOOD["brief"], "sign_off": "Happy running,\nThe Stride team"}}
+    output, error = run(tmp_path, lines(templated))
+    assert error is None and rows(output)[0]["passed"] is True

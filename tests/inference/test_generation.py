@@ -291,6 +291,21 @@ def test_prepared_default_model_writes_a_sentence(settings: Any) -> None:
     )
     assert len(text.split()) >= 3
     assert generator.stats.new_tokens > 0
+    # the shared prompt cache gives the candidates transformers' own num_return_sequences gives (same seed)
+    prompts = [ChatPrompt("You write marketing copy.", "Write a subject line for a trail shoe loved for its grip."),
+               ChatPrompt("You write marketing copy.", "Write one line about a serum.")]
+    shared = generator.sample(prompts, n=2, max_new_tokens=12, temperature=0.8, seed=4, stop=["\n"])
+    encoded = generator.tokenizer([generator.render(p) for p in prompts], return_tensors="pt", padding=True,
+                                  add_special_tokens=False)
+    torch.manual_seed(4)
+    plain = generator.model.generate(
+        **encoded, max_new_tokens=12, do_sample=True, temperature=0.8, top_p=0.95, top_k=50, num_return_sequences=2,
+        eos_token_id=generator.eos_token_ids, pad_token_id=generator.tokenizer.pad_token_id, stop_strings=["\n"],
+        tokenizer=generator.tokenizer,
+    )
+    texts = generator.tokenizer.batch_decode(plain[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
+    assert [c.text for group in shared for c in group] == [text.strip() for text in texts]
+    assert all(c.mean_logprob is not None and c.mean_logprob < 0 for group in shared for c in group)
 
 
 # --- Sampling candidates (best-of-n) ----------------------------------------------------------------------
@@ -360,8 +375,10 @@ def test_local_sampling_stops_at_a_stop_string(tiny: LocalGenerator) -> None:
 
 def test_local_sampling_reads_each_prompt_once_and_matches_plain_generate(tiny: LocalGenerator) -> None:
     """The shared prompt cache (one prefill per prompt, repeated for its n candidates) changes nothing: the
-    same seed gives the same candidates as transformers' own num_return_sequences."""
-    prompts = [ChatPrompt("system", "the sound is good"), ChatPrompt("system", "the battery is bad the strap")]
+    same seed gives the same candidates as transformers' own num_return_sequences (on the real model too, in
+    the slow test above)."""
+    # longest first: the order a batch is sorted into, so both paths draw their random numbers for the same rows
+    prompts = [ChatPrompt("system", "the battery is bad the strap"), ChatPrompt("system", "the sound is good")]
     out = tiny.sample(prompts, n=3, max_new_tokens=6, temperature=1.0, seed=7)
     encoded = tiny.tokenizer([tiny.render(p) for p in prompts], return_tensors="pt", padding=True,
                              add_special_tokens=False)
@@ -371,3 +388,19 @@ def test_local_sampling_reads_each_prompt_once_and_matches_plain_generate(tiny: 
                                 pad_token_id=tiny.tokenizer.pad_token_id)
     texts = tiny.tokenizer.batch_decode(plain[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
     assert [c.text for group in out for c in group] == [text.strip() for text in texts]
+
+
+def test_compose_offers_an_llm_server_the_workers_can_switch_to() -> None:
+    """docker-compose.yml: the optional vLLM service (profile llm, prefix caching, offline weights) serves the
+    model name the workers ask for, and GENERATION_BASE_URL reaches every worker."""
+    import yaml
+
+    compose = yaml.safe_load((Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text())
+    llm = compose["services"]["llm"]
+    assert llm["profiles"] == ["llm"] and "--enable-prefix-caching" in llm["command"]
+    assert "--served-model-name=${GENERATION_MODEL_NAME:-copy}" in llm["command"]
+    assert llm["environment"]["HF_HUB_OFFLINE"] == "1"
+    for name in ("worker", "worker-gpu"):
+        env = compose["services"][name]["environment"]
+        assert env["GENERATION_BASE_URL"] == "${GENERATION_BASE_URL:-}"
+        assert env["GENERATION_MODEL_NAME"] == "${GENERATION_MODEL_NAME:-copy}"
