@@ -11,15 +11,19 @@ generated now. The modules, by seam:
   seed, labelled A, B, C...; with `personalise_per_customer`, one more per customer for the first
   PER_CUSTOMER_CAP customers of the audience (`campaigns.audience`), with their top recommendation as the
   product.
-- Each output is parsed and checked by the pure `campaigns.guardrails`, against what `context` reads from the
-  database (allowed text, reviews, customer names); `check_variant` re-checks a stored variant the same way
-  after a person edits it. One that fails is first repaired (`repair`: sentences that on their own break a
-  sentence-level check are dropped, if enough is left) and re-checked, the repair recorded as an extra
-  `repair` row of its results. A failed one is regenerated with the failed checks added to the prompt, at
-  most MAX_RETRIES times (`writing`); then stored as in review (passed) or flagged (with the results), with
-  its prompt, model version and name, attempts and a relevance score (`relevance`: cosine between the copy's
-  embedding and the product and segment text). First attempts of a group go to the model in one batch, then
-  the retries in another, so a local model batches and a server runs them concurrently.
+- Parts (`parts`): the model writes each part of a message from its own short prompt (`campaigns.prompts`),
+  one line each (email: subject, preheader, paragraph, button text; SMS: line; push: title, line); the
+  campaign's template adds the greeting, the offer verbatim, the link, the sign-off and the required text.
+- Best of n (`writing`, `choosing`): every part's prompts go to the model in one `sample` call, n candidates
+  each (GENERATION_CANDIDATES); each candidate is checked by the pure `campaigns.guardrails` on the message
+  it would make, against what `context` reads from the database (allowed text, reviews, customer names),
+  and scored by relevance, the model's fluency and distinctness from the group's other variants. A part with
+  no passing candidate is sampled again with the failed checks in its prompt (MAX_RETRIES), then repaired
+  (`repair`: its offending sentences dropped, recorded as a `repair` row) or replaced by the template's
+  fallback (button text, no preheader). The whole message is checked once more and stored in review
+  (passed) or flagged (with its results), with its prompts, every part's candidates (`Variant.parts`),
+  model version and name, attempts and a relevance score (`relevance`). `check_variant` re-checks a stored
+  variant the same way after a person edits it. Approved variants teach the voice (`examples`).
 - Idempotent: a (segment, product, customer, label) that already has a variant is skipped, so a re-run
   (or a retried job) only fills what is missing; `force` first deletes the variants not yet approved
   (and not used by an experiment arm or a message) and writes them again. Each group commits on its own.
