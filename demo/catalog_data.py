@@ -2583,6 +2583,7 @@ DEMO_CAMPAIGNS: tuple[dict[str, object], ...] = (
         "offer": "free 30-day returns on worn shoes",
         "banned_words": ["guilt", "last chance", "hurry"],
         "required_text": "You get this email because you agreed to hear from us. Unsubscribe: example.com/unsubscribe",
+        "sign_off": "See you on the trails,\nThe running team",
         "audience_filters": {"lifecycle": ["at_risk", "lapsed"]},
         "variants_per_group": 2,
     },

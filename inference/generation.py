@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_MAX_NEW_TOKENS = 128
 SAMPLE_BATCH_FACTOR = 12  # sequences in one sampling batch: the device's generate batch size times this
+MIN_SHARED_PREFIX = 32  # tokens the prompts of a sampling batch must share before they are read once for all
 # Tokens that end an assistant turn in common chat templates, besides the tokenizer's own EOS.
 END_OF_TURN_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<|end|>", "<end_of_turn>")
 
@@ -301,37 +302,28 @@ class LocalGenerator(BatchedGenerator):
         """One `generate` for the whole batch: every prompt's n candidates decode together, one forward
         per step. The log-probability of each chosen token is read from the raw logits step by step (not
         kept for all steps: at 150k vocabulary that would be hundreds of MB)."""
-        encoded = self.tokenizer(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(
-            self.device.torch
-        )
         options: dict[str, Any] = {"do_sample": False, "temperature": None, "top_p": None, "top_k": None}
         if sampling.temperature > 0:
-            torch.manual_seed(sampling.seed)
             options = {"do_sample": True, "temperature": sampling.temperature, "top_p": 0.95, "top_k": 50}
         if stop:
             options.update(stop_strings=list(stop), tokenizer=self.tokenizer)
-        input_ids, mask = encoded["input_ids"], encoded["attention_mask"]
-        if n > 1 and input_ids.shape[1] > 1:
-            # The prompt is read once and its key/value cache shared by its n candidates: generate's own
-            # num_return_sequences would read it n times, and on CPU reading a 350-token prompt costs as much
-            # as ~15 decoding steps. All but the last token are cached; generate reads that one.
-            options["past_key_values"] = self._prefill(input_ids[:, :-1], mask[:, :-1], n)
-            input_ids, mask = input_ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
-            repeats = 1
-        else:
-            repeats = n
+        input_ids, mask, cache = self._read_prompts(texts, n)
+        if cache is not None:
+            options["past_key_values"] = cache
+        if sampling.temperature > 0:
+            torch.manual_seed(sampling.seed)
         output = self.model.generate(
             input_ids=input_ids,
             attention_mask=mask,
             max_new_tokens=sampling.max_new_tokens,
             eos_token_id=self.eos_token_ids,
             pad_token_id=self.tokenizer.pad_token_id,
-            num_return_sequences=repeats,
+            num_return_sequences=1 if cache is not None else n,
             output_logits=True,
             return_dict_in_generate=True,
             **options,
         )
-        generated = output.sequences[:, encoded["input_ids"].shape[1] :]
+        generated = output.sequences[:, input_ids.shape[1] :]
         steps = generated.shape[1]
         logprobs = torch.zeros(generated.shape, dtype=torch.float32, device=generated.device)
         for step, logits in enumerate(output.logits[:steps]):
@@ -346,14 +338,46 @@ class LocalGenerator(BatchedGenerator):
             candidates.append(Candidate(cut_at_stop(text, stop), round(mean, 4), length))
         return [candidates[i * n : (i + 1) * n] for i in range(len(texts))]
 
-    def _prefill(self, input_ids: torch.Tensor, mask: torch.Tensor, n: int) -> Any:
-        """The key/value cache of the (left-padded) prompts, each row repeated n times."""
-        positions = (mask.long().cumsum(-1) - 1).clamp(min=0)  # left padding: count real tokens only
+    def _read_prompts(self, texts: list[str], n: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
+        """(input ids, attention mask, key/value cache or None) for sampling n candidates of each prompt.
+
+        Each prompt is read once, not n times (generate's num_return_sequences would read it n times, and on
+        CPU reading a 350-token prompt costs as much as ~15 decoding steps): its cache is repeated for its
+        candidates. The prompts of one call (one part of a group's variants) share most of their text, so
+        the tokens they all start with (at least MIN_SHARED_PREFIX) are read once for the whole batch too:
+        the rows are then the shared prefix, left padding, and each prompt's own tail, and the positions
+        count real tokens only, as generate counts them. All but the last token are cached; generate reads
+        that one. Returns no cache when there is nothing to share (one prompt, one candidate)."""
+        rows = [list(self.tokenizer(text, add_special_tokens=False)["input_ids"]) for text in texts]
+        shared = 0
+        if len(rows) > 1:
+            limit = min(len(row) for row in rows) - 1  # every row keeps at least one token of its own
+            while shared < limit and all(row[shared] == rows[0][shared] for row in rows):
+                shared += 1
+            shared = shared if shared >= MIN_SHARED_PREFIX else 0
+        prefix, tails = rows[0][:shared], [row[shared:] for row in rows]
+        width = max(len(tail) for tail in tails)
+        pad = int(self.tokenizer.pad_token_id)
+        device = self.device.torch
+        tail_ids = torch.tensor([[pad] * (width - len(t)) + t for t in tails], device=device)
+        tail_mask = torch.tensor([[0] * (width - len(t)) + [1] * len(t) for t in tails], device=device)
+        batch = len(rows)
+        ids = torch.cat([torch.tensor([prefix] * batch, dtype=torch.long, device=device).view(batch, -1), tail_ids], 1)
+        mask = torch.cat([torch.ones(batch, len(prefix), dtype=torch.long, device=device), tail_mask], 1)
+        if (n == 1 and not prefix) or ids.shape[1] < 2:
+            return ids, mask, None
         cache = DynamicCache()
-        self.model(input_ids=input_ids, attention_mask=mask, position_ids=positions, past_key_values=cache,
-                   use_cache=True)
-        cache.batch_repeat_interleave(n)
-        return cache
+        if prefix:
+            self.model(input_ids=torch.tensor([prefix], device=device), past_key_values=cache, use_cache=True)
+            cache.batch_repeat_interleave(batch)
+        if width > 1:
+            positions = len(prefix) + (tail_mask[:, :-1].cumsum(-1) - 1).clamp(min=0)
+            self.model(input_ids=tail_ids[:, :-1], attention_mask=mask[:, :-1], position_ids=positions,
+                       past_key_values=cache, use_cache=True)
+        if n > 1:
+            cache.batch_repeat_interleave(n)
+            ids, mask = ids.repeat_interleave(n, dim=0), mask.repeat_interleave(n, dim=0)
+        return ids, mask, cache
 
     @torch.inference_mode()
     def _generate_batch(self, texts: list[str], sampling: Sampling) -> tuple[list[str], int]:

@@ -79,6 +79,7 @@ def line_budget(campaign: Campaign) -> int:
 def offer_sentence(offer: str) -> str:
     """The campaign's offer, verbatim, as a sentence."""
     offer = " ".join(offer.split())
+    offer = offer[:1].upper() + offer[1:]
     return offer if not offer or offer[-1] in ".!?" else f"{offer}."
 
 

@@ -306,6 +306,14 @@ def test_prepared_default_model_writes_a_sentence(settings: Any) -> None:
     texts = generator.tokenizer.batch_decode(plain[:, encoded["input_ids"].shape[1] :], skip_special_tokens=True)
     assert [c.text for group in shared for c in group] == [text.strip() for text in texts]
     assert all(c.mean_logprob is not None and c.mean_logprob < 0 for group in shared for c in group)
+    # prompts sharing a long start are read once for the batch: greedy text is what generate gives alone
+    facts = "Product: Trail Runner X, a trail running shoe. Customers praise its grip on wet rock, its light " \
+            "weight and its cushioning on long runs. Audience: trail runners. Voice: warm and plain."
+    long = [ChatPrompt("You write marketing copy.", f"{facts}\nWrite the email subject line."),
+            ChatPrompt("You write marketing copy.", f"{facts}\nWrite the text of the email's button.")]
+    alone = [generator.generate([p], max_new_tokens=10)[0].split("\n")[0].strip() for p in long]
+    together = generator.sample(long, n=1, max_new_tokens=10, temperature=0.0, stop=["\n"])
+    assert [group[0].text for group in together] == alone
 
 
 # --- Sampling candidates (best-of-n) ----------------------------------------------------------------------
