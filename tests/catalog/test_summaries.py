@@ -517,3 +517,14 @@ def test_job_needs_ids_or_top(run_on_commit: Any) -> None:
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "needs `product_ids` (a list of ids) or `top`" in job.error
+
+
+def test_the_evaluation_rubric_judges_a_finished_summary() -> None:
+    from evaluation.summaries import rubric
+
+    good = rubric(GOOD, facts(), [PRAISE_TEXT, COMPLAINT_TEXT])
+    assert all(good["checks"].values()) and good["problems"] == {}
+    second = f"{PRAISE_TEXT} It has 40 hours."
+    bad = rubric(f"{PRAISE_TEXT} {second}", facts(), [PRAISE_TEXT, second])
+    assert not bad["checks"]["grounded"] and not bad["checks"]["repetition"]
+    assert bad["checks"]["unbalanced"] and bad["checks"]["stray_characters"]
