@@ -1,16 +1,18 @@
-"""The grounding check of a generated summary: keep the sentences whose numbers, commercial claims and aspect
-words all come from the facts, drop the rest with the reason. Simple, explainable rules (see `ground`), not a
-proof of faithfulness."""
+"""The grounding check of generated summary text: the sentences whose numbers, commercial claims and aspect
+words all come from the facts pass, the rest fail with the reason. `part_grounding_failures` judges one part's
+candidate against that part's facts only (and keeps complaints out of praise); `ground` judges a whole text
+(the evaluation's check of a finished summary). Simple, explainable rules, not a proof of faithfulness."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from inference.generation import ChatPrompt
 from inference.grounding import invented_numbers, numbers, word_set, words
 
-from .prompt import SummaryFacts, build_prompt
+from .prompt import COMPLAINTS, PRAISE, SummaryFacts, build_prompts, part_facts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CURRENCY = re.compile(r"[$€£¥₹]")
@@ -32,6 +34,13 @@ _CRITICISM = word_set(
     concern concerns wish wishes lack lacks weak drawback downside criticise criticised criticize criticized
     negative unreliable fail fails failed break breaks broke crack cracked leak leaks peel peeling t"""
 )
+# Talk of complaints or wishes: never in the praise part, whatever aspect it names.
+_COMPLAINT_TALK = word_set(
+    """complain complains complained complaint complaints dislike dislikes disliked issue issues problem problems
+    drawback drawbacks downside downsides wish wishes wished concern concerns unfortunately criticise criticised
+    criticize criticized"""
+)
+COPIED_RUN = 6  # words in a row shared with a customer quote: copied, not summarised
 _CLAUSE = re.compile(r"[,;:]|\b(?:but|however|although|though|while|whereas|yet)\b")
 _FILLER = word_set("a an the of and or with for to in on")
 # Product aspects a summary might name (nouns that are rarely anything else). A sentence naming one that
@@ -80,6 +89,45 @@ def complaint_only(facts: SummaryFacts) -> set[str]:
     return {_stem(w) for name, _ in facts.pains for w in words(name)} - praised - _FILLER
 
 
+def complaint_words(facts: SummaryFacts) -> set[str]:
+    """Stems the praise part may not use: aspects only complained about, and what reviewers wish for."""
+    praised = {_stem(w) for name, _ in facts.praised for w in words(name)}
+    wished = {_stem(w) for name, _ in facts.needs for w in words(name)} - praised - _FILLER
+    return complaint_only(facts) | wished
+
+
+def copied_quote(sentence: str, facts: SummaryFacts, run: int = COPIED_RUN) -> str | None:
+    """The first run of `run` words the sentence shares with a customer quote, if any."""
+    said = words(sentence.lower())
+    grams = {tuple(said[i : i + run]) for i in range(len(said) - run + 1)}
+    for quote in facts.quotes:
+        quoted = words(quote.text.lower())
+        for i in range(len(quoted) - run + 1):
+            if tuple(quoted[i : i + run]) in grams:
+                return " ".join(quoted[i : i + run])
+    return None
+
+
+def part_grounding_failures(sentence: str, part: str, facts: SummaryFacts, prompt: ChatPrompt) -> list[str]:
+    """Why one part's sentence is not grounded (empty when it is): the rules of `ground` against that part's
+    own facts (its numbers, its aspects: a complaint sentence naming a praised-only aspect fails too), a run
+    copied from a quote, and, for PRAISE, any complaint-only aspect, wish or talk of complaints."""
+    own = part_facts(facts, part)
+    reason = _why_ungrounded(sentence, numbers(prompt.user) | {"5"}, vocabulary(own), complaint_only(facts))
+    failures = [reason] if reason else []
+    copied = copied_quote(sentence, facts)
+    if copied:
+        failures.append(f"copies a customer quote: {copied}")
+    if part == PRAISE:
+        found = set(words(sentence.lower()))
+        mixed = sorted(({_stem(w) for w in found} & complaint_words(facts)) | (found & _COMPLAINT_TALK))
+        if mixed:
+            failures.append(f"a complaint in the praise: {', '.join(mixed)}")
+    elif part != COMPLAINTS:
+        raise ValueError(f"unknown summary part {part!r}")
+    return failures
+
+
 @dataclass
 class Grounded:
     text: str
@@ -91,7 +139,7 @@ class Grounded:
         return bool(self.kept)
 
 
-def _clean_output(output: str) -> str:
+def clean_output(output: str) -> str:
     """Strip what small models add around the answer: markdown, a "Summary:" label, wrapping quotes."""
     text = re.sub(r"[*_#`]+", "", output)
     text = re.sub(r"^\s*(?:[-•]|\d+[.)])\s+", "", text, flags=re.MULTILINE)
@@ -100,19 +148,21 @@ def _clean_output(output: str) -> str:
     return text
 
 
-def ground(output: str, facts: SummaryFacts, prompt: ChatPrompt | None = None, max_sentences: int = 3) -> Grounded:
-    """Keep the sentences whose numbers, commercial claims and aspect words all come from the facts.
+def ground(output: str, facts: SummaryFacts, prompts: Sequence[ChatPrompt] = (), max_sentences: int = 3) -> Grounded:
+    """Keep the sentences whose numbers, commercial claims and aspect words all come from the facts (the
+    numbers of `prompts`, by default every part's prompt).
 
     Rules, in order, each dropping the sentence: unfinished (cut by the token limit); fence markup; money;
     first person (a copied quote, or the shop's voice); a number (digits or a number word) absent from the
     prompt's facts (presence is checked, not meaning); a price/offer/shipping claim the insight does not
     make; an aspect noun from ASPECT_WORDS the insight never mentions; a clause praising an aspect that
     reviewers only complained about, with no negation or contrast in it. At most `max_sentences` are kept."""
-    allowed_numbers = numbers((prompt or build_prompt(facts)).user) | {"5"}  # ratings are "out of 5"
+    texts = [p.user for p in prompts or build_prompts(facts).values()]
+    allowed_numbers = numbers("\n".join(texts)) | {"5"}  # ratings are "out of 5"
     known, complained = vocabulary(facts), complaint_only(facts)
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
-    for sentence in (s.strip() for s in _SENTENCE_END.split(_clean_output(output)) if s.strip()):
+    for sentence in (s.strip() for s in _SENTENCE_END.split(clean_output(output)) if s.strip()):
         reason = _why_ungrounded(sentence, allowed_numbers, known, complained)
         if reason is None and len(kept) >= max_sentences:
             reason = "beyond the sentence limit"

@@ -1,35 +1,60 @@
-"""Summarising products: batches of prompts to the generator, outputs cached in `GeneratedText` by the
-hash of model + prompt + parameters, grounded, and stored on `ProductInsight` with the model version (or the
-template, with none). Work is committed per chunk, and a product whose summary input did not change is
-skipped, so a killed job keeps what it finished and a re-run costs nothing."""
+"""Summarising products part by part, best of n: every part's prompt of a chunk of products goes to the
+generator in one `sample` call per part (n candidates each, cut at a newline), the candidates are cached in
+`GeneratedText` by the hash of model + part prompt + parameters (n and the seed included), each part is chosen
+by `choosing` (or is the template's text when no candidate passes), and the joined summary is stored on
+`ProductInsight` with the model version (or the template, with none). Work is committed per chunk, and a
+product whose summary input did not change is skipped, so a killed job keeps what it finished and a re-run
+costs nothing."""
 
 from __future__ import annotations
 
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from core.progress import NO_PROGRESS, Progress
 from inference import registry
-from inference.generation import ChatPrompt, GenerationError, Generator
+from inference.generation import Candidate, ChatPrompt, GenerationError, Generator
 from inference.loading import ModelNotAvailable
 
 from ..generator_versions import version_for
 from ..models import GeneratedText, ModelVersion, ProductInsight
-from .grounding import ground
-from .prompt import GENERATION_PARAMS, SummaryFacts, build_prompt, facts_from_insight, prompt_hash, template_hash
+from .choosing import Written, write_summary
+from .prompt import (
+    PARTS,
+    SAMPLING_PARAMS,
+    SummaryFacts,
+    build_prompts,
+    facts_from_insight,
+    prompt_hash,
+    summary_hash,
+    template_hash,
+)
 from .template import template_summary
 
 logger = logging.getLogger(__name__)
 
-# Products per generate call and per commit. On 2 CPU cores one chunk of 8 takes a few minutes with
-# the default 0.5B model; an OpenAI-compatible server takes them concurrently.
+# Products per sampling round and per commit. On 2 CPU cores one chunk of 8 (two parts, 4 candidates each)
+# takes a few minutes with the default 0.5B model; an OpenAI-compatible server takes them concurrently.
 CHUNK = 8
+OnSummary = Callable[[int, Written], None]
+
+
+def candidates_per_part(generator: Generator) -> int:
+    """GENERATION_CANDIDATES when set, else by backend: 4 for a local model on CPU, 6 otherwise (the rule of
+    campaign copy, `campaigns.generation.writing.candidates_per_part`, which catalog may not import)."""
+    configured = int(getattr(settings, "GENERATION_CANDIDATES", 0) or 0)
+    if configured > 0:
+        return configured
+    device = getattr(generator, "device", None)
+    return 4 if device is not None and not device.is_cuda else 6
 
 
 def _default_generator() -> Generator | None:
@@ -45,8 +70,9 @@ def _default_generator() -> Generator | None:
 class _Pending:
     insight: ProductInsight
     facts: SummaryFacts
-    prompt: ChatPrompt | None = None
-    key: str = ""
+    prompts: dict[str, ChatPrompt] = field(default_factory=dict)  # by part; empty: the template
+    keys: dict[str, str] = field(default_factory=dict)  # each part's cache key
+    key: str = ""  # the summary input hash
 
 
 def summarize_products(
@@ -56,13 +82,20 @@ def summarize_products(
     progress: Progress = NO_PROGRESS,
     force: bool = False,
     use_model: bool = True,
+    use_cache: bool = True,
     chunk: int = CHUNK,
+    on_summary: OnSummary | None = None,
 ) -> dict[str, int]:
-    """Summarise the products' insights; returns counts (generated, cached, template, unchanged, ...).
+    """Summarise the products' insights; returns counts: generated, cached (products whose every part came
+    from the cache), template, unchanged, missing, generation_errors, dropped_sentences (sampled candidates
+    that failed a check), parts (parts chosen), parts_fallback (parts that are the template's text: no
+    candidate passed), chosen_not_first (parts whose chosen candidate was not the first sampled).
 
     `generator` defaults to the generation role from settings; without one (or with `use_model=False`)
     every product gets the template summary. Work is committed per chunk, so a killed job keeps what it
-    finished, and a product whose summary input is unchanged is skipped. `progress` counts products."""
+    finished, and a product whose summary input is unchanged is skipped (all with `force`). `use_cache=False`
+    samples again even when `GeneratedText` has the candidates (the evaluation's timing). `on_summary` gets
+    (product id, the written summary) of every summary the model wrote. `progress` counts products."""
     ids = list(dict.fromkeys(product_ids))
     progress.set_total(len(ids))
     insights = {
@@ -74,81 +107,118 @@ def summarize_products(
         progress.advance(counts["missing"])
     active = generator if generator is not None else (_default_generator() if use_model else None)
     version = version_for(active) if active is not None else None
+    n = candidates_per_part(active) if active is not None else 0
     ordered = [insights[pid] for pid in ids if pid in insights]
     for start in range(0, len(ordered), chunk):
         part = ordered[start : start + chunk]
-        counts.update(_summarize_chunk(part, active, version, force))
+        counts.update(_summarize_chunk(part, active, version, force, n, use_cache, on_summary))
         progress.advance(len(part))
-    return {key: value for key, value in counts.items() if value or key in {"generated", "template", "unchanged"}}
+    always = {"generated", "template", "unchanged"}
+    return {key: value for key, value in counts.items() if value or key in always}
+
+
+def _plan(insight: ProductInsight, generator: Generator | None, params: dict[str, Any]) -> _Pending:
+    facts = facts_from_insight(insight.product, insight)
+    item = _Pending(insight, facts)
+    if generator is not None:
+        item.prompts = build_prompts(facts)
+        item.keys = {part: prompt_hash(generator.name, prompt, params) for part, prompt in item.prompts.items()}
+    item.key = summary_hash(list(item.keys.values())) if item.prompts else template_hash(facts)
+    return item
+
+
+def _candidates(output: str) -> list[Candidate] | None:
+    """The candidates a GeneratedText row keeps (None when it is not a list of them: an older format)."""
+    try:
+        rows = json.loads(output)
+        return [Candidate(str(r["text"]), r.get("mean_logprob"), int(r.get("tokens", 0))) for r in rows]
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+
+
+def _sample(
+    generator: Generator, pending: Sequence[_Pending], params: dict[str, Any], use_cache: bool, counts: Counter[str]
+) -> dict[str, list[Candidate]]:
+    """Every part's candidates by cache key: from the cache, else one `sample` call per part (its prompts
+    share their text and end together), stored as they come. A GenerationError sends the products still
+    missing a part to the template, with its hash, so the next run tries the model again."""
+    keys = {key for item in pending for key in item.keys.values()}
+    samples: dict[str, list[Candidate]] = {}
+    if use_cache:
+        for key, output in GeneratedText.objects.filter(prompt_hash__in=keys).values_list("prompt_hash", "output"):
+            found = _candidates(output)
+            if found is not None:
+                samples[key] = found
+    counts["cached"] += sum(1 for item in pending if item.keys and all(k in samples for k in item.keys.values()))
+    try:
+        for part in PARTS:
+            # the same prompt twice (identical facts) is sampled once
+            todo = {item.keys[part]: item.prompts[part] for item in pending
+                    if part in item.keys and item.keys[part] not in samples}
+            if not todo:
+                continue
+            outputs = generator.sample(
+                list(todo.values()), n=params["n"], max_new_tokens=params["max_new_tokens"],
+                temperature=params["temperature"], seed=params["seed"], stop=tuple(params["stop"]),
+            )
+            GeneratedText.objects.bulk_create(
+                [
+                    GeneratedText(
+                        prompt_hash=key, model_name=generator.name[:200],
+                        prompt=json.dumps({"system": prompt.system, "user": prompt.user, "params": params}),
+                        output=json.dumps([{"text": c.text, "mean_logprob": c.mean_logprob, "tokens": c.tokens}
+                                           for c in candidates]),
+                    )
+                    for (key, prompt), candidates in zip(todo.items(), outputs, strict=True)
+                ],
+                ignore_conflicts=True,  # another worker (or an uncached run) may have stored the same prompt
+            )
+            samples.update({key: list(c) for key, c in zip(todo, outputs, strict=True)})
+    except GenerationError as exc:
+        failed = [item for item in pending if any(k not in samples for k in item.keys.values())]
+        logger.warning("generation failed for %d products, using the template: %s", len(failed), exc)
+        counts["generation_errors"] += len(failed)
+        for item in failed:  # template now; its hash lets the next run try the model again
+            item.prompts, item.keys, item.key = {}, {}, template_hash(item.facts)
+    return samples
 
 
 def _summarize_chunk(
-    insights: Sequence[ProductInsight], generator: Generator | None, version: ModelVersion | None, force: bool
+    insights: Sequence[ProductInsight], generator: Generator | None, version: ModelVersion | None, force: bool,
+    n: int, use_cache: bool, on_summary: OnSummary | None,
 ) -> Counter[str]:
     counts: Counter[str] = Counter(generated=0, template=0, unchanged=0)
+    params = {**SAMPLING_PARAMS, "n": n}
     pending: list[_Pending] = []
     for insight in insights:
-        facts = facts_from_insight(insight.product, insight)
-        item = _Pending(insight, facts)
-        if generator is not None:
-            item.prompt = build_prompt(facts)
-            item.key = prompt_hash(generator.name, item.prompt)
-        else:
-            item.key = template_hash(facts)
+        item = _plan(insight, generator, params)
         if not force and insight.summary and insight.summary_input_hash == item.key:
             counts["unchanged"] += 1
         else:
             pending.append(item)
     if not pending:
         return counts
-
-    outputs: dict[str, str] = {}
-    if generator is not None:
-        keys = [item.key for item in pending]
-        outputs = dict(GeneratedText.objects.filter(prompt_hash__in=keys).values_list("prompt_hash", "output"))
-        counts["cached"] += sum(1 for key in keys if key in outputs)
-        todo = [item for item in pending if item.key not in outputs and item.prompt is not None]
-        # the same prompt twice in one chunk (identical facts) is generated once
-        unique = list({item.key: item for item in todo}.values())
-        if unique:
-            try:
-                texts = generator.generate([item.prompt for item in unique if item.prompt], **GENERATION_PARAMS)
-            except GenerationError as exc:
-                logger.warning("generation failed for %d products, using the template: %s", len(unique), exc)
-                counts["generation_errors"] += len(unique)
-                failed = {item.key for item in unique}
-                for item in pending:  # template now; its hash lets the next run try the model again
-                    if item.key in failed:
-                        item.prompt, item.key = None, template_hash(item.facts)
-                texts = []
-            else:
-                GeneratedText.objects.bulk_create(
-                    [
-                        GeneratedText(
-                            prompt_hash=item.key,
-                            model_name=generator.name[:200],
-                            prompt=json.dumps({"system": item.prompt.system, "user": item.prompt.user,
-                                               "params": GENERATION_PARAMS}),
-                            output=text,
-                        )
-                        for item, text in zip(unique, texts, strict=True)
-                        if item.prompt is not None
-                    ],
-                    ignore_conflicts=True,  # another worker may have generated the same prompt meanwhile
-                )
-                outputs.update({item.key: text for item, text in zip(unique, texts, strict=True)})
+    samples = _sample(generator, pending, params, use_cache, counts) if generator is not None else {}
 
     now = timezone.now()
     with transaction.atomic():
         for item in pending:
             summary, model = template_summary(item.facts), None
-            if item.prompt is not None and item.key in outputs:
-                grounded = ground(outputs[item.key], item.facts, item.prompt)
-                counts["dropped_sentences"] += len(grounded.dropped)
-                if grounded.dropped:
-                    logger.info("product %s: dropped %s", item.insight.product_id, grounded.dropped)
-                if grounded.ok:
-                    summary, model = grounded.text, version
+            if item.prompts:
+                written = write_summary(item.facts, item.prompts,
+                                        {part: samples.get(key, []) for part, key in item.keys.items()})
+                counts["parts"] += len(written.parts)
+                counts["parts_fallback"] += written.fallback_parts
+                counts["chosen_not_first"] += written.chosen_not_first
+                counts["dropped_sentences"] += sum(p.failed_candidates for p in written.parts)
+                for choice in written.parts:
+                    if choice.fallback:
+                        logger.info("product %s: no %s candidate passed: %s", item.insight.product_id,
+                                    choice.part, [c.failures for c in choice.candidates])
+                if written.generated:
+                    summary, model = written.text, version
+                if on_summary is not None:
+                    on_summary(item.insight.product_id, written)
             counts["generated" if model is not None else "template"] += 1
             ProductInsight.objects.filter(pk=item.insight.pk).update(
                 summary=summary, summary_input_hash=item.key, summary_model=model, summary_at=now

@@ -1,0 +1,142 @@
+"""Best-of-n for one summary: each part is chosen among the candidates the model sampled for it.
+
+A candidate is cleaned (markdown, a "Summary:" label and wrapping quotes removed; only its first sentence
+kept: a part is one sentence) and checked: the grounding rules against its own part's facts
+(`grounding.part_grounding_failures`: invented numbers, claims and aspects, first person, a copied quote, a
+complaint in the praise, praise of a complained-about aspect) and the text detectors of
+`inference.text_checks` (a sentence or a run of REPEAT_NGRAM words repeated within the part or from an earlier
+part, stray characters, unbalanced quotes or brackets, a reading grade over READING_GRADE_MAX). Among the
+candidates that pass, the most fluent (the model's own geometric-mean token probability) is kept, the
+earliest on a tie; when none passes, the part is the template's text for it (`template.template_part`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from inference.generation import Candidate, ChatPrompt
+from inference.text_checks import reading_grade, repeated_runs, repeated_sentences, stray_characters, unbalanced
+
+from .grounding import clean_output, part_grounding_failures
+from .prompt import PRAISE, SummaryFacts
+from .template import template_part
+
+READING_GRADE_MAX = 12.0  # Flesch-Kincaid grade of one part's sentence
+REPEAT_NGRAM = 6  # words said twice across the parts (the product's name may recur; six words is a repeat)
+_FIRST_SENTENCE = re.compile(r"^.*?[.!?](?=\s|$)")
+
+
+def clean(text: str) -> str:
+    """A candidate as it would go into the summary: one line, cleaned, its first sentence only (a sentence
+    cut by the token limit stays as it is and fails as unfinished)."""
+    text = clean_output(text.strip().splitlines()[0] if text.strip() else "")
+    first = _FIRST_SENTENCE.match(text)
+    return first.group(0).strip() if first else text
+
+
+def candidate_failures(
+    text: str, part: str, facts: SummaryFacts, prompt: ChatPrompt, earlier: Sequence[str] = ()
+) -> list[str]:
+    """Why `text` may not be `part` of the summary whose earlier parts are `earlier` (empty: it passes)."""
+    if not text:
+        return ["empty"]
+    failures = part_grounding_failures(text, part, facts, prompt)
+    failures += [f"repeated sentence: {s}" for s in repeated_sentences([*earlier, text])]
+    failures += [f"repeated words: {run}" for run in repeated_runs([*earlier, text], REPEAT_NGRAM)]
+    failures += [f"stray character: {c}" for c in stray_characters(text, latin_only=True)]
+    failures += [f"unbalanced: {problem}" for problem in unbalanced(text)]
+    grade = reading_grade(text)
+    if grade is not None and grade > READING_GRADE_MAX:
+        failures.append(f"reading grade {grade:g} over {READING_GRADE_MAX:g}")
+    return failures
+
+
+@dataclass
+class Judged:
+    """One sampled candidate, cleaned, with its fluency and what failed."""
+
+    text: str
+    fluency: float
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+    def record(self) -> dict[str, Any]:
+        return {"text": self.text, "fluency": round(self.fluency, 3), "failed": self.failures}
+
+
+@dataclass
+class PartChoice:
+    """One part of a summary: its judged candidates and the chosen one (-1: the template's text)."""
+
+    part: str
+    candidates: list[Judged]
+    chosen: int
+    text: str
+
+    @property
+    def fallback(self) -> bool:
+        return self.chosen < 0
+
+    @property
+    def failed_candidates(self) -> int:
+        return sum(not c.passed for c in self.candidates)
+
+    def record(self) -> dict[str, Any]:
+        return {"part": self.part, "chosen": self.chosen, "text": self.text,
+                "candidates": [c.record() for c in self.candidates]}
+
+
+@dataclass
+class Written:
+    """A summary made of its parts, in order; `text` joins them."""
+
+    text: str
+    parts: list[PartChoice]
+
+    @property
+    def generated(self) -> bool:
+        """Some part is the model's (not every part fell back to the template)."""
+        return any(not p.fallback for p in self.parts)
+
+    @property
+    def fallback_parts(self) -> int:
+        return sum(p.fallback for p in self.parts)
+
+    @property
+    def chosen_not_first(self) -> int:
+        return sum(p.chosen > 0 for p in self.parts)
+
+
+def choose_part(
+    part: str, candidates: Sequence[Candidate], facts: SummaryFacts, prompt: ChatPrompt, earlier: Sequence[str] = ()
+) -> PartChoice:
+    """The passing candidate with the highest fluency (the earliest on a tie), else the template's text."""
+    judged = []
+    for candidate in candidates:
+        text = clean(candidate.text)
+        judged.append(Judged(text, candidate.fluency, candidate_failures(text, part, facts, prompt, earlier)))
+    passing = [i for i, row in enumerate(judged) if row.passed]
+    if not passing:
+        return PartChoice(part, judged, -1, template_part(facts, part))
+    chosen = max(passing, key=lambda i: (judged[i].fluency, -i))
+    return PartChoice(part, judged, chosen, judged[chosen].text)
+
+
+def write_summary(
+    facts: SummaryFacts, prompts: Mapping[str, ChatPrompt], samples: Mapping[str, Sequence[Candidate]]
+) -> Written:
+    """Choose every part in order (each checked against the parts chosen before it) and join them. A summary
+    without a praise part (no praised aspect, no rating) opens with the template's review count."""
+    chosen: list[PartChoice] = []
+    for part, prompt in prompts.items():
+        chosen.append(choose_part(part, samples.get(part, ()), facts, prompt, [c.text for c in chosen]))
+    texts = [c.text for c in chosen if c.text]
+    if PRAISE not in prompts:
+        texts.insert(0, template_part(facts, PRAISE))
+    return Written(" ".join(texts), chosen)
