@@ -36,6 +36,8 @@ the allowed text): a reviewer can see why a variant was flagged, and a false ala
 - vague_claims: no superlative or vague quality claim ("best", "unique", "high-quality", ...) that the
   brief, offer or product facts do not make themselves.
 - readability: the body's Flesch-Kincaid grade is within the channel's READING_GRADE_MAX (English only).
+- discourages: the copy tells the reader not to buy or runs the product down ("you should not order",
+  "not suitable", "avoid it"): a small model asked to answer a complaint often does.
 - point_of_view: the shop speaks as "we" to "you"; "I", "me" and "my" outside quotation marks are a
   customer's voice (a small model retells reviews in the first person: "it helps me hear").
 
@@ -60,7 +62,7 @@ REPEAT_NGRAM = 6  # a product name of five words may recur; six words said twice
 CHECKS = (
     "format", "length", "banned_words", "unsupported_claims", "contact_details", "placeholders", "personal_data",
     "review_copy", "language", "required_text", "repetition", "internal_framing", "salutation", "characters",
-    "balance", "subject_goal", "vague_claims", "readability", "point_of_view",
+    "balance", "subject_goal", "vague_claims", "readability", "point_of_view", "discourages",
 )
 
 Result = dict[str, Any]
@@ -607,6 +609,7 @@ def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
         check_vague_claims(copy, context),
         check_readability(copy, context),
         check_point_of_view(copy, context),
+        check_discourages(copy, context),
     ]
 
 
@@ -631,6 +634,25 @@ def check_point_of_view(copy: Copy, context: GuardrailContext) -> Result:
         words = ", ".join(f"'{word}'" for word in dict.fromkeys(found))
         return _result("point_of_view", False, f"speaks as a customer ({words}): the shop writes as 'we' to 'you'")
     return _result("point_of_view", True, "written as the shop to the reader")
+
+
+DISCOURAGING = (
+    r"\b(?:should|must)\s+(?:not|never)\s+(?:buy|order|purchase|get|try)\b",
+    r"\b(?:shouldn't|mustn't|shouldn’t|mustn’t)\s+(?:buy|order|purchase|get|try)\b",
+    r"\b(?:do\s+not|don't|never)\s+(?:buy|order|purchase)\b", r"\bnot\s+(?:suitable|recommended|worth)\b",
+    r"\bavoid\s+(?:it|this|these|them|the\s+product)\b", r"\bwaste\s+of\s+(?:money|time)\b",
+    r"\bdisappoint(?:ing|ed|ment)\b", r"\b(?:poor|bad|terrible|awful|cheaply\s+made)\s+(?:quality|product)\b",
+    r"\bdoes\s+not\s+(?:meet|work)\b", r"\bdoesn't\s+(?:meet|work)\b",
+)
+_DISCOURAGING = [re.compile(p, re.I) for p in DISCOURAGING]
+
+
+def check_discourages(copy: Copy, context: GuardrailContext) -> Result:
+    """Copy that tells the reader not to buy, or runs the product down, is never sent (English phrases)."""
+    found = [m.group(0) for _, text in _parts(copy, context) for p in _DISCOURAGING for m in p.finditer(text)]
+    if found:
+        return _result("discourages", False, "runs the product down: " + ", ".join(quoted(f, 40) for f in found))
+    return _result("discourages", True, "nothing that tells the reader not to buy")
 
 
 def passed(results: Iterable[Result]) -> bool:
@@ -661,6 +683,7 @@ FIXES = {
     "vague_claims": "Replace superlatives and vague praise with concrete facts from the brief or product facts.",
     "readability": "Use short sentences and everyday words.",
     "point_of_view": "Write as the shop ('we') to the reader ('you'), never as a customer ('I', 'my').",
+    "discourages": "Say what the product does well; never tell the reader not to buy it.",
 }
 # Checks that get only their fixed sentence: their detail may quote text the copy took from customers, or
 # characters a prompt should not carry.

@@ -103,7 +103,7 @@ def product_facts(product: Product) -> list[str]:
     if product.price is not None:
         lines.append(f"- price: {_money(product.price, product.currency)}")
     attributes = [
-        f"{label(key, 40)}: {label(value, 60)}"
+        f"{label(str(key).replace('_', ' '), 40)}: {label(value, 60)}"
         for key, value in (product.attributes or {}).items()
         if isinstance(value, str | int | float) and not isinstance(value, bool) and label(value, 60)
     ][:MAX_ATTRIBUTES]

@@ -57,13 +57,14 @@ def parts_for(campaign: Campaign) -> tuple[Part, ...]:
                  "Write the body of the email: two or three short sentences to the reader (say 'you'), about this "
                  "product only. No greeting, no sign-off, no price, no discount, no link.", sentences=True),
             Part("cta", "body", CTA_MAX_CHARS, 10,
-                 "Write the text of the email's button, like 'See the details' or 'Find your pair': "
+                 "Write the text of the email's button, like 'See the details' or 'Take a closer look': "
                  "a few words inviting the reader to look at this product.", sentences=False),
         )
     budget = line_budget(campaign)
+    words = max(3, budget // 7)  # a small model counts words, not characters: about 7 characters a word
     line = Part("line", "body", budget, 48,
                 f"Write the {'SMS' if campaign.channel == SMS else 'notification'} text: one short sentence of at "
-                "most {limit} characters about this product. No greeting, no price, no discount, no link.",
+                f"most {words} words about this product. No greeting, no price, no discount, no link.",
                 sentences=True)
     if campaign.channel == PUSH:
         return (_subject(min(40, PUSH_TITLE_MAX), "notification title"), line)

@@ -54,7 +54,8 @@ def result(copy: Copy, check: str, ctx: GuardrailContext | None = None) -> dict[
 
 def test_new_checks_follow_the_ten_in_order() -> None:
     assert guardrails.CHECKS[10:] == ("repetition", "internal_framing", "salutation", "characters", "balance",
-                                      "subject_goal", "vague_claims", "readability", "point_of_view")
+                                      "subject_goal", "vague_claims", "readability", "point_of_view",
+                                      "discourages")
     rows = check_copy(email(), context())
     assert [row["check"] for row in rows] == list(guardrails.CHECKS)
     assert guardrails.passed(rows), guardrails.failures(rows)
@@ -305,3 +306,23 @@ def test_the_shop_speaking_to_you_or_quoting_a_customer_is_fine() -> None:
 def test_pain_points_are_internal_words() -> None:
     row = result(email(body="Customers praise the grip and the pain points are addressed."), "internal_framing")
     assert not row["passed"] and "pain points" in row["detail"]
+
+
+# --- discourages ------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("body", [
+    "You should not order this product, as it is not suitable for sensitive skin.",
+    "Avoid it if you run on wet rock.",
+    "Honestly, a waste of money for most runners.",
+    "Don't buy it for the trail.",
+])
+def test_copy_that_runs_the_product_down(body: str) -> None:
+    row = result(email(body=body), "discourages")
+    assert not row["passed"] and "runs the product down" in row["detail"]
+
+
+def test_honest_reassurance_is_fine() -> None:
+    assert result(email(), "discourages")["passed"]
+    fine = email(body="If the laces come loose, a double knot holds them. You should try it on your usual route.")
+    assert result(fine, "discourages")["passed"]
