@@ -292,7 +292,9 @@ PLACEHOLDERS = (
     (re.compile(r"\bX{3,}\b"), "XXX marker"),
     (re.compile(r"\b(?:TBD|TODO|FIXME)\b"), "unfinished marker"),
     # a small model sometimes echoes its prompt: the data fence or its labels must never reach a customer
-    (re.compile(r"</?\s*data\s*>|\bquoted data\b|\breview quote\b", re.I), "prompt text"),
+    (re.compile(r"</?\s*data\s*>|\bquoted data\b|\breview quote\b|\bonly facts you may state\b|"
+                r"\bwhat reviews say about it\b|\bbackground from the manager\b|\bapproved copy in our voice\b",
+                re.I), "prompt text"),
 )
 
 

@@ -171,6 +171,11 @@ def _fit(text: str, part: Part) -> str:
             if len(f"{kept} {sentence}".strip()) > part.max_chars:
                 break
             kept = f"{kept} {sentence}".strip()
-        return kept if len(kept) >= part.max_chars // 3 else text
-    cuts = [m.start() for m in _BREAKS.finditer(text) if part.max_chars // 2 <= m.start() <= part.max_chars]
-    return text[: cuts[-1]].rstrip(" ,;:-") if cuts else text
+        if len(kept) >= part.max_chars // 3 or part.name == "paragraph":
+            return kept or text
+    # a title-like part, or an SMS or push line with no whole sentence that fits: the phrase before a break
+    cuts = [m.start() for m in _BREAKS.finditer(text) if part.max_chars * 2 // 5 <= m.start() < part.max_chars]
+    if not cuts:
+        return text
+    cut = text[: cuts[-1]].rstrip(" ,;:-–—")
+    return f"{cut}." if part.sentences and cut[-1] not in ".!?" else cut

@@ -126,6 +126,13 @@ def test_cleaning_a_candidate() -> None:
     assert clean("Hello reader, the grip that holds on wet rock.", preheader) == "The grip that holds on wet rock."
     long = "Runners love the Trail Runner X, a trail shoe with grip that holds on wet rock, loose gravel and mud alike"
     assert clean(long, preheader) == "Runners love the Trail Runner X, a trail shoe with grip that holds on wet rock"
+    sms = Campaign(channel=Campaign.Channel.SMS, offer=OFFER,
+                   required_text="You receive this because you subscribed. Unsubscribe: reply STOP.")
+    line = parts_for(sms)[0]
+    assert line.max_chars < 80
+    assert clean("Botanica Lab Vitamin C Glow Serum, 30 ml, is a gentle serum for fine lines and skin.", line) == (
+        "Botanica Lab Vitamin C Glow Serum, 30 ml."
+    )
 
 
 def test_the_template_joins_the_parts_with_the_offer_verbatim() -> None:
