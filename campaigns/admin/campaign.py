@@ -40,13 +40,15 @@ class CampaignForm(forms.ModelForm[Campaign]):
         model = Campaign
         fields = [
             "name", "goal", "channel", "brief", "brand_voice", "tone", "language", "segments", "audience_filters",
-            "products", "recommend_products", "offer", "banned_words", "required_text", "landing_url",
+            "products", "recommend_products", "offer", "banned_words", "required_text", "greeting", "sign_off",
+            "landing_url",
             "attribution_days", "variants_per_group", "personalise_per_customer",
         ]
         widgets = {
             "brief": forms.Textarea(attrs={"rows": 4, "cols": 80}),
             "brand_voice": forms.Textarea(attrs={"rows": 3, "cols": 80}),
             "required_text": forms.Textarea(attrs={"rows": 2, "cols": 80}),
+            "sign_off": forms.Textarea(attrs={"rows": 2, "cols": 60}),
             "audience_filters": forms.Textarea(attrs={"rows": 3, "cols": 60}),
         }
         help_texts = {
@@ -97,6 +99,8 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
         ("Audience", {"fields": ["segments", "audience_filters", "audience_summary"]}),
         ("Products", {"fields": ["products", "recommend_products"]}),
         ("Offer and rules", {"fields": ["offer", "banned_words", "required_text", "landing_url", "attribution_days"]}),
+        ("Brand template", {"fields": ["greeting", "sign_off"],
+                            "description": "What every email says around the model's text, word for word."}),
         ("Generation", {"fields": ["variants_per_group", "personalise_per_customer"]}),
         (
             "Status and history",

@@ -30,13 +30,14 @@ class VariantAdmin(admin.ModelAdmin[Variant]):
         (None, {"fields": ["campaign", "label", "status_badge", "review_link", "segment", "product", "customer"]}),
         ("Copy", {"fields": ["subject", "preheader", "body", "language"]}),
         ("Review", {"fields": ["reviewed_by", "reviewed_at", "rejection_reason", "edited_by", "generated_body"]}),
-        ("Generation trace", {"fields": ["guardrail_results", "attempts", "relevance", "model_name", "model_version",
-                                         "prompt", "created_at"]}),
+        ("Generation trace", {"fields": ["guardrail_results", "part_candidates", "attempts", "relevance", "model_name",
+                                         "model_version", "prompt", "created_at"]}),
     ]
     readonly_fields = [
         "campaign", "label", "status_badge", "review_link", "segment", "product", "customer", "subject", "preheader",
         "body", "language", "reviewed_by", "reviewed_at", "rejection_reason", "edited_by", "generated_body",
-        "guardrail_results", "attempts", "relevance", "model_name", "model_version", "prompt", "created_at",
+        "guardrail_results", "part_candidates", "attempts", "relevance", "model_name", "model_version", "prompt",
+        "created_at",
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -78,6 +79,26 @@ class VariantAdmin(admin.ModelAdmin[Variant]):
                     for g in sorted(checks, key=lambda g: bool(g.get("passed")))
                 ),
             ),
+        )
+
+
+    @admin.display(description="parts (best of n)")
+    def part_candidates(self, variant: Variant) -> SafeString | str:
+        """Each part's sampled candidates, the chosen one marked, with its score or why it lost."""
+        parts = {name: part for name, part in (variant.parts or {}).items() if isinstance(part, dict)}
+        if not parts:
+            return "-"
+        rows = []
+        for name, part in parts.items():
+            for index, candidate in enumerate(part.get("candidates") or []):
+                if not isinstance(candidate, dict):
+                    continue
+                chosen = index == part.get("chosen")
+                why = "; ".join(map(str, candidate.get("failed") or [])) or f"score {candidate.get('score', '-')}"
+                rows.append((name, "chosen" if chosen else "", candidate.get("text", ""), why))
+        return format_html(
+            "<table><tr><th>part</th><th></th><th>candidate</th><th>score or failed checks</th></tr>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td></tr>", rows),
         )
 
 
