@@ -416,7 +416,7 @@ INTERNAL_PHRASES = (
     r"\bat\s+risk\s+(?:customers?|shoppers?|segment|group)\b", r"\bconversions?\b", r"\bconvert(?:s|ed|ing)?\b",
     r"\bretention\b", r"\bretain(?:ing)?\s+(?:customers|shoppers|them)\b", r"\bre-?engag(?:e|ed|ing|ement)\b",
     r"\breactivat(?:e|ed|ing|ion)\b", r"\bsegments?\b", r"\btarget(?:ed)?\s+(?:audience|group|customers|segment)s?\b",
-    r"\blifecycle\b", r"\bdormant\b", r"\bpain\s+points?\b",
+    r"\blifecycle\b", r"\bdormant\b", r"\bpain\s+points?\b", r"\byour\s+(?:top\s+)?interests?\s+(?:is|are)\b",
     r"\binactive\s+(?:customers|shoppers|users|buyers)\b", r"\bfunnel\b",
     r"\bup-?sell(?:ing)?\b", r"\bcross-?sell(?:ing)?\b", r"\bcustomer\s+(?:base|acquisition)\b",
     r"\b(?:customers|shoppers|buyers|users|clients)\s+who\b",

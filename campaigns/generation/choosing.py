@@ -4,8 +4,8 @@ A candidate is judged by, in order:
 1. the guardrails: every check of the message it would make (the template plus the parts chosen so far plus
    it; so a subject the paragraph repeats, or a paragraph that repeats the offer, fails), minus the checks
    only the whole message can answer (format, length, required text), plus the part's own limits (not empty,
-   within its characters, whole sentences). Candidates that pass come first; among those that fail, the
-   ones with fewer failures.
+   within its characters, whole sentences) and, for a paragraph or line, a floor on relevance. Candidates
+   that pass come first; among those that fail, the ones with fewer failures.
 2. a score: relevance (cosine between its embedding and the product and segment text) + FLUENCY_WEIGHT x
    fluency (the model's own geometric-mean token probability, length-normalised) + DISTINCT_WEIGHT x
    distinctness (1 - the highest cosine to the same part of the group's variants chosen before it, so an
@@ -34,6 +34,9 @@ from .parts import Part
 
 logger = logging.getLogger(__name__)
 
+# Below this cosine to the product and segment a candidate is not about them ("Your product.", "Great product,
+# gentle." scored 0.06-0.08; on-topic copy 0.6-0.85): it fails like a guardrail, so it is never chosen.
+MIN_RELEVANCE = 0.3
 FLUENCY_WEIGHT = 0.5
 DISTINCT_WEIGHT = 0.5
 WHOLE_MESSAGE_CHECKS = frozenset({"format", "length", "required_text"})
@@ -132,10 +135,12 @@ def score_candidates(
     scored = []
     for candidate, text, message in zip(candidates, texts, messages, strict=True):
         closest = max((similarity(text, other) for other in siblings if other), default=0.0)
-        scored.append(Scored(
-            text=text, fluency=candidate.fluency,
-            relevance=similarity(text, reference) if text and similarity.semantic else None,
-            distinct=1.0 - max(0.0, closest),
-            failures=part_failures(text, part, message, context),
-        ))
+        relevance = similarity(text, reference) if text and similarity.semantic else None
+        failures = part_failures(text, part, message, context)
+        if relevance is not None and relevance < MIN_RELEVANCE and part.name in ("paragraph", "line"):
+            failures.append({"check": "relevance", "passed": False,
+                             "detail": f"not about the product or audience (cosine {relevance:.2f}, at least "
+                                       f"{MIN_RELEVANCE} needed)"})
+        scored.append(Scored(text=text, fluency=candidate.fluency, relevance=relevance,
+                             distinct=1.0 - max(0.0, closest), failures=failures))
     return scored

@@ -174,7 +174,11 @@ def _fit(text: str, part: Part) -> str:
         if len(kept) >= part.max_chars // 3 or part.name == "paragraph":
             return kept or text
     # a title-like part, or an SMS or push line with no whole sentence that fits: the phrase before a break
-    cuts = [m.start() for m in _BREAKS.finditer(text) if part.max_chars * 2 // 5 <= m.start() < part.max_chars]
+    # (for a line only the first: a later one leaves a fragment such as "Glow Serum, a gentle.")
+    cuts = [m.start() for m in _BREAKS.finditer(text) if m.start() < part.max_chars]
+    if part.sentences:
+        cuts = cuts[:1]
+    cuts = [cut for cut in cuts if cut >= part.max_chars * 2 // 5]
     if not cuts:
         return text
     cut = text[: cuts[-1]].rstrip(" ,;:-–—")

@@ -303,9 +303,11 @@ def test_the_shop_speaking_to_you_or_quoting_a_customer_is_fine() -> None:
     assert result(email(body="Mi amigo."), "point_of_view", context(language="es"))["passed"]
 
 
-def test_pain_points_are_internal_words() -> None:
+def test_pain_points_and_segment_interests_are_internal_words() -> None:
     row = result(email(body="Customers praise the grip and the pain points are addressed."), "internal_framing")
     assert not row["passed"] and "pain points" in row["detail"]
+    row = result(email(body="Your top interest is shoes and running, so here is a trail shoe."), "internal_framing")
+    assert not row["passed"] and "interest is" in row["detail"]
 
 
 # --- discourages ------------------------------------------------------------------------------------------------
