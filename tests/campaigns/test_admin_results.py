@@ -128,7 +128,7 @@ def test_variant_message_experiment_and_assignment_admins(manager_web: Client, r
     flagged.save(update_fields=["parts"])
     html = manager_web.get(reverse("admin:campaigns_variant_change", args=[flagged.pk])).content.decode()
     assert "Generation trace" in html and "Write an email about mugs." in html and "FAIL" in html
-    assert "parts (best of n)" in html and "vague_claims: &#x27;best&#x27;" in html and "score 1.2" in html
+    assert "Parts (best of n)" in html and "vague_claims: &#x27;best&#x27;" in html and "score 1.2" in html
     assert "Mugs &lt;for&gt; you" in html and "<b>chosen</b>" in html  # candidates are escaped
     html = manager_web.get(reverse("admin:campaigns_variant_changelist"), {"status__exact": "flagged"}).content.decode()
     assert "Call 555-0101" in html
