@@ -64,7 +64,7 @@ SYSTEM_PROMPT = (
 # What each goal asks of the copy, in words a customer may read (the goal's own name never reaches the model).
 GOAL_INSTRUCTIONS = {
     "awareness": "introduce the product to the reader.",
-    "conversion": "the reader should want this product for themselves.",
+    "conversion": "show the reader why this product is worth buying.",
     "retention": "show a loyal reader something they will like.",
     "winback": "give the reader a good reason to come back to the shop (never say that they left or were away).",
     "cross_sell": "suggest the product as a good companion to what the reader already owns.",
