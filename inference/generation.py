@@ -60,11 +60,12 @@ class ChatPrompt:
 class Candidate:
     """One sampled continuation: its text (stop string and surrounding space removed), the mean
     log-probability of its tokens under the model (raw logits, before temperature; None when a server
-    does not say) and how many tokens it took."""
+    does not say), how many tokens it took and whether the token limit cut it off."""
 
     text: str
     mean_logprob: float | None = None
     tokens: int = 0
+    cut_off: bool = False  # stopped by the token limit, not by an end of turn or a stop string
 
     @property
     def fluency(self) -> float:
@@ -331,11 +332,13 @@ class LocalGenerator(BatchedGenerator):
         is_end = torch.isin(generated, torch.tensor(self.eos_token_ids, device=generated.device))
         lengths = torch.where(is_end.any(dim=1), is_end.int().argmax(dim=1) + 1, steps)
         decoded = self.tokenizer.batch_decode(generated, skip_special_tokens=True)
+        ended = is_end.any(dim=1)
         candidates: list[Candidate] = []
         for row, text in enumerate(decoded):
             length = max(1, int(lengths[row]))
             mean = float(logprobs[row, :length].mean())
-            candidates.append(Candidate(cut_at_stop(text, stop), round(mean, 4), length))
+            cut_off = not bool(ended[row]) and not any(marker in text.lstrip() for marker in stop if marker)
+            candidates.append(Candidate(cut_at_stop(text, stop), round(mean, 4), length, cut_off))
         return [candidates[i * n : (i + 1) * n] for i in range(len(texts))]
 
     def _read_prompts(self, texts: list[str], n: int) -> tuple[torch.Tensor, torch.Tensor, Any]:
@@ -574,7 +577,7 @@ def _candidate(choice: dict[str, Any], stop: Sequence[str]) -> Candidate:
         row["logprob"] for row in content or [] if isinstance(row, dict) and isinstance(row.get("logprob"), int | float)
     ]
     mean = round(sum(values) / len(values), 4) if values else None
-    return Candidate(text, mean, len(values))
+    return Candidate(text, mean, len(values), choice.get("finish_reason") == "length")
 
 
 def cut_at_stop(text: str, stop: Sequence[str]) -> str:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 MIN_SENTENCE_WORDS = 3  # "Thank you." twice is a sign-off, not a repeated sentence
 MIN_GRADE_WORDS = 12  # below this a reading grade says nothing
 REPEATED_WORD = 3  # the same word this many times in a row ("very very very")
+CLOSE_WINDOW = 6  # ... or this many times within so many words ("gentle, gentle, and gentle")
 
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 # a sentence ends at . ! ? … followed by a space or the end, or at a line break
@@ -56,7 +57,8 @@ def repeated_sentences(parts: Sequence[str]) -> list[str]:
 
 def repeated_runs(parts: Sequence[str], n: int) -> list[str]:
     """Runs of `n` or more words that occur twice, within a part or across parts (a run never spans two
-    parts), as lower-case words, longest first; and any word REPEATED_WORD or more times in a row.
+    parts), as lower-case words, longest first; any word REPEATED_WORD or more times in a row; and a word of
+    four letters or more REPEATED_WORD times within CLOSE_WINDOW words.
     A run inside a longer reported run is not reported again."""
     words_of = [tokens(part) for part in parts]
     first: dict[tuple[str, ...], tuple[int, int]] = {}
@@ -86,6 +88,13 @@ def repeated_runs(parts: Sequence[str], n: int) -> list[str]:
             window = words[i : i + REPEATED_WORD]
             if len(set(window)) == 1 and (i == 0 or words[i - 1] != window[0]):
                 runs.append(" ".join(window))
+    for words in words_of:  # a word said three times in a few words, commas between ("gentle, gentle, and gentle")
+        for i, word in enumerate(words):
+            window = words[i : i + CLOSE_WINDOW]
+            earlier = words[max(0, i - CLOSE_WINDOW + 1) : i]
+            in_a_row = window[:REPEATED_WORD] == [word] * REPEATED_WORD  # reported above
+            if len(word) >= 4 and window.count(word) >= REPEATED_WORD and word not in earlier and not in_a_row:
+                runs.append(" … ".join([word] * REPEATED_WORD))
     unique = sorted(dict.fromkeys(runs), key=lambda run: -len(run.split()))
     return [run for k, run in enumerate(unique) if not any(f" {run} " in f" {longer} " for longer in unique[:k])]
 

@@ -137,6 +137,9 @@ def score_candidates(
         closest = max((similarity(text, other) for other in siblings if other), default=0.0)
         relevance = similarity(text, reference) if text and similarity.semantic else None
         failures = part_failures(text, part, message, context)
+        if candidate.cut_off and not part.sentences:  # a title or button the token limit cut ("… 50 ml, S")
+            failures.insert(0, {"check": "format", "passed": False,
+                                "detail": f"the {part.name} was cut off by the token limit"})
         if relevance is not None and relevance < MIN_RELEVANCE and part.name in ("paragraph", "line"):
             failures.append({"check": "relevance", "passed": False,
                              "detail": f"not about the product or audience (cosine {relevance:.2f}, at least "

@@ -85,7 +85,8 @@ def server() -> Iterator[ChatServer]:
             user = body["messages"][1]["content"]
             choices = [
                 {"index": i, "message": {"role": "assistant", "content": state.answer(part_of(user), user, i)},
-                 "logprobs": {"content": [{"token": "x", "logprob": -0.4 - 0.1 * i}]}}
+                 "logprobs": {"content": [{"token": "x", "logprob": -0.4 - 0.1 * i}]},
+                 "finish_reason": "length" if state.answer(part_of(user), user, i).endswith("…") else "stop"}
                 for i in range(int(body.get("n", 1)))
             ]
             raw = json.dumps({"choices": choices})
@@ -150,13 +151,15 @@ def test_each_part_is_the_best_of_n_and_the_template_joins_them(server: ChatServ
     campaign = trail_campaign(offer="10% off with code TRAIL10", sign_off="Happy running,\nThe Stride team")
 
     def answer(part: str, user: str, index: int) -> str:  # the first paragraph candidate claims free shipping
+        if part == "subject" and index == 0:
+            return "Grip for every trail, wet rock and loose gr…"  # the token limit cut it: never chosen
         return FREE_SHIPPING if part == "paragraph" and index == 0 else GOOD[part]
 
     server.answer = answer
     counts = generate_variants(campaign, generator=client(server))
     assert len(server.requests) == 2 * 4 and all(r["n"] == 3 and r["stop"] == ["\n"] for r in server.requests)
     assert counts["generated"] == 2 and counts["passed_first_try_unrepaired"] == 2 and counts["attempts"] == 2
-    assert counts["candidates"] == 2 * 4 * 3 and counts["parts"] == 8 and counts["chosen_not_first"] == 2
+    assert counts["candidates"] == 2 * 4 * 3 and counts["parts"] == 8 and counts["chosen_not_first"] == 4
     a = by_label(campaign)["A"]
     assert a.status == Variant.Status.IN_REVIEW and a.attempts == 1
     assert a.body.split("\n\n") == [
@@ -168,6 +171,7 @@ def test_each_part_is_the_best_of_n_and_the_template_joins_them(server: ChatServ
     assert paragraph["chosen"] == 1 and paragraph["text"] == GOOD["paragraph"]
     assert any("unsupported_claims" in reason for reason in paragraph["candidates"][0]["failed"])
     assert paragraph["candidates"][1]["failed"] == [] and 0 < paragraph["candidates"][1]["fluency"] < 1
+    assert a.parts["subject"]["candidates"][0]["failed"][0] == "format: the subject was cut off by the token limit"
     assert all(row["passed"] for row in a.guardrails) and [r["check"] for r in a.guardrails] == list(CHECKS)
     assert a.model_name == "copy-test-model" and a.model_version is not None
     assert a.model_version.role == ModelRole.GENERATION and a.generated_body == a.body

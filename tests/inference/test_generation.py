@@ -327,7 +327,8 @@ def _choice(content: str, logprobs: list[float] | None = None) -> dict[str, Any]
 
 
 def test_server_sampling_asks_for_n_with_logprobs_and_stop(server: FakeServer) -> None:
-    server.replies = [Reply(body={"choices": [_choice("Grip on wet rock\nmore", [-0.1, -0.3]), _choice("Trail ready")],
+    server.replies = [Reply(body={"choices": [_choice("Grip on wet rock\nmore", [-0.1, -0.3]),
+                                              {**_choice("Trail ready"), "finish_reason": "length"}],
                                   "usage": {"completion_tokens": 9}})]
     out = client(server).sample([PROMPT], n=2, max_new_tokens=20, temperature=0.8, seed=3, stop=["\n"])
     body = server.requests[0]["body"]
@@ -335,6 +336,7 @@ def test_server_sampling_asks_for_n_with_logprobs_and_stop(server: FakeServer) -
     assert [c.text for c in out[0]] == ["Grip on wet rock", "Trail ready"]  # cut at the stop string
     assert out[0][0].mean_logprob == pytest.approx(-0.2) and out[0][1].mean_logprob is None
     assert out[0][1].fluency == 0.5 and 0 < out[0][0].fluency < 1
+    assert (out[0][0].cut_off, out[0][1].cut_off) == (False, True)  # finish_reason "length"
 
 
 def test_server_that_ignores_n_is_asked_again_with_other_seeds(server: FakeServer) -> None:
@@ -361,6 +363,8 @@ def test_local_sampling_gives_n_candidates_with_their_log_probability(tiny: Loca
         for candidate in group:
             assert candidate.mean_logprob is not None and candidate.mean_logprob <= 0
             assert 1 <= candidate.tokens <= 5
+            if candidate.tokens < 5:  # ended within the limit
+                assert not candidate.cut_off
     # the mean log-probability is the model's own: recompute one greedy candidate with a plain forward pass
     greedy = tiny.sample(prompts[:1], n=1, max_new_tokens=4, temperature=0.0)[0][0]
     assert greedy.text == tiny.generate(prompts[:1], max_new_tokens=4)[0]

@@ -111,3 +111,9 @@ def test_reading_grade() -> None:
     assert run_on_grade is not None and run_on_grade > 20
     assert reading_grade("Grip on wet rock. Try it.") is None  # under twelve words
     assert reading_grade("{first_name}, 15 20 30 40 50 60 70 80 90 100 110 grip.") is None  # numbers are not words
+
+
+def test_a_word_said_three_times_in_a_few_words() -> None:
+    assert repeated_runs(["It offers gentle, gentle, and gentle skin care."], 6) == ["gentle … gentle … gentle"]
+    assert repeated_runs(["Gentle on skin. Gentle scent. Then a long pause before gentle again here."], 6) == []
+    assert repeated_runs(["It is very very very soft."], 6) == ["very very very"]  # in a row: reported once
