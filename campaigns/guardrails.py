@@ -293,7 +293,8 @@ PLACEHOLDERS = (
     (re.compile(r"\b(?:TBD|TODO|FIXME)\b"), "unfinished marker"),
     # a small model sometimes echoes its prompt: the data fence or its labels must never reach a customer
     (re.compile(r"</?\s*data\s*>|\bquoted data\b|\breview(?:er)?\s+quotes?\b|"
-                r"\bonly facts you may state\b|\bfor (?:yourself|themselves)\b|"
+                r"\bonly facts you may state\b|\bfor (?:yourself|themselves)\b|\bprevious attempt\b|"
+                r"\bbroke these rules\b|"
                 r"\bwhat reviews say about it\b|\bbackground from the manager\b|\bapproved copy in our voice\b",
                 re.I), "prompt text"),
 )
@@ -417,7 +418,8 @@ INTERNAL_PHRASES = (
     r"\bat\s+risk\s+(?:customers?|shoppers?|segment|group)\b", r"\bconversions?\b", r"\bconvert(?:s|ed|ing)?\b",
     r"\bretention\b", r"\bretain(?:ing)?\s+(?:customers|shoppers|them)\b", r"\bre-?engag(?:e|ed|ing|ement)\b",
     r"\breactivat(?:e|ed|ing|ion)\b", r"\bsegments?\b", r"\btarget(?:ed)?\s+(?:audience|group|customers|segment)s?\b",
-    r"\blifecycle\b", r"\bdormant\b", r"\bpain\s+points?\b", r"\byour\s+(?:top\s+)?interests?\s+(?:is|are|of|in)\b",
+    r"\blifecycle\b", r"\bdormant\b", r"\bpain\s+points?\b",
+    r"\byour\s+(?:top\s+)?(?:interests?|categor(?:y|ies))\s+(?:is|are|of|in)\b",
     r"\binactive\s+(?:customers|shoppers|users|buyers)\b", r"\bfunnel\b",
     r"\bup-?sell(?:ing)?\b", r"\bcross-?sell(?:ing)?\b", r"\bcustomer\s+(?:base|acquisition)\b",
     r"\b(?:customers|shoppers|buyers|users|clients)\s+who\b",

@@ -310,10 +310,12 @@ def test_pain_points_and_segment_interests_are_internal_words() -> None:
     assert not row["passed"] and "interest is" in row["detail"]
     row = result(email(body="They fit your interests of shoes, running and trail."), "internal_framing")
     assert not row["passed"]
+    assert not result(email(body="Your top categories are Beauty and Serums."), "internal_framing")["passed"]
 
 
 def test_echoes_of_the_prompt_are_prompt_text() -> None:
-    for body in ('The reviewer quote, "It is unscented," says it all.', "You should want this for yourself."):
+    for body in ('The reviewer quote, "It is unscented," says it all.', "You should want this for yourself.",
+                 "Your previous attempt broke these rules; fix every one."):
         row = result(email(body=body), "placeholders")
         assert not row["passed"] and "prompt text" in row["detail"], body
 
