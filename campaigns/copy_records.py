@@ -139,7 +139,9 @@ def record_copy(record: object) -> tuple[Copy, GuardrailContext]:
     brief_texts = {key: _text(brief, key, "brief.") for key in BRIEF_FIELDS}
     banned = _strings(brief, "banned_words", "brief.")
     reviews = _strings(record, "reviews")
-    missing = [label for label, attr in FIELDS[channel] if not texts[attr].strip()]
+    # an email may go without a preheader (mail clients preview the body's start; generation leaves it out
+    # when no candidate passes); every other field of the channel is needed
+    missing = [label for label, attr in FIELDS[channel] if not texts[attr].strip() and attr != "preheader"]
     copy = Copy(subject=texts["subject"], preheader=texts["preheader"], body=texts["body"], missing=missing)
     goal, goal_label = goal_of(brief_texts["goal"])
     context = GuardrailContext(

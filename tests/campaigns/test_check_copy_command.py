@@ -104,6 +104,8 @@ def test_an_empty_field_the_channel_needs_fails_the_format_check(tmp_path: Path)
     first, second = rows(output)
     assert {"check": "format", "reason": "missing SUBJECT: in the output"} in first["failures"]
     assert any(f["check"] == "format" and "BODY:" in f["reason"] for f in second["failures"])
+    output, _ = run(tmp_path, lines({**GOOD, "preheader": ""}))  # mail clients preview the body instead
+    assert rows(output)[0]["passed"] is True
 
 
 def test_unknown_keys_are_ignored_and_blank_lines_skipped(tmp_path: Path) -> None:
