@@ -205,10 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _setup(args.database)
     from campaigns.generation import generate_variants, planning
-    from campaigns.generation.writing import candidates_per_part
     from campaigns.models import Variant
     from core.progress import TqdmProgress
     from inference import registry
+    from inference.registry import candidates_per_part
 
     from .copy_rubric import score_records, summarise
 

@@ -63,8 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from catalog.models import ProductInsight
     from catalog.summaries.choosing import Written
     from catalog.summaries.prompt import facts_from_insight
-    from catalog.summaries.summarizing import candidates_per_part, summarize_products, top_product_ids
+    from catalog.summaries.summarizing import summarize_products, top_product_ids
     from inference import registry
+    from inference.registry import candidates_per_part
 
     print("preparing the demo shop ...", flush=True)
     steps = prepare_shop(args)

@@ -96,11 +96,14 @@ def guardrail_context(
     )
 
 
+def check_message(campaign: Campaign, group: Group, insight: ProductInsight | None, copy: Copy) -> list[Result]:
+    """Every check of a whole message written for `group` (other customers' names searched in its own text)."""
+    return check_copy(copy, guardrail_context(campaign, group, insight, [copy.text()]))
+
+
 def check_variant(variant: Variant) -> list[Result]:
     """The guardrail results of a stored variant's current text: what an edit in review is re-checked with
     (`campaigns.actions.do_edit_variant`), against the same context generation checked it in."""
-    campaign = variant.campaign
     copy = Copy(subject=variant.subject, preheader=variant.preheader, body=variant.body)
     group = Group(variant.segment, variant.product, variant.customer)
-    context = guardrail_context(campaign, group, product_insight(group.product), [copy.text()])
-    return check_copy(copy, context)
+    return check_message(variant.campaign, group, product_insight(group.product), copy)

@@ -15,7 +15,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 
 from catalog.generator_versions import version_for
@@ -30,7 +29,7 @@ from ..guardrails import GuardrailContext
 from ..models import Campaign, Variant
 from ..prompts import ANGLES, PromptInput, part_prompt, prompt_text
 from .choosing import Scored, Similarity, best, part_failures, score_candidates
-from .context import guardrail_context, product_insight
+from .context import check_message, guardrail_context, product_insight
 from .examples import voice_examples
 from .parts import DEFAULT_CTA, LINE_MIN_CHARS, Part, assemble, clean, line_budget, parts_for
 from .planning import Group, Slot, plan_groups, plan_slots
@@ -42,16 +41,6 @@ TEMPERATURE = 0.8  # candidates must differ for best-of-n to choose; the angle d
 STOP = ("\n",)  # every part is one line: a part cannot run on into another
 FALLBACKS = {"cta": DEFAULT_CTA, "preheader": ""}  # parts the template can stand in for
 GENERATABLE = {Campaign.Status.DRAFT, Campaign.Status.GENERATING, Campaign.Status.IN_REVIEW}
-
-
-def candidates_per_part(generator: Generator) -> int:
-    """GENERATION_CANDIDATES, or by backend: 4 for a local model on CPU (a prompt is read once for all its
-    candidates and a decoding step costs little more for 12 sequences than for 9), 6 otherwise."""
-    configured = int(getattr(settings, "GENERATION_CANDIDATES", 0) or 0)
-    if configured:
-        return configured
-    device = getattr(generator, "device", None)
-    return 4 if device is not None and not device.is_cuda else 6
 
 
 class GenerationRefused(ValueError):
@@ -196,11 +185,6 @@ def _repair(state: PartState, message_for: Callable[[str], Copy], context: Guard
     return [f"{state.part.name}: {item}" for item in outcome[1]]
 
 
-def _check(campaign: Campaign, group: Group, insight: ProductInsight | None, copy: Copy) -> list[dict[str, Any]]:
-    """Every check of the whole message (other customers' names searched in its own text)."""
-    return guardrails.check_copy(copy, guardrail_context(campaign, group, insight, [copy.text()]))
-
-
 def write_group(
     generator: Generator, campaign: Campaign, slots: Sequence[Slot], insight: ProductInsight | None, n: int,
 ) -> Counter[str]:
@@ -243,11 +227,11 @@ def write_group(
                 state.chosen = len(state.scored) - 1
                 counts[f"{name}_fallback"] += 1
         slot.copy = assemble(campaign, writing.texts())
-        slot.results = _check(campaign, group, insight, slot.copy)
+        slot.results = check_message(campaign, group, insight, slot.copy)
         slot.repaired = bool(dropped)
         if dropped:
             slot.results.append(repair_result(dropped))
-        first = _check(campaign, group, insight, writing.first_copy or Copy())
+        first = check_message(campaign, group, insight, writing.first_copy or Copy())
         slot.passed_first_unrepaired = guardrails.passed(first)
         slot.passed_first = slot.passed_first_unrepaired or (
             slot.attempts == 1 and slot.repaired and guardrails.passed(slot.results))
@@ -316,7 +300,7 @@ def generate_variants(
     if not slots:
         return dict(counts)
     active = generator if generator is not None else _default_generator()
-    n = candidates_per_part(active)
+    n = registry.candidates_per_part(active)
     by_group: dict[tuple[int | None, int | None, int | None], list[Slot]] = {}
     for slot in slots:
         by_group.setdefault(slot.group.key, []).append(slot)

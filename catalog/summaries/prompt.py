@@ -25,7 +25,7 @@ PROMPT_VERSION = "summary-v2-parts"  # part of every hash: rewording a prompt in
 TEMPLATE_VERSION = "template-v1"
 PRAISE, COMPLAINTS = "praise", "complaints"
 PARTS = (PRAISE, COMPLAINTS)  # the order of the joined summary
-# Best-of-n: n candidates sampled per part (n is added per run, see `summarizing.candidates_per_part`), each
+# Best-of-n: n candidates sampled per part (n is added per run, see `inference.registry.candidates_per_part`), each
 # one line. The seed is fixed, so the same prompts and parameters give the same candidates; the cache keeps
 # them so a re-run never samples again.
 SAMPLING_PARAMS: dict[str, Any] = {"max_new_tokens": 64, "temperature": 0.8, "seed": 0, "stop": ["\n"]}

@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -45,16 +44,6 @@ logger = logging.getLogger(__name__)
 # takes a few minutes with the default 0.5B model; an OpenAI-compatible server takes them concurrently.
 CHUNK = 8
 OnSummary = Callable[[int, Written], None]
-
-
-def candidates_per_part(generator: Generator) -> int:
-    """GENERATION_CANDIDATES when set, else by backend: 4 for a local model on CPU, 6 otherwise (the rule of
-    campaign copy, `campaigns.generation.writing.candidates_per_part`, which catalog may not import)."""
-    configured = int(getattr(settings, "GENERATION_CANDIDATES", 0) or 0)
-    if configured > 0:
-        return configured
-    device = getattr(generator, "device", None)
-    return 4 if device is not None and not device.is_cuda else 6
 
 
 def _default_generator() -> Generator | None:
@@ -107,7 +96,7 @@ def summarize_products(
         progress.advance(counts["missing"])
     active = generator if generator is not None else (_default_generator() if use_model else None)
     version = version_for(active) if active is not None else None
-    n = candidates_per_part(active) if active is not None else 0
+    n = registry.candidates_per_part(active) if active is not None else 0
     ordered = [insights[pid] for pid in ids if pid in insights]
     for start in range(0, len(ordered), chunk):
         part = ordered[start : start + chunk]

@@ -33,10 +33,11 @@ from catalog.summaries.prompt import (
     summary_hash,
     template_hash,
 )
-from catalog.summaries.summarizing import candidates_per_part, summarize_products, top_product_ids
+from catalog.summaries.summarizing import summarize_products, top_product_ids
 from catalog.summaries.template import template_part, template_summary
 from inference.generation import Candidate, ChatPrompt, GenerationError
 from inference.loading import ModelNotAvailable
+from inference.registry import candidates_per_part
 from jobs import runner
 from jobs.models import JobStatus
 from tests.catalog.builders import model_version, product, product_insight
