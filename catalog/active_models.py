@@ -2,8 +2,11 @@
 analysis) and training (comparing a candidate with what serves) ask.
 
 A role's active `ModelVersion` serves when its folder is there, loaded once per process and folder
-(`inference.registry`). Without one: the sentiment folder named by settings.SENTIMENT_MODEL, else the
-prototype classifier; for aspects, the unsupervised extractor fitted on the shop's own reviews.
+(`inference.registry`). Sentiment has one active version per language: a review is read by the model
+of its language; without one, a language the English encoder reads (Latin script) goes to the English
+model (the active "en" version, else the folder named by settings.SENTIMENT_MODEL, else the prototype
+classifier) and any other script to the prototype classifier. Aspects: the active tagger, else the
+unsupervised extractor fitted on the shop's own reviews; Chinese text goes to the Chinese extractor.
 """
 
 from __future__ import annotations
@@ -11,22 +14,33 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from django.conf import settings
 
 from inference import registry
+from inference.aspects.chinese import ChineseAspectExtractor
 from inference.aspects.noun_phrases import UnsupervisedAspectExtractor
 from inference.aspects.tagger import AspectTagger
 from inference.aspects.terms import AspectExtractor
 from inference.sentiment.classifier import SentimentClassifier
 from inference.sentiment.finetuned import FineTunedSentiment
+from inference.sentiment.ngram import NgramSentiment, is_ngram_folder
 from inference.sentiment.prototypes import PrototypeSentiment
 
+from .language import LATIN_SCRIPT
 from .model_versions import active_version
 from .models import ModelRole, ModelVersion
 
 PROTOTYPES = "prototypes"  # what `serving_sentiment_classifier` calls the prototype classifier
+ENGLISH = "en"  # the language of the fine-tuned encoder (MiniLM was trained on English)
+
+
+def encoder_reads(language: str) -> bool:
+    """Whether the English encoder is the model for `language`: English, or another Latin-script
+    language without a model of its own. CJK, Cyrillic, Arabic... get a character n-gram model."""
+    return not language or language in LATIN_SCRIPT
 
 
 def has_files(version: ModelVersion) -> bool:
@@ -42,15 +56,25 @@ def prototype_classifier() -> PrototypeSentiment:
     return registry.model_folder("sentiment_prototypes", embedder.path, lambda _path: PrototypeSentiment(embedder))
 
 
-def sentiment_model(folder: str | Path) -> FineTunedSentiment:
-    """A fine-tuned classifier from its folder, loaded once per process."""
-    return registry.model_folder("sentiment", folder, FineTunedSentiment)
+def _load_sentiment_folder(path: Path) -> SentimentClassifier:
+    return NgramSentiment(path) if is_ngram_folder(path) else FineTunedSentiment(path)
 
 
-def active_sentiment_classifier() -> tuple[SentimentClassifier, ModelVersion | None]:
-    """The classifier that serves, with its version: the active fine-tuned model, else a folder named by
-    settings.SENTIMENT_MODEL, else the prototypes (None)."""
-    version = active_version(ModelRole.SENTIMENT)
+def sentiment_model(folder: str | Path) -> SentimentClassifier:
+    """A sentiment model from its folder (fine-tuned encoder or character n-grams), loaded once per process."""
+    return registry.model_folder("sentiment", folder, _load_sentiment_folder)
+
+
+def active_sentiment_classifier(language: str = ENGLISH) -> tuple[SentimentClassifier, ModelVersion | None]:
+    """The classifier that reads `language`, with its version: that language's active model; else, for
+    a language the encoder reads, the active English model or the folder named by settings.SENTIMENT_MODEL;
+    else the prototypes (version None)."""
+    version = active_version(ModelRole.SENTIMENT, language) if language else None
+    if version is not None and has_files(version):
+        return sentiment_model(version.path), version
+    if not encoder_reads(language):
+        return prototype_classifier(), None
+    version = active_version(ModelRole.SENTIMENT, ENGLISH)
     if version is not None and has_files(version):
         return sentiment_model(version.path), version
     folder = str(getattr(settings, "SENTIMENT_MODEL", "") or "")
@@ -59,15 +83,57 @@ def active_sentiment_classifier() -> tuple[SentimentClassifier, ModelVersion | N
     return prototype_classifier(), None
 
 
-def serving_sentiment_classifier() -> tuple[SentimentClassifier | None, str]:
-    """What serves now and its name, for a candidate to be measured against: the active version, or the
-    prototypes before there is one; None when the active version's files are gone."""
-    current = active_version(ModelRole.SENTIMENT)
+def serving_sentiment_classifier(language: str = ENGLISH) -> tuple[SentimentClassifier | None, str]:
+    """What reads `language` now and its name, for a candidate of that language to be measured against
+    (the routing of `active_sentiment_classifier`); None when the serving version's files are gone."""
+    current = active_version(ModelRole.SENTIMENT, language)
+    if current is None and encoder_reads(language) and language != ENGLISH:
+        current = active_version(ModelRole.SENTIMENT, ENGLISH)
     if current is None:
         return prototype_classifier(), PROTOTYPES
     if not has_files(current):
         return None, current.name
     return sentiment_model(current.path), current.name
+
+
+Route = tuple[SentimentClassifier, ModelVersion | None]
+
+
+@dataclass
+class SentimentRoutes:
+    """The classifier of each language, resolved once per language and kept (a Scorer holds one)."""
+
+    default: Route  # English, and Latin-script languages without a model of their own
+    languages: dict[str, ModelVersion] = field(default_factory=dict)  # active versions by language
+    _resolved: dict[str, Route] = field(default_factory=dict, init=False, repr=False)
+
+    def __call__(self, language: str) -> Route:
+        if language not in self._resolved:
+            version = self.languages.get(language)
+            if version is not None and has_files(version):
+                self._resolved[language] = (sentiment_model(version.path), version)
+            elif encoder_reads(language):
+                self._resolved[language] = self.default
+            else:
+                self._resolved[language] = (prototype_classifier(), None)
+        return self._resolved[language]
+
+    def key(self, language: str) -> str:
+        """What identifies the model reading `language` (part of each review's hash), without loading it:
+        English keeps the form it always had, so adding a Chinese model re-analyses no English review."""
+        version = self.languages.get(language)
+        if version is not None and has_files(version):
+            return str(version.pk)
+        if encoder_reads(language):
+            classifier, default_version = self.default
+            return str(default_version.pk) if default_version else str(classifier.version)
+        return PROTOTYPES
+
+
+def sentiment_routes() -> SentimentRoutes:
+    """Every active sentiment version by language, and the English (default) route."""
+    versions = {v.language: v for v in ModelVersion.objects.filter(role=ModelRole.SENTIMENT, is_active=True)}
+    return SentimentRoutes(active_sentiment_classifier(ENGLISH), versions)
 
 
 # --- Aspects -------------------------------------------------------------------------------------------
@@ -97,6 +163,23 @@ def active_aspect_extractor(corpus: Sequence[str] | None = None) -> tuple[Aspect
             _fallback.clear()
             _fallback[key] = UnsupervisedAspectExtractor().fit(corpus)
         return _fallback[key], None
+
+
+_chinese_lock = threading.Lock()
+_chinese: dict[str, ChineseAspectExtractor] = {}
+
+
+def chinese_aspect_extractor(corpus: Sequence[str] | None = None) -> ChineseAspectExtractor:
+    """The Chinese extractor fitted on the Chinese texts of `corpus` (cached while they stay the same);
+    without any, one that fits on the first texts it reads."""
+    if not corpus:
+        return ChineseAspectExtractor()
+    key = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()
+    with _chinese_lock:
+        if key not in _chinese:
+            _chinese.clear()
+            _chinese[key] = ChineseAspectExtractor().fit(corpus)
+        return _chinese[key]
 
 
 def forget_loaded_models() -> None:

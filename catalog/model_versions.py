@@ -36,8 +36,9 @@ def check_new_version_name(role: ModelRole | str, name: str, error: type[Excepti
         raise error(f"{kind} named {name!r} exists already; choose another --name")
 
 
-def active_version(role: ModelRole | str) -> ModelVersion | None:
-    return ModelVersion.objects.filter(role=role, is_active=True).first()
+def active_version(role: ModelRole | str, language: str = "") -> ModelVersion | None:
+    """The version serving `role` (for sentiment: serving reviews in `language`)."""
+    return ModelVersion.objects.filter(role=role, language=language, is_active=True).first()
 
 
 def record_version(
@@ -49,11 +50,13 @@ def record_version(
     params: dict[str, Any] | None = None,
     metrics: dict[str, Any] | None = None,
     job_id: int | None = None,
+    language: str = "",
 ) -> ModelVersion:
     version, _ = ModelVersion.objects.update_or_create(
         role=role,
         name=name,
         defaults={
+            "language": language,
             "path": str(path),
             "base_model": base_model,
             "params": params or {},
@@ -65,9 +68,11 @@ def record_version(
 
 
 def activate(version: ModelVersion) -> None:
-    """Make `version` the one serving its role (the previous one stays, inactive, for rollback)."""
+    """Make `version` the one serving its role and language (the previous one stays, inactive, for rollback)."""
     with transaction.atomic():
-        ModelVersion.objects.filter(role=version.role, is_active=True).exclude(pk=version.pk).update(is_active=False)
+        ModelVersion.objects.filter(role=version.role, language=version.language, is_active=True).exclude(
+            pk=version.pk
+        ).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(is_active=True)
     version.is_active = True
 

@@ -131,10 +131,16 @@ class ModelVersion(models.Model):
     """A trained or installed model: where its files are, how it was made, how well it scored.
 
     Every model output a person sees points at the version that produced it. At most one version per
-    role is active; training activates a new version only when it beats the active one.
+    role and language is active (sentiment has one model per language: an English fine-tuned encoder,
+    a Chinese character n-gram model...; other roles have no language); training activates a new version
+    only when it beats the active one of its role and language.
     """
 
     role = models.CharField(max_length=16, choices=ModelRole.choices)
+    language = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="Language the model serves (BCP 47 primary tag: en, zh); empty for roles without one.",
+    )
     name = models.CharField(max_length=100, help_text="Human-readable version name.")
     path = models.CharField(max_length=500, blank=True, help_text="Folder holding the weights.")
     base_model = models.CharField(max_length=200, blank=True, help_text="What it was fine-tuned from.")
@@ -147,12 +153,15 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["role", "-created_at"]
         constraints = [
-            models.UniqueConstraint(fields=["role"], condition=Q(is_active=True), name="one_active_model_per_role"),
+            models.UniqueConstraint(
+                fields=["role", "language"], condition=Q(is_active=True), name="one_active_model_per_role_language"
+            ),
             models.UniqueConstraint(fields=["role", "name"], name="model_version_name_unique"),
         ]
 
     def __str__(self) -> str:
-        return f"{self.role}: {self.name}{' (active)' if self.is_active else ''}"
+        language = f" [{self.language}]" if self.language else ""
+        return f"{self.role}{language}: {self.name}{' (active)' if self.is_active else ''}"
 
 
 class Sentiment(models.TextChoices):

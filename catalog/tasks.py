@@ -14,7 +14,7 @@ from jobs.runner import JobContext, job_kind, start_job, start_unless_queued
 from . import aspect_training, product_embeddings, sentiment_training
 from .insights.products import compute_product_insights
 from .insights.reviews import analyze_reviews
-from .sentiment_data import load_training_data
+from .sentiment_data import NotEnoughData, load_database_by_language, load_training_data
 from .summaries.summarizing import summarize_products, top_product_ids
 
 
@@ -45,7 +45,10 @@ def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, fo
     return counts
 
 
-@job_kind("train_sentiment", queue="inference", description="Fine-tune the sentiment model on rated reviews.")
+@job_kind(
+    "train_sentiment", queue="inference",
+    description="Train the sentiment model of each language (or one) on rated or labelled reviews.",
+)
 def train_sentiment_job(
     ctx: JobContext,
     path: str | None = None,
@@ -59,20 +62,43 @@ def train_sentiment_job(
     seed: int = 0,
     name: str | None = None,
     activate: bool = True,
+    label_column: str | None = None,
+    language: str | None = None,
+    only_missing: bool = False,
 ) -> dict[str, Any]:
-    """Train from the database or an uploaded file, record the version, activate it if it is better."""
+    """Train from an uploaded file, or from the database (one model per language with enough rated
+    reviews, or only `language`); record each version and activate it if it is better. `only_missing`
+    (the demo's start): train from the database only languages without an active model, and let a
+    language with too few reviews go untrained instead of failing."""
+    options: dict[str, Any] = {
+        "epochs": None if epochs is None else int(epochs),
+        "max_per_class": None if max_per_class is None else int(max_per_class),
+        "validation_fraction": float(validation_fraction), "seed": int(seed), "activate": bool(activate),
+        "progress": ctx, "job_id": ctx.job.pk,
+    }
+    if not path and (not language or only_missing):
+        sets = load_database_by_language()
+        if language:
+            sets = {language: sets[language]} if language in sets else {}
+        if only_missing:
+            sets = {code: data for code, data in sets.items() if not sentiment_training.has_active_model(code)}
+            if not sets:
+                return {"languages": {}, "refused": {}, "trained": 0}
+        try:
+            result = sentiment_training.train_languages(sets, name=name, **options)
+        except NotEnoughData as exc:
+            if not only_missing:
+                raise
+            return {"languages": {}, "refused": {language or "all": str(exc)}, "trained": 0}
+        ctx.count(reviews=sum(len(d.texts) for d in sets.values()), skipped=sum(d.skipped for d in sets.values()))
+        return sentiment_training.languages_summary(result)
     if path:
         sentiment_training.check_job_path(path)
     data = load_training_data(
         path, text_column=text_column, rating_column=rating_column, title_column=title_column,
-        binary_labels=bool(binary_labels),
+        binary_labels=bool(binary_labels), label_column=label_column, language=language,
     )
-    outcome = sentiment_training.train_and_register(
-        data, name=name, epochs=None if epochs is None else int(epochs),
-        max_per_class=None if max_per_class is None else int(max_per_class),
-        validation_fraction=float(validation_fraction), seed=int(seed), activate=bool(activate),
-        progress=ctx, job_id=ctx.job.pk,
-    )
+    outcome = sentiment_training.train_and_register(data, name=name, **options)
     ctx.count(reviews=len(data.texts), skipped=data.skipped)
     return sentiment_training.outcome_summary(outcome)
 

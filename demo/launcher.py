@@ -28,6 +28,9 @@ PORT = int(os.environ.get("DEMO_PORT", "8000"))
 # '{"products": 20, "customers": 30}' for a quick run.
 PIPELINE: list[tuple[str, dict[str, object], bool]] = [
     ("seed_demo", json.loads(os.environ.get("DEMO_SEED_PARAMS") or "{}"), True),
+    # the Chinese reviews' own sentiment model (character n-grams, a few seconds; the English encoder
+    # cannot read Chinese); trained once, skipped while one is active or when too few Chinese reviews exist
+    ("train_sentiment", {"language": "zh", "only_missing": True}, True),
     ("analyze_reviews", {"then_products": False}, True),
     ("product_insights", {}, True),
     ("embed_products", {}, True),

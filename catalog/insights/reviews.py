@@ -57,7 +57,7 @@ def _analyze_chunk(ids: list[int], scorer: Scorer, *, force: bool) -> tuple[int,
     todo: list[tuple[Review, str, str]] = []
     for review in reviews:
         text = review_text(review.title, review.text)
-        digest = content_hash(text, scorer.versions_key)
+        digest = content_hash(text, scorer.text_key(text, review.language))
         existing = getattr(review, "insight", None)
         if not force and existing is not None and existing.text_hash == digest:
             continue
@@ -76,8 +76,8 @@ def _analyze_chunk(ids: list[int], scorer: Scorer, *, force: bool) -> tuple[int,
             polarity=score.polarity,
             aspects=score.aspects,
             embedding=score.embedding,
-            sentiment_model=None if score.sentiment_by_fallback else scorer.sentiment_version,
-            aspect_model=scorer.aspect_version,
+            sentiment_model=score.sentiment_model,
+            aspect_model=None if score.language in scorer.aspects_by_language else scorer.aspect_version,
             embedding_model=getattr(scorer.embedder, "version", ""),
             processed_at=now,
         )

@@ -13,11 +13,9 @@ from inference.aspects.polarity import aspect_polarities
 from inference.aspects.terms import AspectExtractor
 from inference.sentiment.classifier import SentimentClassifier
 
-from ..active_models import active_aspect_extractor, active_sentiment_classifier, prototype_classifier
+from ..active_models import SentimentRoutes, active_aspect_extractor, chinese_aspect_extractor, sentiment_routes
 from ..language import detect_language
 from ..models import ModelVersion
-
-CJK_LANGUAGES = {"zh", "ja", "ko"}
 
 
 @dataclass
@@ -28,27 +26,50 @@ class TextScore:
     polarity: float
     aspects: list[dict[str, Any]]
     embedding: np.ndarray | None = None
-    sentiment_by_fallback: bool = False  # scored by the prototype classifier, not the active version
+    sentiment_by_fallback: bool = False  # scored by the prototype classifier, not a trained version
+    sentiment_model: ModelVersion | None = None  # the version that read it (None: prototypes or a settings folder)
 
 
 @dataclass
 class Scorer:
-    """The active models, loaded once: sentiment, aspects and embeddings, with their versions."""
+    """The active models, loaded once: sentiment per language, aspects and embeddings, with their versions.
 
-    sentiment: SentimentClassifier
+    Each text is read by the sentiment model of its language (`active_models.SentimentRoutes`): the
+    English fine-tune, or, for a language it does not read, that language's own model (Chinese: character
+    n-grams), else the prototype classifier. Chinese text goes to the Chinese aspect extractor.
+    """
+
+    sentiment: SentimentClassifier  # the English (default) route
     sentiment_version: ModelVersion | None
     aspects: AspectExtractor
     aspect_version: ModelVersion | None
     embedder: Any = None
-    # The fine-tuned models are English (MiniLM): for Chinese, Japanese and Korean text the multilingual
-    # prototype classifier did better on the development data (binary macro-F1 0.57 against 0.37).
-    fallback_sentiment: SentimentClassifier | None = None
+    routes: SentimentRoutes | None = None  # None: `sentiment` reads every language
+    aspects_by_language: dict[str, AspectExtractor] = field(default_factory=dict)
     versions_key: str = field(init=False)
 
     def __post_init__(self) -> None:
-        sentiment = str(self.sentiment_version.pk) if self.sentiment_version else str(self.sentiment.version)
-        aspects = str(self.aspect_version.pk) if self.aspect_version else "unsupervised"
-        self.versions_key = f"s:{sentiment}|a:{aspects}|e:{getattr(self.embedder, 'version', '')}"
+        self.versions_key = self.key_for("en")
+
+    def route(self, language: str) -> tuple[SentimentClassifier, ModelVersion | None]:
+        return self.routes(language) if self.routes is not None else (self.sentiment, self.sentiment_version)
+
+    def key_for(self, language: str) -> str:
+        """The models that read a text of `language`, as stored in its hash: a new Chinese model
+        re-analyses Chinese reviews only."""
+        if self.routes is not None:
+            sentiment = self.routes.key(language)
+        else:
+            sentiment = str(self.sentiment_version.pk) if self.sentiment_version else str(self.sentiment.version)
+        extractor = self.aspects_by_language.get(language)
+        if extractor is not None:
+            aspects = f"{language}-{getattr(extractor, 'version', 'extractor')}"
+        else:
+            aspects = str(self.aspect_version.pk) if self.aspect_version else "unsupervised"
+        return f"s:{sentiment}|a:{aspects}|e:{getattr(self.embedder, 'version', '')}"
+
+    def text_key(self, text: str, declared_language: str = "") -> str:
+        return self.key_for(detect_language(text, declared_language))
 
     def score(
         self, texts: Sequence[str], declared_languages: Sequence[str] | None = None, *, embed: bool = True
@@ -56,23 +77,27 @@ class Scorer:
         languages = [
             detect_language(text, (declared_languages or [""] * len(texts))[i]) for i, text in enumerate(texts)
         ]
-        predictions = list(self.sentiment.predict(texts))
-        by_fallback = [False] * len(texts)
-        if self.fallback_sentiment is not None and self.sentiment_version is not None:
-            cjk = [i for i, language in enumerate(languages) if language in CJK_LANGUAGES]
-            if cjk:
-                for i, prediction in zip(cjk, self.fallback_sentiment.predict([texts[i] for i in cjk]), strict=True):
-                    predictions[i] = prediction
-                    by_fallback[i] = True
-        terms_per_text = self.aspects.extract(texts)
+        routes = [self.route(language) for language in languages]
+        predictions: list[Any] = [None] * len(texts)
+        for rows in _groups([id(classifier) for classifier, _ in routes]):
+            classifier = routes[rows[0]][0]
+            for i, prediction in zip(rows, classifier.predict([texts[i] for i in rows]), strict=True):
+                predictions[i] = prediction
+        terms_per_text: list[Any] = [None] * len(texts)
+        extractors = [self.aspects_by_language.get(language, self.aspects) for language in languages]
+        for rows in _groups([id(extractor) for extractor in extractors]):
+            for i, terms in zip(rows, extractors[rows[0]].extract([texts[i] for i in rows]), strict=True):
+                terms_per_text[i] = terms
         embeddings = self.embedder.encode(texts) if embed and self.embedder is not None else None
-
-        def classify(contexts: list[str]) -> list[str]:
-            return [p.label for p in self.sentiment.predict(contexts)] if contexts else []
 
         results = []
         for i, text in enumerate(texts):
             terms = terms_per_text[i]
+            classifier, version = routes[i]
+
+            def classify(contexts: list[str], classifier: SentimentClassifier = classifier) -> list[str]:
+                return [p.label for p in classifier.predict(contexts)] if contexts else []
+
             polarities = aspect_polarities(text, terms, classify) if terms else []
             prediction = predictions[i]
             results.append(
@@ -86,19 +111,30 @@ class Scorer:
                         for t, polarity in zip(terms, polarities, strict=True)
                     ],
                     embedding=None if embeddings is None else embeddings[i],
-                    sentiment_by_fallback=by_fallback[i],
+                    sentiment_by_fallback=version is None and classifier is not self.sentiment,
+                    sentiment_model=version,
                 )
             )
         return results
 
 
+def _groups(keys: Sequence[int]) -> list[list[int]]:
+    """Row indices grouped by key, in first-seen order: one model call per model."""
+    groups: dict[int, list[int]] = {}
+    for i, key in enumerate(keys):
+        groups.setdefault(key, []).append(i)
+    return list(groups.values())
+
+
 def load_scorer(corpus: Sequence[str] | None = None, *, embed: bool = True) -> Scorer:
-    """The active sentiment and aspect models (or their fallbacks) and the embedder."""
-    sentiment, sentiment_version = active_sentiment_classifier()
+    """The active sentiment models per language and aspect models (or their fallbacks) and the embedder;
+    the unsupervised and Chinese extractors fit on `corpus`."""
+    routes = sentiment_routes()
+    sentiment, sentiment_version = routes.default
     aspects, aspect_version = active_aspect_extractor(corpus=corpus)
-    fallback = prototype_classifier() if sentiment_version is not None else None
     return Scorer(
-        sentiment, sentiment_version, aspects, aspect_version, registry.embedder() if embed else None, fallback
+        sentiment, sentiment_version, aspects, aspect_version, registry.embedder() if embed else None,
+        routes=routes, aspects_by_language={"zh": chinese_aspect_extractor(corpus)},
     )
 
 

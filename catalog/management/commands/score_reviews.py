@@ -1,5 +1,7 @@
 """`manage.py score_reviews INPUT.csv --text-column C --output OUT.csv`: score any review file with the
-active models, writing every input column plus sentiment, sentiment_score and aspects."""
+active models, writing every input column plus sentiment, sentiment_score and aspects, and the detected
+language when the file has no `language` column (one it has is read as each row's declared language).
+Each row is read by the sentiment model of its language, as in review analysis."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from catalog.insights.reviews import CHUNK
 from catalog.insights.scoring import load_scorer, review_text
 
 OUTPUT_COLUMNS = ("sentiment", "sentiment_score", "aspects")
+LANGUAGE_COLUMN = "language"  # written when the input has none; read as the declared language when it has
 
 
 def read_rows(path: Path, text_column: str, title_column: str | None) -> tuple[list[str], list[dict[str, str]]]:
@@ -70,17 +73,23 @@ class Command(BaseCommand):
             review_text(row.get(title_column) or "" if title_column else "", row.get(options["text_column"]) or "")
             for row in rows
         ]
+        declared = [row.get(LANGUAGE_COLUMN) or "" for row in rows]
+        extra = [] if LANGUAGE_COLUMN in header else [LANGUAGE_COLUMN]
         scorer = load_scorer(texts, embed=False)
         sentiment_name = scorer.sentiment_version.name if scorer.sentiment_version else "prototype classifier"
+        others = [f"{v.language}: {v.name}" for v in (scorer.routes.languages.values() if scorer.routes else [])
+                  if v.language != "en"]
         aspect_name = scorer.aspect_version.name if scorer.aspect_version else "unsupervised extractor"
-        self.stderr.write(f"sentiment: {sentiment_name}; aspects: {aspect_name}; {len(rows)} rows")
+        self.stderr.write(f"sentiment: {sentiment_name}{''.join('; ' + o for o in others)}; aspects: {aspect_name}; "
+                          f"{len(rows)} rows")
         with target.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=[*header, *OUTPUT_COLUMNS])
+            writer = csv.DictWriter(handle, fieldnames=[*header, *OUTPUT_COLUMNS, *extra])
             writer.writeheader()
             with tqdm(total=len(rows), unit="review", disable=None) as bar:
                 for start in range(0, len(rows), CHUNK):
                     batch = texts[start : start + CHUNK]
-                    for row, score in zip(rows[start : start + CHUNK], scorer.score(batch, embed=False), strict=True):
+                    scores = scorer.score(batch, declared[start : start + CHUNK], embed=False)
+                    for row, score in zip(rows[start : start + CHUNK], scores, strict=True):
                         terms = [{"term": a["term"], "polarity": a["polarity"]} for a in score.aspects]
                         writer.writerow(
                             {
@@ -88,6 +97,7 @@ class Command(BaseCommand):
                                 "sentiment": score.sentiment,
                                 "sentiment_score": f"{score.sentiment_score:.4f}",
                                 "aspects": json.dumps(terms, ensure_ascii=False),
+                                **({LANGUAGE_COLUMN: score.language} if extra else {}),
                             }
                         )
                     bar.update(len(batch))
