@@ -28,6 +28,14 @@ def pending_reviews() -> QuerySet[Review]:
     return Review.objects.filter(Q(insight__isnull=True) | Q(updated_at__gt=F("insight__processed_at"))).order_by("pk")
 
 
+def chinese_corpus() -> list[str]:
+    """The shop's latest Chinese reviews (up to CORPUS_REVIEWS), which the Chinese aspect extractor is
+    fitted on: a few new reviews alone are too few to tell which nouns are aspects."""
+    han = Q(title__regex="[\u4e00-\u9fff]") | Q(text__regex="[\u4e00-\u9fff]")
+    rows = Review.objects.filter(Q(language__startswith="zh") | han).order_by("-pk")[:CORPUS_REVIEWS]
+    return [review_text(title, text) for title, text in rows.values_list("title", "text")]
+
+
 def analyze_reviews(
     review_ids: Iterable[int] | None = None,
     *,
@@ -46,7 +54,7 @@ def analyze_reviews(
         return {"analyzed": 0, "skipped": 0}
     if scorer is None:
         rows = Review.objects.filter(pk__in=ids[:CORPUS_REVIEWS]).values_list("title", "text")
-        scorer = load_scorer([review_text(title, text) for title, text in rows])
+        scorer = load_scorer([review_text(title, text) for title, text in rows], chinese_corpus=chinese_corpus())
     ready = scorer
     analyzed, skipped = in_chunks(ids, CHUNK, lambda chunk: _analyze_chunk(chunk, ready, force=force), progress)
     return {"analyzed": analyzed, "skipped": skipped}

@@ -126,15 +126,17 @@ def _groups(keys: Sequence[int]) -> list[list[int]]:
     return list(groups.values())
 
 
-def load_scorer(corpus: Sequence[str] | None = None, *, embed: bool = True) -> Scorer:
+def load_scorer(
+    corpus: Sequence[str] | None = None, *, embed: bool = True, chinese_corpus: Sequence[str] | None = None
+) -> Scorer:
     """The active sentiment models per language and aspect models (or their fallbacks) and the embedder;
-    the unsupervised and Chinese extractors fit on `corpus`."""
+    the unsupervised extractor fits on `corpus`, the Chinese one on `chinese_corpus` (default `corpus`)."""
     routes = sentiment_routes()
     sentiment, sentiment_version = routes.default
     aspects, aspect_version = active_aspect_extractor(corpus=corpus)
     return Scorer(
         sentiment, sentiment_version, aspects, aspect_version, registry.embedder() if embed else None,
-        routes=routes, aspects_by_language={"zh": chinese_aspect_extractor(corpus)},
+        routes=routes, aspects_by_language={"zh": chinese_aspect_extractor(chinese_corpus or corpus)},
     )
 
 

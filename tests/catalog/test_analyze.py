@@ -137,7 +137,7 @@ def test_score_reviews_writes_every_column_plus_the_scores(tmp_path: Path) -> No
     with target.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(TEXTS)
-    assert list(rows[0]) == ["id", "stars", "body", "sentiment", "sentiment_score", "aspects"]
+    assert list(rows[0]) == ["id", "stars", "body", "sentiment", "sentiment_score", "aspects", "language"]
     for row, (_title, text) in zip(rows, TEXTS, strict=True):
         assert row["body"] == text and row["sentiment"] in {"negative", "neutral", "positive"}
         assert 0 <= float(row["sentiment_score"]) <= 1
