@@ -29,7 +29,8 @@ def model(tmp_path_factory: pytest.TempPathFactory) -> NgramSentiment:
 
 
 def test_a_five_star_chinese_review_is_positive_and_a_complaint_negative(model: NgramSentiment) -> None:
-    praise, complaint, lukewarm = model.predict(["强烈推荐 蓝牙连接很稳定…", "蓝牙经常断连，很失望。", "一般般吧，中规中矩。"])
+    texts = ["强烈推荐 蓝牙连接很稳定…", "蓝牙经常断连，很失望。", "一般般吧，中规中矩。"]
+    praise, complaint, lukewarm = model.predict(texts)
     assert praise.label == "positive" and praise.polarity > 0.3
     assert complaint.label == "negative" and complaint.polarity < -0.3
     assert lukewarm.label == "neutral"
@@ -65,7 +66,7 @@ def test_the_model_folder_is_plain_data_and_loading_runs_no_pickle(model: NgramS
     with np.load(model.path / WEIGHTS_FILE) as weights:
         arrays = {name: weights[name] for name in weights.files}
     arrays["coef"] = np.array([object()], dtype=object)
-    np.savez(tampered / WEIGHTS_FILE, **arrays)  # type: ignore[arg-type]
+    np.savez(tampered / WEIGHTS_FILE, **arrays)
     with pytest.raises(ValueError, match="allow_pickle"):
         NgramSentiment(tampered)
 
