@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, experiments, recommendations, sentiment
+from . import aspects, chinese_sentiment, experiments, recommendations, sentiment
 
 
 def main() -> int:
-    codes = [sentiment.main([]), aspects.main([]), recommendations.main([]), experiments.main([])]
+    codes = [
+        sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]),
+        experiments.main([]),
+    ]
     return max(codes)
 
 
