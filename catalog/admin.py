@@ -184,10 +184,10 @@ class ProductInsightAdmin(admin.ModelAdmin[ProductInsight]):
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
-    list_display = ["role", "name", "is_active", "headline_metrics", "base_model", "created_at"]
-    list_filter = ["role", "is_active"]
+    list_display = ["role", "language", "name", "is_active", "headline_metrics", "base_model", "created_at"]
+    list_filter = ["role", "language", "is_active"]
     search_fields = ["name", "base_model"]
-    readonly_fields = ["role", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active"]
+    readonly_fields = ["role", "language", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active"]
     actions = ["activate_version"]
 
     @admin.display(description="metrics")

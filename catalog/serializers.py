@@ -82,7 +82,7 @@ class ReviewSerializer(UpsertKeyMixin, serializers.ModelSerializer[Review]):
 class ModelVersionSerializer(serializers.ModelSerializer[ModelVersion]):
     class Meta:
         model = ModelVersion
-        fields = ["id", "role", "name", "base_model", "metrics", "created_at"]
+        fields = ["id", "role", "language", "name", "base_model", "metrics", "created_at"]
 
 
 class ReviewInsightSerializer(serializers.ModelSerializer[ReviewInsight]):
