@@ -187,7 +187,9 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     list_display = ["role", "language", "name", "is_active", "headline_metrics", "base_model", "created_at"]
     list_filter = ["role", "language", "is_active"]
     search_fields = ["name", "base_model"]
-    readonly_fields = ["role", "language", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active"]
+    readonly_fields = [
+        "role", "language", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active",
+    ]
     actions = ["activate_version"]
 
     @admin.display(description="metrics")
