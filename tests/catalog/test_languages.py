@@ -19,7 +19,8 @@ from catalog.active_models import active_sentiment_classifier, serving_sentiment
 from catalog.insights.reviews import analyze_reviews
 from catalog.insights.topics import topics_from_embeddings
 from catalog.models import ModelRole, ModelVersion, ReviewInsight
-from catalog.sentiment_data import load_database_by_language, load_from_file
+from catalog.sentiment_data import TrainingData, load_database_by_language, load_from_file, majority_language
+from catalog.sentiment_training import train_and_register
 from inference import registry
 from inference.sentiment.ngram import NgramSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
@@ -186,3 +187,16 @@ def test_chinese_topics_get_chinese_keywords() -> None:
     joined = [" ".join(k) for k in keywords.values()]
     assert any("蓝牙" in k for k in joined) and any("续航" in k for k in joined)
     assert all(not ({"很", "了", "的"} & set(k)) for k in keywords.values())  # stop words are no keywords
+
+
+def test_any_script_the_encoder_cannot_read_gets_an_ngram_model() -> None:
+    good = ["Отличное качество", "Очень доволен покупкой", "Прекрасный звук", "Рекомендую всем"]
+    bad = ["Ужасное качество", "Сломался через день", "Очень разочарован", "Не рекомендую"]
+    texts = [f"{(good if i % 2 else bad)[i % 4]} {i}" for i in range(120)]
+    labels = ["positive" if i % 2 else "negative" for i in range(120)]
+    data = TrainingData(texts, labels, "ru.csv", binary=True, language=majority_language(texts))
+    outcome = train_and_register(data, name="ru-1")
+    assert (outcome.language, outcome.kind, outcome.version.language) == ("ru", "char_ngram", "ru")
+    assert outcome.compared_with == "prototypes" and outcome.activated
+    classifier, version = active_sentiment_classifier("ru")
+    assert version == outcome.version and classifier.predict(["Очень доволен"])[0].label == "positive"
