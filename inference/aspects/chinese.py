@@ -35,7 +35,7 @@ _GENERIC = """东西 产品 商品 宝贝 物品 评价 好评 差评 中评 评
 自己 个人 总体 整体 方面 样子 情况 事情 东东 亲们 有点 一点 一下 总之 其他 之前 以后 现在 今天 昨天
 当时 星期 小时 分钟 价位 本人 老公 老婆 孩子 妈妈 爸爸 效果 功能 体验 印象 原因 结果 一次 第一次
 真的 实在 还是 而且 但是 不过 预期 五星 下单 缺点 优点 附带 推荐 购买 收货 店家 这款 这个 那个
-起来 还会 男朋友 女朋友 小哥"""
+起来 还会 男朋友 女朋友 小哥 预计 宣传"""
 GENERIC_WORDS = frozenset(_GENERIC.split())
 # Degree and opinion words jieba may tag as nouns when glued to an adjective ("太短", "超值", "很棒").
 _OPINION_START = tuple("太很挺超真蛮较更最好差棒赞不没")  # and negations: 不会, 没用
