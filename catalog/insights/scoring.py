@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from inference import registry
-from inference.aspects.polarity import aspect_polarities
+from inference.aspects.polarity import mentions_with_polarity
 from inference.aspects.terms import AspectExtractor
 from inference.sentiment.classifier import SentimentClassifier
 
@@ -64,16 +64,16 @@ class Scorer:
                 for i, prediction in zip(cjk, self.fallback_sentiment.predict([texts[i] for i in cjk]), strict=True):
                     predictions[i] = prediction
                     by_fallback[i] = True
-        terms_per_text = self.aspects.extract(texts)
-        embeddings = self.embedder.encode(texts) if embed and self.embedder is not None else None
 
         def classify(contexts: list[str]) -> list[str]:
             return [p.label for p in self.sentiment.predict(contexts)] if contexts else []
 
+        # polarity per mention from the tagger's polarity head when it has one, else `classify` on its clause
+        mentions_per_text = mentions_with_polarity(self.aspects, texts, classify)
+        embeddings = self.embedder.encode(texts) if embed and self.embedder is not None else None
+
         results = []
-        for i, text in enumerate(texts):
-            terms = terms_per_text[i]
-            polarities = aspect_polarities(text, terms, classify) if terms else []
+        for i in range(len(texts)):
             prediction = predictions[i]
             results.append(
                 TextScore(
@@ -81,10 +81,7 @@ class Scorer:
                     sentiment=prediction.label,
                     sentiment_score=round(float(prediction.score), 4),
                     polarity=round(float(prediction.polarity), 4),
-                    aspects=[
-                        {"term": t.term, "polarity": polarity, "start": t.start, "end": t.end}
-                        for t, polarity in zip(terms, polarities, strict=True)
-                    ],
+                    aspects=[mention.as_dict() for mention in mentions_per_text[i]],
                     embedding=None if embeddings is None else embeddings[i],
                     sentiment_by_fallback=by_fallback[i],
                 )
