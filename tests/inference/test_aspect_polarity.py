@@ -212,7 +212,8 @@ _SENTENCES: list[tuple[str, list[tuple[str, str]]]] = [
 
 
 def _examples() -> tuple[list[tuple[str, list[tuple[int, int]]]], list[list[str | None]]]:
-    examples, polarities = [], []
+    examples: list[tuple[str, list[tuple[int, int]]]] = []
+    polarities: list[list[str | None]] = []
     for copy in range(3):  # copies differ in their ending, so the held-out split (by text) keeps some
         for text, terms in _SENTENCES:
             spans = [(text.index(term), text.index(term) + len(term)) for term, _ in terms]

@@ -24,7 +24,7 @@ def tiny_tagger_folder(folder: Path, *, with_head: bool, seed: int = 0) -> Path:
     tokenizer = AutoTokenizer.from_pretrained(default_embedding_path())
     config = BertConfig(
         vocab_size=tokenizer.vocab_size, hidden_size=HIDDEN, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=512, num_labels=len(LABELS),
+        intermediate_size=64, max_position_embeddings=512,
         id2label=dict(enumerate(LABELS)), label2id={label: i for i, label in enumerate(LABELS)},
     )
     if folder.exists():
