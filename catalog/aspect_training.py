@@ -2,9 +2,11 @@
 
 Labelled aspect terms come in the layout of the SemEval-2014 ABSA files flattened to one row per term
 (`sentence_id, text, aspect_term, from, to, polarity`; a sentence without aspects has one row with the
-aspect columns empty). A trained tagger is recorded as a `ModelVersion` of role "aspects" and replaces
-the active one only when it scores a higher F1 on the same held-out sentences. Until one exists, an
-unsupervised extractor fitted on the shop's own reviews serves (`active_models`).
+aspect columns empty). When the terms carry polarities, a polarity head trains with the tagger and
+reads each mention's polarity in serving; its held-out accuracy and macro-F1 are recorded with the
+version. A trained tagger is recorded as a `ModelVersion` of role "aspects" and replaces the active one
+only when it scores a higher F1 on the same held-out sentences. Until one exists, an unsupervised
+extractor fitted on the shop's own reviews serves (`active_models`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,9 @@ from .model_versions import (
 from .models import ModelRole, ModelVersion
 
 REQUIRED_COLUMNS = ("sentence_id", "text", "aspect_term", "from", "to")  # `polarity` is optional
+# SemEval's values; "conflict" (praised and criticised at once) is read but not trained on: no serving
+# classifier says it, and with 2% of the terms it is too rare to learn
+POLARITY_VALUES = ("negative", "neutral", "positive", "conflict")
 OFFSET_SEARCH = 40  # characters either side of a wrong offset searched for the term
 MAX_REPORTED = 50  # skipped rows described in the report; all are counted
 DEFAULT_EPOCHS = 8
@@ -68,6 +73,20 @@ class AspectDataset:
         return [(s.text, s.spans) for s in self.sentences]
 
     @property
+    def polarities(self) -> list[list[str | None]]:
+        """The polarity of each span of `examples` (None where the file gives none)."""
+        return [[polarity or None for _, _, polarity in s.terms] for s in self.sentences]
+
+    @property
+    def polarity_counts(self) -> dict[str, int]:
+        counts = {value: 0 for value in POLARITY_VALUES}
+        for sentence in self.sentences:
+            for _, _, polarity in sentence.terms:
+                if polarity:
+                    counts[polarity] += 1
+        return counts
+
+    @property
     def term_count(self) -> int:
         return sum(len(s.terms) for s in self.sentences)
 
@@ -79,6 +98,7 @@ class AspectDataset:
             "sentences_without_aspects": sum(1 for s in self.sentences if not s.terms),
             "fixed_offsets": self.fixed_offsets,
             "skipped_terms": self.skipped_terms,
+            **{f"polarity_{value}": count for value, count in self.polarity_counts.items()},
         }
 
 
@@ -101,7 +121,9 @@ def locate_term(text: str, term: str, start: int, end: int) -> tuple[int, int] |
 
 def read_aspect_csv(path: str | Path, encoding: str = "utf-8-sig") -> AspectDataset:
     """Sentences with their aspect spans, in file order. Offsets that miss their term by a little are
-    corrected; terms that cannot be found, or rows with bad offsets, are skipped and counted."""
+    corrected; terms that cannot be found, or rows with bad offsets, are skipped and counted. A polarity
+    that is not one of POLARITY_VALUES (any case) or empty is an error naming its line: it is a labelling
+    mistake that would silently teach the polarity head nothing."""
     path = Path(path)
     try:
         with path.open(newline="", encoding=encoding) as handle:
@@ -156,9 +178,15 @@ def _read_rows(reader: csv.DictReader[str], path: Path) -> AspectDataset:
             continue
         if located != (start, end):
             dataset.fixed_offsets += 1
+        polarity = (row.get("polarity") or "").strip().lower()
+        if polarity and polarity not in POLARITY_VALUES:
+            raise AspectDataError(
+                f"{path} line {line}, column polarity: {row.get('polarity')!r} is not one of "
+                f"{', '.join(POLARITY_VALUES)} (or empty)"
+            )
         if any((s, e) == located for s, e, _ in sentence.terms):
             continue
-        sentence.terms.append((located[0], located[1], (row.get("polarity") or "").strip().lower()))
+        sentence.terms.append((located[0], located[1], polarity))
     for sentence in dataset.sentences:
         sentence.terms.sort()
     return dataset
@@ -221,7 +249,8 @@ def train_aspects(
         shutil.rmtree(out_dir)  # a folder left by a failed run of the same name: no version points at it
     examples = dataset.examples
     result = train_aspect_tagger(
-        examples, out_dir, base_path=base_path, epochs=epochs, seed=seed, progress=progress, max_steps=max_steps
+        examples, out_dir, polarities=dataset.polarities, base_path=base_path, epochs=epochs, seed=seed,
+        progress=progress, max_steps=max_steps,
     )
     version = record_version(
         ModelRole.ASPECTS,
@@ -269,7 +298,9 @@ def outcome_summary(outcome: AspectTrainingOutcome) -> dict[str, Any]:
     """What a job reports about a run (its result)."""
     return {
         "version": outcome.version.name,
-        "metrics": {k: outcome.metrics.get(k) for k in ("precision", "recall", "f1")},
+        "metrics": {
+            k: outcome.metrics.get(k) for k in ("precision", "recall", "f1", "polarity_accuracy", "polarity_macro_f1")
+        },
         "activated": outcome.activated,
         "active_f1": outcome.active_f1,
         "data": outcome.data,

@@ -5,10 +5,16 @@ picking its epoch on a validation slice of that 80% only, and is scored on the 2
 and F1 of exact term matches (same start and end), micro over terms; the SemEval-style score (the set
 of terms per sentence, case-insensitive) is given beside it. The unsupervised extractor is scored on
 the same 20%, fitted on texts without labels: once on the 80% only, once on all texts (80% + 20%,
-which is how it serves: fitted on the shop's reviews it then reads). Aspect polarity: accuracy on the
-gold terms of the 20% with VADER on the term's clause (`aspect_contexts`) against VADER on the whole
-sentence and the majority class; "conflict" terms are left out (no classifier here outputs it).
-Writes var/eval/aspects.json.
+which is how it serves: fitted on the shop's reviews it then reads). The tagger trains with its
+polarity head (the 80%'s polarity labels) unless --no-polarity-head.
+
+Aspect polarity, "conflict" terms left out (no method here outputs it): accuracy and macro-F1 on the
+gold terms of the 20% for the head, for the clause method (`aspect_contexts`) with the sentiment
+classifier that serves without training (prototypes) and with VADER, for the whole sentence with
+either, and for the majority class; then the same on the terms the tagger extracted: accuracy on the
+extracted terms that match a gold term, and an end-to-end F1 where a term counts only with its right
+polarity. Accuracy per phenomenon (negation, contrast, comparison words in the sentence) and sample
+sentences show where the methods differ. Writes var/eval/aspects.json.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import argparse
 import json
 import os
 import random
+import re
 import sys
 import tempfile
 import time
@@ -29,6 +36,13 @@ REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "semeval2014_laptops_train_aspects.csv"
 OUTPUT = REPO / "var" / "eval" / "aspects.json"
 POLARITIES = ("negative", "neutral", "positive")
+# words that mark the sentences where a clause's sentiment goes wrong most (rough, for a breakdown)
+PHENOMENA = {
+    "negation": re.compile(r"\b(?:not|no|never|nothing|nowhere|none|without|hardly|cannot)\b|n't\b", re.I),
+    "contrast": re.compile(r"\b(?:but|however|although|though|except|whereas|yet)\b", re.I),
+    "comparison": re.compile(r"\b(?:than|compared|better|worse|more|less|faster|slower)\b", re.I),
+}
+Classify = Callable[[list[str]], list[str]]
 
 
 def split_by_sentence(texts: Sequence[str], test_fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -56,6 +70,20 @@ def term_set_scores(texts: Sequence[str], gold: Sequence[Sequence[tuple[int, int
     return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(2 * p * r / (p + r) if p + r else 0.0, 4)}
 
 
+def prototype_classify() -> Classify:
+    """The sentiment classifier that serves before any training (labelled example sentences on the
+    packaged embedder): what the clause method uses on a fresh install."""
+    from inference.embedding import Embedder
+    from inference.sentiment.prototypes import PrototypeSentiment
+
+    classifier = PrototypeSentiment(Embedder())
+
+    def classify(texts: list[str]) -> list[str]:
+        return [p.label for p in classifier.predict(texts)] if texts else []
+
+    return classify
+
+
 def vader_classifier() -> Callable[[list[str]], list[str]]:
     """VADER's compound score with its usual cut-offs (±0.05): a lexicon stand-in for the sentiment model."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
@@ -72,51 +100,145 @@ def vader_classifier() -> Callable[[list[str]], list[str]]:
     return classify
 
 
-def _accuracy(true: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
-    f1s = []
-    for label in POLARITIES:
-        tp = sum(t == p == label for t, p in zip(true, pred, strict=True))
-        fp = sum(t != label and p == label for t, p in zip(true, pred, strict=True))
-        fn = sum(t == label and p != label for t, p in zip(true, pred, strict=True))
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
-    return {
-        "accuracy": round(sum(t == p for t, p in zip(true, pred, strict=True)) / max(1, len(true)), 4),
-        "macro_f1": round(sum(f1s) / len(f1s), 4),
-        "n": len(true),
-    }
+def _accuracy(true: Sequence[str], pred: Sequence[str]) -> dict[str, Any]:
+    from inference.aspects.training import polarity_scores
+
+    return polarity_scores(true, pred)
 
 
-def polarity_eval(sentences: Sequence[Any]) -> dict[str, Any]:
-    from inference.aspects.polarity import aspect_polarities
+def _kept(sentence: Any) -> list[tuple[int, int, str]]:
+    return [(s, e, p) for s, e, p in sentence.terms if p in POLARITIES]
+
+
+def polarity_methods(vader: Classify, prototypes: Classify | None) -> dict[str, tuple[str, Classify]]:
+    """Name -> (what the classifier reads: "clause" or "sentence", classify)."""
+    methods = {"vader_on_clause": ("clause", vader), "vader_on_sentence": ("sentence", vader)}
+    if prototypes is not None:
+        methods |= {"prototypes_on_clause": ("clause", prototypes), "prototypes_on_sentence": ("sentence", prototypes)}
+    return methods
+
+
+def _method_labels(
+    reads: str, classify: Classify, texts: Sequence[str], terms: Sequence[Sequence[Any]]
+) -> list[list[str]]:
+    """One label per term of each text, by `classify` on the term's clause or on the whole text."""
+    from inference.aspects.polarity import batch_aspect_polarities
+
+    if reads == "clause":
+        return batch_aspect_polarities(texts, terms, classify)
+    with_terms = [i for i, group in enumerate(terms) if group]
+    labels = classify([texts[i] for i in with_terms]) if with_terms else []
+    result: list[list[str]] = [[] for _ in texts]
+    for i, label in zip(with_terms, labels, strict=True):
+        result[i] = [label] * len(terms[i])
+    return result
+
+
+def polarity_eval(
+    sentences: Sequence[Any],
+    vader: Classify | None = None,
+    prototypes: Classify | None = None,
+    head: Any = None,
+    examples: int = 0,
+) -> tuple[dict[str, Any], dict[str, Any], list[dict[str, Any]]]:
+    """(scores per method on the gold terms, the same per phenomenon, sample sentences)."""
     from inference.aspects.terms import AspectTerm
 
-    classify = vader_classifier()
-    true: list[str] = []
-    by_clause: list[str] = []
-    by_sentence: list[str] = []
-    mixed: list[int] = []  # terms of sentences whose terms disagree: where the clause should matter
-    for sentence in sentences:
-        kept = [(s, e, p) for s, e, p in sentence.terms if p in POLARITIES]
-        if not kept:
-            continue
-        if len({p for _, _, p in kept}) > 1:
-            mixed.extend(range(len(true), len(true) + len(kept)))
-        terms = [AspectTerm(sentence.text[s:e], s, e) for s, e, _ in kept]
-        true.extend(p for _, _, p in kept)
-        by_clause.extend(aspect_polarities(sentence.text, terms, classify))
-        by_sentence.extend(classify([sentence.text]) * len(kept))
+    methods = polarity_methods(vader or vader_classifier(), prototypes)
+    kept = [(s, _kept(s)) for s in sentences]
+    kept = [(s, terms) for s, terms in kept if terms]
+    texts = [s.text for s, _ in kept]
+    terms = [[AspectTerm(s.text[a:b], a, b) for a, b, _ in group] for s, group in kept]
+    true = [p for _, group in kept for _, _, p in group]
+    labels: dict[str, list[str]] = {}
+    seconds: dict[str, float] = {}
+    for name, (reads, classify) in methods.items():
+        started = time.monotonic()
+        labels[name] = [label for group in _method_labels(reads, classify, texts, terms) for label in group]
+        seconds[name] = round(time.monotonic() - started, 1)
+    if head is not None:
+        started = time.monotonic()
+        spans = [[(t.start, t.end) for t in group] for group in terms]
+        labels["head"] = [label for group in head.span_polarities(texts, spans) for label in group]
+        seconds["head"] = round(time.monotonic() - started, 1)
     majority = Counter(true).most_common(1)[0][0] if true else "positive"
+    labels[f"majority_{majority}"] = [majority] * len(true)
 
-    def subset(labels: list[str]) -> dict[str, float]:
-        return _accuracy([true[i] for i in mixed], [labels[i] for i in mixed])
+    owner = [i for i, (_, group) in enumerate(kept) for _ in group]
+    mixed = [j for j, i in enumerate(owner) if len({p for _, _, p in kept[i][1]}) > 1]
 
-    return {
-        "vader_on_clause": _accuracy(true, by_clause),
-        "vader_on_sentence": _accuracy(true, by_sentence),
-        f"majority_{majority}": _accuracy(true, [majority] * len(true)),
-        "vader_on_clause_mixed_sentences": subset(by_clause),
-        "vader_on_sentence_mixed_sentences": subset(by_sentence),
+    def subset(name: str, members: Sequence[int]) -> dict[str, Any]:
+        return _accuracy([true[j] for j in members], [labels[name][j] for j in members])
+
+    report: dict[str, Any] = {}
+    for name in labels:
+        report[name] = _accuracy(true, labels[name]) | ({"seconds": seconds[name]} if name in seconds else {})
+    for name in ("vader_on_clause", "vader_on_sentence", "prototypes_on_clause", "prototypes_on_sentence", "head"):
+        if name in labels:
+            report[f"{name}_mixed_sentences"] = subset(name, mixed)
+    phenomena: dict[str, Any] = {}
+    for phenomenon, pattern in PHENOMENA.items():
+        members = [j for j, i in enumerate(owner) if pattern.search(texts[i])]
+        phenomena[phenomenon] = {name: subset(name, members) for name in labels if not name.startswith("majority")}
+    samples: list[dict[str, Any]] = []
+    if examples:
+        rng = random.Random(0)
+        wanted = [i for i, (_, group) in enumerate(kept) if any(p.search(texts[i]) for p in PHENOMENA.values())]
+        rng.shuffle(wanted)
+        for i in sorted(wanted[:examples]):
+            first = owner.index(i)
+            samples.append({
+                "text": texts[i],
+                "terms": [
+                    {"term": t.term, "gold": kept[i][1][k][2]}
+                    | {name: labels[name][first + k] for name in labels if not name.startswith("majority")}
+                    for k, t in enumerate(terms[i])
+                ],
+            })
+    return report, phenomena, samples
+
+
+def extracted_polarity_eval(
+    sentences: Sequence[Any],
+    extracted: Sequence[Sequence[Any]],
+    vader: Classify,
+    prototypes: Classify | None,
+    head_labels: Sequence[Sequence[str]] | None,
+) -> dict[str, Any]:
+    """On the tagger's own terms: accuracy over the extracted terms that match a gold term (exact span),
+    and end-to-end precision / recall / F1 where a term counts only with its gold polarity. Terms that
+    match a "conflict" gold term are left out on both sides."""
+    texts = [s.text for s in sentences]
+    labels = {
+        name: _method_labels(reads, classify, texts, extracted)
+        for name, (reads, classify) in polarity_methods(vader, prototypes).items()
     }
+    if head_labels is not None:
+        labels["head"] = [list(group) for group in head_labels]
+    report: dict[str, Any] = {}
+    for name, per_text in labels.items():
+        true, guess = [], []
+        tp = predicted = gold = 0
+        for sentence, terms, group in zip(sentences, extracted, per_text, strict=True):
+            polarity_of = {(s, e): p for s, e, p in sentence.terms}
+            gold += sum(p in POLARITIES for p in polarity_of.values())
+            for term, label in zip(terms, group, strict=True):
+                truth = polarity_of.get((term.start, term.end))
+                if truth is not None and truth not in POLARITIES:
+                    continue  # a conflict term: no method can be right
+                predicted += 1
+                if truth is not None:
+                    true.append(truth)
+                    guess.append(label)
+                    tp += truth == label
+        precision = tp / predicted if predicted else 0.0
+        recall = tp / gold if gold else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        report[name] = _accuracy(true, guess) | {
+            "matched_terms": len(true),
+            "end_to_end": {"precision": round(precision, 4), "recall": round(recall, 4), "f1": round(f1, 4)},
+        }
+    return report
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -147,12 +269,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
     results = report["results"]
 
+    vader = vader_classifier()
+    prototypes = None if args.skip_prototypes else prototype_classify()
+    head_tagger = None
     if not args.skip_tagger:
         with tempfile.TemporaryDirectory() as folder, TqdmProgress("step", disable=not args.verbose) as progress:
             started = time.monotonic()
             trained = train_aspect_tagger(
                 [(s.text, s.spans) for s in train],
                 Path(folder) / "tagger",
+                polarities=None if args.no_polarity_head else [[p or None for _, _, p in s.terms] for s in train],
                 epochs=args.epochs,
                 seed=args.seed,
                 learning_rate=args.learning_rate,
@@ -163,6 +289,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             started = time.monotonic()
             predicted = tagger.extract(test_texts)
             extract_seconds = time.monotonic() - started
+            head_labels = None
+            if tagger.has_polarity:
+                head_tagger = tagger
+                mentions = tagger.extract_with_polarity(test_texts)
+                same_terms = [[m.term for m in group] for group in mentions] == predicted
+                report["head_terms_match_extract"] = same_terms  # one pass gives the same terms as `extract`
+                head_labels = [[m.polarity for m in group] for group in mentions] if same_terms else None
+            report["polarity_extracted"] = extracted_polarity_eval(test, predicted, vader, prototypes, head_labels)
+            report["polarity"], report["polarity_by_phenomenon"], report["polarity_examples"] = polarity_eval(
+                test, vader, prototypes, head_tagger, examples=args.examples
+            )
         results["tagger"] = {
             **span_scores(test_gold, predicted),
             "term_set": term_set_scores(test_texts, test_gold, predicted),
@@ -172,6 +309,10 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "train_seconds": round(seconds, 1),
             "extract_sentences_per_second": round(len(test_texts) / max(extract_seconds, 1e-9), 1),
         }
+    else:
+        report["polarity"], report["polarity_by_phenomenon"], report["polarity_examples"] = polarity_eval(
+            test, vader, prototypes, examples=args.examples
+        )
 
     if not args.skip_unsupervised:
         embedder = Embedder()
@@ -190,7 +331,6 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 "top_aspects": sorted(extractor.frequency, key=lambda t: -extractor.frequency[t])[:25],
             }
 
-    report["polarity"] = polarity_eval(test)
     return report
 
 
@@ -204,13 +344,36 @@ def table(report: dict[str, Any]) -> str:
         scores = f"{row['precision']:>6.3f} {row['recall']:>6.3f} {row['f1']:>6.3f}"
         lines.append(f"{name:<34} {scores}   {row['term_set']['f1']:>11.3f}")
     if "tagger" in report["results"]:
-        lines.append(f"tagger training: {report['results']['tagger']['train_seconds']:.0f} s")
+        tagger = report["results"]["tagger"]
+        head = " with polarity head" if tagger["params"].get("polarity_head") else ""
+        lines.append(f"tagger training{head}: {tagger['train_seconds']:.0f} s, "
+                     f"best epoch {tagger['params']['best_epoch']} of {tagger['params']['epochs_run']}")
     lines.append("")
-    lines.append("aspect polarity on the gold terms of the held-out sentences ('conflict' left out);")
-    lines.append("'mixed': sentences whose terms differ in polarity, where the term's clause should beat the sentence")
-    lines.append(f"{'classifier':<34} {'acc':>6} {'macroF1':>8} {'n':>5}")
+    lines.append("aspect polarity ('conflict' left out). gold: on the gold terms; extracted: on the tagger's terms")
+    lines.append("that match a gold term; e2e F1: a term counts only with its right polarity. 'mixed': sentences")
+    lines.append("whose terms differ in polarity")
+    extracted = report.get("polarity_extracted", {})
+    lines.append(f"{'method':<26} {'gold acc':>8} {'macroF1':>8} {'mixed':>6} {'n':>5}   "
+                 f"{'extr acc':>8} {'macroF1':>8} {'n':>5} {'e2e F1':>7}")
     for name, row in report["polarity"].items():
-        lines.append(f"{name:<34} {row['accuracy']:>6.3f} {row['macro_f1']:>8.3f} {row['n']:>5}")
+        if name.endswith("_mixed_sentences"):
+            continue
+        mixed = report["polarity"].get(f"{name}_mixed_sentences")
+        line = (f"{name:<26} {row['accuracy']:>8.3f} {row['macro_f1']:>8.3f} "
+                f"{mixed['accuracy'] if mixed else float('nan'):>6.3f} {row['n']:>5}")
+        if name in extracted:
+            e = extracted[name]
+            line += (f"   {e['accuracy']:>8.3f} {e['macro_f1']:>8.3f} {e['n']:>5} "
+                     f"{e['end_to_end']['f1']:>7.3f}")
+        lines.append(line)
+    phenomena = report.get("polarity_by_phenomenon", {})
+    if phenomena:
+        lines.append("")
+        names = list(next(iter(phenomena.values())))
+        lines.append("gold-term accuracy by what the sentence holds: " + ", ".join(
+            f"{phenomenon} (n={rows[names[0]]['n']})" for phenomenon, rows in phenomena.items()))
+        for name in names:
+            lines.append(f"{name:<26} " + " ".join(f"{phenomena[p][name]['accuracy']:>10.3f}" for p in phenomena))
     return "\n".join(lines)
 
 
@@ -223,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-tagger", action="store_true")
     parser.add_argument("--skip-unsupervised", action="store_true")
+    parser.add_argument("--skip-prototypes", action="store_true", help="no clause method with the prototypes")
+    parser.add_argument("--no-polarity-head", action="store_true", help="train the tagger on the tags only")
+    parser.add_argument("--examples", type=int, default=30, help="sample sentences written to the report")
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
     if not args.data.exists():

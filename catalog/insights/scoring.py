@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from inference import registry
-from inference.aspects.polarity import aspect_polarities
+from inference.aspects.polarity import mentions_with_polarity
 from inference.aspects.terms import AspectExtractor
 from inference.sentiment.classifier import SentimentClassifier
 
@@ -83,22 +83,24 @@ class Scorer:
             classifier = routes[rows[0]][0]
             for i, prediction in zip(rows, classifier.predict([texts[i] for i in rows]), strict=True):
                 predictions[i] = prediction
-        terms_per_text: list[Any] = [None] * len(texts)
+        # aspects, with polarity per mention from the tagger's polarity head when it has one, else the
+        # sentiment of its clause by the text's own sentiment model: one call per (extractor, model)
+        mentions_per_text: list[Any] = [None] * len(texts)
         extractors = [self.aspects_by_language.get(language, self.aspects) for language in languages]
-        for rows in _groups([id(extractor) for extractor in extractors]):
-            for i, terms in zip(rows, extractors[rows[0]].extract([texts[i] for i in rows]), strict=True):
-                terms_per_text[i] = terms
+        for rows in _groups([(id(extractors[i]), id(routes[i][0])) for i in range(len(texts))]):
+            extractor, group_classifier = extractors[rows[0]], routes[rows[0]][0]
+
+            def classify(contexts: list[str], classifier: SentimentClassifier = group_classifier) -> list[str]:
+                return [p.label for p in classifier.predict(contexts)] if contexts else []
+
+            for i, mentions in zip(rows, mentions_with_polarity(extractor, [texts[i] for i in rows], classify),
+                                   strict=True):
+                mentions_per_text[i] = mentions
         embeddings = self.embedder.encode(texts) if embed and self.embedder is not None else None
 
         results = []
-        for i, text in enumerate(texts):
-            terms = terms_per_text[i]
+        for i in range(len(texts)):
             classifier, version = routes[i]
-
-            def classify(contexts: list[str], classifier: SentimentClassifier = classifier) -> list[str]:
-                return [p.label for p in classifier.predict(contexts)] if contexts else []
-
-            polarities = aspect_polarities(text, terms, classify) if terms else []
             prediction = predictions[i]
             results.append(
                 TextScore(
@@ -106,10 +108,7 @@ class Scorer:
                     sentiment=prediction.label,
                     sentiment_score=round(float(prediction.score), 4),
                     polarity=round(float(prediction.polarity), 4),
-                    aspects=[
-                        {"term": t.term, "polarity": polarity, "start": t.start, "end": t.end}
-                        for t, polarity in zip(terms, polarities, strict=True)
-                    ],
+                    aspects=[mention.as_dict() for mention in mentions_per_text[i]],
                     embedding=None if embeddings is None else embeddings[i],
                     sentiment_by_fallback=version is None and classifier is not self.sentiment,
                     sentiment_model=version,
@@ -118,9 +117,9 @@ class Scorer:
         return results
 
 
-def _groups(keys: Sequence[int]) -> list[list[int]]:
+def _groups(keys: Sequence[Hashable]) -> list[list[int]]:
     """Row indices grouped by key, in first-seen order: one model call per model."""
-    groups: dict[int, list[int]] = {}
+    groups: dict[Hashable, list[int]] = {}
     for i, key in enumerate(keys):
         groups.setdefault(key, []).append(i)
     return list(groups.values())

@@ -9,7 +9,8 @@ spans exactly as they appear in the caller's text):
   candidates from spaCy's small English model, kept when frequent across the corpus, near-synonyms
   merged by embedding similarity so "warranty" and "warrenty" count as one aspect.
 
-An aspect's polarity comes from the sentiment classifier run on the clause around the term
+An aspect's polarity comes from the tagger's polarity head (`polarity_head`, trained with the tags on
+labelled mentions) when it has one, else from the sentiment classifier run on the clause around the term
 (`polarity`): "great screen but the battery dies fast" is positive about the screen and negative about
 the battery, which the whole sentence's sentiment cannot say.
 """

@@ -1,8 +1,12 @@
-"""Aspect polarity: the sentiment of the clause around each term, not of the whole review.
+"""Aspect polarity: from the tagger's polarity head when it has one, else the sentiment of the clause
+around each term, never that of the whole review.
 
 "great screen but the battery dies fast" is positive about the screen and negative about the battery:
 clauses are cut at sentence ends, semicolons and before contrast markers ("but", "however", 但是), and
-the caller's sentiment classifier reads each term's clause.
+the caller's sentiment classifier reads each term's clause. That is the fallback: a clause without an
+opinion word ("the laces stay tied for the whole run") or with a negation the classifier misses ("nowhere
+near the advertised hours") is misread, which a head trained on labelled mentions can learn
+(`polarity_head`). `mentions_with_polarity` is the one entry point serving uses.
 """
 
 from __future__ import annotations
@@ -10,8 +14,22 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable, Sequence
+from typing import Protocol
 
-from .terms import CJK_CHARS, AspectTerm, Span
+from ..progress import OnBatch
+from .terms import CJK_CHARS, AspectExtractor, AspectMention, AspectTerm, Span
+
+CLAUSE = "clause"  # AspectMention.source of a polarity read from the term's clause
+
+Classify = Callable[[list[str]], list[str]]  # sentiment labels for texts, in order
+
+
+class PolarAspectExtractor(AspectExtractor, Protocol):
+    """An extractor that can say each mention's polarity itself (the tagger, when it has a head)."""
+
+    def extract_with_polarity(
+        self, texts: Sequence[str], fallback: Classify | None = None, on_batch: OnBatch | None = None
+    ) -> list[list[AspectMention]]: ...
 
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+|[;；。！？\n]+|，")
 _WORD = re.compile(r"\w")
@@ -76,3 +94,25 @@ def batch_aspect_polarities(
         result.append(labels[position : position + len(group)])
         position += len(group)
     return result
+
+
+def clause_mentions(
+    texts: Sequence[str], terms_per_text: Sequence[Sequence[AspectTerm]], classify: Classify
+) -> list[list[AspectMention]]:
+    """Mentions with the polarity of their clause (`batch_aspect_polarities`)."""
+    labels = batch_aspect_polarities(texts, terms_per_text, classify)
+    return [
+        [AspectMention(term, label, CLAUSE) for term, label in zip(terms, group, strict=True)]
+        for terms, group in zip(terms_per_text, labels, strict=True)
+    ]
+
+
+def mentions_with_polarity(
+    extractor: AspectExtractor, texts: Sequence[str], classify: Classify
+) -> list[list[AspectMention]]:
+    """Each text's aspect mentions with their polarity: the extractor's own (a tagger with a polarity
+    head, in the same pass as its terms) when it can, else the clause method with `classify`."""
+    reader = getattr(extractor, "extract_with_polarity", None)  # a `PolarAspectExtractor`
+    if reader is not None:
+        return list(reader(texts, fallback=classify))
+    return clause_mentions(texts, extractor.extract(texts), classify)

@@ -36,6 +36,20 @@ class AspectTerm:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class AspectMention:
+    """A mention with its polarity, and where the polarity came from: "head" (the tagger's polarity
+    head read the mention in its sentence) or "clause" (the sentiment classifier read its clause)."""
+
+    term: AspectTerm
+    polarity: str
+    source: str
+
+    def as_dict(self) -> dict[str, Any]:
+        """What review insight stores per aspect."""
+        return {**self.term.as_dict(), "polarity": self.polarity, "polarity_source": self.source}
+
+
 class AspectExtractor(Protocol):
     """What the platform calls: one list of mentions per text, in input order."""
 

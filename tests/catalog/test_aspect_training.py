@@ -56,6 +56,15 @@ def test_reader_groups_sentences_fixes_offsets_and_keeps_negatives(tmp_path: Pat
     assert data.examples[1] == ("The screen is dim but the keyboard is great.", [(4, 10), (26, 34)])
 
 
+def test_reader_keeps_polarities_and_names_a_bad_one_by_line_and_column(tmp_path: Path) -> None:
+    data = read_aspect_csv(_csv(tmp_path, SAMPLE + "6,The fan is Loud.,fan,4,7,CONFLICT\n7,Ok fan.,fan,3,6,\n"))
+    assert data.polarities == [["positive"], ["negative", "positive"], [], [], [], ["conflict"], [None]]
+    summary = data.summary()
+    assert (summary["polarity_positive"], summary["polarity_negative"], summary["polarity_conflict"]) == (2, 1, 1)
+    with pytest.raises(AspectDataError, match=r"line 3, column polarity: 'postive' is not one of negative"):
+        read_aspect_csv(_csv(tmp_path, "1,The fan is loud.,fan,4,7,negative\n2,Nice fan.,fan,5,8,postive\n"))
+
+
 def test_locate_term_prefers_the_nearest_occurrence() -> None:
     text = "screen here, and the screen there"
     assert locate_term(text, "screen", 21, 27) == (21, 27)
@@ -82,7 +91,7 @@ def test_reader_errors_name_the_problem(tmp_path: Path) -> None:
 def fake_training(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path) -> dict[str, Any]:
     """Training returns a scripted F1; the active tagger's score on the same split is scripted too."""
     settings.VAR_DIR = tmp_path / "var"
-    script: dict[str, Any] = {"f1": 0.7, "active_f1": None, "calls": []}
+    script: dict[str, Any] = {"f1": 0.7, "active_f1": None, "calls": [], "polarity": {}}
 
     def train(examples: Any, out_dir: Path, **kwargs: Any) -> TrainResult:
         script["calls"].append(kwargs)
@@ -91,6 +100,7 @@ def fake_training(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
         progress.set_total(2)
         progress.advance(2)
         metrics = {"precision": script["f1"], "recall": script["f1"], "f1": script["f1"], "validation_sentences": 1}
+        metrics |= script["polarity"]
         return TrainResult(metrics, Path(out_dir), [0], {"base_model": "minilm", "epochs": 1}, [{"epoch": 1}])
 
     monkeypatch.setattr(aspect_training, "train_aspect_tagger", train)
@@ -198,4 +208,53 @@ def test_command_trains_and_reports(tmp_path: Path, fake_training: dict[str, Any
     call_command("train_aspects", "--input", str(_csv(tmp_path, SAMPLE)), "--name", "cli", "--no-progress")
     out = capsys.readouterr().out
     assert "version cli" in out and "F1 0.7000" in out and "activated" in out
+    assert "no polarity head" in out
     assert fake_training["calls"][-1]["seed"] == 0
+    assert fake_training["calls"][-1]["polarities"] == [["positive"], ["negative", "positive"], [], [], []]
+    fake_training["polarity"] = {"polarity_accuracy": 0.75, "polarity_macro_f1": 0.7, "polarity_terms": 4}
+    call_command("train_aspects", "--input", str(_csv(tmp_path, SAMPLE)), "--name", "cli2", "--no-progress")
+    out = capsys.readouterr().out
+    assert "polarity head on 4 held-out gold terms: accuracy 0.7500  macro-F1 0.7000" in out
+    assert ModelVersion.objects.get(name="cli2").metrics["polarity_accuracy"] == 0.75
+
+
+# --- Serving: polarity from the head when the active tagger has one ------------------------------------
+
+
+class _Sentiment:
+    """A sentiment classifier that says negative for "awful", else positive; counts what it reads."""
+
+    version = "keywords"
+
+    def __init__(self) -> None:
+        self.read: list[str] = []
+
+    def predict(self, texts: Any, on_batch: Any = None) -> list[Any]:
+        from inference.sentiment.classifier import SentimentPrediction
+
+        self.read.extend(texts)
+        return [
+            SentimentPrediction(label, 0.9, {"negative": 0.05, "neutral": 0.05, "positive": 0.05} | {label: 0.9})
+            for label in ("negative" if "awful" in text else "positive" for text in texts)
+        ]
+
+
+@pytest.mark.parametrize("with_head", [False, True])
+def test_scorer_takes_polarity_from_the_head_else_the_clause(tmp_path: Path, with_head: bool) -> None:
+    from catalog.insights.scoring import Scorer
+    from inference.aspects.tagger import AspectTagger
+    from tests.inference.tiny_tagger import tiny_tagger_folder
+
+    tagger = AspectTagger(tiny_tagger_folder(tmp_path / "tagger", with_head=with_head))
+    sentiment = _Sentiment()
+    texts = ["great screen but the keyboard is awful", "the battery life is nowhere near the advertised hours"]
+    scores = Scorer(sentiment, None, tagger, None).score(texts, embed=False)
+    found = [[(t.term, t.start, t.end) for t in group] for group in tagger.extract(texts)]
+    assert [[(a["term"], a["start"], a["end"]) for a in score.aspects] for score in scores] == found
+    aspects = [a for score in scores for a in score.aspects]
+    assert aspects  # the random tiny tagger tags something here
+    assert all(set(a) == {"term", "polarity", "start", "end", "polarity_source"} for a in aspects)
+    assert {a["polarity_source"] for a in aspects} == {"head" if with_head else "clause"}
+    assert all(a["polarity"] in {"negative", "neutral", "positive"} for a in aspects)
+    # the classifier reads the two whole texts, and each term's clause only without a head
+    assert len(sentiment.read) == len(texts) + (0 if with_head else len(aspects))

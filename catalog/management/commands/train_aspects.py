@@ -22,9 +22,11 @@ class Command(TrainingCommand):
     help = (
         "Fine-tune the aspect tagger (BIO over word pieces, from the packaged MiniLM encoder) on a CSV of "
         "labelled aspect terms with columns sentence_id, text, aspect_term, from, to (and optionally polarity), "
-        "one row per term; a sentence without aspects has one row with the aspect columns empty. Records the "
-        "version with precision / recall / F1 on held-out sentences and activates it if it beats the active "
-        "tagger on the same sentences."
+        "one row per term; a sentence without aspects has one row with the aspect columns empty. With "
+        "polarities (negative, neutral, positive; conflict is not trained on) a polarity head trains with the "
+        "tagger. Records the version with precision / recall / F1 (and polarity accuracy / macro-F1 on the "
+        "gold terms) on held-out sentences and activates it if its F1 beats the active tagger on the same "
+        "sentences."
     )
     job_kind = "train_aspects"
     version_prefix = "tagger"
@@ -72,6 +74,13 @@ class Command(TrainingCommand):
                 f"  held-out {metrics.get('validation_sentences', 0)} sentences, exact term match: "
                 f"precision {metrics['precision']:.4f}  recall {metrics['recall']:.4f}  F1 {metrics['f1']:.4f}"
             )
+        if "polarity_accuracy" in metrics:
+            self.stdout.write(
+                f"  polarity head on {metrics['polarity_terms']} held-out gold terms: "
+                f"accuracy {metrics['polarity_accuracy']:.4f}  macro-F1 {metrics['polarity_macro_f1']:.4f}"
+            )
+        elif metrics:
+            self.stdout.write("  no polarity head (no polarity labels): mentions take their clause's sentiment")
         for problem in outcome.problems[:5]:
             self.stdout.write(f"  skipped {problem}")
         if opts["no_activate"]:
