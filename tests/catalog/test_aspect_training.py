@@ -105,6 +105,11 @@ def fake_training(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Path
 
     monkeypatch.setattr(aspect_training, "train_aspect_tagger", train)
     monkeypatch.setattr(aspect_training, "_score_on", lambda version, examples: script["active_f1"])
+    # with polarities in the file taggers compete end to end: the candidate scores its scripted F1 too
+    monkeypatch.setattr(
+        aspect_training, "_end_to_end_on",
+        lambda version, sentences: script["active_f1"] if version.is_active else script["f1"],
+    )
     return script
 
 
@@ -258,3 +263,17 @@ def test_scorer_takes_polarity_from_the_head_else_the_clause(tmp_path: Path, wit
     assert all(a["polarity"] in {"negative", "neutral", "positive"} for a in aspects)
     # the classifier reads the two whole texts, and each term's clause only without a head
     assert len(sentiment.read) == len(texts) + (0 if with_head else len(aspects))
+
+
+def test_end_to_end_f1_needs_span_and_polarity() -> None:
+    from inference.aspects.terms import AspectMention, AspectTerm
+
+    gold = [[(0, 7, "positive"), (12, 19, "negative"), (25, 29, "conflict")]]
+    predicted = [[
+        AspectMention(AspectTerm("battery", 0, 7), "positive", "head"),  # right span, right polarity
+        AspectMention(AspectTerm("display", 12, 19), "positive", "head"),  # right span, wrong polarity
+        AspectMention(AspectTerm("fans", 25, 29), "negative", "head"),  # a conflict term: left out
+    ]]
+    # one of two predictions right, one of two gold terms found
+    assert aspect_training.polar_span_f1(gold, predicted) == 0.5
+    assert aspect_training.polar_span_f1(gold, [[]]) == 0.0

@@ -81,14 +81,19 @@ class Command(TrainingCommand):
             )
         elif metrics:
             self.stdout.write("  no polarity head (no polarity labels): mentions take their clause's sentiment")
+        if outcome.metric == "end_to_end_f1":
+            end_to_end = outcome.version.metrics["end_to_end_f1"]
+            self.stdout.write(f"  end to end (term and polarity right): F1 {end_to_end:.4f}")
         for problem in outcome.problems[:5]:
             self.stdout.write(f"  skipped {problem}")
         if opts["no_activate"]:
             self.stdout.write("not activated (--no-activate)")
         elif outcome.activated:
-            versus = f" (active tagger: F1 {outcome.active_f1:.4f})" if outcome.active_f1 is not None else ""
+            versus = (f" (active tagger: {outcome.metric} {outcome.active_f1:.4f})"
+                      if outcome.active_f1 is not None else "")
             self.stdout.write(self.style.SUCCESS(f"activated{versus}"))
         else:
             self.stdout.write(
-                f"not activated: the active tagger scores F1 {outcome.active_f1:.4f} on the same sentences"
+                f"not activated: the active tagger scores {outcome.metric} {outcome.active_f1:.4f} on the same "
+                "sentences"
             )
