@@ -6,8 +6,9 @@ and F1 of exact term matches (same start and end), micro over terms; the SemEval
 of terms per sentence, case-insensitive) is given beside it. The unsupervised extractor is scored on
 the same 20%, fitted on texts without labels: once on the 80% only, once on all texts (80% + 20%,
 which is how it serves: fitted on the shop's reviews it then reads). Aspect polarity: accuracy on the
-gold terms of the 20% with VADER on the term's clause (`aspect_contexts`) against VADER on the whole
-sentence and the majority class; "conflict" terms are left out (no classifier here outputs it).
+gold terms of the 20% with VADER and with the prototype classifier (the fallback of a shop without a
+trained model) on the term's clause (`aspect_contexts`) against each on the whole sentence and the
+majority class; "conflict" terms are left out (no classifier here outputs it).
 Writes var/eval/aspects.json.
 """
 
@@ -86,11 +87,21 @@ def _accuracy(true: Sequence[str], pred: Sequence[str]) -> dict[str, float]:
     }
 
 
-def polarity_eval(sentences: Sequence[Any]) -> dict[str, Any]:
+def prototype_classifier(embedder: Any) -> Callable[[list[str]], list[str]]:
+    """The prototype sentiment classifier (the fallback a shop without a trained model serves)."""
+    from inference.sentiment.prototypes import PrototypeSentiment
+
+    model = PrototypeSentiment(embedder)
+    return lambda texts: [p.label for p in model.predict(texts)]
+
+
+def polarity_eval(
+    sentences: Sequence[Any], classify: Callable[[list[str]], list[str]] | None = None, name: str = "vader"
+) -> dict[str, Any]:
     from inference.aspects.polarity import aspect_polarities
     from inference.aspects.terms import AspectTerm
 
-    classify = vader_classifier()
+    classify = classify or vader_classifier()
     true: list[str] = []
     by_clause: list[str] = []
     by_sentence: list[str] = []
@@ -111,11 +122,11 @@ def polarity_eval(sentences: Sequence[Any]) -> dict[str, Any]:
         return _accuracy([true[i] for i in mixed], [labels[i] for i in mixed])
 
     return {
-        "vader_on_clause": _accuracy(true, by_clause),
-        "vader_on_sentence": _accuracy(true, by_sentence),
+        f"{name}_on_clause": _accuracy(true, by_clause),
+        f"{name}_on_sentence": _accuracy(true, by_sentence),
         f"majority_{majority}": _accuracy(true, [majority] * len(true)),
-        "vader_on_clause_mixed_sentences": subset(by_clause),
-        "vader_on_sentence_mixed_sentences": subset(by_sentence),
+        f"{name}_on_clause_mixed_sentences": subset(by_clause),
+        f"{name}_on_sentence_mixed_sentences": subset(by_sentence),
     }
 
 
@@ -180,7 +191,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("unsupervised_fit_on_all_texts", [s.text for s in sentences]),
         ):
             started = time.monotonic()
-            extractor = UnsupervisedAspectExtractor(embedder=embedder).fit(corpus)
+            extractor = UnsupervisedAspectExtractor(embedder=embedder, drop_settings=not args.keep_settings).fit(corpus)
             predicted = extractor.extract(test_texts)
             results[label] = {
                 **span_scores(test_gold, predicted),
@@ -191,6 +202,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             }
 
     report["polarity"] = polarity_eval(test)
+    if not args.skip_prototypes:
+        report["polarity"].update(polarity_eval(test, prototype_classifier(Embedder()), "prototypes"))
     return report
 
 
@@ -223,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-tagger", action="store_true")
     parser.add_argument("--skip-unsupervised", action="store_true")
+    parser.add_argument("--skip-prototypes", action="store_true", help="no polarity by the prototype classifier")
+    parser.add_argument(
+        "--keep-settings", action="store_true", help="unsupervised: keep nouns of a verb's locative/temporal phrase"
+    )
     parser.add_argument("--verbose", "-v", action="store_true")
     args = parser.parse_args(argv)
     if not args.data.exists():

@@ -105,7 +105,7 @@ def compute_product_insight(product_id: int, *, force: bool = False) -> bool:
         "praised_aspects": praised,
         "pain_points": pains,
         "topics": topics,
-        "needs": needs_summary([(r[0], texts[i]) for i, r in enumerate(rows)]),
+        "needs": needs_summary([(r[0], texts[i]) for i, r in enumerate(rows)], aspects=[r[7] or [] for r in rows]),
         "source_hash": source_hash,
         "computed_at": timezone.now(),
     }

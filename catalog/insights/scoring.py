@@ -16,6 +16,7 @@ from inference.sentiment.classifier import SentimentClassifier
 from ..active_models import active_aspect_extractor, active_sentiment_classifier, prototype_classifier
 from ..language import detect_language
 from ..models import ModelVersion
+from .needs import mark_wishes
 
 CJK_LANGUAGES = {"zh", "ja", "ko"}
 
@@ -47,7 +48,8 @@ class Scorer:
 
     def __post_init__(self) -> None:
         sentiment = str(self.sentiment_version.pk) if self.sentiment_version else str(self.sentiment.version)
-        aspects = str(self.aspect_version.pk) if self.aspect_version else "unsupervised"
+        fallback = getattr(self.aspects, "version", "unsupervised")
+        aspects = str(self.aspect_version.pk) if self.aspect_version else fallback
         self.versions_key = f"s:{sentiment}|a:{aspects}|e:{getattr(self.embedder, 'version', '')}"
 
     def score(
@@ -81,10 +83,13 @@ class Scorer:
                     sentiment=prediction.label,
                     sentiment_score=round(float(prediction.score), 4),
                     polarity=round(float(prediction.polarity), 4),
-                    aspects=[
-                        {"term": t.term, "polarity": polarity, "start": t.start, "end": t.end}
-                        for t, polarity in zip(terms, polarities, strict=True)
-                    ],
+                    aspects=mark_wishes(  # a wish is a need: neither praise nor a pain point
+                        text,
+                        [
+                            {"term": t.term, "polarity": polarity, "start": t.start, "end": t.end}
+                            for t, polarity in zip(terms, polarities, strict=True)
+                        ],
+                    ),
                     embedding=None if embeddings is None else embeddings[i],
                     sentiment_by_fallback=by_fallback[i],
                 )
@@ -92,10 +97,13 @@ class Scorer:
         return results
 
 
-def load_scorer(corpus: Sequence[str] | None = None, *, embed: bool = True) -> Scorer:
-    """The active sentiment and aspect models (or their fallbacks) and the embedder."""
+def load_scorer(
+    corpus: Sequence[str] | None = None, *, embed: bool = True, sources: Sequence[object] | None = None
+) -> Scorer:
+    """The active sentiment and aspect models (or their fallbacks) and the embedder; `corpus` (with the
+    product of each text as `sources`) is what the fallback aspect extractor learns the shop's aspects from."""
     sentiment, sentiment_version = active_sentiment_classifier()
-    aspects, aspect_version = active_aspect_extractor(corpus=corpus)
+    aspects, aspect_version = active_aspect_extractor(corpus=corpus, sources=sources)
     fallback = prototype_classifier() if sentiment_version is not None else None
     return Scorer(
         sentiment, sentiment_version, aspects, aspect_version, registry.embedder() if embed else None, fallback

@@ -8,7 +8,8 @@ trained on labelled terms.
 from __future__ import annotations
 
 import math
-from collections import Counter, defaultdict
+import re
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -27,10 +28,42 @@ _GENERIC = """thing things stuff lot lots bit kind sort type way time times day 
 years problem problems issue issues reason reasons people person guy guys one ones anything something everything
 nothing anyone someone everyone review reviews star stars product products item items purchase order money point
 part fact deal end case number couple thanks hour hours minute minutes"""
-GENERIC_NOUNS = frozenset(_GENERIC.split())
+# A review talking about itself ("my only small gripe is", "the downside is", "here's my verdict"), and the
+# people and occasions around a purchase ("a gift for my partner"): frequent in every shop, never a feature.
+_DISCOURSE = """gripe complaint downside upside nitpick verdict drawback con cons pro pros negative negatives positive
+positives plus minus praise recommendation opinion impression expectation surprise disappointment regret hesitation
+feeling note conclusion summary penny buck bucks gift present birthday christmas partner wife husband son
+daughter kid kids child children mom mum dad mother father sister brother friend family boyfriend girlfriend"""
+GENERIC_NOUNS = frozenset(_GENERIC.split()) | frozenset(_DISCOURSE.split())
+# A noun after one of these prepositions, the preposition attached to a verb, names where, when or how
+# something happened, not a part of the product: "slides off the table", "stay tied for the whole run",
+# "on top of that", "find by feel". Attached to a noun ("problems with the keyboard", "laptop for the
+# price") it stays a candidate.
+_SETTING = """on off onto at in into from under over across around through throughout during for by near beside
+behind above below along within after before until since inside outside against between among toward towards
+upon past"""
+SETTING_PREPOSITIONS = frozenset(_SETTING.split())
+# Set phrases whose nouns are no part of anything: "spot on", "fits like a glove", "a waste of money".
+IDIOMS = re.compile(
+    r"\b(?:spot\s+on|on\s+top\s+of\s+(?:that|this|it|everything)|at\s+the\s+end\s+of\s+the\s+day|"
+    r"like\s+a\s+(?:glove|charm|dream)|(?:a\s+)?(?:complete\s+|total\s+)?waste\s+of\s+(?:money|time)|"
+    r"mixed\s+feelings|all\s+in\s+all|in\s+the\s+long\s+run|at\s+the\s+same\s+time|for\s+what\s+it'?s\s+worth|"
+    r"peace\s+of\s+mind|piece\s+of\s+(?:junk|garbage|crap)|a\s+breeze)\b",
+    re.IGNORECASE,
+)
+# Particles after which a verb's object is a place ("slides off the table"); verbs that take such particles
+# to act on a part ("turn off the noise cancellation") keep their object.
+SETTING_PARTICLES = frozenset({"off", "onto", "across", "along", "around", "through", "over", "under"})
+_ACTING_VERBS = frozenset(
+    {"turn", "switch", "shut", "take", "put", "set", "pull", "peel", "wear", "try", "cut", "log", "sign", "wipe"}
+)
 _SKIP_POS = {"DET", "PRON", "ADP", "CCONJ", "SCONJ", "PART", "PUNCT", "SYM", "SPACE", "INTJ", "AUX", "VERB", "X"}
 _LEAD_SKIP_POS = _SKIP_POS | {"ADV", "NUM"}  # with opinion words: "the good battery life" -> "battery life"
 _HEAD_POS = {"NOUN", "PROPN"}
+
+
+PARSE_CACHE = 20_000  # texts whose candidates are kept per process (a few MB)
+_PARSE_CACHE: OrderedDict[tuple[tuple[bool, int], str], list[_Candidate]] = OrderedDict()
 
 
 @cache
@@ -70,6 +103,19 @@ def _key(tokens: Sequence[Any]) -> str:
     return " ".join(t.lemma_.lower() if t.pos_ == "NOUN" else t.lower_ for t in tokens)
 
 
+def in_setting(head: Any) -> bool:
+    """Whether a noun (a spaCy token) names the setting of a verb rather than something talked about:
+    the object of a locative or temporal preposition attached to a verb ("it slides off the table",
+    "they stay tied for the whole run", "on top of that")."""
+    governor = head.head
+    if head.dep_ == "pobj" and governor.pos_ == "ADP" and governor.lower_ in SETTING_PREPOSITIONS:
+        return governor.head.pos_ in ("VERB", "AUX") and governor.head.i != governor.i
+    if head.dep_ == "dobj" and governor.pos_ == "VERB" and governor.lemma_.lower() not in _ACTING_VERBS:
+        particles = (child for child in governor.children if child.dep_ == "prt" and child.i < head.i)
+        return any(child.lower_ in SETTING_PARTICLES for child in particles)
+    return False
+
+
 @dataclass(eq=False, kw_only=True)
 class UnsupervisedAspectExtractor:
     """Frequent noun phrases of a corpus, near-synonyms merged by embedding similarity.
@@ -92,7 +138,9 @@ class UnsupervisedAspectExtractor:
     max_words: int = 4
     embedder: Embedder | None = field(default=None, repr=False)
     merge_limit: int = 5000  # candidates embedded for merging, most frequent first
-    version: str = field(default="unsupervised", init=False)
+    min_sources: int = 2  # with sources given to `fit`: products whose reviews mention an aspect
+    drop_settings: bool = True  # nouns in a verb's locative or temporal phrase are no candidates (`in_setting`)
+    version: str = field(default="unsupervised-2", init=False)  # part of the review-analysis hash
     fitted: bool = field(default=False, init=False)
     aspects: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # candidate key -> group name
     frequency: dict[str, int] = field(default_factory=dict, init=False, repr=False)  # group name -> texts
@@ -100,7 +148,12 @@ class UnsupervisedAspectExtractor:
     def _candidates(self, doc: Any) -> list[_Candidate]:
         found = []
         opinion = _opinion_words()
+        idioms = [m.span() for m in IDIOMS.finditer(doc.text)]
         for chunk in doc.noun_chunks:
+            if self.drop_settings and in_setting(chunk.root):
+                continue
+            if any(a <= chunk.root.idx < b for a, b in idioms):
+                continue
             tokens = [t for t in chunk if not CJK.search(t.text)]
             if not tokens or not (
                 tokens[-1].pos_ in _HEAD_POS
@@ -131,27 +184,55 @@ class UnsupervisedAspectExtractor:
             )
         return found
 
-    def _docs(self, texts: Sequence[str]) -> Iterable[Any]:
-        return spacy_model().pipe([blank_markup(bounded(text)) for text in texts], batch_size=256)
+    def _parsed(self, texts: Sequence[str]) -> Iterable[tuple[str, list[_Candidate]]]:
+        """(prepared text, candidates) per text. Candidates are kept per text and settings (up to
+        PARSE_CACHE texts per process), so refitting on the shop's reviews after a few new ones, and
+        extracting from texts just fitted on, parses only what is new."""
+        prepared = [blank_markup(bounded(text)) for text in texts]
+        settings = (self.drop_settings, self.max_words)
+        missing = list(dict.fromkeys(t for t in prepared if (settings, t) not in _PARSE_CACHE))
+        for text, doc in zip(missing, spacy_model().pipe(missing, batch_size=256), strict=True):
+            _PARSE_CACHE[(settings, text)] = self._candidates(doc)
+            while len(_PARSE_CACHE) > PARSE_CACHE:
+                _PARSE_CACHE.popitem(last=False)
+        for text in prepared:
+            candidates = _PARSE_CACHE.get((settings, text))
+            if candidates is None:  # pushed out by a very large batch: parse again
+                candidates = self._candidates(spacy_model()(text))
+            yield text, candidates
 
-    def fit(self, corpus_texts: Sequence[str]) -> UnsupervisedAspectExtractor:
-        """Learn which candidates are aspects of this corpus (the shop's reviews)."""
+    def fit(
+        self, corpus_texts: Sequence[str], sources: Sequence[object] | None = None
+    ) -> UnsupervisedAspectExtractor:
+        """Learn which candidates are aspects of this corpus (the shop's reviews).
+
+        `sources`, one per text (the product reviewed), keeps only aspects reviewers of at least
+        `min_sources` products mention: a feature is shared by the products of a kind, while a phrase
+        of one product's reviews is its name or a story. A longer phrase whose ending of two or more
+        words is an aspect at least as frequent joins that aspect ("foam ear cushions" -> "ear cushions").
+        """
+        if sources is not None and len(sources) != len(corpus_texts):
+            raise ValueError(f"{len(corpus_texts)} texts but {len(sources)} sources: give one source per text")
         document_frequency: Counter[str] = Counter()  # texts mentioning the key, alone or inside a phrase
         whole_frequency: Counter[str] = Counter()  # texts where it is a whole phrase ("drive" in "hard drive": no)
         surface: dict[str, Counter[str]] = defaultdict(Counter)
         tails: dict[str, str] = {}  # adjective-led key -> the ending after its adjective
-        for doc in self._docs(corpus_texts):
+        spread: dict[str, set[object]] = defaultdict(set)  # key -> sources whose texts mention it
+        for index, (text, candidates) in enumerate(self._parsed(corpus_texts)):
             seen: set[str] = set()
             whole: set[str] = set()
-            for candidate in self._candidates(doc):
+            for candidate in candidates:
                 whole.add(candidate.keys[0])
                 for i, (key, start) in enumerate(zip(candidate.keys, candidate.starts, strict=True)):
                     seen.add(key)
-                    surface[key][doc.text[start : candidate.end].lower()] += 1
+                    surface[key][text[start : candidate.end].lower()] += 1
                     if candidate.adjective_led[i] and i + 1 < len(candidate.keys):
                         tails[key] = candidate.keys[i + 1]
             document_frequency.update(seen)
             whole_frequency.update(whole)
+            if sources is not None:
+                for key in seen:
+                    spread[key].add(sources[index])
 
         def lexicalised(key: str) -> bool:
             tail = tails.get(key)
@@ -164,15 +245,37 @@ class UnsupervisedAspectExtractor:
         )
         groups = self._merge(keys, surface)
         group_frequency: Counter[str] = Counter()
+        group_sources: dict[str, set[object]] = defaultdict(set)
         for key, canonical in groups.items():
             group_frequency[canonical] += document_frequency[key]
+            group_sources[canonical] |= spread[key]
         docs = len(corpus_texts)
         ceiling = self.max_doc_fraction * docs if docs >= self.min_docs_for_fraction else math.inf
-        kept = {canonical for canonical, n in group_frequency.items() if self.min_count <= n <= ceiling}
+        kept = {
+            canonical
+            for canonical, n in group_frequency.items()
+            if self.min_count <= n <= ceiling and (sources is None or len(group_sources[canonical]) >= self.min_sources)
+        }
         self.aspects = {key: canonical for key, canonical in groups.items() if canonical in kept}
         self.frequency = {canonical: group_frequency[canonical] for canonical in kept}
+        self._join_endings()
         self.fitted = True
         return self
+
+    def _join_endings(self) -> None:
+        """A phrase whose ending of two or more words is an aspect at least as frequent joins it
+        ("memory foam ear cushion" -> "ear cushions"); a one-word ending would join "sound quality" and
+        "build quality" into "quality"."""
+        for key, canonical in sorted(self.aspects.items(), key=lambda item: -len(item[0])):
+            words = key.split(" ")
+            for cut in range(1, len(words) - 1):
+                ending = self.aspects.get(" ".join(words[cut:]))
+                if ending is not None and ending != canonical and self.frequency[ending] >= self.frequency[canonical]:
+                    self.aspects[key] = ending
+                    break
+        used = set(self.aspects.values())
+        for canonical in [c for c in self.frequency if c not in used]:
+            del self.frequency[canonical]
 
     def _merge(self, keys: list[str], surface: dict[str, Counter[str]]) -> dict[str, str]:
         """Key -> canonical term. Keys arrive most used first, so each group is named by its most used
@@ -202,12 +305,12 @@ class UnsupervisedAspectExtractor:
         if not self.fitted:
             self.fit(texts)
         results = []
-        for text, doc in zip(texts, self._docs(texts), strict=True):
+        for text, (prepared, candidates) in zip(texts, self._parsed(texts), strict=True):
             terms = []
-            for candidate in self._candidates(doc):
+            for candidate in candidates:
                 for key, start in zip(candidate.keys, candidate.starts, strict=True):
                     if key in self.aspects:
-                        terms.append(AspectTerm(doc.text[start : candidate.end], start, candidate.end))
+                        terms.append(AspectTerm(prepared[start : candidate.end], start, candidate.end))
                         break
             results.append(as_in(bounded(text), terms))
             if on_batch is not None:
@@ -215,9 +318,14 @@ class UnsupervisedAspectExtractor:
         return results
 
     def canonical(self, term: str) -> str:
-        """The group name of a term ("warrenty" -> "warranty"); unknown terms come back lower-cased."""
+        """The group name of a term ("warrenty" -> "warranty", "memory-foam ear cushions" -> "ear cushions");
+        unknown terms come back lower-cased."""
         value = " ".join(term.lower().split())
         if value in self.aspects:
             return self.aspects[value]
-        key = _key([t for t in spacy_model()(value) if not t.is_space])
-        return self.aspects.get(key, value)
+        tokens = [t for t in spacy_model()(value) if not t.is_space]
+        for start in range(len(tokens)):  # the longest ending that is an aspect: "memory-foam ear cushions"
+            canonical = self.aspects.get(_key(tokens[start:]))
+            if canonical is not None:
+                return canonical
+        return value
