@@ -60,8 +60,30 @@ def _name(key: str, spellings: Counter[str]) -> str:
     return own[0] if own else (spellings.most_common(1)[0][0] if spellings else key)
 
 
+def product_nouns(title: str, category: str) -> set[str]:
+    """What reviewers call the product itself: the last word of its title (before any comma or "for") and
+    of its category ("... Noise-Cancelling Headphones", "Screen Protector for ...", "Phones > Smartphones"),
+    canonical."""
+    found = set()
+    for text in (re.split(r",|\bfor\b", title, maxsplit=1)[0], category.split(">")[-1]):
+        words = re.findall(r"[^\W\d_]+", text.lower())
+        if words:
+            found.add(canonical_aspect(words[-1]))
+    return found
+
+
+def names_the_product(key: str, nouns: Iterable[str]) -> bool:
+    """Whether an aspect key is the product itself: "headphone" in headphones, "phone" in a smartphone,
+    "screen protector" in a screen protector."""
+    last = key.split(" ")[-1]
+    return any(noun == last or (len(key) >= 4 and " " not in key and noun.endswith(key)) for noun in nouns)
+
+
 def aspect_summary(
-    insights: Sequence[tuple[int, str, list[dict[str, Any]], float | None]], top: int = 8, min_mentions: int = 2
+    insights: Sequence[tuple[int, str, list[dict[str, Any]], float | None]],
+    top: int = 8,
+    min_mentions: int = 2,
+    product: Iterable[str] = (),
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Praised aspects and pain points from (review id, text, aspects, polarity) rows.
 
@@ -69,7 +91,9 @@ def aspect_summary(
     nearly always criticised comes first. Quotes are the sentences that mention it, preferring reviews
     whose overall tone agrees, and short ones. Mentions inside a wish (`wish`, see `needs.mark_wishes`)
     are needs and count on no side; variants are counted under the aspect they end with (`join_variants`).
+    `product`: what reviewers call the product itself (`product_nouns`), which is no aspect of it.
     """
+    nouns = set(product)
     reviews_mentioning: Counter[str] = Counter()
     for _, _, aspects, _ in insights:
         reviews_mentioning.update({canonical_aspect(str(a.get("term", ""))) for a in aspects if not a.get("wish")})
@@ -120,7 +144,7 @@ def aspect_summary(
 
     praised, pains = [], []
     for key, tally in tallies.items():
-        if tally.mentions < min_mentions:
+        if tally.mentions < min_mentions or names_the_product(key, nouns):
             continue
         if tally.positive:
             praised.append(

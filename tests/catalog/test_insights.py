@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from catalog.charts import sentiment_over_time_svg
-from catalog.insights.aspects import aspect_summary, canonical_aspect, join_variants
+from catalog.insights.aspects import aspect_summary, canonical_aspect, join_variants, names_the_product, product_nouns
 from catalog.insights.needs import extract_needs, mark_wishes, needs_summary, wish_spans
 from catalog.insights.products import compute_product_insight
 from catalog.insights.quotes import sentence_around
@@ -148,6 +148,19 @@ def test_variants_are_counted_under_the_aspect_they_end_with() -> None:
         rows.append((i, text, [_aspect(text, term, "positive")], 0.9))
     praised, _ = aspect_summary(rows)
     assert [(p["aspect"], p["key"], p["count"]) for p in praised] == [("ear cushions", "ear cushion", 4)]
+
+
+def test_the_product_itself_is_no_aspect_of_it() -> None:
+    headphones = product_nouns("Sonora Halo Max Wireless Noise-Cancelling Headphones", "Electronics > Headphones")
+    protector = product_nouns("Tempered Glass Screen Protector for Nexa 12, 2-Pack", "Phones > Accessories")
+    assert headphones == {"headphone"} and protector == {"protector", "accessory"}
+    assert names_the_product("headphone", headphones) and names_the_product("screen protector", protector)
+    assert not names_the_product("ear cushion", headphones) and not names_the_product("glass", protector)
+    text = "These headphones are great and the ear cushions are soft."
+    rows = [(i, text, [_aspect(text, "headphones", "positive"), _aspect(text, "ear cushions", "positive")], 0.9)
+            for i in range(2)]
+    praised, _ = aspect_summary(rows, product=headphones)
+    assert [p["key"] for p in praised] == ["ear cushion"]
 
 
 def test_topics_label_clusters_with_distinctive_words() -> None:
