@@ -63,7 +63,7 @@ _HEAD_POS = {"NOUN", "PROPN"}
 
 
 PARSE_CACHE = 20_000  # texts whose candidates are kept per process (a few MB)
-_PARSE_CACHE: OrderedDict[tuple[tuple[bool, int], str], list[_Candidate]] = OrderedDict()
+_PARSE_CACHE: OrderedDict[tuple[int, str], list[_Candidate]] = OrderedDict()  # (max_words, text)
 
 
 @cache
@@ -96,6 +96,7 @@ class _Candidate:
     keys: tuple[str, ...]  # normalised forms of the phrase's endings, longest first ("battery life", "life")
     starts: tuple[int, ...]  # character start of each ending
     adjective_led: tuple[bool, ...]  # ending starts with an adjective ("hard drive", "big screen")
+    setting: bool = False  # the phrase is the setting of a verb (`in_setting`: "slides off the table")
 
 
 def _key(tokens: Sequence[Any]) -> str:
@@ -127,7 +128,11 @@ class UnsupervisedAspectExtractor:
     `adjective_share` of its noun's mentions ("hard drive" yes, "big screen" no). `extract(texts)` marks
     in each noun phrase the longest ending that is an aspect. Groups found in more than
     `max_doc_fraction` of a corpus of at least `min_docs_for_fraction` texts name the product itself
-    ("laptop") and are dropped. English only: the model cannot segment Chinese.
+    ("laptop") and are dropped. Not candidates: nouns of the review's own vocabulary ("my only small
+    gripe", "a gift for my partner") and of idioms ("on top of that"); not aspects: keys named in more
+    than `setting_share` of their texts only as a verb's setting ("it slides off the table", "on long
+    runs"; see `in_setting`), which still count where the shop names them as a feature ("under warranty").
+    English only: the model cannot segment Chinese.
     """
 
     min_count: int = 3
@@ -139,7 +144,8 @@ class UnsupervisedAspectExtractor:
     embedder: Embedder | None = field(default=None, repr=False)
     merge_limit: int = 5000  # candidates embedded for merging, most frequent first
     min_sources: int = 2  # with sources given to `fit`: products whose reviews mention an aspect
-    drop_settings: bool = True  # nouns in a verb's locative or temporal phrase are no candidates (`in_setting`)
+    drop_settings: bool = True  # a key named mostly as a verb's setting (`in_setting`) is no aspect
+    setting_share: float = 0.5  # ... "mostly": in more than this share of the texts naming it
     version: str = field(default="unsupervised-2", init=False)  # part of the review-analysis hash
     fitted: bool = field(default=False, init=False)
     aspects: dict[str, str] = field(default_factory=dict, init=False, repr=False)  # candidate key -> group name
@@ -150,8 +156,6 @@ class UnsupervisedAspectExtractor:
         opinion = _opinion_words()
         idioms = [m.span() for m in IDIOMS.finditer(doc.text)]
         for chunk in doc.noun_chunks:
-            if self.drop_settings and in_setting(chunk.root):
-                continue
             if any(a <= chunk.root.idx < b for a, b in idioms):
                 continue
             tokens = [t for t in chunk if not CJK.search(t.text)]
@@ -180,6 +184,7 @@ class UnsupervisedAspectExtractor:
                     keys=tuple(_key(ending) for ending in endings),
                     starts=tuple(ending[0].idx for ending in endings),
                     adjective_led=tuple(ending[0].pos_ == "ADJ" for ending in endings),
+                    setting=in_setting(chunk.root),
                 )
             )
         return found
@@ -189,7 +194,7 @@ class UnsupervisedAspectExtractor:
         PARSE_CACHE texts per process), so refitting on the shop's reviews after a few new ones, and
         extracting from texts just fitted on, parses only what is new."""
         prepared = [blank_markup(bounded(text)) for text in texts]
-        settings = (self.drop_settings, self.max_words)
+        settings = self.max_words
         missing = list(dict.fromkeys(t for t in prepared if (settings, t) not in _PARSE_CACHE))
         for text, doc in zip(missing, spacy_model().pipe(missing, batch_size=256), strict=True):
             _PARSE_CACHE[(settings, text)] = self._candidates(doc)
@@ -218,18 +223,23 @@ class UnsupervisedAspectExtractor:
         surface: dict[str, Counter[str]] = defaultdict(Counter)
         tails: dict[str, str] = {}  # adjective-led key -> the ending after its adjective
         spread: dict[str, set[object]] = defaultdict(set)  # key -> sources whose texts mention it
+        setting_only: Counter[str] = Counter()  # texts naming the key only as a verb's setting
         for index, (text, candidates) in enumerate(self._parsed(corpus_texts)):
             seen: set[str] = set()
             whole: set[str] = set()
+            free: set[str] = set()
             for candidate in candidates:
                 whole.add(candidate.keys[0])
                 for i, (key, start) in enumerate(zip(candidate.keys, candidate.starts, strict=True)):
                     seen.add(key)
+                    if not candidate.setting:
+                        free.add(key)
                     surface[key][text[start : candidate.end].lower()] += 1
                     if candidate.adjective_led[i] and i + 1 < len(candidate.keys):
                         tails[key] = candidate.keys[i + 1]
             document_frequency.update(seen)
             whole_frequency.update(whole)
+            setting_only.update(seen - free)
             if sources is not None:
                 for key in seen:
                     spread[key].add(sources[index])
@@ -238,9 +248,12 @@ class UnsupervisedAspectExtractor:
             tail = tails.get(key)
             return tail is None or document_frequency[key] >= self.adjective_share * document_frequency[tail]
 
+        def talked_about(key: str) -> bool:  # not mostly where or when ("slides off the table", "on long runs")
+            return not self.drop_settings or setting_only[key] <= self.setting_share * document_frequency[key]
+
         # a key must occur as a whole phrase somewhere; groups are named by their most used whole phrase
         keys = sorted(
-            (key for key in document_frequency if whole_frequency[key] and lexicalised(key)),
+            (key for key in document_frequency if whole_frequency[key] and lexicalised(key) and talked_about(key)),
             key=lambda key: (-whole_frequency[key], -document_frequency[key], key),
         )
         groups = self._merge(keys, surface)
