@@ -200,3 +200,8 @@ def test_demo_shaped_shop_gets_features_needs_and_no_discourse_as_aspects() -> N
     wished = [a for a in ReviewInsight.objects.get(review__product=products["phones", 0],
                                                    review__text=_SHOP["phones"][0]).aspects if a.get("wish")]
     assert {a["term"] for a in wished} >= {"app"} and {a["polarity"] for a in wished} == {"neutral"}
+
+    # a review analysed on its own is read with the shop's vocabulary, not with what it alone says
+    late = review(product=products["case", 1], rating=2, text="Sadly the grip is slippery.")
+    assert analyze_reviews() == {"analyzed": 1, "skipped": 0}
+    assert [a["term"] for a in ReviewInsight.objects.get(review=late).aspects] == ["grip"]
