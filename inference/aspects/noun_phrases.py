@@ -28,10 +28,12 @@ _GENERIC = """thing things stuff lot lots bit kind sort type way time times day 
 years problem problems issue issues reason reasons people person guy guys one ones anything something everything
 nothing anyone someone everyone review reviews star stars product products item items purchase order money point
 part fact deal end case number couple thanks hour hours minute minutes"""
-# A review talking about itself ("my only small gripe is", "the downside is", "here's my verdict"), and the
+# A review talking about itself ("my only small gripe is", "the downside is", "here's my verdict", "a solid
+# buy", "does the job"), and the
 # people and occasions around a purchase ("a gift for my partner"): frequent in every shop, never a feature.
 _DISCOURSE = """gripe complaint downside upside nitpick verdict drawback con cons pro pros negative negatives positive
 positives plus minus praise recommendation opinion impression expectation surprise disappointment regret hesitation
+buy choice bargain job plenty use
 feeling note conclusion summary penny buck bucks gift present birthday christmas partner wife husband son
 daughter kid kids child children mom mum dad mother father sister brother friend family boyfriend girlfriend"""
 GENERIC_NOUNS = frozenset(_GENERIC.split()) | frozenset(_DISCOURSE.split())
@@ -143,7 +145,8 @@ class UnsupervisedAspectExtractor:
     max_words: int = 4
     embedder: Embedder | None = field(default=None, repr=False)
     merge_limit: int = 5000  # candidates embedded for merging, most frequent first
-    min_sources: int = 2  # with sources given to `fit`: products whose reviews mention an aspect
+    min_sources: int = 2  # with sources given to `fit`: products whose reviews name a rarely named aspect
+    one_source_count: int = 6  # ... "rarely": in fewer texts than this (a shop's only kettle keeps its "lid")
     drop_settings: bool = True  # a key named mostly as a verb's setting (`in_setting`) is no aspect
     setting_share: float = 0.5  # ... "mostly": in more than this share of the texts naming it
     version: str = field(default="unsupervised-2", init=False)  # part of the review-analysis hash
@@ -211,9 +214,10 @@ class UnsupervisedAspectExtractor:
     ) -> UnsupervisedAspectExtractor:
         """Learn which candidates are aspects of this corpus (the shop's reviews).
 
-        `sources`, one per text (the product reviewed), keeps only aspects reviewers of at least
-        `min_sources` products mention: a feature is shared by the products of a kind, while a phrase
-        of one product's reviews is its name or a story. A longer phrase whose ending of two or more
+        `sources`, one per text (the product reviewed): an aspect named in fewer than `one_source_count`
+        texts must be named in reviews of at least `min_sources` products; a few reviews of one product
+        repeating a phrase are more likely its story than a feature ("steam wand sputters"), while a
+        shop's only kettle still has its "lid". A longer phrase whose ending of two or more
         words is an aspect at least as frequent joins that aspect ("foam ear cushions" -> "ear cushions").
         """
         if sources is not None and len(sources) != len(corpus_texts):
@@ -267,7 +271,8 @@ class UnsupervisedAspectExtractor:
         kept = {
             canonical
             for canonical, n in group_frequency.items()
-            if self.min_count <= n <= ceiling and (sources is None or len(group_sources[canonical]) >= self.min_sources)
+            if self.min_count <= n <= ceiling
+            and (sources is None or n >= self.one_source_count or len(group_sources[canonical]) >= self.min_sources)
         }
         self.aspects = {key: canonical for key, canonical in groups.items() if canonical in kept}
         self.frequency = {canonical: group_frequency[canonical] for canonical in kept}

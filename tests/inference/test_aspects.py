@@ -317,12 +317,14 @@ def test_unsupervised_keeps_only_product_features() -> None:
 
 
 @pytest.mark.slow
-def test_unsupervised_needs_several_products_when_sources_are_given() -> None:
-    texts = ["The kickstand wobbles.", "The kickstand is loose.", "The kickstand snapped.", "The grip is fine."] * 2
+def test_unsupervised_rarely_named_aspects_need_several_products() -> None:
+    texts = ["The kickstand wobbles.", "The kickstand is loose.", "The kickstand snapped.", "The grip is fine."]
     one_product = UnsupervisedAspectExtractor(min_count=2, similarity=1.1).fit(texts, ["case-1"] * len(texts))
     assert "kickstand" not in one_product.frequency
-    two_products = UnsupervisedAspectExtractor(min_count=2, similarity=1.1).fit(texts, ["case-1", "case-2"] * 4)
+    two_products = UnsupervisedAspectExtractor(min_count=2, similarity=1.1).fit(texts, ["case-1", "case-2"] * 2)
     assert "kickstand" in two_products.frequency
+    often = UnsupervisedAspectExtractor(min_count=2, similarity=1.1).fit(texts * 3, ["case-1"] * 12)
+    assert "kickstand" in often.frequency  # the shop's only case, named in six texts or more: its own feature
     with pytest.raises(ValueError, match="one source per text"):
         UnsupervisedAspectExtractor().fit(texts, ["case-1"])
 
