@@ -109,10 +109,14 @@ def _key(tokens: Sequence[Any]) -> str:
 def in_setting(head: Any) -> bool:
     """Whether a noun (a spaCy token) names the setting of a verb rather than something talked about:
     the object of a locative or temporal preposition attached to a verb ("it slides off the table",
-    "they stay tied for the whole run", "on top of that")."""
+    "they stay tied for the whole run", "on top of that") or to an adjective ("springy on long runs")."""
     governor = head.head
     if head.dep_ == "pobj" and governor.pos_ == "ADP" and governor.lower_ in SETTING_PREPOSITIONS:
-        return governor.head.pos_ in ("VERB", "AUX") and governor.head.i != governor.i
+        attached = governor.head
+        if attached.i == governor.i:
+            return False
+        # "springy on long runs", "solid across the house"; but "great for the price" is about the price
+        return attached.pos_ in ("VERB", "AUX") or (attached.pos_ == "ADJ" and governor.lower_ != "for")
     if head.dep_ == "dobj" and governor.pos_ == "VERB" and governor.lemma_.lower() not in _ACTING_VERBS:
         particles = (child for child in governor.children if child.dep_ == "prt" and child.i < head.i)
         return any(child.lower_ in SETTING_PARTICLES for child in particles)
