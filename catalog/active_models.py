@@ -147,21 +147,24 @@ def aspect_tagger(version: ModelVersion) -> AspectTagger | None:
     return registry.model_folder("aspects", version.path, AspectTagger) if has_files(version) else None
 
 
-def active_aspect_extractor(corpus: Sequence[str] | None = None) -> tuple[AspectExtractor, ModelVersion | None]:
+def active_aspect_extractor(
+    corpus: Sequence[str] | None = None, sources: Sequence[object] | None = None
+) -> tuple[AspectExtractor, ModelVersion | None]:
     """The active tagger with its version; without one, the unsupervised extractor fitted on `corpus`
-    (the shop's review texts; cached while the corpus stays the same), or, without a corpus, a fresh one
-    that fits on the first texts it is asked to read; its version is None."""
+    (the shop's review texts, with `sources` the product of each, so an aspect is what reviewers of
+    several products mention; cached while the corpus stays the same), or, without a corpus, a fresh
+    one that fits on the first texts it is asked to read; its version is None."""
     version = active_version(ModelRole.ASPECTS)
     tagger = aspect_tagger(version) if version is not None else None
     if tagger is not None:
         return tagger, version
     if not corpus:
         return UnsupervisedAspectExtractor(), None
-    key = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()
+    key = hashlib.sha256("\x00".join([*corpus, "\x01", *map(str, sources or [])]).encode()).hexdigest()
     with _fallback_lock:
         if key not in _fallback:
             _fallback.clear()
-            _fallback[key] = UnsupervisedAspectExtractor().fit(corpus)
+            _fallback[key] = UnsupervisedAspectExtractor().fit(corpus, sources)
         return _fallback[key], None
 
 

@@ -321,7 +321,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             ("unsupervised_fit_on_all_texts", [s.text for s in sentences]),
         ):
             started = time.monotonic()
-            extractor = UnsupervisedAspectExtractor(embedder=embedder).fit(corpus)
+            extractor = UnsupervisedAspectExtractor(embedder=embedder, drop_settings=not args.keep_settings).fit(corpus)
             predicted = extractor.extract(test_texts)
             results[label] = {
                 **span_scores(test_gold, predicted),
@@ -386,6 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--skip-tagger", action="store_true")
     parser.add_argument("--skip-unsupervised", action="store_true")
+    parser.add_argument(
+        "--keep-settings", action="store_true", help="unsupervised: keep nouns of a verb's locative/temporal phrase"
+    )
     parser.add_argument("--skip-prototypes", action="store_true", help="no clause method with the prototypes")
     parser.add_argument("--no-polarity-head", action="store_true", help="train the tagger on the tags only")
     parser.add_argument("--examples", type=int, default=30, help="sample sentences written to the report")

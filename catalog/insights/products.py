@@ -18,7 +18,7 @@ from django.utils import timezone
 from core.progress import NO_PROGRESS, Progress
 
 from ..models import Product, ProductInsight, ReviewInsight, Sentiment
-from .aspects import aspect_summary
+from .aspects import aspect_summary, product_nouns
 from .needs import needs_summary
 from .scoring import review_text
 from .topics import topics_from_embeddings
@@ -87,7 +87,9 @@ def compute_product_insight(product_id: int, *, force: bool = False) -> bool:
         return False
     texts = [review_text(r[1], r[2]) for r in rows]
     ratings = [r[3] for r in rows if r[3]]
-    praised, pains = aspect_summary([(r[0], texts[i], r[7] or [], r[6]) for i, r in enumerate(rows)])
+    item = Product.objects.only("title", "category").get(pk=product_id)
+    itself = product_nouns(item.title, item.category)  # "these headphones" is no aspect of headphones
+    praised, pains = aspect_summary([(r[0], texts[i], r[7] or [], r[6]) for i, r in enumerate(rows)], product=itself)
     with_embeddings = [i for i, r in enumerate(rows) if r[9] is not None]
     topics = (
         topics_from_embeddings(
@@ -105,7 +107,7 @@ def compute_product_insight(product_id: int, *, force: bool = False) -> bool:
         "praised_aspects": praised,
         "pain_points": pains,
         "topics": topics,
-        "needs": needs_summary([(r[0], texts[i]) for i, r in enumerate(rows)]),
+        "needs": needs_summary([(r[0], texts[i]) for i, r in enumerate(rows)], aspects=[r[7] or [] for r in rows]),
         "source_hash": source_hash,
         "computed_at": timezone.now(),
     }

@@ -20,7 +20,7 @@ from ..models import Review, ReviewInsight
 from .scoring import Scorer, load_scorer, review_text
 
 CHUNK = 256  # reviews per model pass and per commit: ~1 MB of text, a few seconds on 2 CPU cores
-CORPUS_REVIEWS = 5000  # reviews the unsupervised aspect extractor is fitted on, when it serves
+CORPUS_REVIEWS = 5000  # the shop's latest reviews the unsupervised aspect extractor is fitted on, when it serves
 
 
 def pending_reviews() -> QuerySet[Review]:
@@ -53,8 +53,13 @@ def analyze_reviews(
     if not ids:
         return {"analyzed": 0, "skipped": 0}
     if scorer is None:
-        rows = Review.objects.filter(pk__in=ids[:CORPUS_REVIEWS]).values_list("title", "text")
-        scorer = load_scorer([review_text(title, text) for title, text in rows], chinese_corpus=chinese_corpus())
+        # the fallback extractor learns the shop's aspects from its reviews (the latest ones), not from
+        # the few being analysed: a term is an aspect when several reviews of several products name it
+        rows = list(Review.objects.order_by("-pk").values_list("title", "text", "product_id")[:CORPUS_REVIEWS])
+        scorer = load_scorer(
+            [review_text(title, text) for title, text, _ in rows], sources=[p for *_, p in rows],
+            chinese_corpus=chinese_corpus(),
+        )
     ready = scorer
     analyzed, skipped = in_chunks(ids, CHUNK, lambda chunk: _analyze_chunk(chunk, ready, force=force), progress)
     return {"analyzed": analyzed, "skipped": skipped}

@@ -16,6 +16,7 @@ from inference.sentiment.classifier import SentimentClassifier
 from ..active_models import SentimentRoutes, active_aspect_extractor, chinese_aspect_extractor, sentiment_routes
 from ..language import detect_language
 from ..models import ModelVersion
+from .needs import mark_wishes
 
 
 @dataclass
@@ -65,7 +66,8 @@ class Scorer:
         if extractor is not None:
             aspects = f"{language}-{getattr(extractor, 'version', 'extractor')}"
         else:
-            aspects = str(self.aspect_version.pk) if self.aspect_version else "unsupervised"
+            fallback = str(getattr(self.aspects, "version", "unsupervised"))
+            aspects = str(self.aspect_version.pk) if self.aspect_version else fallback
         return f"s:{sentiment}|a:{aspects}|e:{getattr(self.embedder, 'version', '')}"
 
     def text_key(self, text: str, declared_language: str = "") -> str:
@@ -108,7 +110,9 @@ class Scorer:
                     sentiment=prediction.label,
                     sentiment_score=round(float(prediction.score), 4),
                     polarity=round(float(prediction.polarity), 4),
-                    aspects=[mention.as_dict() for mention in mentions_per_text[i]],
+                    aspects=mark_wishes(  # a wish is a need: neither praise nor a pain point
+                        texts[i], [mention.as_dict() for mention in mentions_per_text[i]]
+                    ),
                     embedding=None if embeddings is None else embeddings[i],
                     sentiment_by_fallback=version is None and classifier is not self.sentiment,
                     sentiment_model=version,
@@ -126,13 +130,18 @@ def _groups(keys: Sequence[Hashable]) -> list[list[int]]:
 
 
 def load_scorer(
-    corpus: Sequence[str] | None = None, *, embed: bool = True, chinese_corpus: Sequence[str] | None = None
+    corpus: Sequence[str] | None = None,
+    *,
+    embed: bool = True,
+    sources: Sequence[object] | None = None,
+    chinese_corpus: Sequence[str] | None = None,
 ) -> Scorer:
     """The active sentiment models per language and aspect models (or their fallbacks) and the embedder;
-    the unsupervised extractor fits on `corpus`, the Chinese one on `chinese_corpus` (default `corpus`)."""
+    the unsupervised extractor learns the shop's aspects from `corpus` (with the product of each text as
+    `sources`), the Chinese one from `chinese_corpus` (default `corpus`)."""
     routes = sentiment_routes()
     sentiment, sentiment_version = routes.default
-    aspects, aspect_version = active_aspect_extractor(corpus=corpus)
+    aspects, aspect_version = active_aspect_extractor(corpus=corpus, sources=sources)
     return Scorer(
         sentiment, sentiment_version, aspects, aspect_version, registry.embedder() if embed else None,
         routes=routes, aspects_by_language={"zh": chinese_aspect_extractor(chinese_corpus or corpus)},

@@ -4,12 +4,18 @@ enough rated reviews to train its own model.
 Written for this project (no data set copied): short review-like sentences across apparel fit,
 electronics and batteries, kitchen, beauty, home, toys, books, delivery and service, with neutral
 and mixed examples ("it's okay", "arrived as described") and a few Chinese sentences per class.
+The same-topic triples (`SAME_TOPIC`: one positive, one negative, one neutral sentence about one part
+or situation) keep the nearest prototypes of every class on the text's topic, so the class is decided by
+what is said about the part, not by which part is named: without them "the battery life is nowhere near
+the advertised hours" sat nearest a positive battery sentence and "the laces stay tied" nearest a negative
+sentence about running. They also cover negation and comparison ("nowhere near", "never slips", "stopped
+working") and plain statements of use, which are neutral.
 Bump PROTOTYPES_VERSION when the lists change: it is part of the recorded model version.
 """
 
 from __future__ import annotations
 
-PROTOTYPES_VERSION = "v1"
+PROTOTYPES_VERSION = "v2"
 
 NEGATIVE_EXAMPLES = (
     "Terrible quality, it fell apart after one wash.",
@@ -184,8 +190,84 @@ POSITIVE_EXAMPLES = (
     "非常好用，超出预期。",
 )
 
+
+# (positive, negative, neutral) about the same part or situation.
+SAME_TOPIC: tuple[tuple[str, str, str], ...] = (
+    ("The battery easily lasts a full day.", "The battery runs out long before the time printed on the box.",
+     "I charge the battery every night."),
+    ("It is every bit as fast as the box claims.", "The speed is nowhere near what the box claims.",
+     "The box lists the speed and the size."),
+    ("Battery life is even longer than promised.", "The battery barely lasts half the time they claim.",
+     "The battery takes about two hours to charge."),
+    ("It still works perfectly after a year.", "It stopped working after a few weeks.",
+     "I have used it for about a year."),
+    ("The screen is sharp and easy to read outside.", "The screen is far too dim to read in daylight.",
+     "The screen is fifteen inches."),
+    ("The keyboard is comfortable to type on for hours.", "Several keys stopped responding on the keyboard.",
+     "The keyboard has a number pad."),
+    ("The touchpad is smooth and precise.", "The touchpad jumps around and misses clicks.",
+     "I use an external mouse instead of the touchpad."),
+    ("It boots in seconds and runs everything smoothly.", "It is painfully slow and freezes constantly.",
+     "It came with the operating system already installed."),
+    ("It stays cool and quiet even under load.", "The fan is loud and it gets too hot to hold.",
+     "The fan turns on when I play games."),
+    ("The software is simple and intuitive.", "The software is confusing and keeps crashing.",
+     "I installed the software from the website."),
+    ("Setup took two minutes, no trouble at all.", "Setup was a nightmare and the instructions were useless.",
+     "Setup needs a phone and a wifi connection."),
+    ("The sound is clear with deep bass.", "The sound is muffled and distorts at high volume.",
+     "I mostly listen to podcasts with it."),
+    ("The connection never drops.", "The connection keeps dropping every few minutes.",
+     "It connects over bluetooth."),
+    ("The grip is secure and it never slips.", "It slips out of my hand all the time.",
+     "I keep it on my desk most of the day."),
+    ("The straps stay in place all day.", "The straps keep sliding off my shoulders.",
+     "The straps are adjustable."),
+    ("The laces hold a double knot all day.", "The laces loosen by themselves after a few minutes.",
+     "The laces are flat and black."),
+    ("The shoes are comfortable from the first wear.", "The shoes rub my heels raw.",
+     "I wear these shoes to the gym."),
+    ("It fits true to size.", "It runs two sizes too small.", "I ordered my usual size."),
+    ("The fabric is soft and holds its shape after washing.", "The fabric pilled after the first wash.",
+     "The fabric is a cotton blend."),
+    ("The seams are neat and strong.", "The seams split open after a few wears.",
+     "I washed it on a cold cycle."),
+    ("The zipper glides smoothly.", "The zipper jams every time.", "The zipper is on the side."),
+    ("It cleans up in seconds.", "It is impossible to clean properly.", "I wash it by hand."),
+    ("It heats up quickly and evenly.", "It takes forever to heat and burns in the middle.",
+     "I use it on a gas stove."),
+    ("The lid seals tight and nothing leaks.", "The lid leaks whenever I carry it.",
+     "The lid twists off."),
+    ("It is very quiet.", "It is so loud I cannot hear the television.", "It runs for about ten minutes."),
+    ("The cream absorbs quickly and my skin feels great.", "The cream left my skin red and itchy.",
+     "I apply the cream at night."),
+    ("The scent lasts all day.", "The scent fades within an hour.", "The scent is floral."),
+    ("It is solid and well built.", "It feels cheap and the plastic cracked.", "It is made of plastic and metal."),
+    ("The assembly was quick and everything lined up.", "The holes did not line up and a screw was missing.",
+     "Assembly took about an hour with two people."),
+    ("Delivery was fast and it arrived in perfect condition.", "It arrived late and the box was damaged.",
+     "It was delivered on Tuesday."),
+    ("Support solved my problem the same day.", "Support never answered my emails.",
+     "I contacted support to ask about the warranty."),
+    ("It is worth every cent.", "It is not worth half the price.", "I paid the regular price."),
+    ("It does exactly what it claims.", "It does nothing like what the description promises.",
+     "It does what the description says, no more and no less."),
+    ("The camera takes crisp photos even at night.", "The photos are blurry and grainy.",
+     "The camera is on the back."),
+    ("It holds up well to daily use.", "It fell apart within a month of normal use.",
+     "I use it every day."),
+    ("My kids love it and play with it every day.", "My kids lost interest because it broke right away.",
+     "I bought it for my kids."),
+    ("The mattress gives great support.", "The mattress sags in the middle.", "The mattress came rolled up."),
+    ("No complaints so far.", "Nothing but problems so far.", "Only had it a few days so far."),
+    ("Nothing has gone wrong with it.", "Almost everything has gone wrong with it.",
+     "It replaced an older model."),
+    ("电池很耐用，一天都用不完。", "电池根本达不到宣传的时间。", "电池每天晚上充一次。"),
+    ("鞋带系紧了一整天都不会松。", "鞋带老是松开。", "鞋带是黑色的。"),
+)
+
 PROTOTYPES: dict[str, tuple[str, ...]] = {
-    "negative": NEGATIVE_EXAMPLES,
-    "neutral": NEUTRAL_EXAMPLES,
-    "positive": POSITIVE_EXAMPLES,
+    "negative": NEGATIVE_EXAMPLES + tuple(negative for _, negative, _ in SAME_TOPIC),
+    "neutral": NEUTRAL_EXAMPLES + tuple(neutral for _, _, neutral in SAME_TOPIC),
+    "positive": POSITIVE_EXAMPLES + tuple(positive for positive, _, _ in SAME_TOPIC),
 }

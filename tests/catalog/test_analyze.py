@@ -144,3 +144,64 @@ def test_score_reviews_writes_every_column_plus_the_scores(tmp_path: Path) -> No
         for aspect in json.loads(row["aspects"]):
             assert set(aspect) == {"term", "polarity"} and aspect["term"] in text
     assert rows[1]["sentiment"] == "negative"
+
+
+# A shop in the shape of the demo reviews issue 11 reported on: three phone cases, three running shoes,
+# three headphones, each product with its own reviews.
+_SHOP = {
+    "case": [
+        "The grip is great and it never slides off the table.",
+        "On top of that, the grip is great. The volume buttons are impossible to find by feel.",
+        "My only small gripe is that the volume buttons are stiff.",
+        "Love the grip. It slides off the table sometimes.",
+    ],
+    "shoe": [
+        "The laces stay tied for the whole run.",
+        "My only small gripe is that the laces are short.",
+        "On top of that, the laces are sturdy.",
+        "The laces come undone after a long run.",
+    ],
+    "phones": [
+        "The memory-foam ear cushions feel premium. I wish the app had a proper equalizer.",
+        "The foam ear cushions are soft. I wish the app had a proper equalizer.",
+        "The ear cushions get hot. My only small gripe is the app.",
+        "Great ear cushions. I wish the app had a proper equalizer.",
+    ],
+}
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+def test_demo_shaped_shop_gets_features_needs_and_no_discourse_as_aspects() -> None:
+    """Issue 11's examples, through the fallback models (no trained model) and the product insight."""
+    products = {}
+    for kind, texts in _SHOP.items():
+        for n in range(3):
+            products[kind, n] = item = product(sku=f"{kind}-{n}", title=f"{kind} {n}", category=f"Shop > {kind}")
+            for text in texts:
+                review(product=item, rating=4, title="", text=text)
+    review(product=products["case", 0], rating=5, text="The kickstand is clever.")  # once in the shop
+    analyze_reviews()
+    compute_product_insights()
+    terms = {a["term"].lower() for i in ReviewInsight.objects.all() for a in i.aspects}
+    assert {"grip", "laces", "volume buttons"} <= terms
+    assert not terms & {"top", "small gripe", "gripe", "table", "run", "whole run", "long run", "feel", "kickstand"}
+    for insight in ProductInsight.objects.all():
+        keys = {e["key"] for e in insight.praised_aspects + insight.pain_points}
+        assert not keys & {"top", "small gripe", "table", "run", "feel"}, insight.product.sku
+    phones = ProductInsight.objects.get(product=products["phones", 0])
+    assert "app" not in {e["key"] for e in phones.praised_aspects}  # wished for, never praised
+    assert "proper equalizer" not in {e["key"] for e in phones.praised_aspects + phones.pain_points}
+    need = next(n for n in phones.needs if n["need"] == "a proper equalizer")
+    assert need["aspect"] == "app" and need["count"] == 3
+    cushions = [e for e in phones.praised_aspects + phones.pain_points if "cushion" in e["key"]]
+    assert cushions and {e["key"] for e in cushions} == {"ear cushion"}  # "foam ear cushions" joins it
+    assert {e["aspect"] for e in cushions} == {"ear cushions"}
+    wished = [a for a in ReviewInsight.objects.get(review__product=products["phones", 0],
+                                                   review__text=_SHOP["phones"][0]).aspects if a.get("wish")]
+    assert {a["term"] for a in wished} >= {"app"} and {a["polarity"] for a in wished} == {"neutral"}
+
+    # a review analysed on its own is read with the shop's vocabulary, not with what it alone says
+    late = review(product=products["case", 1], rating=2, text="Sadly the grip is slippery.")
+    assert analyze_reviews() == {"analyzed": 1, "skipped": 0}
+    assert [a["term"] for a in ReviewInsight.objects.get(review=late).aspects] == ["grip"]

@@ -148,9 +148,13 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
     extractor, version = active_aspect_extractor()
     assert isinstance(extractor, UnsupervisedAspectExtractor) and version is None and not extractor.fitted
     fitted: list[list[str]] = []
+    sourced: list[list[object] | None] = []
 
-    def fit(self: UnsupervisedAspectExtractor, texts: list[str]) -> UnsupervisedAspectExtractor:
+    def fit(
+        self: UnsupervisedAspectExtractor, texts: list[str], sources: list[object] | None = None
+    ) -> UnsupervisedAspectExtractor:
         fitted.append(list(texts))
+        sourced.append(sources)
         self.fitted = True
         return self
 
@@ -160,6 +164,8 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
     first, _ = active_aspect_extractor(corpus=corpus)
     again, _ = active_aspect_extractor(corpus=list(corpus))
     assert first is again and fitted == [corpus]  # fitted once per corpus and process
+    by_product, _ = active_aspect_extractor(corpus=corpus, sources=[1, 2])  # the products reviewed
+    assert by_product is not first and sourced == [None, [1, 2]]
     folder = tmp_path / "tagger"
     folder.mkdir()
     active = model_version(role=ModelRole.ASPECTS, name="t", path=str(folder), is_active=True)

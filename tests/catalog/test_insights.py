@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from catalog.charts import sentiment_over_time_svg
-from catalog.insights.aspects import aspect_summary, canonical_aspect
-from catalog.insights.needs import extract_needs, needs_summary
+from catalog.insights.aspects import aspect_summary, canonical_aspect, join_variants, names_the_product, product_nouns
+from catalog.insights.needs import extract_needs, mark_wishes, needs_summary, wish_spans
 from catalog.insights.products import compute_product_insight
 from catalog.insights.quotes import sentence_around
 from catalog.insights.scoring import review_text
@@ -97,6 +97,70 @@ def test_needs_are_extracted_and_grouped() -> None:
     assert needs[0]["need"] == "a longer cord" and needs[0]["count"] == 2
     assert {q["review_id"] for q in needs[0]["quotes"]} == {1, 2}
     assert any("quieter" in n["need"] for n in needs)
+
+
+def test_a_wish_is_a_need_never_praise() -> None:
+    text = "Great sound. I wish the app had a proper equalizer."
+    aspects = [_aspect(text, "sound", "positive"), _aspect(text, "app", "positive"),
+               _aspect(text, "proper equalizer", "positive")]
+    marked = mark_wishes(text, [dict(a) for a in aspects])
+    assert [a.get("wish", False) for a in marked] == [False, True, True]
+    assert [a["polarity"] for a in marked] == ["positive", "neutral", "neutral"]
+    assert extract_needs(text) == ["a proper equalizer"]
+    rows = [(i, text, mark_wishes(text, [dict(a) for a in aspects]), 0.8) for i in range(3)]
+    praised, pains = aspect_summary(rows)
+    assert [p["key"] for p in praised] == ["sound"] and pains == []
+    needs = needs_summary([(i, text) for i, _, _, _ in rows], aspects=[a for _, _, a, _ in rows])
+    assert needs == [{"need": "a proper equalizer", "aspect": "app", "count": 3,
+                      "quotes": [{"text": "I wish the app had a proper equalizer.", "review_id": i} for i in range(3)]}]
+
+
+@pytest.mark.parametrize(
+    ("text", "wished"),
+    [
+        ("It would be nice if the strap were longer.", "strap"),
+        ("If only the lid sealed properly.", "lid"),
+        ("I hope they add a timer in the next version.", "timer"),
+        ("希望APP能加一个均衡器。", "APP"),
+        ("音质很好，如果耳机上能直接调音量就更好了。", "耳机"),
+    ],
+)
+def test_wish_and_request_clauses(text: str, wished: str) -> None:
+    start = text.index(wished)
+    assert any(a <= start < b for a, b in wish_spans(text))
+
+
+def test_complaints_and_praise_are_no_wishes() -> None:
+    for text in ("The strap broke after a week.", "It is missing the charger.", "I love the strap.", "音质很好。"):
+        assert wish_spans(text) == []
+
+
+def test_variants_are_counted_under_the_aspect_they_end_with() -> None:
+    assert join_variants(
+        ["ear cushion", "foam ear cushion", "memory-foam ear cushion", "sound quality", "build quality", "quality"],
+        {"ear cushion": 5, "foam ear cushion": 3, "memory-foam ear cushion": 1, "quality": 4, "sound quality": 2,
+         "build quality": 2},
+    ) == {"ear cushion": "ear cushion", "foam ear cushion": "ear cushion", "memory-foam ear cushion": "ear cushion",
+          "quality": "quality", "sound quality": "sound quality", "build quality": "build quality"}
+    rows = []
+    for i, term in enumerate(["ear cushions", "ear cushions", "foam ear cushions", "memory-foam ear cushions"]):
+        text = f"The {term} are soft."
+        rows.append((i, text, [_aspect(text, term, "positive")], 0.9))
+    praised, _ = aspect_summary(rows)
+    assert [(p["aspect"], p["key"], p["count"]) for p in praised] == [("ear cushions", "ear cushion", 4)]
+
+
+def test_the_product_itself_is_no_aspect_of_it() -> None:
+    headphones = product_nouns("Sonora Halo Max Wireless Noise-Cancelling Headphones", "Electronics > Headphones")
+    protector = product_nouns("Tempered Glass Screen Protector for Nexa 12, 2-Pack", "Phones > Accessories")
+    assert headphones == {"headphone"} and protector == {"protector", "accessory"}
+    assert names_the_product("headphone", headphones) and names_the_product("screen protector", protector)
+    assert not names_the_product("ear cushion", headphones) and not names_the_product("glass", protector)
+    text = "These headphones are great and the ear cushions are soft."
+    rows = [(i, text, [_aspect(text, "headphones", "positive"), _aspect(text, "ear cushions", "positive")], 0.9)
+            for i in range(2)]
+    praised, _ = aspect_summary(rows, product=headphones)
+    assert [p["key"] for p in praised] == ["ear cushion"]
 
 
 def test_topics_label_clusters_with_distinctive_words() -> None:

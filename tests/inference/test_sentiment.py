@@ -172,7 +172,20 @@ def test_prototypes_get_obvious_examples_right(prototypes: PrototypeSentiment) -
     labels = [p.label for p in prototypes.predict(texts)]
     assert labels == ["negative", "positive", "neutral", "negative", "positive"]
     assert isinstance(prototypes, SentimentClassifier)
-    assert prototypes.version.startswith("prototypes-v1/")
+    assert prototypes.version.startswith("prototypes-v2/")
+
+
+@pytest.mark.slow
+def test_prototypes_read_what_is_said_about_a_part_not_which_part(prototypes: PrototypeSentiment) -> None:
+    """Issue 11: nearest neighbours called this clause praise, because it sits near praise of batteries."""
+    texts = [
+        "the battery life is nowhere near the advertised hours",
+        "it stopped working after a week",
+        "the grip is great and it never slides off the table",
+        "My only small gripe is that the cable is short",
+        "我很喜欢，质量非常好",
+    ]
+    assert [p.label for p in prototypes.predict(texts)] == ["negative", "negative", "positive", "negative", "positive"]
 
 
 @pytest.mark.slow
