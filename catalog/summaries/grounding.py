@@ -83,9 +83,17 @@ def part_vocabulary(facts: SummaryFacts, part: SummaryPart) -> set[str]:
     return {_stem(word) for text in texts for word in words(text)}
 
 
+# Words of an aspect or need that a sentence may leave out or reword ("they came with foam tips": foam, tip).
+_NOT_NAMING = _FILLER | word_set(
+    "it its they them there is are was were be been had has have came come could would should did does bit little "
+    "lot more so too that this these those which"
+)
+
+
 def content_stems(text: str) -> set[str]:
-    """The stems of an aspect's words that name it ("the battery life" -> battery, life)."""
-    return {_stem(w) for w in words(text)} - _FILLER
+    """The stems of an aspect's words that name it ("the battery life" -> battery, life; "they came with foam
+    tips" -> foam, tip)."""
+    return {_stem(w) for w in words(text)} - _NOT_NAMING
 
 
 def complaint_only(facts: SummaryFacts) -> set[str]:

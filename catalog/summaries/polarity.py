@@ -7,9 +7,10 @@ A 0.5B model's sentences are short and plain, so cue words decide well and every
 the words that caused it: our own lists of praise, complaint and wish cues (the words review summaries use),
 phrases ("wears out", "falls short", "could be better", "too small"), and VADER's opinion lexicon for the
 rest (|valence| >= LEXICON_MIN). A negation within NEGATION_WINDOW words before a cue flips it ("not
-comfortable" is a complaint, "never breaks" praise); a negation with no cue after it is a complaint ("nowhere
-near the advertised hours"). The words of the aspect itself and of the product's name are not read ("pain
-relief", "Comfort Pro"). Pure text: no model, no Django.
+comfortable" is a complaint, "never breaks" praise); a negated verb with no cue after it is a complaint
+("never charged", "doesn't last"), a named absence is not ("left no bubbles"). The words of the aspect
+itself and of the product's name are not read ("pain relief", "Comfort Pro"). Pure text: no model, no
+Django.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ PRAISE_CUES = word_set(
     seamlessly commendable smooth smoothly easy easily effortless effortlessly favourite favorite recommend
     recommended satisfied delighted best beautiful gorgeous stylish lovely brilliant terrific fabulous awesome
     pleasant convenient handy helpful sturdily praiseworthy exceptional remarkable top-notch flawless flawlessly
-    well-made worth"""
+    well-made worth snug snugly securely"""
 )
 COMPLAINT_CUES = word_set(
     """complain complains complained complaining complaint complaints gripe gripes criticise criticize criticised
@@ -44,22 +45,25 @@ COMPLAINT_CUES = word_set(
     leaking peel peels peeled peeling fade fades faded fading fail fails failed failing failure stopped stuck
     loose drain drains drained draining died dies dying malfunction malfunctions wobbly squeaky scratchy itchy
     returned return returns refund hard difficult awkward cheaply mediocre lacklustre lackluster inconsistent
-    uneven unusable useless"""
+    uneven unusable useless hazy blurry flimsier"""
 )
 WISH_CUES = word_set(
     """wish wishes wished wishing want wants wanted hope hopes hoped hoping missing lack lacks lacking request
     requests requested suggest suggests suggested prefer prefers preferred"""
 )
 NEGATIONS = word_set(
-    "not no never nor nothing nobody none neither nowhere without hardly barely cannot t"  # "t": "doesn't" is "doesn t"
+    "not no never nor nothing nobody none neither nowhere without hardly barely cannot t"  # "doesn't": "doesn t"
 )
+# Negations that name an absence ("left no bubbles", "without tangles"): they flip a cue after them, but alone
+# they are no complaint, unlike a negated verb ("does not last", "never charged").
+ABSENCE = word_set("no nothing none without")
 # Words whose VADER valence misleads here: framing ("reviewers like"), aspects ("comfort", "support"), and
 # words the cue lists above already place on the right side ("wish" is +1.7 in VADER, a wish here).
 LEXICON_IGNORED = word_set(
     """like please pretty yes ok okay fine kind thanks thank true sure well want wants wanted wish wishes wished
     hope hopes hoped care careful clean clear fit fits comfort support supports protection protect protects
     value free freedom ready fresh warm strong stronger strength easy play playing help helps share shared
-    interest interested matter huh yeah agree agreed"""
+    interest interested matter huh yeah agree agreed cut cuts"""
 )
 # Phrases read before the words (their words are then not read again).
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -126,7 +130,7 @@ def _stem(word: str) -> str:
 def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
     """The praise, complaint and wish cues of `sentence`; the words of `ignored` (the aspect, the product's
     name) are not read. A negation flips the next cue within NEGATION_WINDOW words (praise <-> complaint; a
-    negated wish stays a wish); a negation with no cue after it is a complaint."""
+    negated wish stays a wish); a negation with no cue after it is a complaint unless it names an absence."""
     skip = {_stem(w) for text in ignored for w in words(text)}
     text = " ".join(words(sentence))
     found = Leaning()
@@ -141,10 +145,10 @@ def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
             continue
         window = range(i + 1, min(len(tokens), i + 1 + NEGATION_WINDOW))
         target = next((j for j in window if _stem(tokens[j]) not in skip and _word_side(tokens[j])), None)
-        if target is None:
-            found.complaint.append(" ".join(tokens[i : i + 1 + NEGATION_WINDOW]))
-        else:
+        if target is not None:
             flipped.add(target)
+        elif word not in ABSENCE:
+            found.complaint.append(" ".join(tokens[i : i + 1 + NEGATION_WINDOW]))
     for i, word in enumerate(tokens):
         if word in NEGATIONS or _stem(word) in skip:
             continue
@@ -162,6 +166,13 @@ def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
 EXPECTED = {PRAISE: (PRAISE,), COMPLAINT: (COMPLAINT, WISH), WISH: (WISH,)}
 OPPOSITE = {PRAISE: (COMPLAINT, WISH), COMPLAINT: (PRAISE,), WISH: (PRAISE,)}
 _SAYS = {PRAISE: "praise", COMPLAINT: "a complaint", WISH: "a wish"}
+
+
+def contradicts(text: str, kind: str, ignored: Iterable[str] = ()) -> bool:
+    """Whether `text` (a customer quote) leans only the other way from `kind`: a praise quote with complaint
+    cues and no praise cue, a complaint quote with praise cues and none of complaint or wish."""
+    found = leaning(text, ignored)
+    return any(found.side(side) for side in OPPOSITE[kind]) and not any(found.side(side) for side in EXPECTED[kind])
 
 
 def polarity_failures(sentence: str, kind: str, ignored: Iterable[str] = ()) -> list[str]:

@@ -81,8 +81,9 @@ def summarize_products(
 ) -> dict[str, int]:
     """Summarise the products' insights; returns counts: generated, cached (products whose every part came
     from the cache), template, unchanged, missing, generation_errors, dropped_sentences (sampled candidates
-    that failed a check), parts (parts chosen), parts_fallback (parts that are the template's text: no
-    candidate passed), chosen_not_first (parts whose chosen candidate was not the first sampled).
+    that failed a check), parts (parts chosen), parts_fallback (parts that are the template's sentence: no
+    candidate passed, or none was sampled), parts_unsampled (of those, parts with no quote to restate, never
+    sampled), chosen_not_first (parts whose chosen candidate was not the first sampled).
 
     `generator` defaults to the generation role from settings; without one (or with `use_model=False`)
     every product gets the template summary. Work is committed per chunk, so a killed job keeps what it
@@ -114,9 +115,10 @@ def _plan(insight: ProductInsight, generator: Generator | None, params: dict[str
     facts = facts_from_insight(insight.product, insight)
     item = _Pending(insight, facts, summary_parts(facts))
     if generator is not None:
-        item.prompts = {part.key: build_prompt(facts, part) for part in item.parts}
+        item.prompts = {part.key: build_prompt(facts, part) for part in item.parts if part.quotes}
         item.keys = {key: prompt_hash(generator.name, prompt, params) for key, prompt in item.prompts.items()}
-    item.key = summary_hash(list(item.keys.values()), facts) if item.prompts else template_hash(facts)
+    item.key = summary_hash([item.keys.get(p.key, "") for p in item.parts], facts) if item.prompts else (
+        template_hash(facts))
     return item
 
 
@@ -199,6 +201,7 @@ def _summarize_chunk(
                                         {part: samples.get(key, []) for part, key in item.keys.items()})
                 counts["parts"] += len(written.parts)
                 counts["parts_fallback"] += written.fallback_parts
+                counts["parts_unsampled"] += sum(not p.candidates for p in written.parts)
                 counts["chosen_not_first"] += written.chosen_not_first
                 counts["dropped_sentences"] += sum(p.failed_candidates for p in written.parts)
                 for choice in written.parts:

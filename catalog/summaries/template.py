@@ -6,9 +6,7 @@ never eloquent: every number is the insight's."""
 from __future__ import annotations
 
 from .polarity import COMPLAINT, PRAISE
-from .prompt import NEED, SummaryFacts, SummaryPart, counted, summary_parts
-
-_NEED_OPENERS = {"a", "an", "the", "more", "less", "fewer", "some", "better", "longer", "bigger", "smaller"}
+from .prompt import NEED, SummaryFacts, SummaryPart, counted, summary_parts, wish_phrase
 
 
 def with_count(sentence: str, part: SummaryPart, review_count: int) -> str:
@@ -29,9 +27,7 @@ def template_part(facts: SummaryFacts, part: SummaryPart) -> str:
     elif part.kind == COMPLAINT:
         sentence = f"Reviewers complain about the {part.aspect}."
     elif part.kind == NEED:
-        opener = part.aspect.split(" ", 1)[0].lower()
-        sentence = f"Some reviewers wish for {part.aspect}." if opener in _NEED_OPENERS else (
-            f"Some reviewers wish: {part.aspect}.")
+        sentence = f"Some reviewers {wish_phrase(part.aspect)}."
     else:
         raise ValueError(f"unknown summary part kind {part.kind!r}")
     return with_count(sentence, part, facts.review_count)
