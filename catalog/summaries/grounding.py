@@ -139,6 +139,26 @@ def quantity_failures(sentence: str, part: SummaryPart, review_count: int) -> li
     return failures
 
 
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z]+|\S")
+
+
+def outside_title_numbers(sentence: str, title: str) -> str:
+    """`sentence` without the numbers that are part of the product's name where it names it ("Orbit Arc 12
+    Pro", "2-Pack": a number of the title next to a word of the title), so only a count can be a number."""
+    title_words, title_numbers = set(words(title)), numbers(title)
+    tokens = _TOKEN.findall(sentence)
+    alpha = [i for i, token in enumerate(tokens) if token[0].isalpha()]
+    kept = []
+    for i, token in enumerate(tokens):
+        if token[0].isdigit() and numbers(token) <= title_numbers:
+            before = [tokens[j].lower() for j in alpha if j < i][-1:]
+            after = [tokens[j].lower() for j in alpha if j > i][:1]
+            if set(before + after) & title_words:
+                continue
+        kept.append(token)
+    return " ".join(kept)
+
+
 def part_grounding_failures(sentence: str, part: SummaryPart, facts: SummaryFacts) -> list[str]:
     """Why one part's sentence may not stand for its aspect (empty when it may): any number (the count is the
     template's), the rules of `ground` against the part's own vocabulary (title, category, aspect, quotes),
@@ -146,11 +166,12 @@ def part_grounding_failures(sentence: str, part: SummaryPart, facts: SummaryFact
     aspects), quantity words its count does not bear out, and the wrong polarity (`polarity`: a praise that
     complains, a complaint or wish that praises, or one that says neither)."""
     failures = []
-    said = sorted(number_values(sentence) | {m.group(0) for m in _SPELLED.finditer(sentence.lower())})
+    text = outside_title_numbers(sentence, facts.title)
+    said = sorted(number_values(text) | {m.group(0) for m in _SPELLED.finditer(text.lower())})
     if said:
         failures.append(f"a number (the template adds the count): {', '.join(said)}")
     else:
-        reason = _why_ungrounded(sentence, set(), part_vocabulary(facts, part), set())
+        reason = _why_ungrounded(sentence, numbers(facts.title), part_vocabulary(facts, part), set())
         if reason:
             failures.append(reason)
     copied = copied_quote(sentence, facts)

@@ -271,6 +271,10 @@ def test_the_count_is_always_the_insights_and_the_model_may_write_none() -> None
     for sentence in ("Reviewers love the sound (40 of 128 reviews).", "Forty reviewers love the crisp sound.",
                      "Half the reviewers love the crisp sound.", "Reviewers love the sound, rated 4.2 out of 5."):
         assert any(f.startswith("a number (the template adds the count)") for f in failures(sentence, "sound"))
+    titled = facts_from_insight(Product(title="Orbit Arc 12 Pro Case, 2-Pack", category="Phones"), insight_data())
+    assert failures("Reviewers love the sound of the Orbit Arc 12 Pro Case, 2-Pack.", "sound", data=titled) == []
+    assert failures("Reviewers love the sound, 12 of them.", "sound", data=titled) == [
+        "a number (the template adds the count): 12"]
     written = write_summary(data, summary_parts(data), {
         "praise:sound": [Candidate("Reviewers love the crisp, clear sound.")],
         "praise:battery life": [Candidate("It has 35 hours of battery life, customers are happy.")],
