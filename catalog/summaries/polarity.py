@@ -57,13 +57,16 @@ NEGATIONS = word_set(
 # Negations that name an absence ("left no bubbles", "without tangles"): they flip a cue after them, but alone
 # they are no complaint, unlike a negated verb ("does not last", "never charged").
 ABSENCE = word_set("no nothing none without")
+CLAUSE_BREAKS = word_set("but however although though while whereas yet")
+_WISHED = "wishphrase"  # stands in for a wish phrase ("would love") once it is read
 # Words whose VADER valence misleads here: framing ("reviewers like"), aspects ("comfort", "support"), and
 # words the cue lists above already place on the right side ("wish" is +1.7 in VADER, a wish here).
 LEXICON_IGNORED = word_set(
     """like please pretty yes ok okay fine kind thanks thank true sure well want wants wanted wish wishes wished
     hope hopes hoped care careful clean clear fit fits comfort support supports protection protect protects
     value free freedom ready fresh warm strong stronger strength easy play playing help helps share shared
-    interest interested matter huh yeah agree agreed cut cuts"""
+    interest interested matter huh yeah agree agreed cut cuts better improve improved improves improving
+    improvement"""
 )
 # Phrases read before the words (their words are then not read again).
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -130,14 +133,15 @@ def _stem(word: str) -> str:
 def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
     """The praise, complaint and wish cues of `sentence`; the words of `ignored` (the aspect, the product's
     name) are not read. A negation flips the next cue within NEGATION_WINDOW words (praise <-> complaint; a
-    negated wish stays a wish); a negation with no cue after it is a complaint unless it names an absence."""
+    negated wish stays a wish); a negation with no cue after it is a complaint unless it names an absence.
+    After a wish, praise words of the same clause are what is wished for ("wish for sturdier, durable tips")."""
     skip = {_stem(w) for text in ignored for w in words(text)}
     text = " ".join(words(sentence))
     found = Leaning()
     for pattern, side in _PHRASES:
         for match in pattern.finditer(text):
             found.side(side).append(match.group(0))
-        text = pattern.sub(" ", text)
+        text = pattern.sub(f" {_WISHED} " if side == WISH else " ", text)
     tokens = text.split()
     flipped: set[int] = set()
     for i, word in enumerate(tokens):
@@ -149,7 +153,13 @@ def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
             flipped.add(target)
         elif word not in ABSENCE:
             found.complaint.append(" ".join(tokens[i : i + 1 + NEGATION_WINDOW]))
+    wishing = False  # after a wish, praise words are what is wished for ("wish for better tips")
     for i, word in enumerate(tokens):
+        if word == _WISHED:
+            wishing = True
+            continue
+        if word in CLAUSE_BREAKS:
+            wishing = False
         if word in NEGATIONS or _stem(word) in skip:
             continue
         read = _word_side(word)
@@ -158,6 +168,9 @@ def leaning(sentence: str, ignored: Iterable[str] = ()) -> Leaning:
         if i in flipped and read != WISH:
             read = COMPLAINT if read == PRAISE else PRAISE
             word = f"not {word}"
+        if read == PRAISE and wishing:
+            read, word = WISH, f"wished {word}"
+        wishing = wishing or read == WISH
         found.side(read).append(word)
     return found
 

@@ -331,6 +331,9 @@ BLUETOOTH = "switching bluetooth between devices"
         ("Reviewers say the ear cushions are not comfortable.", COMPLAINT, "ear cushions", []),
         ("Reviewers find the scent too strong.", COMPLAINT, "scent", []),
         ("Reviewers would love a carrying case.", NEED, "carrying case", []),
+        ("Some reviewers wish for a more durable, comfortable carrying case.", NEED, "carrying case", []),
+        ("Reviewers wish the case were sturdier but love the carrying case.", NEED, "carrying case",
+         ["states the opposite of a wish: love"]),
         ("Reviewers praise the pain relief.", PRAISE, "pain relief", []),  # the aspect's own words are not read
     ],
 )
