@@ -174,7 +174,9 @@ def part_grounding_failures(sentence: str, part: SummaryPart, facts: SummaryFact
         reason = _why_ungrounded(sentence, numbers(facts.title), part_vocabulary(facts, part), set())
         if reason:
             failures.append(reason)
-    copied = copied_quote(sentence, facts)
+    # restating the aspect itself ("wish it came in more colors") is no copy
+    own_words = re.compile(r"\b" + r"\W+".join(map(re.escape, words(part.aspect))) + r"\b", re.I)
+    copied = copied_quote(own_words.sub(" ", sentence), facts) if words(part.aspect) else None
     if copied:
         failures.append(f"copies a customer quote: {copied}")
     stems = {_stem(w) for w in words(sentence)}

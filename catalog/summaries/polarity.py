@@ -33,7 +33,7 @@ PRAISE_CUES = word_set(
     seamlessly commendable smooth smoothly easy easily effortless effortlessly favourite favorite recommend
     recommended satisfied delighted best beautiful gorgeous stylish lovely brilliant terrific fabulous awesome
     pleasant convenient handy helpful sturdily praiseworthy exceptional remarkable top-notch flawless flawlessly
-    well-made worth snug snugly securely"""
+    well-made worth snug snugly securely instant instantly"""
 )
 COMPLAINT_CUES = word_set(
     """complain complains complained complaining complaint complaints gripe gripes criticise criticize criticised
