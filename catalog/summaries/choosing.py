@@ -47,7 +47,10 @@ def candidate_failures(
         return ["empty"]
     failures = part_grounding_failures(text, part, facts)
     failures += [f"repeated sentence: {s}" for s in repeated_sentences([*earlier, text])]
-    failures += [f"repeated words: {run}" for run in repeated_runs([*earlier, text], REPEAT_NGRAM)]
+    # the product's name may recur (it is six words or more at times); any other run of REPEAT_NGRAM may not
+    name = re.compile(re.escape(facts.title), re.I) if facts.title else None
+    unnamed = [name.sub("it", t) if name else t for t in (*earlier, text)]
+    failures += [f"repeated words: {run}" for run in repeated_runs(unnamed, REPEAT_NGRAM)]
     failures += [f"stray character: {c}" for c in stray_characters(text, latin_only=True)]
     failures += [f"unbalanced: {problem}" for problem in unbalanced(text)]
     grade = reading_grade(text)

@@ -71,6 +71,9 @@ LEXICON_IGNORED = word_set(
 # Phrases read before the words (their words are then not read again).
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bwould (?:like|love|prefer|appreciate|welcome|enjoy)\b"), WISH),
+    # "like" is read only as what people do ("reviewers like"), not as "feels like plastic"
+    (re.compile(r"\b(?:reviewers|customers|buyers|users|owners|people|they|many|some|most) (?:really |also |"
+                r"especially )?(?:like|liked)\b"), PRAISE),
     (re.compile(r"\b(?:could|should|would) (?:be|have been) (?:better|improved|bigger|larger|longer|smaller)\b"),
      COMPLAINT),
     (re.compile(r"\b(?:wears?|wore|worn|falls?|fell|comes?|came) (?:out|apart|off|loose)\b"), COMPLAINT),

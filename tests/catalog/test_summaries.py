@@ -404,6 +404,11 @@ def test_part_checks_catch_repetition_and_stray_text() -> None:
     assert failures(CUSHIONS, "ear cushions", [CUSHIONS]) == [
         f"repeated sentence: {CUSHIONS}", "repeated words: reviewers complain that the ear cushions wear out quickly"
     ]
+    long_name = facts_from_insight(Product(title="Sonora Nano Pro True Wireless Earbuds", category="Audio"),
+                                   insight_data())
+    named = "Reviewers praise the crisp sound of the Sonora Nano Pro True Wireless Earbuds."
+    assert failures("Reviewers like the battery life of the Sonora Nano Pro True Wireless Earbuds.", "battery life",
+                    [named], data=long_name) == []  # the product's name may recur
     assert failures('Reviewers complain that the ear cushions "wear out.', "ear cushions") == [
         "unbalanced: an odd number (1) of '\"'"
     ]
