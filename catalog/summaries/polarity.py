@@ -45,7 +45,7 @@ COMPLAINT_CUES = word_set(
     leaking peel peels peeled peeling fade fades faded fading fail fails failed failing failure stopped stuck
     loose drain drains drained draining died dies dying malfunction malfunctions wobbly squeaky scratchy itchy
     returned return returns refund hard difficult awkward cheaply mediocre lacklustre lackluster inconsistent
-    uneven unusable useless hazy blurry flimsier"""
+    uneven unusable useless hazy blurry flimsier cheap plasticky"""
 )
 WISH_CUES = word_set(
     """wish wishes wished wishing want wants wanted hope hopes hoped hoping missing lack lacks lacking request
