@@ -45,7 +45,8 @@ COMPLAINT_CUES = word_set(
     leaking peel peels peeled peeling fade fades faded fading fail fails failed failing failure stopped stuck
     loose drain drains drained draining died dies dying malfunction malfunctions wobbly squeaky scratchy itchy
     returned return returns refund hard difficult awkward cheaply mediocre lacklustre lackluster inconsistent
-    uneven unusable useless hazy blurry flimsier cheap plasticky"""
+    uneven unusable useless hazy blurry flimsier cheap plasticky stale papery bland watery drops
+    dropped dropping disconnect disconnects disconnected disconnecting"""
 )
 WISH_CUES = word_set(
     """wish wishes wished wishing want wants wanted hope hopes hoped hoping missing lack lacks lacking request
@@ -71,6 +72,7 @@ LEXICON_IGNORED = word_set(
 # Phrases read before the words (their words are then not read again).
 _PHRASES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bwould (?:like|love|prefer|appreciate|welcome|enjoy)\b"), WISH),
+    (re.compile(r"\bwould (?:be|have been) (?:great|nice|good|better|lovely|ideal|awesome|helpful) (?:if|to)\b"), WISH),
     # "like" is read only as what people do ("reviewers like"), not as "feels like plastic"
     (re.compile(r"\b(?:reviewers|customers|buyers|users|owners|people|they|many|some|most) (?:really |also |"
                 r"especially )?(?:like|liked)\b"), PRAISE),
@@ -189,6 +191,13 @@ def contradicts(text: str, kind: str, ignored: Iterable[str] = ()) -> bool:
     cues and no praise cue, a complaint quote with praise cues and none of complaint or wish."""
     found = leaning(text, ignored)
     return any(found.side(side) for side in OPPOSITE[kind]) and not any(found.side(side) for side in EXPECTED[kind])
+
+
+def supports(text: str, kind: str, ignored: Iterable[str] = ()) -> bool:
+    """Whether `text` (a customer quote) says what a `kind` sentence must say (a praise cue for praise, a
+    complaint or wish cue for a complaint, a wish cue for a wish)."""
+    found = leaning(text, ignored)
+    return any(found.side(side) for side in EXPECTED[kind])
 
 
 def polarity_failures(sentence: str, kind: str, ignored: Iterable[str] = ()) -> list[str]:

@@ -21,7 +21,7 @@ from inference.generation import ChatPrompt
 from inference.grounding import label, labelled_rows, quote_text, word_set
 
 from ..models import Product, ProductInsight
-from .polarity import COMPLAINT, PRAISE, WISH, contradicts
+from .polarity import COMPLAINT, PRAISE, WISH, contradicts, supports
 
 PROMPT_VERSION = "summary-v3-aspects"  # part of every hash: rewording a prompt invalidates old summaries
 TEMPLATE_VERSION = "template-v2"
@@ -167,7 +167,9 @@ def summary_parts(facts: SummaryFacts) -> list[SummaryPart]:
     """The parts of a product's summary, in order: praised aspects, pain points, needs; none without reviews
     (the template says so). An aspect listed twice on one side is one part. A part keeps QUOTES_PER_PART of its
     quotes, leaving out those that lean the other way (a "pain point" quoted by "works seamlessly" is the
-    extraction's mistake: the model would only restate it); a part left without quotes is the template's."""
+    extraction's mistake: the model would only restate it), and keeps none unless one of them says what the
+    part must say (a "complaint" quoted by "I've had these for 5 weeks" gave "complain about the earbuds for
+    being not fully integrated into their ears"); a part left without quotes is the template's."""
     if facts.review_count == 0:
         return []
     parts: dict[str, SummaryPart] = {}
@@ -175,6 +177,8 @@ def summary_parts(facts: SummaryFacts) -> list[SummaryPart]:
         for aspect, count in rows:
             quotes = [q.text for q in facts.quotes if q.kind == kind and q.subject == aspect]
             agreeing = tuple(t for t in quotes if not contradicts(t, kind, [aspect, facts.title]))
+            if not any(supports(t, kind, [aspect, facts.title]) for t in agreeing):
+                agreeing = ()  # nothing the model could restate that says why: it would invent the why
             part = SummaryPart(kind, aspect, count, agreeing[:QUOTES_PER_PART])
             parts.setdefault(part.key, part)
     return list(parts.values())

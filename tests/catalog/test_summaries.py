@@ -73,8 +73,9 @@ def insight_data(pain_quote: str = "The ear cushions started peeling after a few
         "rating_average": 4.24,
         "sentiment_distribution": {"positive": 91, "neutral": 14, "negative": 23},
         "praised_aspects": [
-            {"aspect": "sound", "count": 42, "positive_share": 0.9, "quotes": q("The sound is crisp.", "Clear highs.")},
-            {"aspect": "battery life", "count": 30, "positive_share": 0.8, "quotes": ["Lasts all week."]},
+            {"aspect": "sound", "count": 42, "positive_share": 0.9,
+             "quotes": q("The sound is great and crisp.", "Clear highs.")},
+            {"aspect": "battery life", "count": 30, "positive_share": 0.8, "quotes": ["Excellent, lasts all week."]},
         ],
         "pain_points": [{"aspect": "ear cushions", "count": 9, "negative_share": 0.7, "quotes": q(pain_quote)}],
         "topics": [{"label": "sound, bass, clear", "keywords": ["sound", "bass"], "size": 40}],
@@ -182,7 +183,7 @@ def test_a_summary_has_one_part_per_top_aspect_in_order() -> None:
         (PRAISE, "sound", 42), (PRAISE, "battery life", 30), (PRAISE, "extra 0", 3),
         (COMPLAINT, "ear cushions", 9), (COMPLAINT, "cable", 5), (NEED, "a carrying case", 4),
     ]
-    assert parts[0].quotes == ("The sound is crisp.", "Clear highs.")
+    assert parts[0].quotes == ("The sound is great and crisp.", "Clear highs.")
     assert summary_parts(facts({"review_count": 0})) == []
 
 
@@ -194,7 +195,7 @@ def test_each_part_prompt_holds_only_its_aspect_and_quotes_and_no_number() -> No
     before, inside, after = fence(prompts["praise:sound"].user)
     assert before.startswith("Product: AeroSound Headphones\nCategory: Electronics / Audio\nFeature: sound\n"
                              "Reviewers praise the sound.\n")
-    assert inside == '- "The sound is crisp."\n- "Clear highs."'
+    assert inside == '- "The sound is great and crisp."\n- "Clear highs."'
     assert after.strip() == (
         "Write one short sentence saying that reviewers praise the sound and what they like about it.")
     for key, prompt in prompts.items():
@@ -245,6 +246,12 @@ def test_quotes_that_lean_the_other_way_are_left_out_and_a_part_without_quotes_i
     assert "complaint:bluetooth" not in build_prompts(data)  # the template's sentence: nothing true to restate
     written = write_summary(data, summary_parts(data), {})
     assert written.parts[2].text == "Reviewers complain about the bluetooth (9 of 128 reviews)."
+    wish = "It would be great if they came with foam tips."
+    data = facts({**insight_data(), "pain_points": [{"aspect": "earbuds", "count": 9, "quotes": q(
+        "I've had these earbuds for about 5 weeks now.")}], "needs": [{"need": "they came with foam tips", "count": 4,
+                                                                         "quotes": q(wish)}]})
+    assert part("earbuds", data).quotes == ()  # nothing in it says what reviewers complain about
+    assert part("they came with foam tips", data).quotes == (wish,)
 
 
 # --- Counts and the template -----------------------------------------------------------------------------
