@@ -32,11 +32,11 @@ GRADE_MAX = 12.0  # the reading grade a finished summary should stay within (eac
 def rubric(summary: str, facts: Any, parts: Sequence[tuple[Any, str]] = ()) -> dict[str, Any]:
     """The checks of one finished summary (its parts as (SummaryPart, sentence) pairs): each check's verdict,
     what it found, the reading grade."""
-    from catalog.summaries.choosing import REPEAT_NGRAM
+    from catalog.summaries.choosing import repeated_words
     from catalog.summaries.grounding import ground
     from catalog.summaries.polarity import polarity_failures
     from catalog.summaries.prompt import counted
-    from inference.text_checks import reading_grade, repeated_runs, repeated_sentences, stray_characters, unbalanced
+    from inference.text_checks import reading_grade, repeated_sentences, stray_characters, unbalanced
 
     texts = [text for _, text in parts] or [summary]
     grounded = ground(summary, facts, max_sentences=10)
@@ -46,7 +46,7 @@ def rubric(summary: str, facts: Any, parts: Sequence[tuple[Any, str]] = ()) -> d
         "polarity": [f"{text} ({why})" for part, text in parts
                      for why in polarity_failures(text, part.kind, [part.aspect, facts.title])],
         "counts": [text for part, text in parts if counted(part, facts.review_count) not in text],
-        "repetition": repeated_sentences(texts) + repeated_runs(texts, REPEAT_NGRAM),
+        "repetition": repeated_sentences(texts) + repeated_words(texts, facts.title),
         "stray_characters": stray_characters(summary, latin_only=True),
         "unbalanced": unbalanced(summary),
         "readability": [f"grade {grade:g}"] if grade is not None and grade > GRADE_MAX else [],

@@ -39,6 +39,13 @@ def clean(text: str) -> str:
     return first.group(0).strip() if first else text
 
 
+def repeated_words(texts: Sequence[str], title: str) -> list[str]:
+    """Runs of REPEAT_NGRAM words said twice across `texts`; the product's name may recur (it is six words or
+    more at times), so it is read as "it"."""
+    name = re.compile(re.escape(title), re.I) if title else None
+    return repeated_runs([name.sub("it", t) if name else t for t in texts], REPEAT_NGRAM)
+
+
 def candidate_failures(
     text: str, part: SummaryPart, facts: SummaryFacts, earlier: Sequence[str] = ()
 ) -> list[str]:
@@ -47,10 +54,7 @@ def candidate_failures(
         return ["empty"]
     failures = part_grounding_failures(text, part, facts)
     failures += [f"repeated sentence: {s}" for s in repeated_sentences([*earlier, text])]
-    # the product's name may recur (it is six words or more at times); any other run of REPEAT_NGRAM may not
-    name = re.compile(re.escape(facts.title), re.I) if facts.title else None
-    unnamed = [name.sub("it", t) if name else t for t in (*earlier, text)]
-    failures += [f"repeated words: {run}" for run in repeated_runs(unnamed, REPEAT_NGRAM)]
+    failures += [f"repeated words: {run}" for run in repeated_words([*earlier, text], facts.title)]
     failures += [f"stray character: {c}" for c in stray_characters(text, latin_only=True)]
     failures += [f"unbalanced: {problem}" for problem in unbalanced(text)]
     grade = reading_grade(text)

@@ -215,11 +215,12 @@ def clean_output(output: str) -> str:
 
 
 def fact_numbers(facts: SummaryFacts) -> set[str]:
-    """The numbers a summary may state: the review count, the rating (out of 5), the parts' counts."""
+    """The numbers a summary may state: the review count, the rating (out of 5), the parts' counts and those
+    of the product's name ("Orbit Arc 12 Pro")."""
     counts = [facts.review_count, *(count for _, count in (*facts.praised, *facts.pains, *facts.needs))]
     text = " ".join(str(c) for c in counts)
     rating = f" {facts.rating_average:g}" if facts.rating_average is not None else ""
-    return numbers(text + rating) | {"5"}
+    return numbers(f"{text}{rating} {facts.title}") | {"5"}
 
 
 def ground(output: str, facts: SummaryFacts, max_sentences: int = 3) -> Grounded:
