@@ -233,7 +233,7 @@ def ground(output: str, facts: SummaryFacts, max_sentences: int = 3) -> Grounded
     make; an aspect noun from ASPECT_WORDS the insight never mentions; a clause praising an aspect that
     reviewers only complained about, with no negation or contrast in it. At most `max_sentences` are kept."""
     allowed_numbers = fact_numbers(facts)
-    known, complained = vocabulary(facts), complaint_only(facts)
+    known, complained = vocabulary(facts), complaint_only(facts) - {_stem(w) for w in words(facts.title)}
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
     for sentence in (s.strip() for s in _SENTENCE_END.split(clean_output(output)) if s.strip()):
