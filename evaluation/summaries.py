@@ -2,12 +2,14 @@
 
 Uses the scratch database of `evaluation.campaign_copy` (its `_setup` and `prepare_shop`: the demo shop
 seeded, reviews analysed, product insight computed; each step skips what is done), then summarises the top
-products by review count (8 by default) part by part, best of n (`catalog.summaries`), sampling afresh (the
-`GeneratedText` cache is not read). Reports per summary and in all: the checks the finished summary passes
-(grounding of every sentence against the whole insight, repetition, stray characters, unbalanced quotes and
-brackets, reading grade), the parts that fell back to the template, how often the chosen candidate was not
-the first sampled, the repeated runs, the reading grade and the seconds per summary (a chunk's time shared by
-its summaries). Writes var/eval/summaries.json. CPU-heavy: run it under `flock /tmp/ecom-heavy.lock`.
+products by review count (8 by default) part by part (one sentence per aspect), best of n
+(`catalog.summaries`), sampling afresh (the `GeneratedText` cache is not read). Reports per summary and in all:
+the checks the finished summary passes (grounding of every sentence against the whole insight, each part's
+sentence reading the way its aspect leans and carrying the insight's count, repetition, stray characters,
+unbalanced quotes and brackets, reading grade), the parts that fell back to the template, how often the chosen
+candidate was not the first sampled, the repeated runs, the reading grade and the seconds per summary (a
+chunk's time shared by its summaries). Writes var/eval/summaries.json. CPU-heavy: run it under
+`flock /tmp/ecom-heavy.lock`.
 """
 
 from __future__ import annotations
@@ -27,18 +29,24 @@ OUTPUT = REPO / "var" / "eval" / "summaries.json"
 GRADE_MAX = 12.0  # the reading grade a finished summary should stay within (each part's limit too)
 
 
-def rubric(summary: str, facts: Any, part_texts: Sequence[str]) -> dict[str, Any]:
-    """The checks of one finished summary: each check's verdict, what it found, the reading grade."""
-    from catalog.summaries.choosing import REPEAT_NGRAM
+def rubric(summary: str, facts: Any, parts: Sequence[tuple[Any, str]] = ()) -> dict[str, Any]:
+    """The checks of one finished summary (its parts as (SummaryPart, sentence) pairs): each check's verdict,
+    what it found, the reading grade."""
+    from catalog.summaries.choosing import repeated_words
     from catalog.summaries.grounding import ground
-    from inference.text_checks import reading_grade, repeated_runs, repeated_sentences, stray_characters, unbalanced
+    from catalog.summaries.polarity import polarity_failures
+    from catalog.summaries.prompt import counted
+    from inference.text_checks import reading_grade, repeated_sentences, stray_characters, unbalanced
 
-    parts = list(part_texts) or [summary]
+    texts = [text for _, text in parts] or [summary]
     grounded = ground(summary, facts, max_sentences=10)
     grade = reading_grade(summary)
     found = {
         "grounded": [f"{sentence} ({why})" for sentence, why in grounded.dropped],
-        "repetition": repeated_sentences(parts) + repeated_runs(parts, REPEAT_NGRAM),
+        "polarity": [f"{text} ({why})" for part, text in parts
+                     for why in polarity_failures(text, part.kind, [part.aspect, facts.title])],
+        "counts": [text for part, text in parts if counted(part, facts.review_count) not in text],
+        "repetition": repeated_sentences(texts) + repeated_words(texts, facts.title),
         "stray_characters": stray_characters(summary, latin_only=True),
         "unbalanced": unbalanced(summary),
         "readability": [f"grade {grade:g}"] if grade is not None and grade > GRADE_MAX else [],
@@ -96,7 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         insight = insights[pid]
         facts = facts_from_insight(insight.product, insight)
         w = written.get(pid)
-        part_texts = [p.text for p in w.parts] if w is not None else []
+        part_texts = [(p.part, p.text) for p in w.parts] if w is not None else []
         row = {
             "product_id": pid, "title": insight.product.title, "summary": insight.summary,
             "model": insight.summary_model_id is not None, "seconds": round(seconds.get(pid, 0.0), 1),

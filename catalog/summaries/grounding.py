@@ -1,18 +1,18 @@
 """The grounding check of generated summary text: the sentences whose numbers, commercial claims and aspect
 words all come from the facts pass, the rest fail with the reason. `part_grounding_failures` judges one part's
-candidate against that part's facts only (and keeps complaints out of praise); `ground` judges a whole text
-(the evaluation's check of a finished summary). Simple, explainable rules, not a proof of faithfulness."""
+sentence against that part alone (its aspect, its quotes, its polarity, no number: the count is the
+template's); `ground` judges a whole text (the evaluation's check of a finished summary). Simple, explainable
+rules, not a proof of faithfulness."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from inference.generation import ChatPrompt
-from inference.grounding import invented_numbers, numbers, word_set, words
+from inference.grounding import invented_numbers, number_values, numbers, word_set, words
 
-from .prompt import COMPLAINTS, PRAISE, SummaryFacts, build_prompts, part_facts
+from .polarity import polarity_failures
+from .prompt import SummaryFacts, SummaryPart, summary_parts
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _CURRENCY = re.compile(r"[$€£¥₹]")
@@ -33,12 +33,6 @@ _CRITICISM = word_set(
     """not no never complain complains complained complaint complaints issue issues problem problems poor bad
     concern concerns wish wishes lack lacks weak drawback downside criticise criticised criticize criticized
     negative unreliable fail fails failed break breaks broke crack cracked leak leaks peel peeling t"""
-)
-# Talk of complaints or wishes: never in the praise part, whatever aspect it names.
-_COMPLAINT_TALK = word_set(
-    """complain complains complained complaint complaints dislike dislikes disliked issue issues problem problems
-    drawback drawbacks downside downsides wish wishes wished concern concerns unfortunately criticise criticised
-    criticize criticized"""
 )
 COPIED_RUN = 6  # words in a row shared with a customer quote: copied, not summarised
 _CLAUSE = re.compile(r"[,;:]|\b(?:but|however|although|though|while|whereas|yet)\b")
@@ -83,17 +77,29 @@ def vocabulary(facts: SummaryFacts) -> set[str]:
     return {_stem(word) for text in texts for word in words(text)}
 
 
+def part_vocabulary(facts: SummaryFacts, part: SummaryPart) -> set[str]:
+    """Word stems one part may use: the product's name and category, its aspect and its own quotes."""
+    texts = [facts.title, facts.category, part.aspect, *part.quotes]
+    return {_stem(word) for text in texts for word in words(text)}
+
+
+# Words of an aspect or need that a sentence may leave out or reword ("they came with foam tips": foam, tip).
+_NOT_NAMING = _FILLER | word_set(
+    "it its they them there is are was were be been had has have came come could would should did does bit little "
+    "lot more so too that this these those which"
+)
+
+
+def content_stems(text: str) -> set[str]:
+    """The stems of an aspect's words that name it ("the battery life" -> battery, life; "they came with foam
+    tips" -> foam, tip)."""
+    return {_stem(w) for w in words(text)} - _NOT_NAMING
+
+
 def complaint_only(facts: SummaryFacts) -> set[str]:
     """Stems of aspects reviewers complained about and never praised: praising them is an inversion."""
     praised = {_stem(w) for name, _ in facts.praised for w in words(name)}
     return {_stem(w) for name, _ in facts.pains for w in words(name)} - praised - _FILLER
-
-
-def complaint_words(facts: SummaryFacts) -> set[str]:
-    """Stems the praise part may not use: aspects only complained about, and what reviewers wish for."""
-    praised = {_stem(w) for name, _ in facts.praised for w in words(name)}
-    wished = {_stem(w) for name, _ in facts.needs for w in words(name)} - praised - _FILLER
-    return complaint_only(facts) | wished
 
 
 def copied_quote(sentence: str, facts: SummaryFacts, run: int = COPIED_RUN) -> str | None:
@@ -108,23 +114,83 @@ def copied_quote(sentence: str, facts: SummaryFacts, run: int = COPIED_RUN) -> s
     return None
 
 
-def part_grounding_failures(sentence: str, part: str, facts: SummaryFacts, prompt: ChatPrompt) -> list[str]:
-    """Why one part's sentence is not grounded (empty when it is): the rules of `ground` against that part's
-    own facts (its numbers, its aspects: a complaint sentence naming a praised-only aspect fails too), a run
-    copied from a quote, and, for PRAISE, any complaint-only aspect, wish or talk of complaints."""
-    own = part_facts(facts, part)
-    reason = _why_ungrounded(sentence, numbers(prompt.user) | {"5"}, vocabulary(own), complaint_only(facts))
-    failures = [reason] if reason else []
-    copied = copied_quote(sentence, facts)
+# Quantity words a count must bear out: "most reviewers" of 5 in 40 is false, whatever the model read.
+_PEOPLE = r"(?:\s+of\s+(?:the\s+)?|\s+)(?:reviewers?|reviews|customers?|buyers?|users?|owners?|people|shoppers?)\b"
+_EVERYONE = re.compile(rf"\b(?:all|every){_PEOPLE}|\b(?:everyone|everybody|unanimous(?:ly)?|universally)\b")
+_MAJORITY = re.compile(rf"\bmost{_PEOPLE}|\b(?:majority|widely|overwhelmingly)\b")
+_MANY = re.compile(rf"\b(?:many|numerous|countless|lots of|plenty of){_PEOPLE}")
+# Numbers in words beyond `inference.grounding.NUMBER_WORDS` ("one" stays: "one of the best" is no count).
+_SPELLED = re.compile(
+    r"\b(?:(?:thir|four|fif|six|seven|eigh|nine)teen|(?:thir|for|fif|six|seven|eigh|nine)ty|half|halves|third|"
+    r"thirds|quarter|quarters|percent|per cent)\b"
+)
+MANY_SHARE = 0.2  # "many reviewers" needs at least this share of the reviews
+
+
+def quantity_failures(sentence: str, part: SummaryPart, review_count: int) -> list[str]:
+    """Quantity words the part's count does not bear out (the count itself is the template's)."""
+    share = part.count / review_count if review_count and part.count else 0.0
+    lower = sentence.lower()
+    failures = []
+    for pattern, needed in ((_EVERYONE, 0.95), (_MAJORITY, 0.5), (_MANY, MANY_SHARE)):
+        found = pattern.search(lower)
+        if found and share < needed:
+            failures.append(f"'{found.group(0)}' but {part.count} of {review_count} reviews")
+    return failures
+
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[A-Za-z]+|\S")
+
+
+def outside_title_numbers(sentence: str, title: str) -> str:
+    """`sentence` without the numbers that are part of the product's name where it names it ("Orbit Arc 12
+    Pro", "2-Pack": a number of the title next to a word of the title), so only a count can be a number."""
+    title_words, title_numbers = set(words(title)), numbers(title)
+    tokens = _TOKEN.findall(sentence)
+    alpha = [i for i, token in enumerate(tokens) if token[0].isalpha()]
+    kept = []
+    for i, token in enumerate(tokens):
+        if token[0].isdigit() and numbers(token) <= title_numbers:
+            before = [tokens[j].lower() for j in alpha if j < i][-1:]
+            after = [tokens[j].lower() for j in alpha if j > i][:1]
+            if set(before + after) & title_words:
+                continue
+        kept.append(token)
+    return " ".join(kept)
+
+
+def part_grounding_failures(sentence: str, part: SummaryPart, facts: SummaryFacts) -> list[str]:
+    """Why one part's sentence may not stand for its aspect (empty when it may): any number (the count is the
+    template's), the rules of `ground` against the part's own vocabulary (title, category, aspect, quotes),
+    a run copied from a quote, its aspect not named, another part's aspect named (a sentence mixing two
+    aspects), quantity words its count does not bear out, and the wrong polarity (`polarity`: a praise that
+    complains, a complaint or wish that praises, or one that says neither)."""
+    failures = []
+    text = outside_title_numbers(sentence, facts.title)
+    said = sorted(number_values(text) | {m.group(0) for m in _SPELLED.finditer(text.lower())})
+    if said:
+        failures.append(f"a number (the template adds the count): {', '.join(said)}")
+    else:
+        reason = _why_ungrounded(sentence, numbers(facts.title), part_vocabulary(facts, part), set())
+        if reason:
+            failures.append(reason)
+    # restating the aspect itself ("wish it came in more colors") is no copy
+    own_words = re.compile(r"\b" + r"\W+".join(map(re.escape, words(part.aspect))) + r"\b", re.I)
+    copied = copied_quote(own_words.sub(" ", sentence), facts) if words(part.aspect) else None
     if copied:
         failures.append(f"copies a customer quote: {copied}")
-    if part == PRAISE:
-        found = set(words(sentence.lower()))
-        mixed = sorted(({_stem(w) for w in found} & complaint_words(facts)) | (found & _COMPLAINT_TALK))
-        if mixed:
-            failures.append(f"a complaint in the praise: {', '.join(mixed)}")
-    elif part != COMPLAINTS:
-        raise ValueError(f"unknown summary part {part!r}")
+    stems = {_stem(w) for w in words(sentence)}
+    own = content_stems(part.aspect)
+    missing = sorted(own - stems)
+    if missing:
+        failures.append(f"does not name its aspect ({part.aspect}): {', '.join(missing)}")
+    allowed = own | content_stems(facts.title)
+    for other in summary_parts(facts):
+        theirs = content_stems(other.aspect)
+        if other.key != part.key and theirs and not theirs <= allowed and theirs <= stems:
+            failures.append(f"names another aspect: {other.aspect}")
+    failures += quantity_failures(sentence, part, facts.review_count)
+    failures += polarity_failures(sentence, part.kind, [part.aspect, facts.title])
     return failures
 
 
@@ -148,18 +214,26 @@ def clean_output(output: str) -> str:
     return text
 
 
-def ground(output: str, facts: SummaryFacts, prompts: Sequence[ChatPrompt] = (), max_sentences: int = 3) -> Grounded:
-    """Keep the sentences whose numbers, commercial claims and aspect words all come from the facts (the
-    numbers of `prompts`, by default every part's prompt).
+def fact_numbers(facts: SummaryFacts) -> set[str]:
+    """The numbers a summary may state: the review count, the rating (out of 5), the parts' counts and those
+    of the product's name ("Orbit Arc 12 Pro")."""
+    counts = [facts.review_count, *(count for _, count in (*facts.praised, *facts.pains, *facts.needs))]
+    text = " ".join(str(c) for c in counts)
+    rating = f" {facts.rating_average:g}" if facts.rating_average is not None else ""
+    return numbers(f"{text}{rating} {facts.title}") | {"5"}
+
+
+def ground(output: str, facts: SummaryFacts, max_sentences: int = 3) -> Grounded:
+    """Keep the sentences whose numbers, commercial claims and aspect words all come from the facts
+    (`fact_numbers`).
 
     Rules, in order, each dropping the sentence: unfinished (cut by the token limit); fence markup; money;
     first person (a copied quote, or the shop's voice); a number (digits or a number word) absent from the
     prompt's facts (presence is checked, not meaning); a price/offer/shipping claim the insight does not
     make; an aspect noun from ASPECT_WORDS the insight never mentions; a clause praising an aspect that
     reviewers only complained about, with no negation or contrast in it. At most `max_sentences` are kept."""
-    texts = [p.user for p in prompts or build_prompts(facts).values()]
-    allowed_numbers = numbers("\n".join(texts)) | {"5"}  # ratings are "out of 5"
-    known, complained = vocabulary(facts), complaint_only(facts)
+    allowed_numbers = fact_numbers(facts)
+    known, complained = vocabulary(facts), complaint_only(facts) - {_stem(w) for w in words(facts.title)}
     kept: list[str] = []
     dropped: list[tuple[str, str]] = []
     for sentence in (s.strip() for s in _SENTENCE_END.split(clean_output(output)) if s.strip()):

@@ -1,8 +1,9 @@
-"""Summarising products part by part, best of n: every part's prompt of a chunk of products goes to the
-generator in one `sample` call per part (n candidates each, cut at a newline), the candidates are cached in
-`GeneratedText` by the hash of model + part prompt + parameters (n and the seed included), each part is chosen
-by `choosing` (or is the template's text when no candidate passes), and the joined summary is stored on
-`ProductInsight` with the model version (or the template, with none). Work is committed per chunk, and a
+"""Summarising products part by part (one sentence per aspect), best of n: every part's prompt of a chunk of
+products goes to the generator in one `sample` call (n candidates each, cut at a newline: every part is one
+short sentence, so they end together), the candidates are cached in `GeneratedText` by the hash of model +
+part prompt + parameters (n and the seed included), each part is chosen by `choosing` (or is the template's
+sentence when no candidate passes), and the joined summary is stored on `ProductInsight` with the model
+version (or the template, with none). Work is committed per chunk, and a
 product whose summary input did not change is skipped, so a killed job keeps what it finished and a re-run
 costs nothing."""
 
@@ -27,21 +28,23 @@ from ..generator_versions import version_for
 from ..models import GeneratedText, ModelVersion, ProductInsight
 from .choosing import Written, write_summary
 from .prompt import (
-    PARTS,
     SAMPLING_PARAMS,
     SummaryFacts,
-    build_prompts,
+    SummaryPart,
+    build_prompt,
     facts_from_insight,
     prompt_hash,
     summary_hash,
+    summary_parts,
     template_hash,
 )
 from .template import template_summary
 
 logger = logging.getLogger(__name__)
 
-# Products per sampling round and per commit. On 2 CPU cores one chunk of 8 (two parts, 4 candidates each)
-# takes a few minutes with the default 0.5B model; an OpenAI-compatible server takes them concurrently.
+# Products per sampling round and per commit. On 2 CPU cores one summary (up to 6 parts, 4 candidates each)
+# takes about half a minute with the default 0.5B model, a chunk of 8 a few minutes; an OpenAI-compatible
+# server takes them concurrently.
 CHUNK = 8
 OnSummary = Callable[[int, Written], None]
 
@@ -59,8 +62,9 @@ def _default_generator() -> Generator | None:
 class _Pending:
     insight: ProductInsight
     facts: SummaryFacts
-    prompts: dict[str, ChatPrompt] = field(default_factory=dict)  # by part; empty: the template
-    keys: dict[str, str] = field(default_factory=dict)  # each part's cache key
+    parts: list[SummaryPart] = field(default_factory=list)
+    prompts: dict[str, ChatPrompt] = field(default_factory=dict)  # by part key; empty: the template
+    keys: dict[str, str] = field(default_factory=dict)  # each part's cache key, by part key
     key: str = ""  # the summary input hash
 
 
@@ -77,8 +81,9 @@ def summarize_products(
 ) -> dict[str, int]:
     """Summarise the products' insights; returns counts: generated, cached (products whose every part came
     from the cache), template, unchanged, missing, generation_errors, dropped_sentences (sampled candidates
-    that failed a check), parts (parts chosen), parts_fallback (parts that are the template's text: no
-    candidate passed), chosen_not_first (parts whose chosen candidate was not the first sampled).
+    that failed a check), parts (parts chosen), parts_fallback (parts that are the template's sentence: no
+    candidate passed, or none was sampled), parts_unsampled (of those, parts with no quote to restate, never
+    sampled), chosen_not_first (parts whose chosen candidate was not the first sampled).
 
     `generator` defaults to the generation role from settings; without one (or with `use_model=False`)
     every product gets the template summary. Work is committed per chunk, so a killed job keeps what it
@@ -108,11 +113,12 @@ def summarize_products(
 
 def _plan(insight: ProductInsight, generator: Generator | None, params: dict[str, Any]) -> _Pending:
     facts = facts_from_insight(insight.product, insight)
-    item = _Pending(insight, facts)
+    item = _Pending(insight, facts, summary_parts(facts))
     if generator is not None:
-        item.prompts = build_prompts(facts)
-        item.keys = {part: prompt_hash(generator.name, prompt, params) for part, prompt in item.prompts.items()}
-    item.key = summary_hash(list(item.keys.values())) if item.prompts else template_hash(facts)
+        item.prompts = {part.key: build_prompt(facts, part) for part in item.parts if part.quotes}
+        item.keys = {key: prompt_hash(generator.name, prompt, params) for key, prompt in item.prompts.items()}
+    item.key = summary_hash([item.keys.get(p.key, "") for p in item.parts], facts) if item.prompts else (
+        template_hash(facts))
     return item
 
 
@@ -128,8 +134,8 @@ def _candidates(output: str) -> list[Candidate] | None:
 def _sample(
     generator: Generator, pending: Sequence[_Pending], params: dict[str, Any], use_cache: bool, counts: Counter[str]
 ) -> dict[str, list[Candidate]]:
-    """Every part's candidates by cache key: from the cache, else one `sample` call per part (its prompts
-    share their text and end together), stored as they come. A GenerationError sends the products still
+    """Every part's candidates by cache key: from the cache, else one `sample` call for all the chunk's parts
+    (one short sentence each: they end together), stored as they come. A GenerationError sends the products still
     missing a part to the template, with its hash, so the next run tries the model again."""
     keys = {key for item in pending for key in item.keys.values()}
     samples: dict[str, list[Candidate]] = {}
@@ -140,12 +146,9 @@ def _sample(
                 samples[key] = found
     counts["cached"] += sum(1 for item in pending if item.keys and all(k in samples for k in item.keys.values()))
     try:
-        for part in PARTS:
-            # the same prompt twice (identical facts) is sampled once
-            todo = {item.keys[part]: item.prompts[part] for item in pending
-                    if part in item.keys and item.keys[part] not in samples}
-            if not todo:
-                continue
+        # the same prompt twice (identical facts) is sampled once
+        todo = {key: item.prompts[part] for item in pending for part, key in item.keys.items() if key not in samples}
+        if todo:
             outputs = generator.sample(
                 list(todo.values()), n=params["n"], max_new_tokens=params["max_new_tokens"],
                 temperature=params["temperature"], seed=params["seed"], stop=tuple(params["stop"]),
@@ -194,16 +197,17 @@ def _summarize_chunk(
         for item in pending:
             summary, model = template_summary(item.facts), None
             if item.prompts:
-                written = write_summary(item.facts, item.prompts,
+                written = write_summary(item.facts, item.parts,
                                         {part: samples.get(key, []) for part, key in item.keys.items()})
                 counts["parts"] += len(written.parts)
                 counts["parts_fallback"] += written.fallback_parts
+                counts["parts_unsampled"] += sum(not p.candidates for p in written.parts)
                 counts["chosen_not_first"] += written.chosen_not_first
                 counts["dropped_sentences"] += sum(p.failed_candidates for p in written.parts)
                 for choice in written.parts:
                     if choice.fallback:
                         logger.info("product %s: no %s candidate passed: %s", item.insight.product_id,
-                                    choice.part, [c.failures for c in choice.candidates])
+                                    choice.part.key, [c.failures for c in choice.candidates])
                 if written.generated:
                     summary, model = written.text, version
                 if on_summary is not None:
