@@ -1,8 +1,9 @@
 """Rated reviews to train the sentiment model on: the shop's own (the database) or a file.
 
-Title + text, labelled by rating (1-2 stars negative, 3 neutral, 4-5 positive), or by binary 0/1
-labels from a file. Rows that cannot be used are skipped and counted, the first few described with
-file, line, column and reason; too little data stops before any training, saying what serves meanwhile.
+Title + text, labelled by rating (1-2 stars negative, 3 neutral, 4-5 positive; the stars are kept too,
+as the ordinal model's target), or by binary 0/1 labels from a file. Rows that cannot be used are
+skipped and counted, the first few described with file, line, column and reason; too little data stops
+before any training, saying what serves meanwhile.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class TrainingData:
     skipped: int = 0
     problems: list[str] = field(default_factory=list)  # the first MAX_REPORTED skipped rows, with reasons
     binary: bool = False  # only negative/positive labels: compare versions on binary macro-F1
+    ratings: list[int] = field(default_factory=list)  # stars 1-5 per row, in step with labels; empty for binary
+
+    def stars(self) -> list[int] | None:
+        """The star ratings to train on, when every row has one."""
+        return self.ratings if self.ratings and len(self.ratings) == len(self.labels) else None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -75,6 +81,7 @@ def load_from_database() -> TrainingData:
             continue
         data.texts.append(joined)
         data.labels.append(label)
+        data.ratings.append(int(float(str(rating))))
     return data
 
 
@@ -179,6 +186,8 @@ def _add_record(
     else:
         data.texts.append(text)
         data.labels.append(label)
+        if not data.binary:
+            data.ratings.append(int(float(raw)))
 
 
 def _check_columns(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:

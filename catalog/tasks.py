@@ -59,6 +59,7 @@ def train_sentiment_job(
     seed: int = 0,
     name: str | None = None,
     activate: bool = True,
+    patience: int = 1,
 ) -> dict[str, Any]:
     """Train from the database or an uploaded file, record the version, activate it if it is better."""
     if path:
@@ -69,7 +70,7 @@ def train_sentiment_job(
     )
     outcome = sentiment_training.train_and_register(
         data, name=name, epochs=None if epochs is None else int(epochs),
-        max_per_class=None if max_per_class is None else int(max_per_class),
+        max_per_class=None if max_per_class is None else int(max_per_class), patience=int(patience),
         validation_fraction=float(validation_fraction), seed=int(seed), activate=bool(activate),
         progress=ctx, job_id=ctx.job.pk,
     )

@@ -76,6 +76,9 @@ class FineTunedSentiment:
                 raise ValueError(f"{meta_path}: an ordinal model needs one output and two thresholds")
             self.thresholds = (float(thresholds[0]), float(thresholds[1]))
             ordinal.class_probs(np.zeros(1), self.thresholds)  # refuses unordered thresholds now, not per batch
+        elif model.config.num_labels < 2 or model.config.num_labels != len(self.labels):
+            raise ValueError(f"{self.path}: {model.config.num_labels} outputs but labels {list(self.labels)}; "
+                             f"an ordinal model needs its {META_FILE}")
         bias = self.meta.get("logit_bias") if self.meta.get("prior_correction", True) else None
         self.logit_bias = np.asarray(bias or [0.0] * len(self.labels), dtype=np.float32)
         self.max_length = int(self.meta.get("max_length", DEFAULT_MAX_LENGTH))

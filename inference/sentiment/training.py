@@ -339,7 +339,8 @@ def train_sentiment(
     train_seconds = time.monotonic() - started
 
     val_outputs = best["outputs"] if best.get("outputs") is not None else validation_outputs()
-    progress.advance(max(0, total_steps + validations * val_batches - progress_done))  # the passes early stopping saved
+    for _ in range(total_steps + validations * val_batches - progress_done):  # the passes early stopping saved
+        progress.advance()
     train_prior = class_prior(train_labels)
     meta_head: dict[str, Any]
     if is_ordinal:

@@ -15,7 +15,9 @@ from catalog.sentiment_training import outcome_summary, stage_for_job, train_and
 class Command(TrainingCommand):
     help = (
         "Fine-tune the sentiment model (negative / neutral / positive) on rated reviews: from the database, "
-        "or from a CSV / JSON Lines file with --input. 1-2 stars are negative, 3 neutral, 4-5 positive. The new "
+        "or from a CSV / JSON Lines file with --input. The stars are learnt as an ordered target (1-2 stars "
+        "negative, 3 neutral, 4-5 positive, thresholds chosen on validation) on every rated review, for "
+        "several passes with early stopping. The new "
         "version is recorded with its validation scores and activated only if it beats the serving model "
         "(the active version, or the prototype classifier) on the same validation reviews."
     )
@@ -31,9 +33,15 @@ class Command(TrainingCommand):
         parser.add_argument(
             "--binary-labels", action="store_true", help="The rating column holds 0 (negative) / 1 (positive)."
         )
-        parser.add_argument("--epochs", type=int, help="Passes over the training sample (default 1 on CPU, 2 on GPU).")
         parser.add_argument(
-            "--max-per-class", type=int, help="Training reviews per class (default 2000 on CPU, 20000 on GPU)."
+            "--epochs", type=int, help="Passes at most over the training reviews (default 2 on CPU, 4 on GPU)."
+        )
+        parser.add_argument(
+            "--patience", type=int, default=1,
+            help="Stop after this many passes without a validation gain; the best pass is kept (default 1).",
+        )
+        parser.add_argument(
+            "--max-per-class", type=int, help="Optional cap of training reviews per class (default: every review)."
         )
         parser.add_argument(
             "--validation-fraction", type=float, default=0.15, help="Share held out to validate (default 0.15)."
@@ -58,7 +66,7 @@ class Command(TrainingCommand):
             with self.progress_bar(opts) as progress:
                 outcome = train_and_register(
                     data, name=opts["name"], epochs=opts["epochs"], max_per_class=opts["max_per_class"],
-                    validation_fraction=opts["validation_fraction"], seed=opts["seed"],
+                    patience=opts["patience"], validation_fraction=opts["validation_fraction"], seed=opts["seed"],
                     activate=not opts["no_activate"], progress=progress,
                 )
         except SentimentDataError as exc:
@@ -81,7 +89,7 @@ class Command(TrainingCommand):
 
     def _queue(self, opts: dict[str, Any]) -> None:
         params: dict[str, Any] = {
-            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"],
+            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"], "patience": opts["patience"],
             "validation_fraction": opts["validation_fraction"], **self.run_params(opts),
         }
         if opts["input"]:
