@@ -1,10 +1,11 @@
 """Rated reviews to train the sentiment model on: the shop's own (the database) or a file.
 
-Title + text, labelled by rating (1-2 stars negative, 3 neutral, 4-5 positive), or by binary labels
-from a file (a label column of positive/negative, 1/0 or true/false). Rows that cannot be used are
-skipped and counted, the first few described with file, line, column and reason; too little data stops
-before any training, saying what serves meanwhile. Each set knows its language (given, or the majority
-language of its texts): it decides which kind of model trains (`sentiment_training`).
+Title + text, labelled by rating (1-2 stars negative, 3 neutral, 4-5 positive; the stars are kept too,
+as the ordinal model's target), or by binary labels from a file (a label column of positive/negative,
+1/0 or true/false). Rows that cannot be used are skipped and counted, the first few described with file,
+line, column and reason; too little data stops before any training, saying what serves meanwhile. Each
+set knows its language (given, or the majority language of its texts): it decides which kind of model
+trains (`sentiment_training`).
 """
 
 from __future__ import annotations
@@ -56,6 +57,11 @@ class TrainingData:
     problems: list[str] = field(default_factory=list)  # the first MAX_REPORTED skipped rows, with reasons
     binary: bool = False  # only negative/positive labels: compare versions on binary macro-F1
     language: str = ""  # BCP 47 primary tag of the texts ("en", "zh"), given or detected
+    ratings: list[int] = field(default_factory=list)  # stars 1-5 per row, in step with labels; empty for binary
+
+    def stars(self) -> list[int] | None:
+        """The star ratings to train on, when every row has one."""
+        return self.ratings if self.ratings and len(self.ratings) == len(self.labels) else None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -110,6 +116,7 @@ def _add_rated(data: TrainingData, pk: int, joined: str, rating: Any) -> None:
         return
     data.texts.append(joined)
     data.labels.append(label)
+    data.ratings.append(int(float(str(rating))))
 
 
 def majority_language(texts: Sequence[str]) -> str:
@@ -234,6 +241,8 @@ def _add_record(
     else:
         data.texts.append(text)
         data.labels.append(label)
+        if not data.binary:
+            data.ratings.append(int(float(raw)))
 
 
 def _check_columns(path: Path, columns: Sequence[str], wanted: Sequence[str]) -> None:

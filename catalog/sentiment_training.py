@@ -85,6 +85,7 @@ def train_and_register(
     name: str | None = None,
     epochs: int | None = None,
     max_per_class: int | None = None,
+    patience: int = 1,
     validation_fraction: float = 0.15,
     seed: int = 0,
     activate: bool = True,
@@ -108,6 +109,10 @@ def train_and_register(
     )
     if epochs is not None and epochs < 1:
         raise SentimentDataError("epochs must be at least 1")
+    if patience < 1:
+        raise SentimentDataError("patience must be at least 1")
+    if max_per_class is not None and max_per_class < 1:
+        raise SentimentDataError("max-per-class must be at least 1")
     if not 0 < validation_fraction < 0.5:
         raise SentimentDataError("the validation fraction must be between 0 and 0.5")
     name = name or default_version_name(f"sentiment-{language}" if language != ENGLISH else "sentiment")
@@ -126,9 +131,9 @@ def train_and_register(
         )
     else:
         result = train_sentiment(
-            data.texts, data.labels, partial_dir, base_path=base_path, epochs=epochs, max_per_class=max_per_class,
-            validation_fraction=validation_fraction, seed=seed, progress=progress,
-            extra_meta={"data": data.summary()}, **(train_options or {}),
+            data.texts, data.labels, partial_dir, ratings=data.stars(), base_path=base_path, epochs=epochs,
+            patience=patience, max_per_class=max_per_class, validation_fraction=validation_fraction, seed=seed,
+            progress=progress, extra_meta={"data": data.summary()}, **(train_options or {}),
         )
     meta_path = partial_dir / META_FILE
     meta = json.loads(meta_path.read_text())

@@ -65,6 +65,7 @@ def train_sentiment_job(
     label_column: str | None = None,
     language: str | None = None,
     only_missing: bool = False,
+    patience: int = 1,
 ) -> dict[str, Any]:
     """Train from an uploaded file, or from the database (one model per language with enough rated
     reviews, or only `language`); record each version and activate it if it is better. `only_missing`
@@ -72,7 +73,7 @@ def train_sentiment_job(
     language with too few reviews go untrained instead of failing."""
     options: dict[str, Any] = {
         "epochs": None if epochs is None else int(epochs),
-        "max_per_class": None if max_per_class is None else int(max_per_class),
+        "max_per_class": None if max_per_class is None else int(max_per_class), "patience": int(patience),
         "validation_fraction": float(validation_fraction), "seed": int(seed), "activate": bool(activate),
         "progress": ctx, "job_id": ctx.job.pk,
     }

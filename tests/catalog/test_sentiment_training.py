@@ -70,6 +70,7 @@ def test_load_from_csv_joins_title_and_skips_bad_rows(tmp_path: Path) -> None:
     data = load_from_file(path, text_column="b", rating_column="r", title_column="t")
     assert data.texts == ["Fits. Love the colour", "Runs small", "Meh"]
     assert data.labels == ["positive", "negative", "neutral"]
+    assert data.stars() == data.ratings == [5, 2, 3]  # the ordinal model's target, in step with the labels
     assert (data.rows, data.skipped) == (6, 3)
     assert data.problems == ["r.csv line 5: r is empty", "r.csv line 6: r '7' is not a rating from 1 to 5",
                              "r.csv line 7: b and t are empty"]
@@ -82,6 +83,7 @@ def test_load_binary_labels_from_jsonl_gz(tmp_path: Path) -> None:
         handle.write("\n".join(json.dumps(r) for r in rows) + "\n")
     data = load_from_file(path, text_column="text", rating_column="label", binary_labels=True)
     assert data.labels == ["positive", "negative"] and data.binary
+    assert data.stars() is None  # 0/1 labels: a two-level target, no stars
     assert data.counts == {"negative": 1, "positive": 1}  # no neutral class to ask for
     assert "label '2' is not 0 or 1" in data.problems[0]
 
@@ -116,7 +118,8 @@ def test_command_refuses_too_few_rated_reviews_in_the_database() -> None:
     mug = product(sku="p1", title="Mug")
     for i, rating in enumerate([5, 1, 3, None]):
         review(product=mug, rating=rating, text=f"review {i}")
-    assert len(load_from_database().texts) == 3
+    data = load_from_database()
+    assert len(data.texts) == 3 and data.stars() == [5, 1, 3]
     expected = r"only 3 rated reviews .*\(negative 1, neutral 1, positive 1\).*keeps serving"
     with pytest.raises(CommandError, match=expected):
         call_command("train_sentiment", stdout=StringIO(), stderr=StringIO())
@@ -146,6 +149,8 @@ def test_command_trains_records_and_activates_from_a_csv(tmp_path: Path) -> None
     assert version.metrics["compared_with"] == "prototypes"
     assert set(version.metrics["serving_same_split"]) >= {"macro_f1", "binary_macro_f1"}
     assert version.params["train_rows"] == 18 and version.params["data"]["usable"] == 330
+    assert (version.params["head"], version.params["target"]) == ("ordinal", "stars")
+    assert version.params["patience"] == 1 and version.params["epochs_run"] >= 1
     text = out.getvalue()
     assert "macro_f1" in text and "tiny-1" in text
     # activated exactly when it beat the prototypes on the same validation reviews

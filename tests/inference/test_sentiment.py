@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -236,16 +235,3 @@ def test_bad_inputs_give_valid_predictions(
     for empty in predictions[:4]:  # nothing to read: neutral, low confidence
         assert empty == EMPTY_PREDICTION
     assert classifier.predict([]) == []
-
-
-@pytest.mark.slow
-def test_a_folder_without_metadata_still_loads(trained: tuple[Any, FineTunedSentiment], tmp_path: Path) -> None:
-    import shutil
-
-    result, _ = trained
-    copy = tmp_path / "plain"
-    shutil.copytree(result.path, copy)
-    (copy / "sentiment.json").unlink()
-    model = FineTunedSentiment(copy)
-    assert model.labels == LABELS and model.version == "plain"
-    assert model.predict(["fine"])[0].label in LABELS

@@ -23,11 +23,13 @@ class Command(TrainingCommand):
     help = (
         "Train the sentiment model (negative / neutral / positive) of a language on rated reviews: from the "
         "database (one model per language with enough rated reviews), or from a CSV / JSON Lines file with "
-        "--input. 1-2 stars are negative, 3 neutral, 4-5 positive; --label-column reads positive/negative "
-        "labels instead. English (and other Latin-script languages) fine-tunes the encoder; Chinese and other "
-        "scripts it does not read train a character n-gram model in seconds. The new version is recorded with "
-        "its validation scores and activated only if it beats the model serving its language (its active "
-        "version, the English model, or the prototype classifier) on the same validation reviews."
+        "--input. English (and other Latin-script languages) fine-tunes the encoder on the stars as an ordered "
+        "target (1-2 stars negative, 3 neutral, 4-5 positive, thresholds chosen on validation), on every rated "
+        "review, for several passes with early stopping; --label-column reads positive/negative labels instead. "
+        "Chinese and other scripts the encoder does not read train a character n-gram model in seconds. The new "
+        "version is recorded with its validation scores and activated only if it beats the model serving its "
+        "language (its active version, the English model, or the prototype classifier) on the same validation "
+        "reviews."
     )
     job_kind = "train_sentiment"
     version_prefix = "sentiment"
@@ -50,9 +52,15 @@ class Command(TrainingCommand):
             help="Language of the reviews (en, zh...; default: the majority language of the file). Without "
             "--input: train only this language's model.",
         )
-        parser.add_argument("--epochs", type=int, help="Passes over the training sample (default 1 on CPU, 2 on GPU).")
         parser.add_argument(
-            "--max-per-class", type=int, help="Training reviews per class (default 2000 on CPU, 20000 on GPU)."
+            "--epochs", type=int, help="Passes at most over the training reviews (default 2 on CPU, 4 on GPU)."
+        )
+        parser.add_argument(
+            "--patience", type=int, default=1,
+            help="Stop after this many passes without a validation gain; the best pass is kept (default 1).",
+        )
+        parser.add_argument(
+            "--max-per-class", type=int, help="Optional cap of training reviews per class (default: every review)."
         )
         parser.add_argument(
             "--validation-fraction", type=float, default=0.15, help="Share held out to validate (default 0.15)."
@@ -72,7 +80,7 @@ class Command(TrainingCommand):
             )
         language = (opts["language"] or "").split("-")[0].lower() or None
         options = {
-            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"],
+            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"], "patience": opts["patience"],
             "validation_fraction": opts["validation_fraction"], "seed": opts["seed"],
             "activate": not opts["no_activate"],
         }
@@ -127,7 +135,7 @@ class Command(TrainingCommand):
 
     def _queue(self, opts: dict[str, Any]) -> None:
         params: dict[str, Any] = {
-            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"],
+            "epochs": opts["epochs"], "max_per_class": opts["max_per_class"], "patience": opts["patience"],
             "validation_fraction": opts["validation_fraction"], **self.run_params(opts),
         }
         if opts["language"]:
