@@ -129,12 +129,26 @@ def initial_cutpoints(levels: Sequence[int], n_levels: int) -> list[float]:
     return [float(math.log(p / (1 - p))) for p in cumulative]
 
 
-def ordinal_loss(scores: torch.Tensor, cutpoints: torch.Tensor, levels: torch.Tensor) -> torch.Tensor:
+def ordinal_loss(
+    scores: torch.Tensor, cutpoints: torch.Tensor, levels: torch.Tensor, weights: torch.Tensor | None = None
+) -> torch.Tensor:
     """Mean binary cross-entropy of the K-1 questions "more than level k?" (CORAL-style, one shared
-    score): each review teaches every cutpoint, so the rare middle level borrows from its neighbours."""
+    score): each review teaches every cutpoint, so the rare middle level borrows from its neighbours.
+    `weights` (one per review) make it a weighted mean."""
     z = scores.float().reshape(-1, 1) - cutpoints.reshape(1, -1)
     above = (levels.reshape(-1, 1) > torch.arange(cutpoints.numel(), device=levels.device).reshape(1, -1)).float()
-    return torch.nn.functional.binary_cross_entropy_with_logits(z, above)
+    if weights is None:
+        return torch.nn.functional.binary_cross_entropy_with_logits(z, above)
+    per_review = torch.nn.functional.binary_cross_entropy_with_logits(z, above, reduction="none").mean(dim=1)
+    return (per_review * weights).sum() / weights.sum().clamp(min=1e-9)
+
+
+def balanced_weights(labels: Sequence[str]) -> list[float]:
+    """Per-row weight 1 / (class share x classes), mean 1: every class weighs the same in the loss, so
+    the score scale is not anchored to one shop's mix (a shop with 77% positive reviews otherwise puts
+    short plain complaints of another source on the positive side)."""
+    counts = Counter(labels)
+    return [len(labels) / (len(counts) * counts[label]) for label in labels]
 
 
 # --- Training ------------------------------------------------------------------------------------------
@@ -165,6 +179,7 @@ def train_sentiment(
     warmup_fraction: float = 0.06,
     oversample: float = 1.5,
     prior_correction: bool | None = None,
+    balance_classes: bool = True,
     extra_meta: Mapping[str, Any] | None = None,
 ) -> TrainResult:
     """Fine-tune the encoder end to end and save it to `out_dir`.
@@ -242,9 +257,11 @@ def train_sentiment(
         train_levels = [levels[usable[i]] for i in chosen]
         targets = train_levels
         cutpoints: Cutpoints | None = Cutpoints(initial_cutpoints(train_levels, len(level_classes))).to(device.torch)
+        row_weights = balanced_weights(train_labels) if balance_classes else None
     else:
         targets = [LABELS.index(label) for label in train_labels]
         cutpoints = None
+        row_weights = None
 
     groups = finetuning.weight_decay_groups(model)
     if cutpoints is not None:
@@ -309,7 +326,9 @@ def train_sentiment(
             with finetuning.autocast(device):
                 output = model(input_ids=ids.to(device.torch), attention_mask=mask.to(device.torch)).logits
             if cutpoints is not None:
-                loss = ordinal_loss(output[:, 0], cutpoints(), target)
+                weight = (None if row_weights is None
+                          else torch.tensor([row_weights[i] for i in batch], device=device.torch))
+                loss = ordinal_loss(output[:, 0], cutpoints(), target, weight)
             else:
                 loss = ce_loss(output.float(), target)
             finetuning.optimizer_step(loss, model, optimizer, scheduler, scaler)
@@ -371,6 +390,7 @@ def train_sentiment(
         "base_model": str(base),
         "head": head,
         "target": "stars" if is_ordinal and stars is not None else "labels",
+        "balance_classes": bool(is_ordinal and balance_classes),
         "epochs": epochs,
         "patience": patience,
         "epochs_run": len(history),

@@ -16,7 +16,13 @@ import torch
 from inference.sentiment import ordinal
 from inference.sentiment.classifier import LABELS, sentiment_metrics
 from inference.sentiment.finetuned import FineTunedSentiment
-from inference.sentiment.training import Cutpoints, initial_cutpoints, ordinal_loss, train_sentiment
+from inference.sentiment.training import (
+    Cutpoints,
+    balanced_weights,
+    initial_cutpoints,
+    ordinal_loss,
+    train_sentiment,
+)
 from tests.progress import RecordedProgress
 
 
@@ -200,3 +206,23 @@ def test_folders_of_the_cross_entropy_head_still_load(
     (copy / "sentiment.json").unlink()
     with pytest.raises(ValueError, match=r"needs its sentiment\.json"):
         FineTunedSentiment(copy)
+
+
+def test_balanced_weights_give_every_class_the_same_weight() -> None:
+    labels = ["positive"] * 8 + ["negative"] * 2
+    weights = balanced_weights(labels)
+    assert sum(weights) == pytest.approx(len(labels))  # mean 1: the learning rate keeps its meaning
+    positive = sum(w for w, label in zip(weights, labels, strict=True) if label == "positive")
+    negative = sum(w for w, label in zip(weights, labels, strict=True) if label == "negative")
+    assert positive == pytest.approx(negative)
+
+
+def test_weighted_ordinal_loss_follows_the_weights() -> None:
+    cuts = torch.tensor([-1.0, 1.0])
+    levels = torch.tensor([0, 2])
+    scores = torch.tensor([-4.0, -4.0])  # right about the first review, wrong about the second
+    plain = ordinal_loss(scores, cuts, levels)
+    assert torch.isclose(ordinal_loss(scores, cuts, levels, torch.tensor([1.0, 1.0])), plain)
+    heavier_wrong = ordinal_loss(scores, cuts, levels, torch.tensor([1.0, 3.0]))
+    lighter_wrong = ordinal_loss(scores, cuts, levels, torch.tensor([3.0, 1.0]))
+    assert heavier_wrong > plain > lighter_wrong
