@@ -28,6 +28,7 @@ from ..device import Device, select_device
 from ..loading import default_embedding_path
 from ..padding import pad
 from ..progress import NO_PROGRESS, Progress
+from ..sentiment.classifier import macro_f1
 from .bio import LABELS, O, word_extents, word_labels
 from .polarity_head import META_FILE, POLARITY_LABELS, PolarityHead, save_head, term_positions
 from .tagger import MAX_TOKENS, AspectTagger
@@ -71,17 +72,11 @@ def polarity_scores(true: Sequence[str], predicted: Sequence[str]) -> dict[str, 
     """Accuracy and macro-F1 over the three polarities (a class never predicted nor true counts 0)."""
     if len(true) != len(predicted):
         raise ValueError(f"{len(true)} true labels but {len(predicted)} predicted")
-    pairs = list(zip(true, predicted, strict=True))
-    f1s = []
-    for label in POLARITY_LABELS:
-        tp = sum(t == p == label for t, p in pairs)
-        fp = sum(t != label and p == label for t, p in pairs)
-        fn = sum(t == label and p != label for t, p in pairs)
-        f1s.append(2 * tp / (2 * tp + fp + fn) if tp else 0.0)
+    macro, _ = macro_f1(true, predicted, POLARITY_LABELS)
     return {
-        "accuracy": round(sum(t == p for t, p in pairs) / max(1, len(pairs)), 4),
-        "macro_f1": round(sum(f1s) / len(f1s), 4),
-        "n": len(pairs),
+        "accuracy": round(sum(t == p for t, p in zip(true, predicted, strict=True)) / max(1, len(true)), 4),
+        "macro_f1": round(macro, 4),
+        "n": len(true),
     }
 
 

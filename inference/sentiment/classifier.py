@@ -98,7 +98,8 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 # --- Metrics -------------------------------------------------------------------------------------------
 
-def _macro_f1(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> tuple[float, dict[str, float]]:
+def macro_f1(true: Sequence[str], pred: Sequence[str], labels: Sequence[str]) -> tuple[float, dict[str, float]]:
+    """Macro-F1 over `labels` (a label never right scores 0), and the F1 of each label."""
     scores = {}
     for label in labels:
         tp = sum(1 for t, p in zip(true, pred, strict=True) if t == label and p == label)
@@ -120,11 +121,11 @@ def sentiment_metrics(true: Sequence[str], predictions: Sequence[SentimentPredic
         raise ValueError(f"{len(true)} labels but {len(predictions)} predictions")
     pred = [p.label for p in predictions]
     present = [label for label in LABELS if label in set(true)]
-    macro, per_class = _macro_f1(true, pred, present)
+    macro, per_class = macro_f1(true, pred, present)
     rows = [i for i, label in enumerate(true) if label != NEUTRAL]
     btrue = [true[i] for i in rows]
     bpred = [binary_label(predictions[i]) for i in rows]
-    bmacro, _ = _macro_f1(btrue, bpred, [NEGATIVE, POSITIVE]) if rows else (0.0, {})
+    bmacro, _ = macro_f1(btrue, bpred, [NEGATIVE, POSITIVE]) if rows else (0.0, {})
     return {
         "macro_f1": round(macro, 4),
         "accuracy": round(sum(t == p for t, p in zip(true, pred, strict=True)) / max(1, len(true)), 4),
