@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 
@@ -138,8 +139,20 @@ def sentiment_routes() -> SentimentRoutes:
 
 # --- Aspects -------------------------------------------------------------------------------------------
 
-_fallback_lock = threading.Lock()
-_fallback: dict[str, UnsupervisedAspectExtractor] = {}  # one fitted extractor, keyed by its corpus
+T = TypeVar("T")
+_fitted_lock = threading.Lock()
+_fitted: dict[str, tuple[str, Any]] = {}  # kind -> (hash of its corpus, the extractor fitted on it)
+
+
+def _fitted_on(kind: str, corpus_parts: Sequence[str], fit: Callable[[], T]) -> T:
+    """One fitted extractor of each kind per process, kept while its corpus stays the same: fitting reads
+    thousands of reviews, and every analysis run asks again."""
+    key = hashlib.sha256("\x00".join(corpus_parts).encode()).hexdigest()
+    with _fitted_lock:
+        known = _fitted.get(kind)
+        if known is None or known[0] != key:
+            known = _fitted[kind] = (key, fit())
+        return cast(T, known[1])
 
 
 def aspect_tagger(version: ModelVersion) -> AspectTagger | None:
@@ -160,16 +173,8 @@ def active_aspect_extractor(
         return tagger, version
     if not corpus:
         return UnsupervisedAspectExtractor(), None
-    key = hashlib.sha256("\x00".join([*corpus, "\x01", *map(str, sources or [])]).encode()).hexdigest()
-    with _fallback_lock:
-        if key not in _fallback:
-            _fallback.clear()
-            _fallback[key] = UnsupervisedAspectExtractor().fit(corpus, sources)
-        return _fallback[key], None
-
-
-_chinese_lock = threading.Lock()
-_chinese: dict[str, ChineseAspectExtractor] = {}
+    parts = [*corpus, "\x01", *map(str, sources or [])]
+    return _fitted_on("unsupervised", parts, lambda: UnsupervisedAspectExtractor().fit(corpus, sources)), None
 
 
 def chinese_aspect_extractor(corpus: Sequence[str] | None = None) -> ChineseAspectExtractor:
@@ -177,12 +182,7 @@ def chinese_aspect_extractor(corpus: Sequence[str] | None = None) -> ChineseAspe
     without any, one that fits on the first texts it reads."""
     if not corpus:
         return ChineseAspectExtractor()
-    key = hashlib.sha256("\x00".join(corpus).encode()).hexdigest()
-    with _chinese_lock:
-        if key not in _chinese:
-            _chinese.clear()
-            _chinese[key] = ChineseAspectExtractor().fit(corpus)
-        return _chinese[key]
+    return _fitted_on("zh", corpus, lambda: ChineseAspectExtractor().fit(corpus))
 
 
 def forget_loaded_models() -> None:

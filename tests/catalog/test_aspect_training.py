@@ -159,7 +159,7 @@ def test_serving_falls_back_to_unsupervised_until_a_tagger_is_active(
         return self
 
     monkeypatch.setattr(UnsupervisedAspectExtractor, "fit", fit)
-    monkeypatch.setattr(active_models, "_fallback", {})  # leave the process cache as it was
+    monkeypatch.setattr(active_models, "_fitted", {})  # leave the process cache as it was
     corpus = ["The screen is dim.", "Great screen."]
     first, _ = active_aspect_extractor(corpus=corpus)
     again, _ = active_aspect_extractor(corpus=list(corpus))
