@@ -21,7 +21,6 @@ from catalog.insights.topics import topics_from_embeddings
 from catalog.models import ModelRole, ModelVersion, ReviewInsight
 from catalog.sentiment_data import TrainingData, load_database_by_language, load_from_file, majority_language
 from catalog.sentiment_training import train_and_register
-from inference import registry
 from inference.sentiment.ngram import NgramSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs import runner
@@ -29,17 +28,7 @@ from jobs.models import Job, JobStatus
 from tests.catalog.builders import model_version, product, review
 from tests.chinese_reviews import chinese_reviews
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings: Any, tmp_path: Path) -> Any:
-    settings.VAR_DIR = tmp_path / "var"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SENTIMENT_MODEL = ""
-    registry.clear()
-    yield
-    registry.clear()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_models")]
 
 
 def labelled_csv(path: Path, count: int = 240) -> Path:

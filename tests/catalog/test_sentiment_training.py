@@ -25,14 +25,13 @@ from catalog.sentiment_data import (
     load_from_file,
 )
 from catalog.sentiment_training import activate_if_beats
-from inference import registry
 from inference.sentiment.finetuned import FineTunedSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs import runner
 from jobs.models import Job, JobStatus
 from tests.catalog.builders import product, review
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("isolated_models")]
 
 WORDS = {
     1: ["Terrible", "Awful quality", "Broke at once", "Returned it", "Cheap and itchy"],
@@ -50,16 +49,6 @@ def write_csv(path: Path, per_class: int = 110) -> Path:
             for stars, words in WORDS.items():
                 writer.writerow([f"{stars}-{i}", words[i % 5], f"{words[(i + 1) % 5]} number {i}", stars])
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated(settings: Any, tmp_path: Path) -> Any:
-    settings.VAR_DIR = tmp_path / "var"
-    settings.MEDIA_ROOT = tmp_path / "media"
-    settings.SENTIMENT_MODEL = ""
-    registry.clear()
-    yield
-    registry.clear()
 
 
 # --- Reading -------------------------------------------------------------------------------------------
