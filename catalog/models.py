@@ -125,6 +125,7 @@ class ModelRole(models.TextChoices):
     CHURN = "churn", "Churn risk"
     VALUE_90D = "value_90d", "Expected value over 90 days"
     NEXT_ORDER = "next_order", "Expected next order date"
+    ASSISTANT = "assistant", "Assistant retrieval (fusion weight, answerability threshold)"
 
 
 class ModelVersion(models.Model):

@@ -147,6 +147,7 @@ INSTALLED_APPS = [
     "customers",
     "recommendations",
     "campaigns",
+    "assistant",
     "ingest",
     "demo",
 ]

@@ -23,11 +23,13 @@ ALLOWED: dict[str, set[str]] = {
     "customers": {"core", "inference", "jobs", "catalog"},
     "recommendations": {"core", "inference", "jobs", "catalog", "customers"},
     "campaigns": _BELOW_CAMPAIGNS,
-    "ingest": {"core", "jobs", "catalog", "customers"},
+    # the customer-service assistant reads catalog, customers and insight; campaigns never need it
+    "assistant": _BELOW_CAMPAIGNS,
+    "ingest": {"core", "jobs", "catalog", "customers", "assistant"},
     # the roof: settings, urls, the API router (every app's viewsets), the Celery app, wsgi
-    "ecommarketing": _BELOW_CAMPAIGNS | {"campaigns", "ingest"},
+    "ecommarketing": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest"},
     # the demo shop and `make demo`'s launcher, which starts everything
-    "demo": _BELOW_CAMPAIGNS | {"campaigns", "ingest", "ecommarketing"},
+    "demo": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest", "ecommarketing"},
 }
 OURS = set(ALLOWED) | {"tests", "benchmarks", "evaluation"}
 
