@@ -101,7 +101,9 @@ class KnowledgeChunk(models.Model):
     )
     search_vector = models.GeneratedField(
         expression=models.Func(
-            models.F("search_text"), function="to_tsvector", template="to_tsvector('english'::regconfig, %(expressions)s)",
+            models.F("search_text"),
+            function="to_tsvector",
+            template="to_tsvector('english'::regconfig, %(expressions)s)",
             output_field=SearchVectorField(),
         ),
         output_field=SearchVectorField(),
