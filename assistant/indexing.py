@@ -73,8 +73,9 @@ def embedder_version(embedder: Any = None) -> str:
 
 
 def text_hash(passage: sources.Passage, version: str) -> str:
-    """What a stored chunk was made from: its title, text and language, and the embedder."""
-    content = f"{version}\n{passage.language}\n{passage.title}\n{passage.text}"
+    """What a stored chunk was made from: its title, text, language and product (a question moved to
+    another product reads the same), and the embedder."""
+    content = f"{version}\n{passage.language}\n{passage.product_id}\n{passage.title}\n{passage.text}"
     return hashlib.sha256(content.encode()).hexdigest()
 
 
@@ -106,6 +107,8 @@ def knowledge_changed(kinds: Iterable[str] | None = None, version: str | None = 
 
 
 def _kinds(kinds: Iterable[str] | None) -> list[str]:
+    if isinstance(kinds, str):  # a job's parameter may name one kind
+        kinds = [kinds]
     chosen = list(SourceKind.values) if kinds is None else [str(kind) for kind in kinds]
     unknown = [kind for kind in chosen if kind not in SourceKind.values]
     if unknown:

@@ -100,6 +100,16 @@ def test_an_edit_re_embeds_only_that_source(fake: CountingEmbedder) -> None:
     assert index_knowledge(embedder=fake)["sources"] == 0
 
 
+def test_a_question_moved_to_another_product_follows_it(fake: CountingEmbedder) -> None:
+    k = _knowledge()
+    index_knowledge("question", embedder=fake)
+    toaster = make_product(title="Toaster")
+    k["question"].product = toaster
+    k["question"].save()
+    assert index_knowledge("question", embedder=fake)["embedded"] == 1
+    assert KnowledgeChunk.objects.get(kind="question").product_id == toaster.pk
+
+
 def test_vanished_unpublished_unanswered_and_shorter_sources_lose_their_chunks(fake: CountingEmbedder) -> None:
     k = _knowledge()
     index_knowledge(embedder=fake)
