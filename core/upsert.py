@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import DataError, IntegrityError, models, transaction
+from django.dispatch import Signal
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
@@ -105,6 +106,11 @@ def _flatten(detail: Any, prefix: str = "") -> Iterable[tuple[str, str]]:
         yield (prefix or NON_FIELD, str(detail))
 
 
+# Sent after a write stored rows, whatever its way in, with sender=the model and `report` (the
+# UpsertReport): bulk writes fire no post_save, so apps above the model's own (the assistant's index)
+# listen here instead of being named in the model's spec.
+rows_written = Signal()
+
 # What follows a write that stored rows: told how many were created and updated, and who wrote them.
 AfterWrite = Callable[[UpsertReport, Actor], None]
 
@@ -123,9 +129,13 @@ class UpsertSpec:
     after_write: AfterWrite | None = None
 
     def run_after_write(self, written: UpsertReport, actor: Actor) -> None:
-        """Call `after_write` once for a write, whatever its way in, when it stored any row."""
-        if self.after_write is not None and (written.created or written.updated):
+        """Call `after_write` and send `rows_written` once for a write, whatever its way in, when it
+        stored any row."""
+        if not (written.created or written.updated):
+            return
+        if self.after_write is not None:
             self.after_write(written, actor)
+        rows_written.send(sender=self.model, report=written, actor=actor)
 
 
 def upsert(

@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from assistant.knowledge_api import ArticleViewSet, ProductQuestionViewSet
 from campaigns.api.views import CampaignViewSet, VariantViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
 from customers.api import CustomerViewSet, EventViewSet, SegmentViewSet
@@ -16,6 +17,8 @@ router.register("events", EventViewSet)
 router.register("segments", SegmentViewSet)
 router.register("campaigns", CampaignViewSet)
 router.register("jobs", JobViewSet)
+router.register("product-questions", ProductQuestionViewSet)
+router.register("articles", ArticleViewSet)
 router.register(r"campaigns/(?P<campaign_pk>[^/.]+)/variants", VariantViewSet, basename="campaign-variants")
 router.register(
     r"customers/(?P<customer_pk>[^/.]+)/recommendations", CustomerRecommendationsViewSet,

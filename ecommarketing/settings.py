@@ -105,6 +105,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.request_profile_update",
         "schedule": env_int("PROFILE_REFRESH_SECONDS", 900, minimum=10),
     },
+    # saves, bulk writes and imports queue a knowledge re-index; this catches anything missed (and does
+    # nothing when no source changed)
+    "index-assistant-knowledge": {
+        "task": "assistant.request_knowledge_index",
+        "schedule": env_int("KNOWLEDGE_REFRESH_SECONDS", 900, minimum=10),
+    },
     # Thompson-sampling experiments re-weight when their own `reweight_hours` have passed; this only asks
     "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
 }

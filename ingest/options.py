@@ -15,6 +15,7 @@ from typing import TypedDict, Unpack
 
 from rest_framework import serializers
 
+from assistant.upserts import PRODUCT_QUESTION_UPSERT
 from catalog.upserts import PRODUCT_UPSERT, REVIEW_UPSERT
 from core.upsert import UpsertSpec
 from customers.upserts import CUSTOMER_UPSERT, EVENT_UPSERT
@@ -22,7 +23,10 @@ from customers.upserts import CUSTOMER_UPSERT, EVENT_UPSERT
 from .errors import ImportConfigError
 from .reading import FORMATS
 
-SPECS = {"products": PRODUCT_UPSERT, "customers": CUSTOMER_UPSERT, "reviews": REVIEW_UPSERT, "events": EVENT_UPSERT}
+SPECS = {
+    "products": PRODUCT_UPSERT, "customers": CUSTOMER_UPSERT, "reviews": REVIEW_UPSERT, "events": EVENT_UPSERT,
+    "questions": PRODUCT_QUESTION_UPSERT,
+}
 KINDS = tuple(SPECS)
 DEFAULT_BATCH_SIZE = 2000  # rows validated and written per transaction: a few MB of Python objects
 MAX_BATCH_SIZE = 50_000
@@ -73,6 +77,9 @@ PRESETS: dict[str, dict[str, Preset]] = {
             create_missing=True,
         ),
     },
+    # Amazon product Q&A (McAuley et al.): row_id, asin, questionType, answerType, question, answer,
+    # unixTime, answerTime; question and answer match by name, the ASIN is the product's SKU
+    "amazon-qa": {"questions": Preset(mapping={"product": "asin"}, constants={"source": "amazon"})},
 }
 
 

@@ -17,10 +17,11 @@ from ingest.report import format_report
 
 class Command(BaseCommand):
     help = (
-        "Import a CSV, TSV or JSON Lines file (optionally .gz) into products, customers, reviews or events. "
-        "Rows are upserted by their key, so running it twice stores nothing twice. Columns named like a "
-        "field are mapped by name; map others with --map field=Column. Rejected rows are reported with "
-        "their line, field and reason; the exit status is 0 unless the file could not be imported at all."
+        "Import a CSV, TSV or JSON Lines file (optionally .gz) into products, customers, reviews, events or "
+        "product questions. Rows are upserted by their key, so running it twice stores nothing twice. "
+        "Columns named like a field are mapped by name; map others with --map field=Column. Rejected "
+        "rows are reported with their line, field and reason; the exit status is 0 unless the file could "
+        "not be imported at all."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

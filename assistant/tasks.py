@@ -1,0 +1,42 @@
+"""Job kinds and Celery tasks of the assistant. Thin: the work is in `indexing`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from core.actors import Actor
+from jobs.models import Job
+from jobs.runner import JobContext, job_kind, start_unless_queued
+
+from .indexing import index_knowledge, knowledge_changed
+
+INDEX_JOB = "index_knowledge"
+
+
+@job_kind(
+    INDEX_JOB, queue="inference",
+    description="Embed and index the assistant's knowledge (products, Q&A, articles, review insight) that changed.",
+)
+def index_knowledge_job(
+    ctx: JobContext, kinds: list[str] | None = None, source_ids: list[int] | None = None, force: bool = False
+) -> dict[str, Any]:
+    """Index what changed (or the given sources of one kind); counts are recorded as the work advances."""
+    if source_ids is not None and not isinstance(source_ids, list):
+        raise ValueError(f"source_ids={source_ids!r} must be a list of ids")
+    return index_knowledge(kinds, source_ids, force=bool(force), progress=ctx)
+
+
+def request_knowledge_index(user: Actor = None) -> Job | None:
+    """Start an index run after knowledge changed, unless one is already queued (it will see the change)."""
+    return start_unless_queued(INDEX_JOB, user)
+
+
+@shared_task(name="assistant.request_knowledge_index")
+def request_knowledge_index_task() -> int | None:
+    """Beat entry point, the safety net behind the signals: start a run only when something changed."""
+    if not knowledge_changed():
+        return None
+    job = request_knowledge_index()
+    return None if job is None else job.pk
