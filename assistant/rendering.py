@@ -50,4 +50,4 @@ def _converter() -> markdown.Markdown:
 def render_markdown(text: str) -> SafeString:
     """The Markdown as HTML, with raw HTML escaped and unsafe link addresses removed."""
     html = _converter().convert(text or "")
-    return mark_safe(html)  # noqa: S308 - built from escaped text by the converter above
+    return mark_safe(html)  # built from escaped text by the converter above

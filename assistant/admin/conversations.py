@@ -148,10 +148,8 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
     # -- the transcript page --
 
     def get_urls(self) -> list[URLPattern]:
-        info = self.opts.app_label, self.opts.model_name
-        own = [
-            path("<uuid:object_id>/inbox/", self.admin_site.admin_view(self.inbox_view), name="%s_%s_inbox" % info),
-        ]
+        name = f"{self.opts.app_label}_{self.opts.model_name}_inbox"
+        own = [path("<uuid:object_id>/inbox/", self.admin_site.admin_view(self.inbox_view), name=name)]
         return own + super().get_urls()
 
     def _url(self, name: str, *args: Any) -> str:
@@ -238,7 +236,8 @@ def transcript(conversation: Conversation) -> list[dict[str, Any]]:
     intent, language and searched query; for an answer its sources (kind, title, quoted span, score),
     confidence, how it was written, hand-off and feedback."""
     rows = list(
-        conversation.messages.select_related("staff_user", "generation_model", "unanswered").order_by("created_at", "id")
+        conversation.messages.select_related("staff_user", "generation_model", "unanswered")
+        .order_by("created_at", "id")
     )
     turns = []
     for message in rows:
@@ -266,7 +265,7 @@ class HandoffInboxAdmin(ConversationAdmin):
         "short_id", "waiting_since", "handoff_reason", "last_question", "product", "assigned_to", "message_count",
     ]
     list_filter = ["handoff_reason", "assigned_to"]
-    date_hierarchy = None
+    date_hierarchy = None  # type: ignore[assignment]  # the inbox is short: no date drill-down
     ordering = ["handed_off_at", "created_at"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Conversation]:

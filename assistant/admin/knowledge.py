@@ -77,10 +77,10 @@ class KnowledgeChunkAdmin(admin.ModelAdmin[KnowledgeChunk]):
     list_filter = ["kind", "language", "embedding_model"]
     list_select_related = ["product"]
     search_fields = ["title", "text", "product__sku"]
-    fields = [
+    fields = (
         "kind", "source_id", "position", "product", "title", "text", "language", "search_text", "embedding_model",
         "text_hash", "updated_at",
-    ]
+    )
     readonly_fields = fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

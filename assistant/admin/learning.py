@@ -67,10 +67,10 @@ class UnansweredQuestionAdmin(admin.ModelAdmin[UnansweredQuestion]):
     list_select_related = ["product", "answered_by_article", "answered_by_question", "resolved_by"]
     search_fields = ["question", "product__sku", "product__title"]
     ordering = ["resolved_at", "-created_at"]
-    readonly_fields = [
+    readonly_fields = (
         "question", "product", "language", "best_score", "created_at", "conversation_link", "resolved_at",
         "resolved_by", "answered_by_article", "answered_by_question",
-    ]
+    )
     fields = readonly_fields
 
     def has_add_permission(self, request: HttpRequest) -> bool:

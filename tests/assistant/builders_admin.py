@@ -50,7 +50,9 @@ def conversation(**fields: Any) -> Conversation:
     return Conversation.objects.create(**{**defaults, **fields})
 
 
-def message(conv: Conversation, author: str = Author.SHOPPER, text: str = "Can I return it?", **fields: Any) -> ConversationMessage:
+def message(
+    conv: Conversation, author: str = Author.SHOPPER, text: str = "Can I return it?", **fields: Any
+) -> ConversationMessage:
     return ConversationMessage.objects.create(conversation=conv, author=author, text=text, **fields)
 
 
@@ -65,10 +67,10 @@ def answered(conv: Conversation, question: str = "Can I return it?", *, feedback
 
 def handed_off(reason: str = HandoffReason.NO_EVIDENCE, *, hours_ago: float = 1, **fields: Any) -> Conversation:
     """A conversation handed off `hours_ago`, with the shopper's question and the assistant's hand-off."""
-    conv = conversation(
-        status=ConversationStatus.HANDED_OFF, handoff_reason=reason,
-        handed_off_at=timezone.now() - timedelta(hours=hours_ago), **fields,
-    )
+    conv = conversation(**{
+        "status": ConversationStatus.HANDED_OFF, "handoff_reason": reason,
+        "handed_off_at": timezone.now() - timedelta(hours=hours_ago), **fields,
+    })
     message(conv, text="Does the lid fit the older model?", intent=Intent.PRODUCT_QUESTION, language="en")
     message(
         conv, Author.ASSISTANT, "I don't know that yet; a person from the shop will answer here.",
@@ -91,7 +93,8 @@ def unanswered(question: str = "Does the lid fit the older model? Mail me at ann
 def article(**fields: Any) -> Article:
     n = next(_seq)
     defaults: dict[str, Any] = {
-        "title": f"Returns {n}", "topic": "returns", "body": "## Returns\n\nReturn within 30 days.", "is_published": True,
+        "title": f"Returns {n}", "topic": "returns", "body": "## Returns\n\nReturn within 30 days.",
+        "is_published": True,
     }
     return Article.objects.create(**{**defaults, **fields})
 

@@ -78,7 +78,7 @@ def test_reply_keeps_someone_elses_assignment(staff_manager: User, admin_user: U
 @pytest.mark.parametrize("text", ["", "   \n ", "x" * (inbox.MAX_REPLY_CHARS + 1)])
 def test_reply_refuses_empty_and_oversized_text(staff_manager: User, text: str) -> None:
     conv = handed_off()
-    with pytest.raises(inbox.InboxError, match="empty|at most"):
+    with pytest.raises(inbox.InboxError, match=r"empty|at most"):
         inbox.do_reply(conv, text, staff_manager)
     assert not conv.messages.filter(author=Author.STAFF).exists()
 
@@ -171,7 +171,9 @@ def test_learning_refuses_an_already_resolved_question(staff_manager: User) -> N
         ("Lids", "body", "gossip", "unknown topic 'gossip'"),
     ],
 )
-def test_learn_as_article_refuses_bad_input(staff_manager: User, title: str, body: str, topic: str, reason: str) -> None:
+def test_learn_as_article_refuses_bad_input(
+    staff_manager: User, title: str, body: str, topic: str, reason: str
+) -> None:
     item = unanswered()
     with pytest.raises(inbox.InboxError, match=reason):
         inbox.do_learn_as_article(item, title, body, topic, True, staff_manager)
