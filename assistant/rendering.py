@@ -39,7 +39,7 @@ def _safe_url(value: str) -> bool:
 
 
 def _converter() -> markdown.Markdown:
-    md = markdown.Markdown(extensions=["sane_lists"], output_format="html")
+    md = markdown.Markdown(extensions=["sane_lists", "tables"], output_format="html")
     # raw HTML blocks and inline tags stay text (Markdown escapes them once these are gone)
     md.preprocessors.deregister("html_block")
     md.inlinePatterns.deregister("html")

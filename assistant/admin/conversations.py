@@ -125,12 +125,12 @@ class ConversationAdmin(admin.ModelAdmin[Conversation]):
 
     # -- bulk actions: each conversation goes through the inbox step --
 
-    @admin.action(description="Assign to me")
+    @admin.action(description="Assign to me", permissions=["change"])
     def assign_to_me(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
         user = request.user if isinstance(request.user, User) else None
         self._bulk(request, queryset, lambda c: inbox.do_assign(c, user, request.user), "assigned to you")
 
-    @admin.action(description="Close")
+    @admin.action(description="Close", permissions=["change"])
     def close_conversations(self, request: HttpRequest, queryset: QuerySet[Conversation]) -> None:
         self._bulk(request, queryset, lambda c: inbox.do_close(c, request.user), "closed")
 

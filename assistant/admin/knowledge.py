@@ -13,13 +13,23 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.templatetags.static import static
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
+from django.utils.safestring import SafeString, mark_safe
 
 from ..models import Article, KnowledgeChunk, ProductQuestion, PublishableKey
 from ..rendering import render_markdown
 from .formatting import DASH, excerpt
 
 WIDGET_SCRIPT = "assistant/widget.js"
+# the admin styles every h2 as a fieldset bar and strips list bullets: the preview reads like the article
+PREVIEW_STYLE = mark_safe(
+    "<style>.ast-preview{min-width:420px;max-width:760px;padding:4px 12px;border-radius:4px;"
+    "border:1px solid var(--hairline-color,#ddd)}"
+    ".ast-preview h1,.ast-preview h2,.ast-preview h3{background:none;color:inherit;padding:0;margin:12px 0 4px;"
+    "font-size:15px;text-transform:none;letter-spacing:0}"
+    "form .aligned .ast-preview ul,form .aligned .ast-preview ol{margin:4px 0 4px 1.6em;padding:0}"
+    "form .aligned .ast-preview ul li{list-style:disc}form .aligned .ast-preview ol li{list-style:decimal}"
+    ".ast-preview table td,.ast-preview table th{padding:2px 8px}</style>"
+)
 
 
 @admin.register(ProductQuestion)
@@ -66,7 +76,7 @@ class ArticleAdmin(admin.ModelAdmin[Article]):
     def preview(self, article: Article) -> SafeString | str:
         if not article.body:
             return "Save the article to see it rendered."
-        return format_html('<div class="ast-preview">{}</div>', render_markdown(article.body))
+        return format_html('{}<div class="ast-preview">{}</div>', PREVIEW_STYLE, render_markdown(article.body))
 
 
 @admin.register(KnowledgeChunk)

@@ -22,6 +22,7 @@ from core.actors import has_perm
 
 from .. import inbox
 from ..models import ArticleTopic, UnansweredQuestion
+from ..redaction import redact
 from .formatting import DASH, excerpt, score
 
 LEARN_TEMPLATE = "admin/assistant/unansweredquestion/learn.html"
@@ -132,10 +133,11 @@ class UnansweredQuestionAdmin(admin.ModelAdmin[UnansweredQuestion]):
         )
         if not self.has_view_permission(request, item):
             raise PermissionDenied
+        question = redact(item.question).strip()  # an article is public: no shopper's contact details in it
         article_form = ArticleForm(initial={
-            "title": excerpt(item.question, inbox.MAX_TITLE_CHARS),
+            "title": excerpt(question, inbox.MAX_TITLE_CHARS),
             "topic": INTENT_TOPICS.get(item.message.intent, ArticleTopic.FAQ),
-            "body": f"## {item.question.strip()}\n\n",
+            "body": f"## {question}\n\n",
             "publish": True,
         })
         answer_form = ProductAnswerForm(initial={"product": item.product.sku if item.product else ""})
