@@ -26,7 +26,8 @@ What the plan contains, and why:
 
 The modules: `options` (sizes, demo keys, the report), `plan` (the planned rows and the state the
 planners share), one planner per entity (`products`, `customers`, `events`, `reviews`, with
-`review_text` writing a review's words), `knowledge` (the assistant's), `writing` (the bulk writes) and `shop` (the entry points).
+`review_text` writing a review's words; `knowledge` for the assistant's), `writing` (the bulk writes)
+and `shop` (the entry points).
 """
 
 from __future__ import annotations
