@@ -311,3 +311,13 @@ class UnansweredQuestion(models.Model):
 
     def __str__(self) -> str:
         return self.question[:80]
+
+
+class HandoffInbox(Conversation):
+    """The conversations waiting for a person (handed off, not closed), as the admin's inbox: a proxy, no
+    table of its own, so the inbox has its own page and permissions."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "hand-off inbox conversation"
+        verbose_name_plural = "hand-off inbox"

@@ -35,6 +35,9 @@ PIPELINE: list[tuple[str, dict[str, object], bool]] = [
     ("train_sentiment", {"only_missing": True}, True),
     ("analyze_reviews", {"then_products": False}, True),
     ("product_insights", {}, True),
+    # the assistant's knowledge (product facts, questions and answers, help articles, review insight):
+    # chunked, embedded and indexed for full-text search; unchanged sources are skipped on a second run
+    ("index_knowledge", {}, True),
     ("embed_products", {}, True),
     ("rebuild_profiles", {}, True),  # profile vectors, RFM, lifecycle and behavioural segments
     ("train_predictions", {}, True),  # purchase in 30 days, churn risk, 90-day value, next order date
@@ -109,12 +112,14 @@ class Launcher:
         self._wait_for_worker(worker)
         for kind, params, wait in PIPELINE:
             self._run_job(kind, params, wait=wait)
+        self._allow_demo_origin()
 
         web = self._spawn("web", [sys.executable, "manage.py", "runserver", f"{HOST}:{PORT}", "--noreload"])
         self._wait_for_web(web)
         say(f"ready in {time.monotonic() - t0:.0f} s")
         say(f"admin:    http://{HOST}:{PORT}/admin/   user {username!r}, password {password!r}")
         say(f"API docs: http://{HOST}:{PORT}/api/docs/")
+        say(f"assistant: http://{HOST}:{PORT}/assistant/demo/   (a storefront page with the chat widget)")
         say(f"logs in {self.log_dir}; press Ctrl-C to stop everything")
         while True:
             for name, process in self.children:
@@ -122,6 +127,12 @@ class Launcher:
                     say(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
                     return 1
             time.sleep(1)
+
+    def _allow_demo_origin(self) -> None:
+        """The demo storefront page runs on this host and port: its publishable key must allow them."""
+        from demo.seed.knowledge import allow_demo_origin
+
+        allow_demo_origin(f"http://{HOST}:{PORT}")
 
     def _admin_user(self) -> tuple[str, str]:
         from django.contrib.auth import get_user_model

@@ -20,10 +20,14 @@ What the plan contains, and why:
   orders of several lines, co-purchases (phone + case, espresso machine + beans), repeat purchases of
   consumables, abandoned carts, email opens, clicks and a few unsubscribes;
 - reviews mostly by customers who bought the product, written after the purchase, about 5% in Chinese.
+- for the customer-service assistant: one to three questions per product answered from its attributes
+  (about 5% in Chinese), help articles on delivery, returns, warranty, sizing and payment, and the demo
+  storefront's publishable key (`knowledge`, data in `demo.assistant_data`).
 
 The modules: `options` (sizes, demo keys, the report), `plan` (the planned rows and the state the
 planners share), one planner per entity (`products`, `customers`, `events`, `reviews`, with
-`review_text` writing a review's words), `writing` (the bulk writes) and `shop` (the entry points).
+`review_text` writing a review's words; `knowledge` for the assistant's), `writing` (the bulk writes)
+and `shop` (the entry points).
 """
 
 from __future__ import annotations

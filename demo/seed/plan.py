@@ -121,12 +121,25 @@ class PlannedReview:
     text: str
 
 
+@dataclass(frozen=True)
+class PlannedQuestion:
+    """A shopper's question about a product and the shop's answer (for the assistant)."""
+
+    external_id: str
+    sku: str
+    question: str
+    answer: str
+    language: str
+    created_at: datetime
+
+
 @dataclass
 class ShopPlan:
     products: list[PlannedProduct]
     customers: list[PlannedCustomer]
     events: list[PlannedEvent]
     reviews: list[PlannedReview]
+    questions: list[PlannedQuestion] = field(default_factory=list)
 
 
 class PlanState:

@@ -18,6 +18,7 @@ from core.progress import Progress
 from customers.models import Customer, Event, EventType
 
 from .. import catalog_data
+from .knowledge import knowledge_rows, write_knowledge
 from .options import (
     CURRENCY,
     CUSTOMER_PREFIX,
@@ -50,7 +51,7 @@ def exists_message() -> str:
 def planned_rows(plan: ShopPlan) -> int:
     """How many rows writing the plan writes (the progress total): every entity and the sample campaigns."""
     rows = (plan.products, plan.customers, plan.events, plan.reviews, catalog_data.DEMO_CAMPAIGNS)
-    return sum(len(kind) for kind in rows)
+    return sum(len(kind) for kind in rows) + knowledge_rows(plan.questions)
 
 
 def write_shop(plan: ShopPlan, *, force: bool, progress: Progress) -> dict[str, int] | None:
@@ -117,6 +118,8 @@ def _write(plan: ShopPlan, progress: Progress) -> dict[str, int]:
     if campaigns:
         progress.advance(campaigns, campaigns=campaigns)
 
+    knowledge = write_knowledge(plan.questions, delete_stale=True, progress=progress)
+
     # With force, demo rows the new plan does not have (a smaller or different shop) go away.
     progress.stage("deleting stale demo rows")
     deleted = 0
@@ -133,6 +136,7 @@ def _write(plan: ShopPlan, progress: Progress) -> dict[str, int]:
         "orders": len(orders),
         "stale_deleted": deleted,
     }
+    counts.update(knowledge)
     for type_ in EventType:
         counts[f"events_{type_.value}"] = sum(1 for e in events if e.type == type_)
     counts["reviews_zh"] = sum(1 for r in reviews if r.language == "zh")

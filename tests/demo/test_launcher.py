@@ -79,6 +79,8 @@ def test_demo_launcher_serves_and_stops_everything_it_started(tmp_path: Path) ->
         assert "job seed_demo: succeeded" in output
         assert "job analyze_reviews: succeeded" in output
         assert "job product_insights: succeeded" in output
+        assert "job index_knowledge: succeeded" in output
+        assert f"http://127.0.0.1:{port}/assistant/demo/" in output
         assert credentials.group(1) == "admin"
         assert (tmp_path / "var" / "admin_password").read_text().strip() == credentials.group(2)
 
