@@ -32,6 +32,7 @@ from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRen
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.throttling import BaseThrottle
 
 from . import answering
 from .keys import AssistantPermission, PublishableKeyAuthentication, key_of, page_origin
@@ -74,13 +75,15 @@ class EventStreamRenderer(BaseRenderer):
         return sse("error", data).encode()
 
 
-class AssistantView(viewsets.GenericViewSet):  # type: ignore[type-arg]
+class AssistantView(viewsets.GenericViewSet):
     """Who may call (a token, a publishable key, a session; the 401 names Token first), what a key may
     ask (`key_actions`), which actions count as questions for the rate limits (`throttled_actions`)."""
 
     authentication_classes = [TokenAuthentication, PublishableKeyAuthentication, SessionAuthentication]
     permission_classes = [AssistantPermission]
-    throttle_classes = [KeyRateThrottle, AddressRateThrottle, *api_settings.DEFAULT_THROTTLE_CLASSES]
+    throttle_classes: list[type[BaseThrottle]] = [
+        KeyRateThrottle, AddressRateThrottle, *api_settings.DEFAULT_THROTTLE_CLASSES,  # type: ignore[list-item]
+    ]
     key_actions: tuple[str, ...] = ()
     throttled_actions: tuple[str, ...] = ()
     staff_permissions: dict[str, tuple[str, ...]] = {}
@@ -194,7 +197,7 @@ class ConversationMessageViewSet(AssistantView):
         key = key_of(self.request)
         if key is not None:
             conversations = conversations.filter(key=key)
-        pk = self.kwargs.get("conversation_pk")
+        pk = str(self.kwargs.get("conversation_pk", ""))
         try:
             return conversations.get(pk=pk)
         except (Conversation.DoesNotExist, ValueError, DjangoValidationError):  # unknown, or not a UUID

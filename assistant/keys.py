@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import BasePermission
@@ -100,6 +101,17 @@ class PublishableKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request: Request) -> str:
         return KEY_HEADER
+
+
+class PublishableKeyScheme(OpenApiAuthenticationExtension):
+    """The key in the OpenAPI schema (registered by being defined)."""
+
+    target_class = PublishableKeyAuthentication
+    name = "publishableKey"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "apiKey", "in": "header", "name": KEY_HEADER,
+                "description": "The storefront widget's publishable key; only from its allowed origins."}
 
 
 class AssistantPermission(BasePermission):

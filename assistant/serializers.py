@@ -12,7 +12,7 @@ from rest_framework import serializers
 from catalog.models import Product
 from customers.models import Customer
 
-from .models import Author, Conversation, ConversationMessage
+from .models import Author, Conversation, ConversationMessage, PublishableKey
 
 DEFAULT_MAX_QUESTION_CHARS = 500
 PUBLIC_CITATION_FIELDS = ("kind", "id", "title", "quote")
@@ -101,11 +101,15 @@ class MessageSerializer(serializers.ModelSerializer[ConversationMessage]):
 class ConversationSerializer(serializers.ModelSerializer[Conversation]):
     """A conversation; its messages only in the detail view (`with_messages`)."""
 
-    product = serializers.SlugRelatedField(slug_field="sku", read_only=True, help_text="SKU.")
-    customer = serializers.SlugRelatedField(
+    product: serializers.SlugRelatedField[Product] = serializers.SlugRelatedField(
+        slug_field="sku", read_only=True, help_text="SKU."
+    )
+    customer: serializers.SlugRelatedField[Customer] = serializers.SlugRelatedField(
         slug_field="external_id", read_only=True, help_text="External id (empty for key callers)."
     )
-    key = serializers.SlugRelatedField(slug_field="name", read_only=True, help_text="The publishable key's name.")
+    key: serializers.SlugRelatedField[PublishableKey] = serializers.SlugRelatedField(
+        slug_field="name", read_only=True, help_text="The publishable key's name."
+    )
 
     class Meta:
         model = Conversation

@@ -276,6 +276,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": "assistant.models.ConversationStatus"},
 }
 
 # --- Assistant: limits of the public widget ---------------------------------------------------------------

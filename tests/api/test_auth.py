@@ -57,7 +57,9 @@ def test_token_requests_need_no_csrf(manager_client: APIClient) -> None:
 def test_api_root_lists_every_endpoint_to_signed_in_users(anon_client: APIClient, nobody_client: APIClient) -> None:
     assert anon_client.get("/api/v1/").status_code == 401
     body = nobody_client.get("/api/v1/").json()
-    assert set(body) == {"products", "reviews", "customers", "events", "segments", "campaigns", "jobs"}
+    assert set(body) == {
+        "products", "reviews", "customers", "events", "segments", "campaigns", "jobs", "assistant/conversations",
+    }
 
 
 @pytest.fixture

@@ -11,7 +11,10 @@ from ecommarketing.api import router
 from .action_mixins import ActionEndpoint
 from .mixins import BulkTests, CreateTests, DeleteTests, Endpoint, GetTests, ListTests, UpdateTests
 
-ROUTE_MODULES = ("tests.api.test_endpoints", "tests.api.test_read_routes", "tests.api.test_step_routes")
+ROUTE_MODULES = (
+    "tests.api.test_endpoints", "tests.api.test_read_routes", "tests.api.test_step_routes",
+    "tests.api.test_assistant_routes",
+)
 PREFIX = "/api/v1/"
 
 

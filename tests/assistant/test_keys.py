@@ -4,6 +4,7 @@ CORS preflights and headers for the assistant's endpoints only."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.core.cache import cache
@@ -171,7 +172,7 @@ def test_a_session_cookie_gives_a_key_caller_nothing_more(manager: object) -> No
 
 # --- CORS --------------------------------------------------------------------------------------------------
 
-def preflight(origin: str, path: str = CONVERSATIONS) -> object:
+def preflight(origin: str, path: str = CONVERSATIONS) -> Any:
     return APIClient().options(
         path, HTTP_ORIGIN=origin, HTTP_ACCESS_CONTROL_REQUEST_METHOD="POST",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type,x-publishable-key",
