@@ -1,0 +1,125 @@
+"""The storefront widget in a real browser (Playwright driving Debian's chromium) on the demo page served by
+the live server: ask, see the answer stream in with its sources, rate it, ask for a person, see the hand-off
+notice and then the shop's reply arrive by polling. Answers come from `scripted_ask` (builders_api.py)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from assistant.models import Author, ConversationMessage, ConversationStatus, PublishableKey
+from assistant.views import DEMO_KEY_NAME
+from tests.catalog.builders import product
+
+from .builders_api import scripted_answering
+
+CHROMIUM = Path("/usr/bin/chromium")
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the live server and the answer stream use their own connections
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+__all__ = ["scripted_answering"]  # a fixture, used by name
+TIMEOUT_MS = 15_000
+
+
+@pytest.fixture
+def page(live_server: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
+    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    settings.DEBUG = True  # the demo page is for DEBUG (or staff)
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        tab = browser.new_page()
+        tab.set_default_timeout(TIMEOUT_MS)
+        errors: list[str] = []
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        yield tab
+        browser.close()
+        # the ORM calls made while Playwright ran opened a connection of their own (another context): close it,
+        # or the test database cannot be dropped at the end of the session
+        connection.close()
+        assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def wait_for(check: Any, what: str, seconds: float = 10.0) -> None:
+    end = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def test_widget_answers_with_citations_and_hands_off(
+    page: Any, live_server: Any, scripted_answering: list[dict[str, Any]]
+) -> None:
+    expect = sync_api.expect
+    product(sku="KETTLE-1", title="Demo kettle")
+    page.goto(f"{live_server.url}/assistant/demo/")
+    expect(page.get_by_role("heading", name="Demo kettle")).to_be_visible()
+
+    launcher = page.get_by_role("button", name="Ask a question")
+    expect(launcher).to_have_attribute("aria-expanded", "false")
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true")
+    question = page.get_by_label("Your question")
+    expect(question).to_be_focused()
+    question.fill("Can I return it if it does not fit?")
+    question.press("Enter")
+
+    answer = page.locator(".msg.assistant").first
+    expect(answer).to_contain_text("You can return any item within 30 days of delivery.")
+    sources = answer.locator(".sources li")
+    expect(sources).to_have_count(1)
+    expect(sources.first).to_contain_text("Returns")
+    expect(sources.first.locator("blockquote")).to_contain_text("within 30 days of delivery for a full refund")
+    expect(page.get_by_role("log")).to_have_attribute("aria-live", "polite")
+    assert scripted_answering[0]["product"].sku == "KETTLE-1"  # the page's data-product
+
+    answer.get_by_role("button", name="Not helpful").click()
+    expect(answer.get_by_role("button", name="Not helpful")).to_have_attribute("aria-pressed", "true")
+    reply = ConversationMessage.objects.get(author=Author.ASSISTANT)
+    wait_for(lambda: ConversationMessage.objects.get(pk=reply.pk).feedback == "not_helpful", "the feedback")
+
+    question.fill("Can I talk to a person please?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator(".handoff")).to_contain_text("A person from the shop will answer you here")
+    conversation = reply.conversation
+    conversation.refresh_from_db()
+    assert (conversation.status, conversation.origin) == (ConversationStatus.HANDED_OFF, live_server.url)
+    assert conversation.key == PublishableKey.objects.get(name=DEMO_KEY_NAME)
+
+    ConversationMessage.objects.create(conversation=conversation, author=Author.STAFF, text="Hi, Sam here: it fits.")
+    staff = page.locator(".msg.staff")
+    expect(staff).to_contain_text("Sam here", timeout=20_000)  # the widget polls every 5 s
+    expect(staff).to_contain_text("From the shop")
+
+    page.reload()  # the conversation survives a page change in the same visit (sessionStorage)
+    page.get_by_role("button", name="Ask a question").click()
+    expect(page.locator(".msg.shopper")).to_have_count(2)
+    expect(page.locator(".msg.staff")).to_have_count(1)
+
+
+def test_widget_says_so_when_the_site_is_rate_limited(
+    page: Any, live_server: Any, scripted_answering: list[dict[str, Any]]
+) -> None:
+    expect = sync_api.expect
+    page.goto(f"{live_server.url}/assistant/demo/")  # no product: articles only
+    PublishableKey.objects.filter(name=DEMO_KEY_NAME).update(rate_per_minute=1)
+    page.get_by_role("button", name="Ask a question").click()
+    question = page.get_by_label("Your question")
+    question.fill("Can I return it?")
+    question.press("Enter")  # the conversation is the one question this minute allows
+    error = page.locator(".error")
+    expect(error).to_contain_text("You are asking faster than the shop allows")
+    expect(error).to_contain_text("seconds")
+    assert scripted_answering == []
