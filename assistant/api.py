@@ -37,7 +37,7 @@ from rest_framework.throttling import BaseThrottle
 from . import answering
 from .keys import AssistantPermission, PublishableKeyAuthentication, key_of, page_origin
 from .models import Author, Conversation, ConversationMessage, ConversationStatus, Feedback
-from .serializers import (
+from .conversation_serializers import (
     AnswerSerializer,
     ConversationDetailSerializer,
     ConversationSerializer,
