@@ -27,7 +27,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException, NotFound, PermissionDenied, Throttled
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -35,8 +35,6 @@ from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
 from . import answering
-from .keys import AssistantPermission, PublishableKeyAuthentication, key_of, page_origin
-from .models import Author, Conversation, ConversationMessage, ConversationStatus, Feedback
 from .conversation_serializers import (
     AnswerSerializer,
     ConversationDetailSerializer,
@@ -48,6 +46,8 @@ from .conversation_serializers import (
     StartSerializer,
     answer_data,
 )
+from .keys import AssistantPermission, PublishableKeyAuthentication, key_of, page_origin
+from .models import Author, Conversation, ConversationMessage, ConversationStatus, Feedback
 from .streaming import sse, stream_answer
 from .throttles import AddressRateThrottle, KeyRateThrottle, client_hash
 
@@ -163,9 +163,12 @@ class ConversationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, Assi
         )
         reply = None
         if data.get("question"):
-            reply = answering.ask(
-                conversation, data["question"], product=data.get("product"), customer=data.get("customer")
-            )
+            try:
+                reply = answering.ask(
+                    conversation, data["question"], product=data.get("product"), customer=data.get("customer")
+                )
+            except ValueError as refused:
+                raise ask_refused(conversation, refused) from None
             conversation.refresh_from_db()
         context = {**self.get_serializer_context(), "reply": reply}
         body = StartedSerializer(
@@ -240,7 +243,10 @@ class ConversationMessageViewSet(AssistantView):
             response["Cache-Control"] = "no-cache"
             response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
             return response
-        reply = answering.ask(conversation, question, product=product, customer=customer)
+        try:
+            reply = answering.ask(conversation, question, product=product, customer=customer)
+        except ValueError as refused:  # answering's own limits (a race with a close, a stricter rule)
+            raise ask_refused(conversation, refused) from None
         conversation.refresh_from_db()
         return Response(answer_data(reply, conversation), status=status.HTTP_201_CREATED)
 
@@ -260,6 +266,15 @@ class ConversationMessageViewSet(AssistantView):
         message.feedback_at = timezone.now()
         message.save(update_fields=["feedback", "feedback_at"])
         return Response({"message_id": message.pk, "feedback": message.feedback})
+
+
+def ask_refused(conversation: Conversation, error: ValueError) -> APIException:
+    """What `answering.ask` refused, as the API says it: 409 for a closed conversation, else 400 naming the
+    question (answering words its ValueErrors for the shopper)."""
+    conversation.refresh_from_db(fields=["status"])
+    if conversation.status == ConversationStatus.CLOSED:
+        return ConversationClosed()
+    return ValidationError({"question": [str(error)]})
 
 
 def wants_stream(request: Request) -> bool:

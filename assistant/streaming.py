@@ -50,6 +50,8 @@ def stream_answer(
         try:
             reply = answer(on_event)
             events.put(("done", done(reply)))
+        except ValueError as refused:  # answering's limits, worded for the shopper
+            events.put(("error", {"detail": str(refused)}))
         except Exception:
             logger.exception("streamed answer failed")
             events.put(("error", {"detail": "the assistant could not answer; please try again"}))

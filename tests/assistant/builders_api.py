@@ -61,20 +61,24 @@ def scripted_ask(
     customer: Any = None,
     on_event: Callable[[str, dict[str, Any]], None] | None = None,
 ) -> ConversationMessage:
-    """Answers from the returns article, or hands off when the question asks for a person."""
+    """Answers from the returns article, or hands off when the question asks for a person. Like the real
+    one it refuses a closed conversation with a ValueError and ends its events with its own `done`."""
     emit = on_event or (lambda name, payload: None)
+    if conversation.status == ConversationStatus.CLOSED:
+        raise ValueError(f"conversation {conversation.pk} is closed: start a new one")
     person = "person" in question.lower() or "human" in question.lower()
     intent = Intent.REQUEST_PERSON if person else Intent.RETURNS
     ConversationMessage.objects.create(
         conversation=conversation, author=Author.SHOPPER, text=question, language="en", intent=intent
     )
-    emit("status", {"stage": "retrieving", "message": "Searching the shop's answers…"})
+    emit("status", {"status": "retrieving"})
     if person:
         text = "I'll pass you to a person from the shop; they will reply here."
         conversation.status, conversation.handoff_reason = ConversationStatus.HANDED_OFF, HandoffReason.ASKED_FOR_PERSON
         conversation.handed_off_at = timezone.now()
         conversation.save(update_fields=["status", "handoff_reason", "handed_off_at", "updated_at"])
         emit("sentence", {"text": text})
+        emit("done", {"handed_off": True})
         return ConversationMessage.objects.create(
             conversation=conversation, author=Author.ASSISTANT, text=text, answer_source="fixed",
             handed_off=True, handoff_reason=HandoffReason.ASKED_FOR_PERSON,
@@ -83,6 +87,7 @@ def scripted_ask(
     sentences = ["You can return any item within 30 days of delivery.", "The refund is in full."]
     for sentence in sentences:
         emit("sentence", {"text": sentence})
+    emit("done", {"handed_off": False})
     return ConversationMessage.objects.create(
         conversation=conversation, author=Author.ASSISTANT, text=" ".join(sentences), answer_source="generated",
         confidence=0.82, language="en", intent=intent,

@@ -209,6 +209,42 @@ def test_a_failed_stream_ends_with_an_error_event(monkeypatch: pytest.MonkeyPatc
     assert "model crashed" not in json.dumps(got)
 
 
+def test_what_answering_refuses_is_400_or_409(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import answering
+
+    def strict(conversation: Conversation, question: str, **kwargs: Any) -> ConversationMessage:
+        raise ValueError("question is 12 characters long: the limit is 10")
+
+    monkeypatch.setattr(answering, "ask", strict)
+    site = key()
+    conv = conversation(key=site)
+    response = key_client(site).post(messages_url(conv), {"question": "long enough?"}, format="json")
+    assert response.status_code == 400
+    assert response.json() == {"question": ["question is 12 characters long: the limit is 10"]}
+
+    def closing(conversation: Conversation, question: str, **kwargs: Any) -> ConversationMessage:
+        Conversation.objects.filter(pk=conversation.pk).update(status="closed")  # a person closed it meanwhile
+        raise ValueError("closed")
+
+    monkeypatch.setattr(answering, "ask", closing)
+    response = key_client(site).post(messages_url(conv), {"question": "hello?"}, format="json")
+    assert response.status_code == 409
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_stream_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
+    from assistant import answering
+
+    def strict(conversation: Conversation, question: str, **kwargs: Any) -> ConversationMessage:
+        raise ValueError("question is empty: ask something")
+
+    monkeypatch.setattr(answering, "ask", strict)
+    site = key()
+    conv = conversation(key=site)
+    got = events(key_client(site).post(messages_url(conv) + "?stream=1", {"question": "?"}, format="json"))
+    assert got == [("error", {"detail": "question is empty: ask something"})]
+
+
 def test_errors_before_a_stream_are_plain_responses(scripted_answering: object) -> None:
     site = key()
     conv = conversation(key=site)

@@ -29,6 +29,7 @@
   var API = script.getAttribute("data-api") || new URL("/api/v1/assistant/", script.src).href;
   if (API.charAt(API.length - 1) !== "/") API += "/";
   var STORE = "ecm-assistant:" + KEY;
+  var STAGES = { retrieving: "Looking in the shop's answers\u2026", writing: "Writing the answer\u2026" };
   var POLL_MS = 5000, POLL_MAX_MS = 30000, POLL_FOR_MS = 30 * 60 * 1000;
 
   var CSS = [
@@ -331,8 +332,9 @@
       }
       var result = null;
       return readEvents(response, function (name, payload) {
-        if (name === "status" && status && payload && typeof payload.message === "string") {
-          status.textContent = payload.message;
+        if (name === "status" && status && payload) {
+          var stage = payload.status || payload.stage;
+          status.textContent = payload.message || STAGES[stage] || status.textContent;
         } else if (name === "sentence" && payload && payload.text) {
           if (!answerNode) {
             answerNode = say("msg assistant", "");
