@@ -11,6 +11,7 @@ from django.db.models import Model
 from rest_framework.test import APIClient
 
 from assistant import answering
+from assistant.conversation_serializers import max_question_chars
 from assistant.models import Author, Conversation, ConversationMessage
 from tests.assistant.builders_api import answered, conversation, scripted_ask
 from tests.catalog.builders import product
@@ -48,7 +49,7 @@ class TestAssistantConversations(ListTests, GetTests, CreateTests, ReadOnlyTests
             ({"product_id": UNKNOWN_ID}, "product_id"),
             ({"product": sku, "product_id": 1}, "product_id"),
             ({"question": ""}, "question"),
-            ({"question": "x" * 501}, "question"),
+            ({"question": "x" * (max_question_chars() + 1)}, "question"),
         ]
 
     def test_first_question_is_answered(self, manager_client: APIClient) -> None:
@@ -82,7 +83,7 @@ class TestAssistantQuestions(CreateTests):
     def invalid_payloads(self) -> list[tuple[dict[str, Any], str]]:
         return [
             ({"question": ""}, "question"),
-            ({"question": "x" * 501}, "question"),
+            ({"question": "x" * (max_question_chars() + 1)}, "question"),
             ({}, "question"),
             ({"question": "ok", "product": "NO-SUCH-SKU"}, "product"),
         ]

@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.test import Client
 from rest_framework.test import APIClient
 
+from assistant.conversation_serializers import max_question_chars
 from assistant.models import Conversation, ConversationMessage, PublishableKey
 from assistant.views import DEMO_KEY_NAME, DEMO_SITE
 from tests.catalog.builders import product
@@ -85,7 +86,7 @@ def test_hand_off_is_reported(scripted_answering: object) -> None:
         ({"question": ""}, "blank"),
         ({"question": "   "}, "blank"),
         ({}, "required"),
-        ({"question": "x" * 501}, "at most 500 characters (got 501)"),
+        ({"question": "x" * (max_question_chars() + 1)}, f"at most {max_question_chars()} characters"),
         ({"question": "ok", "product": "NO-SUCH"}, "no product with SKU"),
     ],
 )

@@ -12,8 +12,10 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from assistant.models import Author, ConversationMessage, ConversationStatus, PublishableKey
+from assistant import answering
+from assistant.models import Article, Author, ConversationMessage, ConversationStatus, PublishableKey
 from assistant.views import DEMO_KEY_NAME
+from inference import registry
 from tests.catalog.builders import product
 
 from .builders_api import scripted_answering
@@ -123,3 +125,33 @@ def test_widget_says_so_when_the_site_is_rate_limited(
     expect(error).to_contain_text("You are asking faster than the shop allows")
     expect(error).to_contain_text("seconds")
     assert scripted_answering == []
+
+
+def test_widget_on_the_real_answering(page: Any, live_server: Any, settings: Any, tmp_path: Path) -> None:
+    """The same path on the real `answering.ask` and a really indexed article (no generation model: the
+    answer quotes its evidence, as it does whenever no model is prepared)."""
+    indexing = pytest.importorskip("assistant.indexing", reason="needs the knowledge index (branch i12-index)")
+    if getattr(answering, "STUB", False):
+        pytest.skip("needs the real assistant.answering (branch i12-answering)")
+
+    expect = sync_api.expect
+    settings.GENERATION_BASE_URL, settings.GENERATION_MODEL = "", str(tmp_path)  # holds no model
+    registry.clear()
+    Article.objects.create(
+        title="Returns and refunds", topic="returns", language="en", is_published=True,
+        body="## Returns\n\nYou can return any unused item within 30 days of delivery for a full refund.\n\n"
+             "## Refunds\n\nRefunds reach your card within 5 working days after we receive the item.\n",
+    )
+    indexing.index_knowledge()
+    page.goto(f"{live_server.url}/assistant/demo/")
+    page.get_by_role("button", name="Ask a question").click()
+    question = page.get_by_label("Your question")
+    question.fill("How many days do I have to return an item?")
+    question.press("Enter")
+    answer = page.locator(".msg.assistant").first
+    expect(answer).to_contain_text("30 days", timeout=60_000)
+    expect(answer.locator(".sources li").first).to_contain_text("Returns and refunds")
+    question.fill("I want to talk to a person")
+    question.press("Enter")
+    expect(page.locator(".handoff")).to_be_visible()
+    registry.clear()
