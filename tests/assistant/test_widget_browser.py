@@ -109,6 +109,9 @@ def test_widget_answers_with_citations_and_hands_off(
     page.get_by_role("button", name="Ask a question").click()
     expect(page.locator(".msg.shopper")).to_have_count(2)
     expect(page.locator(".msg.staff")).to_have_count(1)
+    page.get_by_label("Your question").press("Escape")  # closes, and focus goes back to the launcher
+    expect(page.get_by_role("dialog")).to_be_hidden()
+    expect(page.get_by_role("button", name="Ask a question")).to_be_focused()
 
 
 def test_widget_says_so_when_the_site_is_rate_limited(

@@ -10,7 +10,7 @@
  *
  * Plain JavaScript, no build step, nothing loaded from elsewhere. It draws in a shadow root (the shop's CSS
  * does not reach it and its CSS does not leak out), streams each answer (fetch + ReadableStream over
- * server-sent events), shows the cited sources under it, takes thumbs up/down, and after a hand-off polls the
+ * server-sent events), shows the cited sources under it, asks "Did this help?", and after a hand-off polls the
  * conversation for the shop's reply. The conversation id lives in sessionStorage: it survives page changes
  * within the visit, not the visit. Server text is only ever set as textContent, never as HTML.
  */
@@ -234,9 +234,11 @@
   function drawRating(node, messageId, current) {
     var box = el("div", { "class": "rate" });
     box.appendChild(el("span", {}, "Did this help?"));
-    var up = el("button", { type: "button", "aria-label": "Helpful", "aria-pressed": String(current === "helpful") }, "\ud83d\udc4d");
-    var down = el("button", { type: "button", "aria-label": "Not helpful",
-      "aria-pressed": String(current === "not_helpful") }, "\ud83d\udc4e");
+    // words, not emoji: a shopper's system may have no emoji font
+    var up = el("button", { type: "button", "aria-label": "Yes, helpful",
+      "aria-pressed": String(current === "helpful") }, "Yes");
+    var down = el("button", { type: "button", "aria-label": "No, not helpful",
+      "aria-pressed": String(current === "not_helpful") }, "No");
     function rate(helpful) {
       request("POST", "conversations/" + conversationId + "/messages/" + messageId + "/feedback/",
         { helpful: helpful }).then(json).then(function () {
