@@ -4,8 +4,10 @@ notice and then the shop's reply arrive by polling. Answers come from `scripted_
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +15,12 @@ import pytest
 from django.db import connection
 
 from assistant import answering
-from assistant.models import Article, Author, ConversationMessage, ConversationStatus, PublishableKey
+from assistant.models import Article, Author, Conversation, ConversationMessage, ConversationStatus, PublishableKey
 from assistant.views import DEMO_KEY_NAME
 from inference import registry
 from tests.catalog.builders import product
 
-from .builders_api import scripted_answering
+from .builders_api import key, scripted_answering
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
@@ -158,3 +160,65 @@ def test_widget_on_the_real_answering(page: Any, live_server: Any, settings: Any
     question.press("Enter")
     expect(page.locator(".handoff")).to_be_visible()
     registry.clear()
+
+
+@pytest.fixture
+def shop_server() -> Iterator[Callable[[str], str]]:
+    """A storefront of its own: a second HTTP server on 127.0.0.1 serving one page; `serve(html)` -> its URL.
+    (Both servers are on loopback: Chromium refuses a public page's requests to a loopback server.)"""
+    pages: dict[str, bytes] = {}
+
+    class Shop(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # the stdlib names it
+            body = pages.get("page", b"")
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Shop)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def serve(html: str) -> str:
+        pages["page"] = html.encode()
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield serve
+    server.shutdown()
+    server.server_close()
+
+
+def test_widget_on_a_shop_of_another_origin(
+    page: Any, live_server: Any, shop_server: Callable[[str], str], scripted_answering: list[dict[str, Any]]
+) -> None:
+    """A storefront on its own origin embeds the widget from the platform: real CORS preflights and the key's
+    origin check; a SKU the catalog lacks does not stop it."""
+    expect = sync_api.expect
+    platform = live_server.url.replace("127.0.0.1", "localhost")  # another origin than the shop's
+    site = key(site="127.0.0.1")
+    shop = shop_server(
+        "<!doctype html><html lang='en'><head><title>Shop</title></head><body><h1>A shop</h1>"
+        f"<script src='{platform}/static/assistant/widget.js' data-key='{site.key}' "
+        "data-product='NOT-IN-THE-CATALOG' async></script></body></html>"
+    )
+    site.allowed_origins = [shop]
+    site.save()
+    page.goto(f"{shop}/products/kettle")
+    page.get_by_role("button", name="Ask a question").click()
+    question = page.get_by_label("Your question")
+    question.fill("Can I return it?")
+    question.press("Enter")
+    expect(page.locator(".msg.assistant").first.locator(".sources li")).to_contain_text("Returns")
+    conversation = Conversation.objects.get()
+    assert (conversation.key, conversation.origin, conversation.product) == (site, shop, None)
+
+    site.allowed_origins = ["https://elsewhere.example.com"]  # the shop's origin taken off the key
+    site.save()
+    question.fill("And a refund?")
+    question.press("Enter")
+    expect(page.locator(".error")).to_contain_text("Could not reach the assistant")  # CORS hides the 403

@@ -139,7 +139,7 @@
     });
   }
 
-  function ApiError(status, message) { this.status = status; this.message = message; }
+  function ApiError(status, message, field) { this.status = status; this.message = message; this.field = field; }
 
   function firstMessage(body) {
     if (!body || typeof body !== "object") return "";
@@ -170,7 +170,7 @@
       } else {
         words = "The assistant had a problem (" + response.status + "). Please try again." ;
       }
-      throw new ApiError(response.status, words);
+      throw new ApiError(response.status, words, body && typeof body === "object" ? Object.keys(body)[0] : "");
     });
   }
 
@@ -181,6 +181,12 @@
     return request("POST", "conversations/", body).then(json).then(function (conversation) {
       remember(conversation.id);
       return conversation.id;
+    }, function (error) {
+      if (!(error instanceof ApiError && error.status === 400 && error.field === "product" && PRODUCT)) throw error;
+      // a page of a product the shop's catalog does not hold (yet): still answer about delivery and returns
+      if (window.console) console.warn("assistant widget: unknown data-product " + PRODUCT + ": asking without it");
+      PRODUCT = "";
+      return startConversation();
     });
   }
 
