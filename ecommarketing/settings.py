@@ -271,7 +271,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Catalog, customers, behaviour events, reviews, campaigns and background jobs of an "
         "e-commerce shop. Authenticate with `Authorization: Token <key>` (one token per integration) "
-        "or a session. Bulk endpoints upsert by external id and report per-row errors."
+        "or a session. Bulk endpoints upsert by external id and report per-row errors. The assistant's "
+        "conversation endpoints also take the storefront widget's publishable key (`X-Publishable-Key`), "
+        "only from the key's allowed origins and only to ask."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
