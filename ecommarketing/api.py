@@ -2,6 +2,7 @@
 
 from rest_framework.routers import DefaultRouter
 
+from assistant.api import ConversationMessageViewSet, ConversationViewSet
 from assistant.knowledge_api import ArticleViewSet, ProductQuestionViewSet
 from campaigns.api.views import CampaignViewSet, VariantViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
@@ -25,3 +26,8 @@ router.register(
     basename="customer-recommendations",
 )
 router.register(r"products/(?P<product_pk>[^/.]+)/similar", SimilarProductsViewSet, basename="product-similar")
+router.register("assistant/conversations", ConversationViewSet, basename="assistant-conversation")
+router.register(
+    r"assistant/conversations/(?P<conversation_pk>[^/.]+)/messages", ConversationMessageViewSet,
+    basename="assistant-conversation-messages",
+)

@@ -12,10 +12,12 @@ Variables (all optional in development):
   GENERATION_CANDIDATES   candidates per part of campaign copy (best-of-n; 0: by backend)
   EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
+  ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from pathlib import Path
 
@@ -160,6 +162,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "assistant.keys.AssistantCorsMiddleware",  # CORS of /api/v1/assistant/ only (publishable keys' origins)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -274,12 +277,22 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Catalog, customers, behaviour events, reviews, campaigns and background jobs of an "
         "e-commerce shop. Authenticate with `Authorization: Token <key>` (one token per integration) "
-        "or a session. Bulk endpoints upsert by external id and report per-row errors."
+        "or a session. Bulk endpoints upsert by external id and report per-row errors. The assistant's "
+        "conversation endpoints also take the storefront widget's publishable key (`X-Publishable-Key`), "
+        "only from the key's allowed origins and only to ask."
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": "assistant.models.ConversationStatus"},
 }
+
+# --- Assistant: limits of the public widget ---------------------------------------------------------------
+ASSISTANT_RATE_PER_ADDRESS = env_str("ASSISTANT_RATE_PER_ADDRESS", "20/min")  # questions per client address
+if not re.fullmatch(r"\d+/[smhd]\w*", ASSISTANT_RATE_PER_ADDRESS):
+    raise ImproperlyConfigured(
+        f"ASSISTANT_RATE_PER_ADDRESS={ASSISTANT_RATE_PER_ADDRESS!r} must look like 20/min (per s, min, hour, day)"
+    )
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 

@@ -59,6 +59,7 @@ def test_api_root_lists_every_endpoint_to_signed_in_users(anon_client: APIClient
     body = nobody_client.get("/api/v1/").json()
     assert set(body) == {
         "products", "reviews", "customers", "events", "segments", "campaigns", "jobs", "product-questions", "articles",
+        "assistant/conversations",
     }
 
 
