@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from assistant.views import DEMO_SITE
+from assistant import views
 
 DEMO_KEY = "pk_demo_storefront_0001"  # public by design (it is in the demo page's HTML), and demo-only
-DEMO_KEY_SITE = DEMO_SITE  # the demo page (assistant.views) finds its key by this name and site
+DEMO_KEY_NAME = views.DEMO_KEY_NAME
+DEMO_KEY_SITE = views.DEMO_SITE  # the demo page (assistant.views) finds its key by this name and site
 DEMO_KEY_ORIGINS = ("http://127.0.0.1:8000", "http://localhost:8000")
 
 ARTICLES: tuple[dict[str, Any], ...] = (
