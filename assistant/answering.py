@@ -43,7 +43,7 @@ from inference.loading import ModelNotAvailable
 from . import conversations, retrieval
 from .evidence import Evidence
 from .followups import resolve
-from .grounded import GroundedAnswer, answer
+from .grounded import PROMPT_VERSION, GroundedAnswer, answer
 from .intents import GREETING, classify
 from .models import (
     AnswerSource,
@@ -231,7 +231,7 @@ def _respond(
     grounded, generator = _grounded(query, evidence, language, emit, details)
     details["timings"]["generation_ms"] = round((time.perf_counter() - clock) * 1000)
     details.update(removed=grounded.removed, left_out=grounded.left_out, model_output=redact(grounded.raw),
-                   cut_off=grounded.cut_off)
+                   cut_off=grounded.cut_off, prompt_version=PROMPT_VERSION)
     if not grounded.source:  # every passage addressed the model
         return _unanswered(conversation, shopper, language, intent, emit, details, confidence)
     if grounded.source == AnswerSource.QUOTED:

@@ -386,3 +386,26 @@ def test_the_real_retrieval_and_gate_answer_or_hand_off(
     monkeypatch.setattr(registry, "embedder", lambda: FakeEmbedder(vector=np.roll(query_vector, 100).tolist()))
     reply = ask(conversation(), "Can I wear them in the sauna?", product=item)
     assert reply.handoff_reason == HandoffReason.NO_EVIDENCE
+
+
+# --- the real local model ----------------------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_the_local_model_answers_one_tiny_question(
+    settings: Any, retrieved: Retrieval, knowledge: dict[str, Evidence]
+) -> None:
+    """The default generation model (var/models/generation, `manage.py prepare_models`) end to end: whatever
+    it writes, the reply is grounded in the passage (generated and cited, or the passage quoted)."""
+    settings.GENERATION_BASE_URL = ""
+    registry.clear()
+    try:
+        registry.generator()
+    except Exception as exc:  # no prepared model on this machine: nothing to run
+        pytest.skip(f"no local generation model: {exc}")
+    retrieved.evidence = [knowledge["battery"]]
+    reply = ask(conversation(), "How long does the battery last?")
+    registry.clear()
+    assert reply.answer_source in (AnswerSource.GENERATED, AnswerSource.QUOTED), reply.details
+    assert reply.citations and reply.citations[0]["id"] == knowledge["battery"].source_id
+    assert "30" in reply.text and reply.details["model_output"]
+    assert reply.details["timings"]["generation_ms"] > 0

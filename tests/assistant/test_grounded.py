@@ -175,7 +175,7 @@ def test_chinese_numerals_and_digits_are_one_number() -> None:
 def test_chinese_quoted_fallback() -> None:
     result = answer("可以退货吗？", [CHINESE], "zh", Scripted("当然，我们给您打五折。"))
     assert result.source == AnswerSource.QUOTED and result.text.startswith("店铺资料中是这样说的：")
-    assert "七天" in result.text
+    assert "七天" in result.text and "“收到商品七天内可以无理由退货。退货时请保持商品包装完好。”" in result.text
 
 
 def test_a_sentence_cut_by_the_token_limit_is_removed() -> None:
