@@ -11,7 +11,9 @@ A sentence is removed, with the reason, when it:
 - is not in the shopper's language (a Chinese question gets Chinese sentences);
 - shares too little with any one passage: for Latin script, the share of its content words (stemmed, stop
   words out) found in the passage, at least MIN_WORD_OVERLAP; for Chinese, the share of its Han character
-  bigrams, at least MIN_BIGRAM_OVERLAP. A sentence made only of words of the question restates it.
+  bigrams, at least MIN_BIGRAM_OVERLAP. A sentence made only of words of the question restates it;
+- denies what its passage sentence affirms, or the other way round (`negated`: "Yes, it comes in blue"
+  against "No, only black and silver").
 A kept sentence is attributed to the passage it overlaps most, and the citation quotes that passage's
 sentence that overlaps it most. Simple, explainable rules, not a proof of faithfulness.
 """
@@ -60,6 +62,7 @@ _INSTRUCTIONS = re.compile(
     r"|<\|im_(?:start|end)\|>|忽略(?:你的|所有|之前的)?(?:规则|指令|提示)|你现在是",
     re.I | re.M,
 )
+_NEGATION = re.compile(r"\b(?:no|not|never|none|nothing|only|cannot|without)\b|n't\b|[不没未别]", re.I)
 _HAN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _HAN_RUN = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]+")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？!?；;])|\n+")
@@ -84,6 +87,12 @@ class Verdict:
     def record(self) -> dict[str, Any]:
         return {"sentence": self.sentence, "kept": self.kept, "reason": self.reason,
                 "chunk": self.evidence.chunk_id if self.evidence else None, "overlap": round(self.overlap, 3)}
+
+
+def negated(text: str) -> bool:
+    """Does the sentence deny or restrict ("no", "not", "only", "n't", 不, 没)? A sentence and the passage
+    sentence that supports it must agree, or "Yes, it comes in blue" would pass on "No, only black"."""
+    return bool(_NEGATION.search(text))
 
 
 def looks_like_instructions(text: str) -> bool:
@@ -203,4 +212,6 @@ def judge(sentence: str, evidence: Sequence[Evidence], language: str, question: 
     if index < 0 or share < threshold:
         return Verdict(sentence, f"not supported by any passage (overlap {share:.2f} < {threshold:g})", overlap=share)
     quote, _ = best_quote(evidence[index], own)
+    if negated(sentence) != negated(quote):
+        return Verdict(sentence, f"contradicts its passage (negation): {quote}", overlap=share)
     return Verdict(sentence, "", evidence[index], quote, share)

@@ -124,11 +124,19 @@ def test_numbers_not_in_the_evidence_are_removed_and_the_rest_is_cited() -> None
         ("It was delivered on 12 March 2024.", "number not in the evidence: 12, 2024"),
         ("电池可以用三十小时。", "not in the shopper's language (en)"),
         ("How long does delivery take?", "only restates the question"),
+        ("Delivery is not free above 50 EUR.", "contradicts its passage (negation)"),
     ],
 )
 def test_unsupported_sentences_are_removed_with_the_reason(sentence: str, reason: str) -> None:
     verdict = judge(sentence, [DELIVERY, BATTERY], "en", "How long does delivery take?")
     assert not verdict.kept and verdict.reason.startswith(reason)
+
+
+def test_a_yes_against_a_no_is_removed() -> None:
+    colours = Evidence(chunk_id=30, kind="question", source_id=31, product_id=5, title="Q: Does it come in blue?",
+                       text="No, it comes in black and silver only.", language="en", score=0.8)
+    assert not judge("Yes, it comes in blue.", [colours], "en").kept
+    assert judge("It comes in black and silver only.", [colours], "en").kept
 
 
 def test_a_supported_sentence_is_attributed_to_its_passage_and_sentence() -> None:
