@@ -10,6 +10,7 @@ Variables (all optional in development):
   EMBEDDING_MODEL, SENTIMENT_MODEL, GENERATION_MODEL   model folders (defaults come with packages)
   GENERATION_BASE_URL, GENERATION_API_KEY, GENERATION_MODEL_NAME   OpenAI-compatible server
   GENERATION_CANDIDATES   candidates per part of campaign copy (best-of-n; 0: by backend)
+  ASSISTANT_MAX_QUESTION_CHARS, ASSISTANT_MAX_TURNS   limits of the assistant's questions and conversations
   EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
@@ -210,6 +211,12 @@ MEDIA_ROOT = VAR_DIR / "media"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 50 * 1024 * 1024, minimum=1024)
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 100_000
+
+# --- Assistant (answering) ------------------------------------------------------------------------------
+# A question longer than this is refused (400); a conversation with more shopper messages than this is
+# handed to a person ("conversation_too_long") instead of answered.
+ASSISTANT_MAX_QUESTION_CHARS = env_int("ASSISTANT_MAX_QUESTION_CHARS", 1000, minimum=20, maximum=20_000)
+ASSISTANT_MAX_TURNS = env_int("ASSISTANT_MAX_TURNS", 30, minimum=2, maximum=1000)
 
 # --- Campaign delivery -----------------------------------------------------------------------------------
 # EMAIL_BACKEND: "file" (default: one .log file per send batch under var/mail, readable in the demo),
