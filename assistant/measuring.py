@@ -30,7 +30,17 @@ from catalog.models import Product
 from customers.queries import embed_queries, forget_queries
 
 from .models import KnowledgeChunk, SourceKind
-from .retrieval import METHODS, Candidate, RetrievalSettings, candidates, gate_score, rank
+from .retrieval import (
+    METHODS,
+    Candidate,
+    RetrievalSettings,
+    candidates,
+    fuse,
+    gate_score,
+    rank,
+    text_score_of,
+    vector_score_of,
+)
 from .tokens import search_text
 
 MIN_ANSWER_CHARS = 25
@@ -143,15 +153,63 @@ def ranking_metrics(observations: Sequence[Observation], settings: RetrievalSett
     }
 
 
+class FusionTable:
+    """Every observation's candidates in flat arrays, so the weight grid scores the weighted fusion with
+    numpy: the same maps as `retrieval.rank` (text_score_of, vector_score_of, fuse), thousands of times
+    faster than ranking each question for each weight (tests check both agree)."""
+
+    def __init__(self, observations: Sequence[Observation]) -> None:
+        found = [(i, c, c.chunk_id in o.targets) for i, o in enumerate(observations) for c in o.found]
+        self.n = len(observations)
+        self.owner = np.array([i for i, _, _ in found], dtype=np.int64)
+        self.text_rank = np.array([c.text_rank for _, c, _ in found], dtype=np.float64)
+        self.cosine = np.array([c.cosine for _, c, _ in found], dtype=np.float64)
+        self.target = np.array([t for _, _, t in found], dtype=bool)
+        self.ids = np.array([c.chunk_id for _, c, _ in found], dtype=np.int64)
+
+    def scores(self, weight: float, text_scale: float) -> np.ndarray:
+        return fuse(text_score_of(self.text_rank, text_scale), vector_score_of(self.cosine), weight)
+
+    def _best(self, scores: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        best = np.full(self.n, -np.inf)
+        np.maximum.at(best, self.owner[mask], scores[mask])
+        return best
+
+    def target_ranks(self, weight: float, text_scale: float) -> np.ndarray:
+        """1-based rank of each question's best-placed answer (inf when neither retriever found it)."""
+        scores = self.scores(weight, text_scale)
+        target_best = self._best(scores, self.target)
+        # ties are broken by chunk id, as `rank` does: the first target in that order is the one that counts
+        first = np.full(self.n, np.iinfo(np.int64).max)
+        tied = self.target & (scores == target_best[self.owner])
+        np.minimum.at(first, self.owner[tied], self.ids[tied])
+        level = target_best[self.owner]
+        above = ~self.target & ((scores > level) | ((scores == level) & (self.ids < first[self.owner])))
+        ranks = np.bincount(self.owner[above], minlength=self.n).astype(np.float64) + 1.0
+        ranks[np.isinf(target_best)] = np.inf
+        return ranks
+
+    def mrr(self, weight: float, text_scale: float, k: int) -> float:
+        ranks = self.target_ranks(weight, text_scale)
+        return float(np.where(ranks <= k, 1.0 / ranks, 0.0).sum() / max(self.n, 1))
+
+    def gate_scores(self, weight: float, text_scale: float) -> tuple[np.ndarray, np.ndarray]:
+        """The best score with each question's answer in the knowledge, and without it (0 when nothing is left)."""
+        scores = self.scores(weight, text_scale)
+        present = self._best(scores, np.ones_like(self.target))
+        removed = self._best(scores, ~self.target)
+        return np.maximum(present, 0.0), np.maximum(removed, 0.0)
+
+
 def tune_fusion(observations: Sequence[Observation], base: RetrievalSettings, k: int) -> RetrievalSettings:
     """The fusion weight and text scale with the best MRR@k (ties: the smaller weight, then scale)."""
+    table = FusionTable(observations)
     best: tuple[float, RetrievalSettings] | None = None
     for scale in TEXT_SCALES:
         for weight in WEIGHTS:
-            settings = replace(base, method="fusion", weight=weight, text_scale=scale)
-            mrr = ranking_metrics(observations, settings, k)["mrr_at_k"]
+            mrr = round(table.mrr(weight, scale, k), 6)
             if best is None or mrr > best[0]:
-                best = (mrr, settings)
+                best = (mrr, replace(base, method="fusion", weight=weight, text_scale=scale))
     assert best is not None
     return best[1]
 
