@@ -240,12 +240,15 @@ def handoff_rates(present: Sequence[float], removed: Sequence[float], threshold:
 
 def calibrate_threshold(present: Sequence[float], removed: Sequence[float]) -> float:
     """The threshold with the best balanced accuracy (hand off without the answer, answer with it): the
-    two mistakes weigh the same whatever the mix of questions; ties go to the lower threshold (answer)."""
-    candidates_ = sorted(set(present) | set(removed))
-    if not candidates_:
+    two mistakes weigh the same whatever the mix of questions. Thresholds are tried half-way between
+    neighbouring scores (not on a score, which would sit on the edge of the data); ties go to the lower
+    threshold (answer rather than hand off)."""
+    values = sorted(set(present) | set(removed))
+    if not values:
         return 0.5
-    best_threshold, best = candidates_[0], -1.0
-    for threshold in candidates_:
+    tried = [values[0]] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] + [values[-1] + 1e-6]
+    best_threshold, best = tried[0], -1.0
+    for threshold in tried:
         accuracy = handoff_rates(present, removed, threshold)["balanced_accuracy"]
         if accuracy > best:
             best_threshold, best = threshold, accuracy
