@@ -15,6 +15,7 @@ without the target stand for "the knowledge does not hold the answer".
 from __future__ import annotations
 
 import hashlib
+import itertools
 import statistics
 import time
 import uuid
@@ -45,7 +46,8 @@ from .tokens import search_text
 
 MIN_ANSWER_CHARS = 25
 WEIGHTS = tuple(round(0.1 * i, 1) for i in range(11))
-TEXT_SCALES = (0.1, 0.25, 0.5, 1.0, 2.0)  # r / (r + scale): tuned with the weight
+# r / (r + scale), tuned with the weight: ts_rank with normalisation 1 is ~0.001-0.02, ts_rank_cd 0.1-2
+TEXT_SCALES = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0)
 EMBED_BATCH = 64
 
 EmbedTexts = Callable[[list[str]], np.ndarray]
@@ -246,7 +248,7 @@ def calibrate_threshold(present: Sequence[float], removed: Sequence[float]) -> f
     values = sorted(set(present) | set(removed))
     if not values:
         return 0.5
-    tried = [values[0]] + [(a + b) / 2 for a, b in zip(values, values[1:], strict=False)] + [values[-1] + 1e-6]
+    tried = [values[0]] + [(a + b) / 2 for a, b in itertools.pairwise(values)] + [values[-1] + 1e-6]
     best_threshold, best = tried[0], -1.0
     for threshold in tried:
         accuracy = handoff_rates(present, removed, threshold)["balanced_accuracy"]
