@@ -12,6 +12,8 @@ from assistant.models import KnowledgeChunk, ProductQuestion
 from assistant.retrieval import Candidate, RetrievalSettings, active_settings, forget_settings
 from assistant.tuning import MIN_QUESTIONS, TuningError, tune_assistant
 from catalog.models import ModelRole, ModelVersion, Product
+from jobs.models import JobStatus
+from jobs.runner import start_job
 from tests.catalog.builders import product
 
 TOPICS = [
@@ -108,3 +110,11 @@ def test_the_threshold_separates_present_from_removed() -> None:
         "handoff_rate_answer_present": 0.0, "handoff_rate_answer_removed": 0.75, "balanced_accuracy": 0.875
     }
     assert calibrate_threshold([], []) == 0.5
+
+
+@pytest.mark.django_db
+def test_the_job_kind_runs_tuning_and_records_why_it_failed(run_on_commit: None) -> None:
+    job = start_job("tune_assistant", {"name": "from-job"})
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert "found 0 answered questions" in job.error
