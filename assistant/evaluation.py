@@ -86,7 +86,9 @@ def read_qa_file(path: Path, question_column: str, answer_column: str, group_col
                     short += 1
                     continue
                 if not question:
-                    raise EvaluationInputError(f"line {start}: empty {question_column!r} for the answer {answer[:40]!r}")
+                    raise EvaluationInputError(
+                        f"line {start}: empty {question_column!r} for the answer {answer[:40]!r}"
+                    )
                 if not group:
                     raise EvaluationInputError(f"line {start}: empty {group_column!r} (question {question[:40]!r})")
                 items.append(QA(group, question, answer, start))

@@ -1,4 +1,4 @@
-"""Job kinds and Celery tasks of the assistant. Thin: the work is in `indexing`."""
+"""Job kinds and Celery tasks of the assistant. Thin: the work is in `indexing` and `tuning`."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from jobs.models import Job
 from jobs.runner import JobContext, job_kind, start_unless_queued
 
 from .indexing import index_knowledge, knowledge_changed
+from .tuning import tune_assistant
 
 INDEX_JOB = "index_knowledge"
 
@@ -40,3 +41,20 @@ def request_knowledge_index_task() -> int | None:
         return None
     job = request_knowledge_index()
     return None if job is None else job.pk
+
+
+@job_kind(
+    "tune_assistant", queue="inference",
+    description="Tune retrieval (method, fusion weight) and the answerability threshold on answered questions.",
+)
+def tune_assistant_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
+    ctx.stage("tuning retrieval on the shop's answered questions")
+    outcome = tune_assistant(name=name, activate=bool(activate), job_id=ctx.job.pk)
+    ctx.count(questions=outcome.metrics["questions"], products=outcome.metrics["products"])
+    return {
+        "version": outcome.version.name,
+        "activated": outcome.activated,
+        "params": outcome.settings.params(),
+        "mrr_at_10": outcome.metrics["mrr_at_10"],
+        "gate": outcome.metrics["gate"],
+    }
