@@ -48,7 +48,7 @@ def fake() -> CountingEmbedder:
 
 
 def _knowledge() -> dict[str, Any]:
-    kettle = make_product(title="Steel kettle", description="Boils a litre in three minutes.")
+    kettle = make_product(title="Steel kettle", description="")  # one passage: its facts
     question = make_product_question(product=kettle, question="Is it cordless?", answer="Yes, it lifts off the base.")
     unanswered = make_product_question(product=kettle, question="Is it loud?", answer="")
     article = make_article(title="Delivery")
