@@ -104,7 +104,8 @@ def temporary_knowledge(items: Sequence[QA], embed_texts: EmbedTexts) -> Iterato
         now = timezone.now()
         chunks = KnowledgeChunk.objects.bulk_create([
             KnowledgeChunk(
-                kind=SourceKind.QUESTION, source_id=i, position=0, product_id=products[item.group], title="",
+                # negative source ids: the shop's own chunks (positive primary keys) stay untouched beside them
+                kind=SourceKind.QUESTION, source_id=-(i + 1), position=0, product_id=products[item.group], title="",
                 text=item.answer, language="", search_text=search_text(item.answer), embedding=vectors[i],
                 embedding_model="evaluation", text_hash=run, updated_at=now,
             )

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -117,3 +118,24 @@ def test_bad_k_empty_file_and_broken_lines_are_refused(tmp_path: Path) -> None:
     missing = tmp_path / "missing.csv"
     with pytest.raises(CommandError, match="cannot open"):
         run(missing)
+
+
+@pytest.mark.django_db
+def test_temporary_knowledge_sits_beside_the_shops_own_chunks() -> None:
+    """The shop's indexed answers (positive source ids) and the evaluation's rows never collide, and the
+    evaluation's rows are gone afterwards."""
+    from assistant.measuring import QA, temporary_knowledge
+
+    product = Product.objects.create(sku="OWN-1", title="Kettle")
+    own = KnowledgeChunk.objects.create(
+        kind="question", source_id=1, position=0, product=product, title="Q", text="A", text_hash="x"
+    )
+    items = [
+        QA(group="G", question="How long is the cord?", answer="The cord is seventy five centimetres.", line=2),
+        QA(group="G", question="Is it loud?", answer="It is quieter than most kettles we sold.", line=3),
+    ]
+    unit = np.zeros((2, 384), dtype=np.float32)
+    unit[:, 0] = 1.0
+    with temporary_knowledge(items, lambda texts: unit) as knowledge:
+        assert len(knowledge.chunks) == 2 and KnowledgeChunk.objects.count() == 3
+    assert list(KnowledgeChunk.objects.all()) == [own]
