@@ -11,7 +11,7 @@ from jobs.models import Job
 from jobs.runner import JobContext, job_kind, start_unless_queued
 
 from .indexing import index_knowledge, knowledge_changed
-from .tuning import tune_assistant
+from .tuning import NotEnoughQuestions, tune_assistant
 
 INDEX_JOB = "index_knowledge"
 
@@ -47,9 +47,18 @@ def request_knowledge_index_task() -> int | None:
     "tune_assistant", queue="inference",
     description="Tune retrieval (method, fusion weight) and the answerability threshold on answered questions.",
 )
-def tune_assistant_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
+def tune_assistant_job(
+    ctx: JobContext, name: str | None = None, activate: bool = True, skip_if_too_few: bool = False
+) -> dict[str, Any]:
+    """Tune and (when better) activate; `skip_if_too_few` ends a shop too small to tune as a success that
+    says why (the demo's small runs), instead of a failed job: the defaults keep serving either way."""
     ctx.stage("tuning retrieval on the shop's answered questions")
-    outcome = tune_assistant(name=name, activate=bool(activate), job_id=ctx.job.pk)
+    try:
+        outcome = tune_assistant(name=name, activate=bool(activate), job_id=ctx.job.pk)
+    except NotEnoughQuestions as exc:
+        if not skip_if_too_few:
+            raise
+        return {"skipped": str(exc)}
     ctx.count(questions=outcome.metrics["questions"], products=outcome.metrics["products"])
     return {
         "version": outcome.version.name,

@@ -53,6 +53,10 @@ class TuningError(ValueError):
     """Tuning cannot run (too few answered questions, a taken version name)."""
 
 
+class NotEnoughQuestions(TuningError):
+    """The shop has too few answered questions to measure anything on."""
+
+
 @dataclass
 class TuningOutcome:
     version: ModelVersion
@@ -98,7 +102,7 @@ def tune_assistant(
     items = answered_questions()
     products = {i.group for i in items}
     if len(items) < MIN_QUESTIONS or len(products) < MIN_PRODUCTS:
-        raise TuningError(
+        raise NotEnoughQuestions(
             f"found {len(items)} answered questions (answers of {MIN_ANSWER_CHARS}+ characters) on {len(products)} "
             f"products; tuning needs at least {MIN_QUESTIONS} on {MIN_PRODUCTS} products"
         )

@@ -38,6 +38,9 @@ PIPELINE: list[tuple[str, dict[str, object], bool]] = [
     # the assistant's knowledge (product facts, questions and answers, help articles, review insight):
     # chunked, embedded and indexed for full-text search; unchanged sources are skipped on a second run
     ("index_knowledge", {}, True),
+    # the fusion weight and the answerability threshold, measured on the shop's own answered questions
+    # (15 s on the demo's 600 answers; a tiny demo shop keeps the defaults)
+    ("tune_assistant", {"skip_if_too_few": True}, True),
     ("embed_products", {}, True),
     ("rebuild_profiles", {}, True),  # profile vectors, RFM, lifecycle and behavioural segments
     ("train_predictions", {}, True),  # purchase in 30 days, churn risk, 90-day value, next order date

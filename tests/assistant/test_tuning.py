@@ -118,3 +118,12 @@ def test_the_job_kind_runs_tuning_and_records_why_it_failed(run_on_commit: None)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED
     assert "found 0 answered questions" in job.error
+
+
+@pytest.mark.django_db
+def test_the_demo_skips_tuning_a_shop_with_too_few_answers(run_on_commit: None) -> None:
+    job = start_job("tune_assistant", {"skip_if_too_few": True})
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    assert "found 0 answered questions" in job.result["skipped"]
+    assert not ModelVersion.objects.filter(role="assistant").exists()
