@@ -220,7 +220,8 @@ def test_real_embedder_job_indexes_and_a_rerun_does_no_model_work(run_on_commit:
     job = start_job("index_knowledge", {})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.counts["embedded"] == 5 and job.queue == "inference"
+    # facts + description, the answer, the article's 3 sections
+    assert job.counts["embedded"] == 6 and job.queue == "inference"
     vectors = {c.kind: np.asarray(c.embedding) for c in KnowledgeChunk.objects.filter(position=0)}
     assert abs(float(np.linalg.norm(vectors["product"])) - 1) < 1e-3
     counting = Counting()
