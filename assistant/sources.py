@@ -141,17 +141,22 @@ def fact_name(key: str) -> str:
 
 
 def facts_text(product: Product) -> str:
-    """The product's main facts, one per line: name, category, brand, price, stock."""
+    """What the product is, one per line: name, category, brand."""
     lines = [product.title.strip()]
     levels = [part.strip() for part in (product.category or "").split(">") if part.strip()]
     if levels:
         lines.append("Category: " + " > ".join(levels))
     if product.brand.strip():
         lines.append(f"Brand: {product.brand.strip()}")
-    if product.price is not None:
-        lines.append(f"Price: {Decimal(product.price):.2f} {product.currency}")
-    lines.append("In stock" if product.in_stock else "Out of stock")
     return "\n".join(lines)
+
+
+def offer_lines(product: Product) -> list[str]:
+    """Price and stock, each a passage of its own like an attribute ("How much is it?" found the weight
+    while the price sat in the block with the name and category)."""
+    lines = [f"Price: {Decimal(product.price):.2f} {product.currency}"] if product.price is not None else []
+    lines.append("Availability: in stock" if product.in_stock else "Availability: out of stock")
+    return lines
 
 
 def attribute_lines(product: Product) -> list[str]:
@@ -165,7 +170,8 @@ def attribute_lines(product: Product) -> list[str]:
 
 
 def product_passages(product: Product) -> list[Passage]:
-    """The main facts, then each attribute as its own passage, then the description in pieces.
+    """What it is, then its price, its stock and each attribute as passages of their own, then the
+    description in pieces.
 
     An attribute gets a passage of its own because a shopper asks about one thing at a time: "How long does
     the battery last?" is far nearer "battery (hours): 60" than a block of every fact and a description
@@ -173,7 +179,9 @@ def product_passages(product: Product) -> list[Passage]:
     """
     language = _language("", f"{product.title}\n{product.description}")
     title = _title(product.title)
-    texts = [facts_text(product), *attribute_lines(product), *split_passages(product.description)]
+    texts = [
+        facts_text(product), *offer_lines(product), *attribute_lines(product), *split_passages(product.description)
+    ]
     return [Passage(i, title, text, language, product.pk) for i, text in enumerate(texts)]
 
 

@@ -211,6 +211,12 @@ def judge(sentence: str, evidence: Sequence[Evidence], language: str, question: 
     share, index = max(scored, default=(0.0, -1))
     if index < 0 or share < threshold:
         return Verdict(sentence, f"not supported by any passage (overlap {share:.2f} < {threshold:g})", overlap=share)
+    # cite the passage that holds the sentence's numbers: a product's passages share its title, so by words
+    # alone "they weigh 250 grams" was credited to "color: Silver"
+    stated = number_values(with_digits(sentence))
+    holds = [stated <= number_values(with_digits(e.text)) if stated else False for e in evidence]
+    _, share, neg_index = max((holds[i], s, -i) for s, i in scored if s >= threshold)
+    index = -neg_index
     quote, _ = best_quote(evidence[index], own)
     if negated(sentence) != negated(quote):
         return Verdict(sentence, f"contradicts its passage (negation): {quote}", overlap=share)

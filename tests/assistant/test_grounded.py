@@ -247,3 +247,14 @@ def test_an_answer_through_an_openai_compatible_server(chat_server: type[_Server
     assert result.text == "The battery lasts about 30 hours with noise cancelling on."
     assert chat_server.requests[0]["temperature"] == 0.0
     assert chat_server.requests[0]["messages"][0]["content"] == SYSTEM_PROMPT
+
+
+def test_a_sentence_cites_the_passage_holding_its_numbers() -> None:
+    """A product's passages share its title, so words alone tie; the number decides."""
+    title = "Sonora Halo Max Wireless Headphones"
+    colour = Evidence(chunk_id=40, kind="product", source_id=9, product_id=9, title=title, text="color: Silver",
+                      language="en", score=0.6)
+    weight = Evidence(chunk_id=41, kind="product", source_id=9, product_id=9, title=title, text="weight (g): 250",
+                      language="en", score=0.5)
+    verdict = judge("Sonora Halo Max Wireless Headphones weigh 250 grams.", [colour, weight], "en", "How heavy?")
+    assert verdict.kept and verdict.evidence is weight and verdict.quote == "weight (g): 250"

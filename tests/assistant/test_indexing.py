@@ -67,10 +67,11 @@ def _chunks() -> list[tuple[str, int, int]]:
 def test_first_index_then_nothing_to_do(fake: CountingEmbedder) -> None:
     k = _knowledge()
     counts = index_knowledge(embedder=fake)
-    assert counts == {"embedded": 6, "unchanged": 0, "deleted": 0, "sources": 4}  # 1 + 1 + 3 sections + 1
+    assert counts == {"embedded": 8, "unchanged": 0, "deleted": 0, "sources": 4}  # 3 + 1 + 3 sections + 1
     assert fake.calls == 4  # one model pass per kind and chunk of sources
     assert _chunks() == sorted([
-        ("product", k["kettle"].pk, 0), ("question", k["question"].pk, 0), ("article", k["article"].pk, 0),
+        ("product", k["kettle"].pk, 0), ("product", k["kettle"].pk, 1), ("product", k["kettle"].pk, 2),
+        ("question", k["question"].pk, 0), ("article", k["article"].pk, 0),
         ("article", k["article"].pk, 1), ("article", k["article"].pk, 2), ("insight", k["kettle"].pk, 0),
     ])
     chunk = KnowledgeChunk.objects.get(kind="question")
@@ -82,7 +83,7 @@ def test_first_index_then_nothing_to_do(fake: CountingEmbedder) -> None:
     assert knowledge_changed(version="another-model")  # a new model embeds everything again
     assert index_knowledge(embedder=fake) == {"embedded": 0, "unchanged": 0, "deleted": 0, "sources": 0}
     counts = index_knowledge([SourceKind.PRODUCT], [k["kettle"].pk], embedder=fake)
-    assert counts == {"embedded": 0, "unchanged": 1, "deleted": 0, "sources": 1}
+    assert counts == {"embedded": 0, "unchanged": 3, "deleted": 0, "sources": 1}
     assert fake.calls == 0
 
 
@@ -95,7 +96,7 @@ def test_an_edit_re_embeds_only_that_source(fake: CountingEmbedder) -> None:
     k["kettle"].save()
     other.save()  # saved, but its passages read the same: seen, not embedded
     counts = index_knowledge(embedder=fake)
-    assert counts == {"embedded": 1, "unchanged": 1, "deleted": 0, "sources": 2}
+    assert counts == {"embedded": 1, "unchanged": 5, "deleted": 0, "sources": 2}  # the price passage
     assert len(fake.texts) == 1 and "Price: 25.00" in fake.texts[0]
     assert index_knowledge(embedder=fake)["sources"] == 0
 
@@ -126,20 +127,20 @@ def test_vanished_unpublished_unanswered_and_shorter_sources_lose_their_chunks(f
     assert knowledge_changed(version="counting-1")
     counts = index_knowledge(embedder=fake)
     assert counts["deleted"] == 3 and counts["embedded"] == 0
-    assert _chunks() == [("product", k["kettle"].pk, 0)]
+    assert _chunks() == [("product", k["kettle"].pk, i) for i in range(3)]
     k["kettle"].is_active = False
     k["kettle"].save()
-    assert index_knowledge(embedder=fake)["deleted"] == 1
+    assert index_knowledge(embedder=fake)["deleted"] == 3
     assert not KnowledgeChunk.objects.exists() and not knowledge_changed(version="counting-1")
 
 
 def test_force_and_another_model_embed_again(fake: CountingEmbedder) -> None:
     _knowledge()
     index_knowledge(embedder=fake)
-    assert index_knowledge(force=True, embedder=fake)["embedded"] == 6
+    assert index_knowledge(force=True, embedder=fake)["embedded"] == 8
     other = CountingEmbedder()
     other.version = "counting-2"
-    assert index_knowledge(embedder=other)["embedded"] == 6
+    assert index_knowledge(embedder=other)["embedded"] == 8
     assert set(KnowledgeChunk.objects.values_list("embedding_model", flat=True)) == {"counting-2"}
 
 
@@ -220,8 +221,8 @@ def test_real_embedder_job_indexes_and_a_rerun_does_no_model_work(run_on_commit:
     job = start_job("index_knowledge", {})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    # facts + description, the answer, the article's 3 sections
-    assert job.counts["embedded"] == 6 and job.queue == "inference"
+    # name, price, stock, description; the answer; the article's 3 sections
+    assert job.counts["embedded"] == 8 and job.queue == "inference"
     vectors = {c.kind: np.asarray(c.embedding) for c in KnowledgeChunk.objects.filter(position=0)}
     assert abs(float(np.linalg.norm(vectors["product"])) - 1) < 1e-3
     counting = Counting()

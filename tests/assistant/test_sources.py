@@ -33,12 +33,13 @@ def _product(**fields: object) -> Product:
 
 def test_product_facts_then_one_passage_per_attribute_then_the_description() -> None:
     passages = product_passages(_product(description="Boils fast."))
-    assert [p.position for p in passages] == [0, 1, 2, 3, 4]
+    assert [p.position for p in passages] == [0, 1, 2, 3, 4, 5, 6]
     assert all(p.product_id == 7 and p.title == "Steel Kettle 1.7 L" and p.language == "en" for p in passages)
-    assert passages[0].text.splitlines() == [
-        "Steel Kettle 1.7 L", "Category: Home > Kitchen > Kettles", "Brand: Acme", "Price: 39.90 EUR", "Out of stock",
+    assert passages[0].text.splitlines() == ["Steel Kettle 1.7 L", "Category: Home > Kitchen > Kettles", "Brand: Acme"]
+    assert [p.text for p in passages[1:]] == [
+        "Price: 39.90 EUR", "Availability: out of stock", "colour: silver", "power: 2200 W", "cordless: yes",
+        "Boils fast.",
     ]
-    assert [p.text for p in passages[1:]] == ["colour: silver", "power: 2200 W", "cordless: yes", "Boils fast."]
 
 
 def test_attribute_keys_read_as_words_with_their_unit() -> None:
@@ -53,7 +54,7 @@ def test_long_description_is_cut_at_sentence_ends_within_the_word_limits() -> No
     passages = product_passages(_product(description=" ".join([SENTENCE] * 20)))
     assert len(passages) > 3
     assert [p.position for p in passages] == list(range(len(passages)))
-    description = passages[4:]  # after the facts and the three attributes
+    description = passages[6:]  # after the facts, price, stock and the three attributes
     for passage in description:
         assert 60 <= words_in(passage.text) <= MAX_WORDS
         assert passage.text.endswith("done.")
@@ -69,8 +70,8 @@ def test_chinese_description_is_cut_at_chinese_sentence_ends() -> None:
     passages = product_passages(_product(title="不锈钢电水壶", description=text))
     assert passages[0].language == "zh"
     assert len(passages) > 2
-    assert all(p.text.endswith("。") for p in passages[4:])
-    assert "。 " not in passages[4].text  # Chinese sentences join without a space
+    assert all(p.text.endswith("。") for p in passages[6:])
+    assert "。 " not in passages[6].text  # Chinese sentences join without a space
 
 
 def test_question_passage_only_when_answered() -> None:
