@@ -9,6 +9,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
+from core.filters import MomentFilter
 from core.viewsets import UpsertModelViewSet, upsert_schema
 
 from .models import Article, ProductQuestion
@@ -19,7 +20,7 @@ from .upserts import PRODUCT_QUESTION_UPSERT
 class ProductQuestionFilter(filters.FilterSet):
     product = filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
     answered = filters.BooleanFilter(method="filter_answered", help_text="Only answered (true) or unanswered.")
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = ProductQuestion

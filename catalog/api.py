@@ -10,6 +10,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.filters import MomentFilter
 from core.viewsets import UpsertModelViewSet, upsert_schema
 
 from .models import Product, ProductInsight, Review, ReviewInsight
@@ -22,7 +23,7 @@ class ProductFilter(filters.FilterSet):
     brand = filters.CharFilter(lookup_expr="iexact")
     min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
     max_price = filters.NumberFilter(field_name="price", lookup_expr="lte")
-    updated_since = filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = MomentFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Product
@@ -66,8 +67,8 @@ class ReviewFilter(filters.FilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer external id.")
     min_rating = filters.NumberFilter(field_name="rating", lookup_expr="gte")
     max_rating = filters.NumberFilter(field_name="rating", lookup_expr="lte")
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
 
     class Meta:
         model = Review

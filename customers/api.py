@@ -11,6 +11,7 @@ from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.filters import MomentFilter
 from core.pagination import TimeCursorPagination
 from core.viewsets import UpsertModelViewSet, upsert_schema
 
@@ -27,8 +28,8 @@ from .upserts import CUSTOMER_UPSERT, EVENT_UPSERT
 
 
 class CustomerFilter(filters.FilterSet):
-    created_after = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="gte")
-    created_before = filters.IsoDateTimeFilter(field_name="created_at", lookup_expr="lt")
+    created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
+    created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
     email = filters.CharFilter(lookup_expr="iexact")
 
     class Meta:
@@ -79,8 +80,8 @@ class EventFilter(filters.FilterSet):
     customer = filters.CharFilter(field_name="customer__external_id", help_text="Customer external id.")
     product = filters.CharFilter(field_name="product__sku", help_text="Product SKU.")
     type = filters.MultipleChoiceFilter(choices=EventType.choices)
-    occurred_after = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = MomentFilter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = MomentFilter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = Event

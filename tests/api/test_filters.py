@@ -167,3 +167,17 @@ def test_customers_campaigns_and_jobs_filters(analyst_client: APIClient) -> None
     job(kind="ping_inference", status=JobStatus.SUCCEEDED)
     assert keys(analyst_client, "/api/v1/jobs/?status=failed", "kind") == ["ping"]
     assert keys(analyst_client, "/api/v1/jobs/?kind=ping_inference", "status") == ["succeeded"]
+
+
+@pytest.mark.parametrize("path", ["customers", "events", "reviews", "products", "product-questions"])
+def test_time_filters_take_any_utc_offset_and_refuse_moments_off_the_calendar(
+    analyst_client: APIClient, path: str
+) -> None:
+    """PostgreSQL takes offsets up to 15:59 only: `+23:30` was a 500 on four list endpoints."""
+    field = {"events": "occurred_before", "products": "updated_since", "product-questions": "updated_since"}.get(
+        path, "created_before"
+    )
+    response = analyst_client.get(f"/api/v1/{path}/", {field: "2026-01-01T00:00:00+23:30"})
+    assert response.status_code == 200, response.content
+    response = analyst_client.get(f"/api/v1/{path}/", {field: "0001-01-01T00:00:00+01:00"})
+    assert response.status_code == 400 and field in response.json()
