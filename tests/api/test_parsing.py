@@ -7,7 +7,9 @@ from rest_framework.test import APIClient
 
 from core.parsers import MAX_DEPTH, depth_of
 
-ROUTES = ["products/", "products/bulk/", "events/bulk/", "customers/", "jobs/", "campaigns/", "assistant/conversations/"]
+ROUTES = [
+    "products/", "products/bulk/", "events/bulk/", "customers/", "jobs/", "campaigns/", "assistant/conversations/",
+]
 
 
 @pytest.mark.django_db
