@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
 from rest_framework import serializers
 
 from catalog.models import Product
+from core.moments import check_plausible
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
 
 from .models import Article, ProductQuestion
@@ -54,6 +56,9 @@ class ProductQuestionSerializer(UpsertKeyMixin, serializers.ModelSerializer[Prod
         if not value:
             raise serializers.ValidationError("must not be blank (leave it out to derive one from the content)")
         return value
+
+    def validate_created_at(self, value: datetime) -> datetime:
+        return check_plausible(value)
 
     def validate_language(self, value: str) -> str:
         return value.strip().lower()

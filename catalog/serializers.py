@@ -6,11 +6,13 @@ bulk) and from imports alike (see `upserts.py`).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from django.apps import apps
 from rest_framework import serializers
 
+from core.moments import check_plausible
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
 from core.viewsets import check_json_object, check_not_blank
 
@@ -70,6 +72,9 @@ class ReviewSerializer(UpsertKeyMixin, serializers.ModelSerializer[Review]):
             "created_at", "updated_at",
         ]
         read_only_fields = ["id", "updated_at"]
+
+    def validate_created_at(self, value: datetime) -> datetime:
+        return check_plausible(value)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         title = attrs.get("title", getattr(self.instance, "title", ""))

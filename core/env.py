@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -73,6 +74,15 @@ def env_list(name: str, default: list[str], *, environ: Mapping[str, str] | None
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_date(name: str, default: str, *, environ: Mapping[str, str] | None = None) -> date:
+    """A calendar date written YYYY-MM-DD."""
+    value = _raw(name, environ) or default
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a date written YYYY-MM-DD.") from None
 
 
 def env_choice(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from rest_framework import serializers
 
 from catalog.models import Product
 from catalog.serializers import ModelVersionSerializer
+from core.moments import check_plausible
 from core.upsert import BatchLookupSlugField, UpsertKeyMixin
 from core.viewsets import check_json_object, check_not_blank
 
@@ -67,6 +69,9 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
         extra_kwargs = {
             "external_id": {"required": False, "help_text": "Source event id; derived from the content if absent."}
         }
+
+    def validate_occurred_at(self, value: datetime) -> datetime:
+        return check_plausible(value)
 
     def validate_quantity(self, value: int | None) -> int | None:
         if value is not None and value <= 0:

@@ -14,6 +14,7 @@ Variables (all optional in development):
   EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
+  EARLIEST_DATE  events, reviews and questions dated before it are refused (default 1990-01-01)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from core import embedded
 from core.env import (
     check_redis_url,
     env_bool,
+    env_date,
     env_int,
     env_list,
     env_str,
@@ -255,6 +257,9 @@ CAMPAIGN_WEBHOOK_TIMEOUT = env_int("CAMPAIGN_WEBHOOK_TIMEOUT", 10, minimum=1)
 CAMPAIGN_EXPORT_DIR = Path(env_str("CAMPAIGN_EXPORT_DIR", str(VAR_DIR / "exports")))
 
 # --- REST API -------------------------------------------------------------------------------------------
+# Dates before this (or more than a day in the future) are refused on every way in: see core.moments
+EARLIEST_DATE = env_date("EARLIEST_DATE", "1990-01-01")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
