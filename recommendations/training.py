@@ -25,7 +25,7 @@ import numpy as np
 import scipy.sparse as sp
 from django.utils import timezone
 
-from catalog.model_versions import activate, models_dir, record_version
+from catalog.model_versions import activate, check_new_version_name, models_dir, record_version
 from catalog.models import ModelRole, ModelVersion
 from core.progress import NO_PROGRESS, Progress
 from customers import behaviour
@@ -168,7 +168,12 @@ def train_recommender(
     min_events: int = 20,
     progress: Progress = NO_PROGRESS,
 ) -> ModelVersion:
-    """Train on the shop's events and record (and by default activate) a recommender version."""
+    """Train on the shop's events and record (and by default activate) a recommender version.
+
+    The name becomes a folder under var/models: it is checked before any work (`{"name": "../../outside"}`
+    made the worker write outside var/)."""
+    if name is not None:
+        check_new_version_name(ModelRole.RECOMMENDER, name, ValueError, "a recommender")
     progress.set_total(STEPS)
     _step(progress, "reading events", advance=True)
     data = load_interactions()

@@ -106,6 +106,17 @@ def test_train_job(shop: Shop, run_on_commit: None) -> None:
     assert Job.objects.get(pk=job.pk).progress_done == 4
 
 
+@pytest.mark.parametrize("name", ["../../../../outside", "a/b", ".."])
+def test_train_job_refuses_a_name_that_is_not_a_folder_name(
+    shop: Shop, run_on_commit: None, settings: Any, name: str
+) -> None:
+    """`{"name": "../../../../outside"}` made the worker write outside var/ (issue 13)."""
+    job = start_job("train_recommender", {"name": name})
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and "version name" in job.error
+    assert not (settings.VAR_DIR / "models" / "recommender" / "../../../../outside").resolve().exists()
+
+
 def test_admin_shows_sets(trained_shop: Shop, run_on_commit: None, admin_client: Any) -> None:
     start_job("precompute_recommendations", {"k": 3})
     alice = trained_shop.customers["alice"]
