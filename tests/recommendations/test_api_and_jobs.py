@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from catalog.model_versions import models_dir
+from catalog.models import ModelRole
 from customers.models import Customer
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
@@ -108,13 +110,13 @@ def test_train_job(shop: Shop, run_on_commit: None) -> None:
 
 @pytest.mark.parametrize("name", ["../../../../outside", "a/b", ".."])
 def test_train_job_refuses_a_name_that_is_not_a_folder_name(
-    shop: Shop, run_on_commit: None, settings: Any, name: str
+    shop: Shop, run_on_commit: None, name: str
 ) -> None:
     """`{"name": "../../../../outside"}` made the worker write outside var/ (issue 13)."""
     job = start_job("train_recommender", {"name": name})
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and "version name" in job.error
-    assert not (settings.VAR_DIR / "models" / "recommender" / "../../../../outside").resolve().exists()
+    assert not (models_dir(ModelRole.RECOMMENDER) / "../../../../outside").resolve().exists()
 
 
 def test_admin_shows_sets(trained_shop: Shop, run_on_commit: None, admin_client: Any) -> None:
