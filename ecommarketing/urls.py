@@ -4,6 +4,7 @@ from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .api import router
+from .health import healthz, readyz
 
 admin.site.site_header = "ecommarketing"
 admin.site.site_title = "ecommarketing"
@@ -11,6 +12,8 @@ admin.site.index_title = "Marketing workspace"
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("assistant/", include("assistant.urls")),
