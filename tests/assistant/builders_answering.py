@@ -16,6 +16,7 @@ from assistant.models import Conversation, KnowledgeChunk, SourceKind
 from assistant.tokens import search_text
 from catalog.models import Product
 from tests.catalog.builders import product as make_product
+from tests.inference.http_server import send_json
 
 _seq = itertools.count(1)
 
@@ -65,12 +66,7 @@ class ChatServer(BaseHTTPRequestHandler):
         text = type(self).reply(body)
         choices = [{"index": i, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
                    for i in range(int(body.get("n", 1)))]
-        raw = json.dumps({"choices": choices}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, {"choices": choices})
 
     def log_message(self, *args: Any) -> None:
         pass

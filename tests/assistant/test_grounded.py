@@ -24,7 +24,7 @@ from assistant.grounded import (
 from assistant.models import AnswerSource
 from assistant.support import judge, split_sentences, with_digits
 from inference.generation import Candidate, ChatPrompt, OpenAICompatibleGenerator
-from tests.inference.http_server import serving
+from tests.inference.http_server import send_json, serving
 
 DELIVERY = Evidence(
     chunk_id=11, kind="article", source_id=3, product_id=None, title="Delivery times",
@@ -221,12 +221,7 @@ class _Server(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).requests.append(body)
         choice = {"index": 0, "message": {"role": "assistant", "content": type(self).reply}, "finish_reason": "stop"}
-        raw = json.dumps({"choices": [choice]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(raw)))
-        self.end_headers()
-        self.wfile.write(raw)
+        send_json(self, {"choices": [choice]})
 
     def log_message(self, *args: Any) -> None:
         pass
