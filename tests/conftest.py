@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.test import Client
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -89,3 +90,28 @@ def run_on_commit(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     broker Celery runs them eagerly, so `start_job()` returns after the job has run."""
     monkeypatch.setattr("jobs.runner.transaction.on_commit", lambda func, using=None, robust=False: func())
     yield
+
+
+# --- admin (web) clients: each user made staff; what a person may do is decided by their group ----------
+
+def _admin_login(client: Client, user: User) -> Client:
+    """`client` signed in to the admin as `user` (made staff: what a person's role decides is the group)."""
+    user.is_staff = True
+    user.save(update_fields=["is_staff"])
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def manager_web(client: Client, manager: User) -> Client:
+    return _admin_login(client, manager)
+
+
+@pytest.fixture
+def analyst_web(analyst: User) -> Client:
+    return _admin_login(Client(), analyst)
+
+
+@pytest.fixture
+def nobody_web(nobody: User) -> Client:
+    return _admin_login(Client(), nobody)

@@ -43,21 +43,6 @@ APP_MODELS = ["productquestion", "article", "knowledgechunk", "publishablekey", 
               "unansweredquestion"]
 
 
-def _login(client: Client, user: User) -> Client:
-    user.is_staff = True
-    user.save(update_fields=["is_staff"])
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
-def manager_web(client: Client, manager: User) -> Client:
-    return _login(client, manager)
-
-
-@pytest.fixture
-def analyst_web(analyst: User) -> Client:
-    return _login(Client(), analyst)
 
 
 @pytest.fixture
