@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-PROJECT_APPS = ("jobs", "catalog", "customers", "campaigns", "ingest", "assistant")
+PROJECT_APPS = ("jobs", "audit", "catalog", "customers", "campaigns", "ingest", "assistant")
 CAMPAIGN_MANAGER = "campaign manager"
 ANALYST = "analyst"
 

@@ -154,6 +154,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "jobs",
+    "audit",
     "catalog",
     "customers",
     "recommendations",
