@@ -19,9 +19,18 @@ class Customer(models.Model):
     attributes = models.JSONField(default=dict, blank=True, help_text="Anything else, e.g. country.")
     created_at = models.DateTimeField(default=timezone.now, help_text="When the customer signed up.")
     updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the person was erased: the row stays, anonymised, for the shop's accounts and experiment "
+        "counts, and no job builds a profile, prediction or recommendation for it again.",
+    )
 
     class Meta:
         ordering = ["external_id"]
+        permissions = [
+            ("export_customer", "Can export a customer's personal data"),
+            ("erase_customer", "Can erase a customer's personal data"),
+        ]
 
     def __str__(self) -> str:
         return self.name or self.email or self.external_id
@@ -204,3 +213,24 @@ class CustomerPrediction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.target} for {self.customer_id}"
+
+
+class ErasedCustomer(models.Model):
+    """A tombstone: keyed HMACs (never the values) of an erased person's external id and normalised email, so
+    an import, a bulk call or a single create cannot bring them back (`customers.tombstones`). `pseudonym`
+    is the anonymised customer row's new external id, the only name the audit log and job reports use."""
+
+    pseudonym = models.CharField(max_length=64, unique=True)
+    external_id_digest = models.CharField(max_length=64, unique=True)
+    email_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    customer = models.OneToOneField(
+        Customer, null=True, blank=True, on_delete=models.SET_NULL, related_name="tombstone",
+        help_text="The anonymised row kept for accounts and experiment counts.",
+    )
+    erased_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return self.pseudonym

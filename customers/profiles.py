@@ -238,7 +238,7 @@ def rebuild_profiles(
     """Recompute every customer's profile from all their events, BATCH customers per transaction, then
     RFM scores and lifecycle segment sizes. `embed_texts` embeds search queries (default: the embedder)."""
     run = _run(now, embed_texts)
-    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    ids = list(Customer.objects.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
     _process(ids, run, incremental=False, batch_size=batch_size, progress=progress)
     score_rfm()
     sizes = refresh_lifecycle_sizes(run.now)
@@ -246,12 +246,14 @@ def rebuild_profiles(
 
 
 def customers_with_new_events() -> list[int]:
-    """Customers with an event newer than their profile's `last_event_id` (or without a profile)."""
-    event, profile = Event._meta.db_table, CustomerProfile._meta.db_table
+    """Customers with an event newer than their profile's `last_event_id` (or without a profile); erased
+    customers keep anonymised purchases but never get a profile again."""
+    event, profile, customer = Event._meta.db_table, CustomerProfile._meta.db_table, Customer._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
             f"""SELECT DISTINCT e.customer_id FROM {event} e LEFT JOIN {profile} p ON p.customer_id = e.customer_id
-                WHERE e.id > COALESCE(p.last_event_id, 0) ORDER BY e.customer_id"""
+                JOIN {customer} c ON c.id = e.customer_id
+                WHERE e.id > COALESCE(p.last_event_id, 0) AND c.erased_at IS NULL ORDER BY e.customer_id"""
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -271,7 +273,9 @@ def update_profiles(
         ids = customers_with_new_events()
     else:
         wanted = sorted({int(pk) for pk in customer_ids})
-        ids = list(Customer.objects.filter(pk__in=wanted).order_by("pk").values_list("pk", flat=True))
+        ids = list(
+            Customer.objects.filter(pk__in=wanted, erased_at__isnull=True).order_by("pk").values_list("pk", flat=True)
+        )
     _process(ids, run, incremental=True, batch_size=batch_size, progress=progress)
     if ids:
         score_rfm(ids)

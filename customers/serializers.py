@@ -23,9 +23,22 @@ from core.viewsets import check_json_object, check_not_blank
 
 from .behaviour import PRODUCT_EVENTS
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, EventType, Segment
+from .tombstones import ERASED, ErasedCheck
 
 
-class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
+class RefusesErased:
+    """Refuses rows that would bring back an erased customer (see tombstones.py). The tombstones are read
+    once per serializer, and one serializer validates a whole bulk batch or import chunk."""
+
+    _erased: ErasedCheck | None = None
+
+    def erased_check(self) -> ErasedCheck:
+        if self._erased is None:
+            self._erased = ErasedCheck()
+        return self._erased
+
+
+class CustomerSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSerializer[Customer]):
     upsert_key = "external_id"
 
     class Meta:
@@ -42,10 +55,18 @@ class CustomerSerializer(UpsertKeyMixin, serializers.ModelSerializer[Customer]):
     def validate_attributes(self, value: Any) -> Any:
         return check_json_object(value)
 
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if self.instance is not None and self.instance.erased_at is not None:
+            raise serializers.ValidationError(
+                {"external_id": f"{ERASED}: {self.instance.external_id} is an anonymised record and takes no new data"}
+            )
+        problems = self.erased_check().problems(attrs.get("external_id"), attrs.get("email"))
+        if problems:
+            raise serializers.ValidationError(problems)
+        return attrs
 
 
-
-class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
+class EventSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSerializer[Event]):
     upsert_key = "external_id"
     customer = BatchLookupSlugField(
         slug_field="external_id", queryset=Customer.objects.all(), help_text="Customer external id."
@@ -72,6 +93,15 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
 
     def validate_occurred_at(self, value: datetime) -> datetime:
         return check_plausible(value)
+
+    def validate_customer(self, value: Customer) -> Customer:
+        """An erased customer's anonymised row takes no new events, and a bulk call's `create_missing` does
+        not make their old id anew."""
+        if value.erased_at is not None:
+            raise serializers.ValidationError(f"{ERASED}: {value.external_id} is an anonymised record")
+        if value.pk is None and self.erased_check().problems(external_id=value.external_id):
+            raise serializers.ValidationError(f"{ERASED}: this external id belonged to a person whose data was erased")
+        return value
 
     def validate_quantity(self, value: int | None) -> int | None:
         if value is not None and value <= 0:

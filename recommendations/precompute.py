@@ -24,9 +24,12 @@ PRECOMPUTE_CHUNK = 500  # customers per chunk: one ALS matrix product of 500 x i
 
 
 def audience_ids(customer_ids: Sequence[int] | None = None, segment_keys: Sequence[str] | None = None) -> list[int]:
-    """Customer ids of an audience: the given ids, the members of the given segments, or everyone."""
+    """Customer ids of an audience: the given ids, the members of the given segments, or everyone (erased
+    customers never: their rows stay only for accounts and experiment counts)."""
     if customer_ids is not None:
-        return sorted(set(Customer.objects.filter(pk__in=list(customer_ids)).values_list("pk", flat=True)))
+        return sorted(set(
+            Customer.objects.filter(pk__in=list(customer_ids), erased_at__isnull=True).values_list("pk", flat=True)
+        ))
     if segment_keys is not None:
         keys = list(segment_keys)
         known = set(Segment.objects.filter(key__in=keys).values_list("key", flat=True))
@@ -38,7 +41,7 @@ def audience_ids(customer_ids: Sequence[int] | None = None, segment_keys: Sequen
                 Q(lifecycle_segment__key__in=keys) | Q(behaviour_segment__key__in=keys)
             ).values_list("customer_id", flat=True)
         ))
-    return list(Customer.objects.order_by("pk").values_list("pk", flat=True))
+    return list(Customer.objects.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
 
 
 def precompute_recommendations(

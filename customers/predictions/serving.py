@@ -15,7 +15,7 @@ from django.utils import timezone
 from catalog.model_versions import activate, activate_if_better, active_version, models_dir
 from catalog.models import ModelVersion
 
-from ..models import CustomerPrediction
+from ..models import Customer, CustomerPrediction
 from .estimators import ServedModel
 from .features import FEATURES, FeatureCache, cached_features, matrix, population
 from .history import History, from_days
@@ -60,12 +60,14 @@ def compare_and_activate(version: ModelVersion, metrics: dict[str, Any], params:
 def score_customers(spec: TargetSpec, model: ServedModel, version: ModelVersion, h: History,
                     cache: FeatureCache) -> int:
     """Predict for every customer in the target's population as of `now` and upsert the rows in bulk;
-    predictions of this target left from an older version (customers no longer in it) are deleted."""
+    predictions of this target left from an older version (customers no longer in it) are deleted. Erased
+    customers' anonymised purchases still train the models, but they get no prediction."""
     seen, f = cached_features(h, h.now, cache)
     base = "buyers" if spec.name == "next_order" else spec.population
     rows = population(TargetSpec(spec.name, spec.horizon, 0, base, spec.kind, ""), seen, f)
     now_moment = from_days(h.now)
     computed = timezone.now()
+    erased = set(Customer.objects.filter(erased_at__isnull=False).values_list("pk", flat=True))
     objects: list[CustomerPrediction] = []
     for start in range(0, len(rows), SCORE_BATCH):
         chunk = rows[start:start + SCORE_BATCH]
@@ -79,6 +81,8 @@ def score_customers(spec: TargetSpec, model: ServedModel, version: ModelVersion,
         else:
             pred = model.predict(matrix(f, chunk, model.features), recency)
         for i, pk in enumerate(h.customer_pks[chunk]):
+            if int(pk) in erased:
+                continue
             row = CustomerPrediction(customer_id=int(pk), target=spec.name, model_version=version,
                                      computed_at=computed)
             value = float(pred[i])
