@@ -6,8 +6,9 @@ from assistant.api import ConversationMessageViewSet, ConversationViewSet
 from assistant.knowledge_api import ArticleViewSet, ProductQuestionViewSet
 from campaigns.api.views import CampaignViewSet, VariantViewSet
 from catalog.api import ProductViewSet, ReviewViewSet
-from customers.api import CustomerViewSet, EventViewSet, SegmentViewSet
+from customers.api import EventViewSet, SegmentViewSet
 from jobs.api import JobViewSet
+from privacy.api import CustomerViewSet  # customers' viewset with export and erasure
 from recommendations.api import CustomerRecommendationsViewSet, SimilarProductsViewSet
 
 router = DefaultRouter()

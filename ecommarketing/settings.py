@@ -160,6 +160,7 @@ INSTALLED_APPS = [
     "recommendations",
     "campaigns",
     "assistant",
+    "privacy",  # after customers: its admin replaces the customer page's
     "ingest",
     "demo",
 ]

@@ -27,10 +27,12 @@ ALLOWED: dict[str, set[str]] = {
     # the customer-service assistant reads catalog, customers and insight; campaigns never need it
     "assistant": _BELOW_CAMPAIGNS,
     "ingest": {"core", "jobs", "audit", "catalog", "customers", "assistant"},
+    # export and erasure of a customer's personal data: reads and clears every table that holds the person
+    "privacy": _BELOW_CAMPAIGNS | {"campaigns", "assistant"},
     # the roof: settings, urls, the API router (every app's viewsets), the Celery app, wsgi
-    "ecommarketing": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest"},
+    "ecommarketing": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest", "privacy"},
     # the demo shop and `make demo`'s launcher, which starts everything
-    "demo": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest", "ecommarketing"},
+    "demo": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest", "ecommarketing", "privacy"},
 }
 OURS = set(ALLOWED) | {"tests", "benchmarks", "evaluation"}
 

@@ -174,6 +174,13 @@ class TestCustomers(ListTests, GetTests, CreateTests, UpdateTests, DeleteTests, 
             ({"email": "x@example.com"}, "external_id"),
         ]
 
+    def test_manager_deletes(self, manager_client: APIClient) -> None:
+        """DELETE erases (a job, 202): the row stays anonymised for accounts and experiments (tests/privacy)."""
+        obj = self.make()
+        response = manager_client.delete(self.detail(obj))
+        assert response.status_code == 202, response.content
+        assert response.json()["kind"] == "erase_customer"
+
     def update_payload(self, obj: Any) -> dict[str, Any]:
         return {"marketing_consent": True, "locale": "fr-FR"}
 

@@ -13,7 +13,7 @@ from .mixins import BulkTests, CreateTests, DeleteTests, Endpoint, GetTests, Lis
 
 ROUTE_MODULES = (
     "tests.api.test_endpoints", "tests.api.test_read_routes", "tests.api.test_step_routes",
-    "tests.assistant.test_knowledge_api", "tests.api.test_assistant_routes",
+    "tests.assistant.test_knowledge_api", "tests.api.test_assistant_routes", "tests.privacy.test_api_routes",
 )
 PREFIX = "/api/v1/"
 
