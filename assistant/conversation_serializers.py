@@ -63,8 +63,11 @@ class QuestionSerializer(serializers.Serializer):
             attrs["product"] = _one(Product.objects.filter(pk=attrs.pop("product_id")), "product_id",
                                     "no product with this id")
         if "customer" in attrs:
-            attrs["customer"] = _one(Customer.objects.filter(external_id=attrs["customer"].strip()), "customer",
-                                     f"no customer with external id {attrs['customer']!r}")
+            # an erased customer's anonymised row starts no conversation
+            attrs["customer"] = _one(
+                Customer.objects.filter(external_id=attrs["customer"].strip(), erased_at__isnull=True), "customer",
+                f"no customer with external id {attrs['customer']!r}",
+            )
         return attrs
 
 

@@ -22,6 +22,7 @@ from customers.profiles import customers_with_new_events, update_profiles
 from jobs.models import Job
 from privacy.erasure import erase_customer
 from recommendations.models import RecommendationSet
+from recommendations.precompute import audience_ids
 from tests.privacy.builders import person, running_experiment
 
 pytestmark = pytest.mark.django_db
@@ -113,6 +114,13 @@ def test_an_erased_customer_gets_no_profile_again() -> None:
     assert ann.customer.pk not in customers_with_new_events()
     update_profiles([ann.customer.pk])
     assert not CustomerProfile.objects.filter(customer=ann.customer).exists()
+
+
+def test_no_recommendations_are_precomputed_for_an_erased_customer() -> None:
+    ann, bob = person(), person()
+    erase_customer(ann.customer.pk)
+    assert ann.customer.pk not in audience_ids() and bob.customer.pk in audience_ids()
+    assert audience_ids([ann.customer.pk, bob.customer.pk]) == [bob.customer.pk]
 
 
 def test_the_local_mail_logs_lose_the_address(settings: Any) -> None:

@@ -106,3 +106,10 @@ def test_digests_are_keyed_and_survive_a_key_rotation(erased: Customer, settings
     assert digests("ann-1")[0] != old
     assert ErasedCheck().problems(external_id="ann-1", email="ann@example.com").keys() == {"external_id", "email"}
     assert ErasedCheck().problems(external_id="ann-2", email="bob@example.com") == {}
+
+
+def test_the_assistant_starts_no_conversation_for_the_anonymised_row(
+    erased: Customer, manager_client: APIClient
+) -> None:
+    response = manager_client.post("/api/v1/assistant/conversations/", {"customer": erased.external_id}, format="json")
+    assert response.status_code == 400 and "customer" in response.json()
