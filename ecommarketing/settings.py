@@ -3,7 +3,7 @@
 Variables (all optional in development):
   DATABASE_URL   postgres://user:pass@host:5432/db; unset -> embedded PostgreSQL under var/
   REDIS_URL      redis://host:6379/0 (or amqp://); unset -> Celery runs tasks eagerly in-process
-  SECRET_KEY     required when DEBUG is off
+  SECRET_KEY     required when DEBUG is off; SECRET_KEY_FALLBACKS: old keys after a rotation (signatures, tombstones)
   DEBUG          1/0 (default 1: a development checkout; production sets 0)
   ALLOWED_HOSTS  comma-separated host names
   API_THROTTLE_USER / API_THROTTLE_ANON   DRF rates such as 2000/minute
@@ -63,6 +63,9 @@ def _secret_key() -> str:
 
 
 SECRET_KEY = _secret_key()
+# Old keys still accepted after a rotation (signed links, sessions) and still matching erased customers'
+# tombstones (customers/tombstones.py): keep the old key here when SECRET_KEY changes.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 

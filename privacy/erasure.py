@@ -13,6 +13,7 @@ Kept, anonymised (the shop's accounts and statistics):
 Deleted (only about the person): profile (vector, interests, RFM), predictions, recommendation set, views,
 searches and add-to-carts, messages sent to them (recipient and personalised body), copy written for them
 alone, assistant conversations with their turns, cached generated texts that name them.
+Earlier audit entries about the customer keep the act but are relabelled with the pseudonym.
 
 `erase_customer` does it in one transaction on the locked row and returns the report (per table, what was
 deleted and what anonymised). It is idempotent: a second run finds nothing left and reports zeros.
@@ -34,7 +35,7 @@ from django.utils import timezone
 from assistant.models import Conversation, ConversationMessage
 from assistant.redaction import redact
 from audit.log import record
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 from campaigns.models import Assignment, Message, Variant
 from catalog.models import GeneratedText, Review
 from core.actors import Actor, has_perm
@@ -123,6 +124,10 @@ def erase_customer(
             Assignment._meta.label_lower: Assignment.objects.filter(customer=customer).count(),
             Event._meta.label_lower: Event.objects.filter(customer=customer).count(),
         }
+        # the audit log keeps every act, but names the person by pseudonym from now on
+        report.anonymise(AuditEntry, AuditEntry.objects.filter(
+            target_type=Customer._meta.label_lower, target_id=str(customer.pk)
+        ).exclude(target_label=tombstone.pseudonym).update(target_label=tombstone.pseudonym))
         scrubbed = mail_logs.scrub([settings.EMAIL_FILE_PATH, settings.CAMPAIGN_EXPORT_DIR], needles)
         report.files = {"scrubbed": scrubbed.files, "occurrences": scrubbed.occurrences, "too_big": scrubbed.skipped}
         report.notes.append(EXTERNAL_NOTE)

@@ -13,6 +13,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from assistant.models import Conversation, ConversationMessage
+from audit.log import record
 from audit.models import AuditAction, AuditEntry
 from campaigns.analysis import analyse
 from campaigns.models import Assignment, Message, Variant
@@ -53,7 +54,8 @@ def test_the_report_lists_what_was_deleted_and_anonymised() -> None:
         "customers.event": 2,  # the view and the search
     }
     assert report["anonymised"] == {
-        "catalog.review": 1, "campaigns.variant": 0, "customers.event": 2, "customers.customer": 1
+        "catalog.review": 1, "campaigns.variant": 0, "customers.event": 2, "customers.customer": 1,
+        "audit.auditentry": 0,
     }  # events: the open (user agent) and the purchase (address) lost attributes
     assert report["kept"] == {"campaigns.assignment": 1, "customers.event": 4}
     assert report["pseudonym"].startswith("erased-")
@@ -142,7 +144,12 @@ def test_the_local_mail_logs_lose_the_address(settings: Any) -> None:
 
 def test_the_audit_entry_names_the_pseudonym_not_the_person(manager: Any) -> None:
     ann = person()
+    earlier = record(manager, AuditAction.OTHER, ann.customer)  # labelled with the person's name
+    assert earlier.target_label == ann.customer.name
     report = erase_customer(ann.customer.pk, actor=manager)
+    assert report["anonymised"]["audit.auditentry"] == 1
+    earlier.refresh_from_db()
+    assert (earlier.action, earlier.target_label) == (AuditAction.OTHER, report["pseudonym"])
     entry = AuditEntry.objects.get(action=AuditAction.ERASE)
     assert (entry.actor_label, entry.target_id, entry.target_label) == (
         "manager", str(ann.customer.pk), report["pseudonym"]
