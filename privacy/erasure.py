@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -128,7 +129,7 @@ def erase_customer(
         report.anonymise(AuditEntry, AuditEntry.objects.filter(
             target_type=Customer._meta.label_lower, target_id=str(customer.pk)
         ).exclude(target_label=tombstone.pseudonym).update(target_label=tombstone.pseudonym))
-        scrubbed = mail_logs.scrub([settings.EMAIL_FILE_PATH, settings.CAMPAIGN_EXPORT_DIR], needles)
+        scrubbed = mail_logs.scrub([Path(settings.EMAIL_FILE_PATH), Path(settings.CAMPAIGN_EXPORT_DIR)], needles)
         report.files = {"scrubbed": scrubbed.files, "occurrences": scrubbed.occurrences, "too_big": scrubbed.skipped}
         report.notes.append(EXTERNAL_NOTE)
         result = report.as_dict()
