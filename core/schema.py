@@ -2,12 +2,12 @@
 
 `AutoSchema` (REST_FRAMEWORK["DEFAULT_SCHEMA_CLASS"]) adds to every operation the error answers DRF gives on
 its own: 400 (a body or a query parameter refused), 401 (no credentials), 403 (no permission), 404 (no
-such object, or no such page of a list), 413 (a body over the size limit) and 429 (throttled), unless the
-view documents that code itself. A server-sent event stream is described as events
-of JSON data, not as the JSON body repeated. It also reads nullability and blank choices from the model: a declared
-field (a `SlugRelatedField`, a nested serializer) over a nullable foreign key may answer null, and a
-read-only choice over a `blank=True` model field may answer "" (DRF drops `allow_blank` from read-only
-fields, so the generated schema said neither).
+such object, or no such page of a list), 413 (a body over the size limit), 415 (a body in a media type the
+operation does not read) and 429 (throttled), unless the view documents that code itself. A server-sent
+event stream is described as events of JSON data, not as the JSON body repeated. It also reads
+nullability and blank choices from the model: a declared field (a `SlugRelatedField`, a nested
+serializer) over a nullable foreign key may answer null, and a read-only choice over a `blank=True` model
+field may answer "" (DRF drops `allow_blank` from read-only fields, so the generated schema said neither).
 """
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ DEFAULT_ERRORS: dict[str, OpenApiResponse] = {
     "403": OpenApiResponse(ErrorSerializer, description="The credentials may not do this."),
     "404": OpenApiResponse(ErrorSerializer, description="No such object, or no such page."),
     "413": OpenApiResponse(ErrorSerializer, description="The body is larger than the limit."),
+    "415": OpenApiResponse(ErrorSerializer, description="The body's media type is not one this operation reads."),
     "429": OpenApiResponse(ErrorSerializer, description="Too many requests: throttled."),
 }
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+BODY_ONLY = {"413", "415"}  # answers about a body
 
 # A server-sent stream (the assistant's answers with `Accept: text/event-stream`) is a sequence of events
 # whose data are JSON objects of several shapes (progress, a sentence, the final answer, an error); the
@@ -76,7 +78,7 @@ class AutoSchema(openapi.AutoSchema):
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         for code, answer in DEFAULT_ERRORS.items():
-            if code in responses or (code == "413" and self.method not in BODY_METHODS):
+            if code in responses or (code in BODY_ONLY and self.method not in BODY_METHODS):
                 continue
             responses[code] = self._get_response_for_code(answer, code, direction=direction)
         for response in responses.values():

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from .parsers import BoundedJSONParser
 from .schema import VALIDATION_ERROR
 from .upsert import UpsertReport, UpsertSpec, upsert
 
@@ -101,7 +102,8 @@ class UpsertModelViewSet(viewsets.ModelViewSet[_M]):
         super().perform_update(serializer)
         self.upsert_spec.run_after_write(UpsertReport(updated=1), self.request.user)
 
-    @action(detail=False, methods=["post"], url_path="bulk")
+    # A list of rows has no form encoding: the rows are JSON only (another media type is a 415).
+    @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[BoundedJSONParser])
     def bulk(self, request: Request) -> Response:
         spec = self.upsert_spec
         meta = spec.model._meta

@@ -86,10 +86,10 @@ def test_schema_documents_auth_bulk_and_cursor(schema: dict[str, Any]) -> None:
     }
     jobs = schema["paths"]
     errors = {"400", "401", "403", "404", "429"}  # core.schema.AutoSchema's defaults, on every operation
-    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202", "413"} | errors  # what it answers
-    assert set(jobs["/api/v1/jobs/{id}/retry/"]["post"]["responses"]) == {"202", "409", "413"} | errors
-    assert set(jobs["/api/v1/jobs/{id}/cancel/"]["post"]["responses"]) == {"200", "409", "413"} | errors
-    assert set(jobs["/api/v1/jobs/{id}/"]["get"]["responses"]) == {"200"} | errors  # 413 only with a body
+    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202", "413", "415"} | errors  # what it answers
+    assert set(jobs["/api/v1/jobs/{id}/retry/"]["post"]["responses"]) == {"202", "409", "413", "415"} | errors
+    assert set(jobs["/api/v1/jobs/{id}/cancel/"]["post"]["responses"]) == {"200", "409", "413", "415"} | errors
+    assert set(jobs["/api/v1/jobs/{id}/"]["get"]["responses"]) == {"200"} | errors  # 413 and 415 only with a body
 
 
 def test_schema_documents_nulls_blank_choices_and_bulk_refusals(schema: dict[str, Any]) -> None:
@@ -106,7 +106,9 @@ def test_schema_documents_nulls_blank_choices_and_bulk_refusals(schema: dict[str
     assert recommendations["200"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/CustomerRecommendations"
     }
-    bulk_400 = schema["paths"]["/api/v1/products/bulk/"]["post"]["responses"]["400"]
+    bulk = schema["paths"]["/api/v1/products/bulk/"]["post"]
+    assert set(bulk["requestBody"]["content"]) == {"application/json"}  # rows are JSON only
+    bulk_400 = bulk["responses"]["400"]
     assert {"$ref": "#/components/schemas/BulkReport"} in bulk_400["content"]["application/json"]["schema"]["anyOf"]
 
 
