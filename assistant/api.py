@@ -16,6 +16,7 @@ is public, so a customer given with it could be anyone's. The answering itself i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -100,8 +101,8 @@ class AssistantView(viewsets.GenericViewSet):
 
     def refuse_customer(self, request: Request) -> None:
         """A customer may be named only by a token or session caller allowed to read customers."""
-        if "customer" not in request.data:
-            return
+        if not isinstance(request.data, Mapping) or "customer" not in request.data:
+            return  # a body that is no object is refused by the serializer
         if key_of(request) is not None:
             raise PermissionDenied({"customer": "a publishable key cannot name a customer (the key is public)"})
         if not request.user.has_perm(CUSTOMER_PERMISSION):

@@ -84,6 +84,8 @@ class BatchLookupSlugField(serializers.SlugRelatedField):
     (key `lookups[field_name]`) when there is one, and queries the database otherwise."""
 
     def to_internal_value(self, data: Any) -> Any:
+        if "\x00" in str(data):  # PostgreSQL cannot even compare text with NUL: a DataError (a 500) otherwise
+            raise serializers.ValidationError("must not contain the NUL character (\\u0000)")
         lookups = (self.context or {}).get("lookups", {})
         if self.field_name in lookups:
             key = str(data).strip()
@@ -226,6 +228,7 @@ def _prefetch(spec: UpsertSpec, rows: Sequence[Mapping[str, Any]], create_missin
     lookups: dict[str, dict[str, Any]] = {}
     for field_name, (model, slug_field) in spec.references.items():
         wanted = {str(row[field_name]).strip() for row in rows if row.get(field_name) not in (None, "")}
+        wanted = {slug for slug in wanted if "\x00" not in slug}  # refused by the field, never queried
         found = {
             str(getattr(obj, slug_field)): obj
             for obj in model._default_manager.filter(**{f"{slug_field}__in": wanted})

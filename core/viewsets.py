@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db import models
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -16,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import BaseSerializer
 
+from .parsers import BoundedJSONParser
+from .schema import VALIDATION_ERROR
 from .upsert import UpsertReport, UpsertSpec, upsert
 
 BULK_MAX_ROWS = int(getattr(settings, "BULK_MAX_ROWS", 10_000))
@@ -68,6 +70,12 @@ class BulkReportSerializer(serializers.Serializer):
     errors_truncated = serializers.BooleanField()
 
 
+# A 400 is a report when every row was rejected, and DRF's field errors when the body is no list of rows.
+BULK_REFUSED = OpenApiResponse(
+    {"anyOf": [{"$ref": "#/components/schemas/BulkReport"}, VALIDATION_ERROR]},
+    description="Every row rejected (a report), or the body is not a list of rows (field errors).",
+)
+
 BULK_DESCRIPTION = (
     "Adds `POST <collection>/bulk/`: upsert up to BULK_MAX_ROWS rows by their external id.\n\n"
     "Valid rows are written in one transaction; invalid rows are reported by index and not written. "
@@ -94,7 +102,8 @@ class UpsertModelViewSet(viewsets.ModelViewSet[_M]):
         super().perform_update(serializer)
         self.upsert_spec.run_after_write(UpsertReport(updated=1), self.request.user)
 
-    @action(detail=False, methods=["post"], url_path="bulk")
+    # A list of rows has no form encoding: the rows are JSON only (another media type is a 415).
+    @action(detail=False, methods=["post"], url_path="bulk", parser_classes=[BoundedJSONParser])
     def bulk(self, request: Request) -> Response:
         spec = self.upsert_spec
         meta = spec.model._meta
@@ -152,6 +161,6 @@ def _bulk_schema(spec: UpsertSpec) -> Any:
         summary="Bulk upsert",
         description=BULK_DESCRIPTION,
         request=spec.serializer_class(many=True),
-        responses={200: BulkReportSerializer, 400: BulkReportSerializer},
+        responses={200: BulkReportSerializer, 400: BULK_REFUSED},
         parameters=parameters,
     )

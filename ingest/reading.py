@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from core.parsers import loads_strict
+
 from .errors import ImportConfigError, ImportFileError
 
 FORMATS = ("csv", "tsv", "jsonl")
@@ -133,9 +135,12 @@ def _jsonl_records(path: Path, encoding: str) -> Iterator[Record]:
         if not text.strip():
             continue
         try:
-            value = json.loads(text.rstrip("\r\n"))
+            value = loads_strict(text.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             yield Record(number, None, f"not valid JSON: {exc.msg} (column {exc.colno})")
+            continue
+        except ValueError as exc:  # a repeated key, a lone surrogate, NaN, too deep: as the API refuses them
+            yield Record(number, None, f"not valid JSON: {exc}")
             continue
         if not isinstance(value, dict):
             yield Record(number, None, f"expected a JSON object, found {type(value).__name__}")

@@ -165,8 +165,18 @@ def format_report(report: ImportReport, *, show_errors: int = 20, show_reasons: 
     return "\n".join(lines)
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """A CSV cell a spreadsheet shows as text: one starting like a formula gets a leading quote (OWASP's
+    advice against CSV injection). Stored data is never changed; only this export is."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
+
+
 class ErrorFile:
-    """Writes every rejection to a CSV file (line, field, message), as the import goes."""
+    """Writes every rejection to a CSV file (line, field, message), as the import goes; a message quotes the
+    rejected value, so cells are made spreadsheet-safe."""
 
     def __init__(self, path: str | Path | None) -> None:
         self.handle: IO[str] | None = None
@@ -181,7 +191,7 @@ class ErrorFile:
 
     def write(self, errors: Iterable[RowError]) -> None:
         if self.handle is not None:
-            self.writer.writerows((e.index, e.field, e.message) for e in errors)
+            self.writer.writerows((e.index, spreadsheet_safe(e.field), spreadsheet_safe(e.message)) for e in errors)
 
     def __enter__(self) -> ErrorFile:
         return self

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_serializer
 from rest_framework import serializers, viewsets
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -43,6 +43,7 @@ class ModelVersionRefSerializer(serializers.Serializer[Any]):
     name = serializers.CharField()
 
 
+@extend_schema_serializer(many=False)  # one object, although it is the viewset's `list`
 class CustomerRecommendationsSerializer(serializers.Serializer[Any]):
     customer = serializers.IntegerField()
     items = RecommendationItemSerializer(many=True)
@@ -51,6 +52,7 @@ class CustomerRecommendationsSerializer(serializers.Serializer[Any]):
     fallback = serializers.CharField(help_text='"" when personalised, else "segment_popularity" or "popularity".')
 
 
+@extend_schema_serializer(many=False)
 class SimilarProductsSerializer(serializers.Serializer[Any]):
     product = serializers.IntegerField()
     items = RecommendationItemSerializer(many=True)

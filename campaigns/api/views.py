@@ -40,6 +40,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from core.permissions import ModelPermissions
+from core.schema import BAD_REQUEST
 from customers.models import Customer
 from jobs.api import JobSerializer
 from jobs.models import Job
@@ -175,7 +176,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "variant), approved -> running creates the experiment and queues the send. 400 names the reason."
         ),
         request=TransitionSerializer,
-        responses={200: CampaignSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: CampaignSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def transition(self, request: Request, pk: str | None = None) -> Response:
@@ -194,7 +195,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "to in_review. Draft or in-review campaigns; `force` rewrites every unapproved variant."
         ),
         request=GenerateSerializer,
-        responses={202: JobSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={202: JobSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def generate(self, request: Request, pk: str | None = None) -> Response:
@@ -211,7 +212,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "per customer (never twice). A running campaign gets another send (customers not reached yet)."
         ),
         request=None,
-        responses={202: JobSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={202: JobSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def send(self, request: Request, pk: str | None = None) -> Response:
@@ -224,7 +225,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "overwrites it. `arm: null` withdraws the override and the rule decides again."
         ),
         request=WinnerSerializer,
-        responses={200: WINNER_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: WINNER_RESPONSE, 400: BAD_REQUEST, 403: ERROR_RESPONSE, 404: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def winner(self, request: Request, pk: str | None = None) -> Response:
@@ -248,7 +249,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         parameters=[
             OpenApiParameter("sample", int, description=f"How many customers to list (0-{MAX_SAMPLE}, default 10).")
         ],
-        responses={200: AUDIENCE_RESPONSE, 400: ERROR_RESPONSE},
+        responses={200: AUDIENCE_RESPONSE, 400: BAD_REQUEST},
     )
     @action(detail=True, methods=["get"])
     def audience(self, request: Request, pk: str | None = None) -> Response:
@@ -273,7 +274,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             OpenApiParameter("customer", int, description="Customer id."),
             OpenApiParameter("variant", int, description="Variant id (of this campaign)."),
         ],
-        responses={200: PREVIEW_RESPONSE, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+        responses={200: PREVIEW_RESPONSE, 400: BAD_REQUEST, 404: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["get"])
     def preview(self, request: Request, pk: str | None = None) -> Response:
@@ -307,7 +308,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         ),
         parameters=[OpenApiParameter("metric", str, description="open, click or conversion (default: all).")],
         responses={200: inline_serializer("CampaignResults", {"analysis": serializers.DictField()}),
-                   400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+                   400: BAD_REQUEST, 404: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["get"])
     def results(self, request: Request, pk: str | None = None) -> Response:
@@ -370,7 +371,7 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Approve a variant",
         description="Only approved variants become experiment arms. Flagged variants must be edited first.",
         request=None,
-        responses={200: VariantSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: VariantSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def approve(self, request: Request, campaign_pk: str | None = None, pk: str | None = None) -> Response:
@@ -382,7 +383,7 @@ class VariantViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.
         summary="Reject a variant",
         description="The reason is required and kept with the variant.",
         request=RejectSerializer,
-        responses={200: VariantSerializer, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: VariantSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"])
     def reject(self, request: Request, campaign_pk: str | None = None, pk: str | None = None) -> Response:

@@ -85,9 +85,37 @@ def test_schema_documents_auth_bulk_and_cursor(schema: dict[str, Any]) -> None:
         p["name"] for p in schema["paths"]["/api/v1/products/"]["get"]["parameters"]
     }
     jobs = schema["paths"]
-    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202"}  # what the endpoint answers
-    assert set(jobs["/api/v1/jobs/{id}/retry/"]["post"]["responses"]) == {"202", "409"}
-    assert set(jobs["/api/v1/jobs/{id}/cancel/"]["post"]["responses"]) == {"200", "409"}
+    errors = {"400", "401", "403", "404", "429"}  # core.schema.AutoSchema's defaults, on every operation
+    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202", "413", "415"} | errors  # what it answers
+    assert set(jobs["/api/v1/jobs/{id}/retry/"]["post"]["responses"]) == {"202", "409", "413", "415"} | errors
+    assert set(jobs["/api/v1/jobs/{id}/cancel/"]["post"]["responses"]) == {"200", "409", "413", "415"} | errors
+    assert set(jobs["/api/v1/jobs/{id}/"]["get"]["responses"]) == {"200"} | errors  # 413 and 415 only with a body
+
+
+def test_schema_documents_nulls_blank_choices_and_bulk_refusals(schema: dict[str, Any]) -> None:
+    """What schemathesis found: null authors and model versions, "" choices, a single object documented as
+    a list, bulk 400s that are no report."""
+    components = schema["components"]["schemas"]
+    assert components["Campaign"]["properties"]["created_by"]["nullable"] is True
+    assert components["Campaign"]["properties"]["status_changed_by"]["nullable"] is True
+    assert components["Job"]["properties"]["created_by"]["nullable"] is True
+    assert components["Segment"]["properties"]["model_version"]["nullable"] is True
+    handoff = components["Conversation"]["properties"]["handoff_reason"]["oneOf"]
+    assert {"$ref": "#/components/schemas/BlankEnum"} in handoff
+    recommendations = schema["paths"]["/api/v1/customers/{customer_pk}/recommendations/"]["get"]["responses"]
+    assert recommendations["200"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/CustomerRecommendations"
+    }
+    bulk = schema["paths"]["/api/v1/products/bulk/"]["post"]
+    assert set(bulk["requestBody"]["content"]) == {"application/json"}  # rows are JSON only
+    bulk_400 = bulk["responses"]["400"]
+    assert {"$ref": "#/components/schemas/BulkReport"} in bulk_400["content"]["application/json"]["schema"]["anyOf"]
+
+
+def test_unknown_api_url_answers_json_404(anon_client: APIClient) -> None:
+    response = anon_client.get("/api/v1/campaigns/1.5/results/")
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found."}
 
 
 def test_schema_as_json(anon_client: APIClient) -> None:
