@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.db.models import Model
 
+from campaigns.delivery import recipients_now
 from campaigns.models import Campaign, Experiment, Variant
 from jobs.models import Job, JobStatus
 from tests.campaigns.builders import approvable, campaign, experiment, variant
@@ -64,6 +65,10 @@ class TestCampaignSend(CampaignStep):
 
     def make_ready(self) -> Campaign:
         return approvable(status=Campaign.Status.APPROVED)
+
+    def action_body(self, obj: Model) -> dict[str, Any]:
+        assert isinstance(obj, Campaign)
+        return {"confirm_recipients": recipients_now(obj)}
 
     def check_done(self, obj: Model, body: Any) -> None:
         assert (body["kind"], body["params"]) == ("send_campaign", {"campaign_id": obj.pk})

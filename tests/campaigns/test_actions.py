@@ -66,9 +66,27 @@ def state(camp: Campaign) -> dict[str, Any]:
     }
 
 
-def admin_move(web: Client, camp: Campaign, to: str, note: str = "") -> list[str]:
+def admin_move(web: Client, camp: Campaign, to: str, note: str = "", **extra: Any) -> list[str]:
     """The workflow button for `to` on the campaign's page."""
-    return messages(web.post(page("transition", camp), {"to": to, "note": note}, follow=True))
+    return messages(web.post(page("transition", camp), {"to": to, "note": note, **extra}, follow=True))
+
+
+def admin_send(web: Client, camp: Campaign, note: str = "") -> list[str]:
+    """"Start (send)", then the confirmation page's button (which posts the number it shows)."""
+    confirm = web.post(page("transition", camp), {"to": "running", "note": note})
+    assert confirm.status_code == 200, confirm.content.decode()[:500]
+    found = re.search(r'name="confirm_recipients" value="(\d+)"', confirm.content.decode())
+    assert found is not None
+    return admin_move(web, camp, "running", note, confirm_recipients=found.group(1))
+
+
+def api_send(api: APIClient, camp: Campaign, path: str = "send") -> Any:
+    """The API's send: refused without the number, which the refusal names; then confirmed with it."""
+    body: dict[str, Any] = {} if path == "send" else {"to": "running"}
+    refused = api.post(f"{API}{camp.pk}/{path}/", body, format="json")
+    assert refused.status_code == 400 and "confirm_recipients" in refused.json()["detail"], refused.json()
+    return api.post(f"{API}{camp.pk}/{path}/", {**body, "confirm_recipients": refused.json()["recipients"]},
+                    format="json")
 
 
 def admin_review(web: Client, v: Variant, action: str, **fields: str) -> list[str]:
@@ -180,11 +198,10 @@ def test_plain_moves(
 
 @pytest.mark.parametrize("api_path", ["send", "transition"])
 def test_start_sending(manager_web: Client, manager_client: APIClient, api_path: str) -> None:
-    body = {} if api_path == "send" else {"to": "running"}
     web, api = same_step(
         approved,
-        lambda c: admin_move(manager_web, c, "running"),
-        lambda c: manager_client.post(f"{API}{c.pk}/{api_path}/", body, format="json"),
+        lambda c: admin_send(manager_web, c),
+        lambda c: api_send(manager_client, c, api_path),
     )
     assert web == api
     assert web["status"] == "running" and web["transitions"] == [("approved", "running", "manager", "")]

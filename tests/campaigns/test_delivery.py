@@ -73,7 +73,7 @@ def test_an_approved_campaign_is_sent_only_once_started() -> None:
 
 def test_starting_to_send_moves_to_running_and_the_send_fills_the_outbox(run_on_commit: None, manager: Any) -> None:
     camp = approved_campaign(3)
-    job = do_start_sending(camp, manager)
+    job = do_start_sending(camp, manager, confirm_recipients=3)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     counts = job.result
@@ -158,7 +158,7 @@ def test_an_approved_campaign_without_experiment_gets_one(manager: Any) -> None:
     camp = campaign(status="approved")
     variant(camp, status="approved", body=f"Mugs for tea. {UNSUBSCRIBE_LINE}")
     subscriber()
-    do_start_sending(camp, manager)  # the step creates the experiment; its job (not run here) sends
+    do_start_sending(camp, manager, confirm_recipients=1)  # creates the experiment; its job (not run here) sends
     counts = send_campaign(camp)
     assert camp.experiment.arms.filter(variant__isnull=False).count() == 1
     assert counts["audience"] == 1
