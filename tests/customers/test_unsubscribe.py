@@ -41,7 +41,7 @@ def _path(customer: Customer | None) -> str:
 
 
 def test_every_sent_email_carries_one_click_headers_and_the_signed_link() -> None:
-    camp, people = running(2)
+    camp, _ = running(2)
     send_campaign(camp)
     assert len(mail.outbox) == 2
     for email in mail.outbox:
