@@ -24,7 +24,7 @@ from .personalisation import render
 PREFIX = "[TEST]"
 MAX_VARIANTS = 10  # one mail per variant; a campaign personalised per customer has many, the first ten show enough
 SAMPLE_NAME = "Alex Sample"
-_ORDER = {Variant.Status.APPROVED: 0, Variant.Status.IN_REVIEW: 1, Variant.Status.FLAGGED: 2}
+_ORDER: dict[str, int] = {Variant.Status.APPROVED: 0, Variant.Status.IN_REVIEW: 1, Variant.Status.FLAGGED: 2}
 
 
 def proof_variants(campaign: Campaign) -> list[Variant]:

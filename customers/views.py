@@ -36,6 +36,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return _page(request, "bad", status=400, reason=str(exc))
     if target.is_test:
         return _page(request, "test")
+    assert target.customer_id is not None  # a test token was answered above
     customer = Customer.objects.filter(pk=target.customer_id).first()
     if request.method == "GET":
         if customer is None or not customer.marketing_consent:

@@ -98,7 +98,7 @@ def test_a_purge_keeps_every_profile_as_it_was() -> None:
     _same(before, _snapshot())
     # the incremental path agrees: new events folded into the purged profiles
     event(cat, "open", days_ago=-30)
-    event(bob, "view", product=Event.objects.filter(product__isnull=False).first().product, days_ago=-35)
+    event(bob, "view", product=Event.objects.exclude(product=None).earliest("pk").product, days_ago=-35)
     profiles.update_profiles(now=LATER, embed_texts=fake_embed)
     incremental = {
         p.customer_id: np.asarray(p.vector_sum) for p in CustomerProfile.objects.all() if p.vector_sum is not None

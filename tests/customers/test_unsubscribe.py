@@ -50,6 +50,7 @@ def test_every_sent_email_carries_one_click_headers_and_the_signed_link() -> Non
         assert email.extra_headers["List-Unsubscribe"] == f"<{link}>"
         assert email.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
         assert email.body.endswith(f"Unsubscribe: {link}")
+        assert isinstance(email, mail.EmailMultiAlternatives)
         html, _ = email.alternatives[0]
         assert f'<a href="{link}">' in str(html)
         assert read_token(token_for(customer)).customer_id == customer.pk
