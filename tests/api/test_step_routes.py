@@ -11,8 +11,8 @@ import pytest
 from django.core import mail
 from django.db.models import Model
 
-from campaigns.delivery import recipients_now
 from audit.models import AuditEntry
+from campaigns.delivery import recipients_now
 from campaigns.models import Campaign, Experiment, Message, Variant
 from jobs.models import Job, JobStatus
 from tests.campaigns.builders import approvable, campaign, experiment, variant
