@@ -46,7 +46,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.log import record
-from audit.models import AuditAction
+from audit.models import AuditAction, AuditEntry
 from core.actors import Actor, has_perm, stored_user
 from jobs.models import Job
 from jobs.runner import start_job
@@ -261,10 +261,25 @@ def do_start_sending(
         if locked.status == Status.APPROVED:
             create_experiment(locked)
             _record_move(locked, Status.RUNNING, actor, note)
-        job = start_job(SEND_JOB, {"campaign_id": locked.pk}, user=actor)
-        audit(actor, AuditAction.SEND, locked, details={"recipients": recipients, "job": job.pk})
+        entry = record(actor, AuditAction.SEND, locked, details={"recipients": recipients})
+        job = start_job(SEND_JOB, {"campaign_id": locked.pk, "confirmation": entry.pk}, user=actor)
     _sync(campaign, locked)
     return job
+
+
+def check_send_job(campaign: Campaign, job_id: int, confirmation: int | None) -> None:
+    """A send job runs only as the send step queued it: its `confirmation` is the step's audit entry for this
+    campaign, held by no other job (a retry keeps the job). One queued around the step (`POST /jobs/`) would
+    send without a confirmed number of recipients."""
+    confirmed = confirmation is not None and AuditEntry.objects.filter(
+        pk=confirmation, action=AuditAction.SEND, target_type=Campaign._meta.label_lower, target_id=str(campaign.pk),
+    ).exists()
+    reused = Job.objects.filter(kind=SEND_JOB, params__confirmation=confirmation).exclude(pk=job_id).exists()
+    if not confirmed or reused:
+        raise DeliveryError(
+            f"a send starts with its number of recipients confirmed (the admin's \"Start (send)\" or POST "
+            f"/campaigns/{campaign.pk}/send/ with confirm_recipients); job {job_id} was queued around that step"
+        )
 
 
 def check_test_send(campaign: Campaign, actor: Actor) -> str:

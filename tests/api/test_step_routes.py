@@ -73,7 +73,8 @@ class TestCampaignSend(CampaignStep):
         return {"confirm_recipients": recipients_now(obj)}
 
     def check_done(self, obj: Model, body: Any) -> None:
-        assert (body["kind"], body["params"]) == ("send_campaign", {"campaign_id": obj.pk})
+        send = AuditEntry.objects.get(action="send")
+        assert (body["kind"], body["params"]) == ("send_campaign", {"campaign_id": obj.pk, "confirmation": send.pk})
         assert Campaign.objects.get(pk=obj.pk).status == Campaign.Status.RUNNING
         assert Experiment.objects.get(campaign_id=obj.pk).arms.filter(key="A").exists()
 

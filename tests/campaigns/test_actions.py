@@ -44,7 +44,8 @@ def state(camp: Campaign) -> dict[str, Any]:
             (t.from_status, t.to_status, _name(t.user), t.note) for t in camp.transitions.order_by("at", "id")
         ],
         "jobs": [
-            (j.kind, {k: "<campaign>" if k == "campaign_id" else v for k, v in j.params.items()}, _name(j.created_by))
+            (j.kind, {k: f"<{k}>" if k in ("campaign_id", "confirmation") else v for k, v in j.params.items()},
+             _name(j.created_by))
             for j in Job.objects.filter(params__campaign_id=camp.pk).order_by("id")
         ],
         "variants": [
@@ -156,7 +157,7 @@ def test_generate(manager_web: Client, manager_client: APIClient) -> None:
     )
     assert web == api
     assert web["status"] == "generating" and web["transitions"] == [("draft", "generating", "manager", "")]
-    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign>"}, "manager")]
+    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign_id>"}, "manager")]
 
 
 @pytest.mark.parametrize("api_path", ["generate", "transition"])
@@ -171,7 +172,7 @@ def test_regenerate(manager_web: Client, manager_client: APIClient, api_path: st
     assert web["transitions"] == [
         ("in_review", "draft", "manager", actions.REGENERATE_NOTE), ("draft", "generating", "manager", ""),
     ]
-    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign>", "force": True}, "manager")]
+    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign_id>", "force": True}, "manager")]
 
 
 @pytest.mark.parametrize(
@@ -207,7 +208,8 @@ def test_start_sending(manager_web: Client, manager_client: APIClient, api_path:
     assert web["status"] == "running" and web["transitions"] == [("approved", "running", "manager", "")]
     assert web["experiment"] is not None and web["experiment"]["started"]
     assert [arm[:2] for arm in web["experiment"]["arms"]] == [("A", "A"), ("holdout", None)]
-    assert web["jobs"] == [("send_campaign", {"campaign_id": "<campaign>"}, "manager")]
+    assert web["jobs"] == [("send_campaign", {"campaign_id": "<campaign_id>", "confirmation": "<confirmation>"},
+                            "manager")]
 
 
 def test_approve_reject_and_edit_a_variant(manager_web: Client, manager_client: APIClient) -> None:

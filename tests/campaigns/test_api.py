@@ -110,7 +110,7 @@ def test_send_needs_approval_and_starts_the_job(manager_client: APIClient, run_o
     response = manager_client.post(f"{URL}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert (job.kind, job.params, job.status) == ("send_campaign", {"campaign_id": camp.pk}, "succeeded")
+    assert (job.kind, job.params["campaign_id"], job.status) == ("send_campaign", camp.pk, "succeeded")
     assert job.result["sent"] == 1
 
 

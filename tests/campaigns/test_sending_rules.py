@@ -51,8 +51,8 @@ def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) 
     sent = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 3}, format="json")
     assert sent.status_code == 202, sent.content
     entry = AuditEntry.objects.get(action="send")
-    assert (entry.actor_label, entry.target_id, entry.details) == ("manager", str(camp.pk),
-                                                                    {"recipients": 3, "job": sent.json()["id"]})
+    assert (entry.actor_label, entry.target_id, entry.details) == ("manager", str(camp.pk), {"recipients": 3})
+    assert sent.json()["params"] == {"campaign_id": camp.pk, "confirmation": entry.pk}
     assert AuditEntry.objects.filter(action="transition", details__to="running").exists()
 
 
