@@ -13,9 +13,13 @@ Steps:
   draft) and queue `generate_campaign` (params `{"campaign_id"}`, plus `"force": True` when every
   unapproved variant is to be written again). The job ends the step: `do_end_generation` moves the
   campaign to in review (draft when nothing was written or generation failed).
-- `do_start_sending(campaign, actor)`: approved -> running: the experiment is created (or its arms
-  ensured: approved variants plus the holdout), the move recorded and `send_campaign` queued. A running
-  campaign only queues another send (newcomers to the audience, requeued failures).
+- `do_start_sending(campaign, actor, confirm_recipients=N)`: approved -> running: the experiment is created
+  (or its arms ensured: approved variants plus the holdout), the move recorded and `send_campaign` queued. A
+  running campaign only queues another send (newcomers to the audience, requeued failures). Sending is a
+  deliberate act: `N` must equal `delivery.recipients_now` (the admin's confirmation page shows the number,
+  the API's `send/` takes it in the body); otherwise `RecipientsNotConfirmed` names the number.
+- `do_test_send(campaign, actor)`: the variants emailed to the acting manager's own address, marked as a
+  test (`campaigns.proofs`); refused when the user has no email address.
 - `do_transition(campaign, to, actor, note)`: a plain move of the machine (submit for review, approve
   the campaign, reopen review, back to draft, finish; finishing before running is a cancel, with a note).
 - `do_move(campaign, to, actor, note)`: what a workflow button in the admin and `POST transition/` in the
@@ -26,6 +30,10 @@ Steps:
   run again, the variant needs a new approval).
 - `do_override_winner(experiment, arm_id, actor, note)`: a manager's choice of winner, which the winner
   rule never overwrites; no arm withdraws the override.
+
+Each deliberate act leaves an audit entry (`audit.log.record`, in the step's transaction): every status move
+(transition), variant approvals and rejections, sends (with the number of recipients), test sends and
+winner overrides.
 """
 
 from __future__ import annotations
@@ -37,16 +45,19 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from audit.log import record
+from audit.models import AuditAction, AuditEntry
 from core.actors import Actor, has_perm, stored_user
 from jobs.models import Job
 from jobs.runner import start_job
 
 from . import generation
 from .analysis import choose_winner
-from .delivery import DeliveryError, check_can_send
+from .delivery import DeliveryError, check_can_send, recipients_now
 from .experiments import ExperimentError, create_experiment
 from .generation import GenerationRefused
 from .models import Arm, Campaign, CampaignTransition, Experiment, Variant
+from .proofs import proof_variants, send_proofs
 from .workflow import (
     ReviewError,
     TransitionError,
@@ -60,6 +71,20 @@ from .workflow import (
 logger = logging.getLogger(__name__)
 
 Status = Campaign.Status
+
+
+class RecipientsNotConfirmed(DeliveryError):
+    """A send without the confirmed number of recipients, or with a number the audience no longer has."""
+
+    def __init__(self, recipients: int, confirmed: int | None) -> None:
+        self.recipients = recipients
+        now = f"the send would reach {recipients:,} customer{'s' if recipients != 1 else ''} now"
+        if confirmed is None:
+            why = f"sending needs the number of recipients confirmed: {now}; confirm_recipients={recipients}"
+        else:
+            why = (f"you confirmed {confirmed:,} recipients but {now}: check the audience and confirm "
+                   f"confirm_recipients={recipients}")
+        super().__init__(why)
 
 GENERATE_JOB = "generate_campaign"
 SEND_JOB = "send_campaign"
@@ -82,6 +107,11 @@ def _sync(campaign: Campaign, locked: Campaign) -> None:
     campaign.status_changed_at = locked.status_changed_at
 
 
+def audit(actor: Actor, action: AuditAction, target: Any, details: dict[str, Any]) -> None:
+    """An audit entry for a step (inside the step's transaction: a step that rolls back leaves none)."""
+    record(actor, action, target, details=details)
+
+
 def _record_move(locked: Campaign, to: str, actor: Actor, note: str) -> CampaignTransition:
     """Check and make one move of the machine on a row locked by the caller; running stamps the experiment's
     start, finished its end."""
@@ -99,6 +129,7 @@ def _record_move(locked: Campaign, to: str, actor: Actor, note: str) -> Campaign
     elif to == Status.FINISHED:
         Experiment.objects.filter(campaign=locked, finished_at__isnull=True).update(finished_at=now)
     locked.status, locked.status_changed_by, locked.status_changed_at = to, user, now
+    audit(actor, AuditAction.TRANSITION, locked, details={"from": record.from_status, "to": to, "note": note})
     return record
 
 
@@ -124,12 +155,15 @@ def check_move(campaign: Campaign, to: str, actor: Actor) -> None:
         check_transition(campaign, to, actor)
 
 
-def do_move(campaign: Campaign, to: str, actor: Actor, note: str = "") -> Job | None:
-    """Make the step a move to `to` stands for; returns the job it queued (generating, running), if any."""
+def do_move(
+    campaign: Campaign, to: str, actor: Actor, note: str = "", *, confirm_recipients: int | None = None
+) -> Job | None:
+    """Make the step a move to `to` stands for; returns the job it queued (generating, running), if any.
+    A move to running is a send: it needs `confirm_recipients` (see `do_start_sending`)."""
     if to == Status.GENERATING:
         return do_generate(campaign, actor, force=campaign.status == Status.IN_REVIEW, note=note)
     if to == Status.RUNNING and campaign.status == Status.APPROVED:
-        return do_start_sending(campaign, actor, note=note)
+        return do_start_sending(campaign, actor, note=note, confirm_recipients=confirm_recipients)
     do_transition(campaign, to, actor, note)
     return None
 
@@ -205,18 +239,71 @@ def check_start_sending(campaign: Campaign, actor: Actor) -> None:
     check_can_send(campaign)
 
 
-def do_start_sending(campaign: Campaign, actor: Actor, note: str = "") -> Job:
+def check_recipients_confirmed(campaign: Campaign, confirm_recipients: int | None) -> int:
+    """The number of customers the send would reach now, when it is the number confirmed; else
+    RecipientsNotConfirmed naming it."""
+    recipients = recipients_now(campaign)
+    if confirm_recipients is None or confirm_recipients != recipients:
+        raise RecipientsNotConfirmed(recipients, confirm_recipients)
+    return recipients
+
+
+def do_start_sending(
+    campaign: Campaign, actor: Actor, note: str = "", *, confirm_recipients: int | None = None
+) -> Job:
     """Approved: create the experiment (arms = approved variants + holdout) or ensure its arms, move to running
-    and queue the `send_campaign` job. Running: queue another send (only customers not reached yet get one)."""
+    and queue the `send_campaign` job. Running: queue another send (only customers not reached yet get one).
+    `confirm_recipients` must be the number `delivery.recipients_now` gives (checked on the locked row)."""
     with transaction.atomic():
         locked = _locked(campaign)
         check_start_sending(locked, actor)
+        recipients = check_recipients_confirmed(locked, confirm_recipients)
         if locked.status == Status.APPROVED:
             create_experiment(locked)
             _record_move(locked, Status.RUNNING, actor, note)
-        job = start_job(SEND_JOB, {"campaign_id": locked.pk}, user=actor)
+        entry = record(actor, AuditAction.SEND, locked, details={"recipients": recipients})
+        job = start_job(SEND_JOB, {"campaign_id": locked.pk, "confirmation": entry.pk}, user=actor)
     _sync(campaign, locked)
     return job
+
+
+def check_send_job(campaign: Campaign, job_id: int, confirmation: int | None) -> None:
+    """A send job runs only as the send step queued it: its `confirmation` is the step's audit entry for this
+    campaign, held by no other job (a retry keeps the job). One queued around the step (`POST /jobs/`) would
+    send without a confirmed number of recipients."""
+    confirmed = confirmation is not None and AuditEntry.objects.filter(
+        pk=confirmation, action=AuditAction.SEND, target_type=Campaign._meta.label_lower, target_id=str(campaign.pk),
+    ).exists()
+    reused = Job.objects.filter(kind=SEND_JOB, params__confirmation=confirmation).exclude(pk=job_id).exists()
+    if not confirmed or reused:
+        raise DeliveryError(
+            f"a send starts with its number of recipients confirmed (the admin's \"Start (send)\" or POST "
+            f"/campaigns/{campaign.pk}/send/ with confirm_recipients); job {job_id} was queued around that step"
+        )
+
+
+def check_test_send(campaign: Campaign, actor: Actor) -> str:
+    """Campaign managers test a campaign with variants, at their own address; returns the address."""
+    check_permission(actor)
+    user = stored_user(actor)
+    address = (user.email if user is not None else "").strip()
+    if not address:
+        raise DeliveryError(
+            "a test is sent to your own email address and your user has none: add it to your account first"
+        )
+    if not proof_variants(campaign):
+        raise DeliveryError("the campaign has no variants to test yet: generate or write copy first")
+    return address
+
+
+def do_test_send(campaign: Campaign, actor: Actor) -> list[str]:
+    """Email the variants to the acting manager, marked "[TEST]" (`campaigns.proofs`: no message, no
+    exposure, nothing counted in the experiment); returns the labels sent."""
+    address = check_test_send(campaign, actor)
+    with transaction.atomic():
+        labels = send_proofs(campaign, address)
+        audit(actor, AuditAction.TEST_SEND, campaign, details={"to": address, "variants": labels})
+    return labels
 
 
 # --- variant review ---------------------------------------------------------------------------------------
@@ -266,6 +353,7 @@ def do_approve_variant(variant: Variant, actor: Actor) -> Variant:
     with transaction.atomic():
         locked = _locked_variant(variant)
         check_approve_variant(locked, actor)
+        audit(actor, AuditAction.APPROVE, locked, details={"campaign": locked.campaign_id, "label": locked.label})
         return _review(variant, locked, actor, Variant.Status.APPROVED, "")
 
 
@@ -274,6 +362,8 @@ def do_reject_variant(variant: Variant, actor: Actor, reason: str) -> Variant:
     with transaction.atomic():
         locked = _locked_variant(variant)
         check_reject_variant(locked, actor, reason)
+        audit(actor, AuditAction.REJECT, locked,
+              details={"campaign": locked.campaign_id, "label": locked.label, "reason": reason.strip()})
         return _review(variant, locked, actor, Variant.Status.REJECTED, reason.strip())
 
 
@@ -355,6 +445,8 @@ def do_override_winner(experiment: Experiment, arm_id: int | str | None, actor: 
         locked.winner_overridden_by = stored_user(actor) if arm is not None else None
         locked.winner_note = note
         locked.save(update_fields=["winner", "winner_overridden_by", "winner_note"])
+        audit(actor, AuditAction.OVERRIDE, locked,
+              details={"what": "winner", "arm": arm.key if arm is not None else None, "note": note})
         if arm is None:
             choose_winner(locked)
     experiment.refresh_from_db()

@@ -20,7 +20,9 @@ campaign moves to running, the `send_campaign` job is queued); this module is th
    at-most-once: a crash between the claim and the send leaves messages "sent" without a `provider_id`;
    they are counted as `unconfirmed`, never re-sent automatically.
 5. Email goes through Django's email framework (`EmailMultiAlternatives`, one connection per batch;
-   `provider_id` is the Message-ID); SMS and push go to `CAMPAIGN_WEBHOOK_URL` as one JSON POST per batch,
+   `provider_id` is the Message-ID), each with `List-Unsubscribe` and `List-Unsubscribe-Post` (one-click,
+   RFC 8058) naming the customer's signed link, which the body carries too (`customers.unsubscribe`);
+   SMS and push go to `CAMPAIGN_WEBHOOK_URL` as one JSON POST per batch,
    or without it to a JSONL file under `CAMPAIGN_EXPORT_DIR` for the provider to pick up.
 6. Each message that left gets an EXPOSURE event (`external_id` "exposure-<message id>", attributes
    `{"campaign", "message", "arm", "variant"}`), idempotent like the messages.
@@ -45,10 +47,12 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from core.progress import NO_PROGRESS, Progress
 from customers.models import Customer, Event, EventType
+from customers.unsubscribe import list_unsubscribe_headers
 
 from .audience import audience_queryset, consenting, reachable_q, recipient_of
 from .experiments import assign
@@ -86,6 +90,17 @@ def check_can_send(campaign: Campaign) -> None:
         problems += experiment_problems(campaign)
     if problems:
         raise DeliveryError("cannot send: " + "; ".join(problems))
+
+
+def recipients_now(campaign: Campaign) -> int:
+    """How many customers a send started now would reach: the audience not yet assigned to the experiment
+    (all of it before the first send). The holdout's share of them is assigned and gets no message."""
+    queryset = audience_queryset(campaign)
+    experiment = Experiment.objects.filter(campaign=campaign).first()
+    if experiment is not None:
+        assigned = Assignment.objects.filter(experiment=experiment, customer_id=OuterRef("pk"))
+        queryset = queryset.exclude(Exists(assigned))
+    return queryset.count()
 
 
 def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
@@ -183,7 +198,7 @@ def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
     try:
         for item in claimed:
             message, rendered = item.message, item.rendered
-            message_id = make_msgid(domain=_mail_domain())
+            message_id = make_msgid(domain=mail_domain())
             email = EmailMultiAlternatives(
                 subject=rendered.subject,
                 body=rendered.body,
@@ -193,6 +208,7 @@ def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
                     "Message-ID": message_id,
                     "X-Campaign-Id": str(campaign.pk),
                     "X-Message-Id": str(message.pk),
+                    **list_unsubscribe_headers(message.customer),
                 },
                 connection=connection,
             )
@@ -211,7 +227,7 @@ def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
         connection.close()
 
 
-def _mail_domain() -> str:
+def mail_domain() -> str:
     sender = str(settings.DEFAULT_FROM_EMAIL)
     return sender.rsplit("@", 1)[-1].strip("> ") if "@" in sender else "localhost"
 

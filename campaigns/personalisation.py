@@ -10,7 +10,8 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
   product, UTM tags (not in SMS) and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click
   attribution;
   `{products}` in the copy marks where they go, else they follow the body;
-- ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it);
+- ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it); an email
+  then ends with the customer's signed unsubscribe link (`customers.unsubscribe`; the headers carry it too);
 - respects the channel limits of `campaigns.channels.LIMITS` (subject, preheader; the whole body for SMS 160
   and push 178): the product list is shortened first, then the copy (never the required text). Email
   bodies may grow past the generation limit with the greeting and the product list.
@@ -29,6 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from catalog.models import Product
 from customers.models import Customer
+from customers.unsubscribe import unsubscribe_url
 from recommendations.models import RecommendationSet
 from recommendations.ranking import recommend_for_customer
 
@@ -106,7 +108,7 @@ def choose_products(variant: Variant, customer: Customer) -> list[Product]:
     """Active, in-stock products for this message, best first (see the module docstring)."""
     campaign = variant.campaign
     ids: list[int] = []
-    if campaign.recommend_products:
+    if campaign.recommend_products and customer.pk is not None:  # a test send's sample customer is not stored
         ids = _recommended_ids(customer)
     if not ids:
         if variant.product_id:
@@ -183,8 +185,14 @@ def _html(subject: str, preheader: str, body: str) -> str:
     return f"<html><head><title>{html_lib.escape(subject)}</title></head><body>{hidden}{paragraphs}</body></html>"
 
 
-def render(variant: Variant, customer: Customer, *, message_id: int | None = None) -> RenderedMessage:
-    """The variant filled in for `customer` (name, products with tracked links, required text), within limits."""
+UNSUBSCRIBE_LABEL = "Unsubscribe:"
+
+
+def render(
+    variant: Variant, customer: Customer, *, message_id: int | None = None, unsubscribe: str | None = None
+) -> RenderedMessage:
+    """The variant filled in for `customer` (name, products with tracked links, required text), within limits.
+    Email ends with `unsubscribe` (default: the customer's signed link; a test link for an unsaved customer)."""
     campaign = variant.campaign
     channel = campaign.channel
     limits: dict[str, int] = LIMITS.get(channel, {})
@@ -208,6 +216,9 @@ def render(variant: Variant, customer: Customer, *, message_id: int | None = Non
     # email bodies grow with the greeting and product list; only SMS and push have hard total limits
     body_limit = None if channel == Campaign.Channel.EMAIL else limits.get("body")
     body, kept = _fit(copy, products, campaign.required_text.strip(), channel, body_limit)
+    if channel == Campaign.Channel.EMAIL:
+        link = unsubscribe if unsubscribe is not None else unsubscribe_url(customer if customer.pk else None)
+        body = f"{body.rstrip()}\n\n{UNSUBSCRIBE_LABEL} {link}"
     html = _html(subject, preheader, body) if channel == Campaign.Channel.EMAIL else ""
     return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept, html=html)
 

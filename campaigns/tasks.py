@@ -43,9 +43,11 @@ def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False
     queue="default",
     description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
 )
-def send_campaign_job(ctx: JobContext, campaign_id: int) -> dict[str, Any]:
-    """Send the running campaign (`actions.do_start_sending` started it) to everyone not reached yet."""
+def send_campaign_job(ctx: JobContext, campaign_id: int, confirmation: int | None = None) -> dict[str, Any]:
+    """Send the running campaign (`actions.do_start_sending` started it) to everyone not reached yet; a job
+    the step did not queue refuses (`actions.check_send_job`)."""
     campaign = Campaign.objects.get(pk=campaign_id)
+    actions.check_send_job(campaign, ctx.job.pk, confirmation)
     return dict(delivery.send_campaign(campaign, progress=ctx))
 
 

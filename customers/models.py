@@ -234,3 +234,57 @@ class ErasedCustomer(models.Model):
 
     def __str__(self) -> str:
         return self.pseudonym
+
+
+# --- What retention carried over from deleted events (customers/retention.py) ------------------------------
+
+
+class CarriedTotals(models.Model):
+    """A customer's order figures from events the retention job deleted: added back whenever a profile is
+    computed, so orders, revenue, first/last order and last seen stay as they were with the events."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="carried")
+    orders = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+    last_order_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+    events = models.PositiveIntegerField(default=0, help_text="How many events were folded in and deleted.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "carried totals"
+
+    def __str__(self) -> str:
+        return f"Carried totals of {self.customer_id}"
+
+
+class CarriedProductWeight(models.Model):
+    """The decayed interest weight of a customer's deleted events on one product, as of `as_of` (exponential
+    decay: worth `weight * decay(now - as_of)` at any later time, exactly what the events would give)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="+")
+    weight = models.FloatField()
+    as_of = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "product"], name="carried_product_once")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} x product {self.product_id}: {self.weight:.3f}"
+
+
+class CarriedSearchWeight(models.Model):
+    """The decayed weight of a customer's deleted searches for one (normalised) query, as of `as_of`."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    query = models.CharField(max_length=500)
+    weight = models.FloatField()
+    as_of = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["customer", "query"], name="carried_search_once")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} x {self.query!r}: {self.weight:.3f}"

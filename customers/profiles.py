@@ -14,6 +14,9 @@ was folded in is only counted again by a full rebuild (`rebuild_profiles`).
 
 Interests (`interests.py`), orders and RFM (`rfm.py`) and the lifecycle stage (`lifecycle.py`) are
 recomputed from all of a customer's events on each update: they are aggregates, cheap in SQL, and exact.
+"All events" includes what retention carried over from deleted ones (`retention.py`: decayed weights per
+product and query, order totals), read in the same statement as the events, so a rebuild after a purge
+gives the profile it gave before.
 
 Everything works on batches of customers with set-based queries (a handful of queries per batch, never
 one per event), so a rebuild scales to 100,000 customers.
@@ -39,7 +42,7 @@ from core.progress import NO_PROGRESS, Progress
 from . import behaviour
 from .interests import ProductFacts, ProductWeights, SearchWeights, interests
 from .lifecycle import ensure_lifecycle_segments, lifecycle_of, refresh_lifecycle_sizes
-from .models import Customer, CustomerProfile, Event, EventType
+from .models import CarriedProductWeight, CarriedSearchWeight, Customer, CustomerProfile, Event, EventType
 from .queries import EmbedTexts, embed_queries
 from .rfm import order_facts, score_rfm
 
@@ -71,12 +74,19 @@ class _Run:
 
 
 def _event_weights(
-    customer_ids: Sequence[int], after: Sequence[int], run: _Run
+    customer_ids: Sequence[int], after: Sequence[int], run: _Run, *, carried: bool = False
 ) -> tuple[ProductWeights, SearchWeights]:
     """(customer, product, decayed weight) and (customer, query, decayed weight) for events with
-    after[customer] < id <= snapshot."""
+    after[customer] < id <= snapshot; with `carried`, plus the weights retention kept of deleted events."""
     event = Event._meta.db_table
     decay = behaviour.decay_sql("e.occurred_at", "%(now)s")
+    kept = behaviour.decay_sql("c.as_of", "%(now)s")
+    carried_products = carried_searches = ""
+    if carried:
+        carried_products = f"""UNION ALL SELECT c.customer_id, c.product_id, c.weight * {kept}
+            FROM {CarriedProductWeight._meta.db_table} c WHERE c.customer_id = ANY(%(ids)s)"""
+        carried_searches = f"""UNION ALL SELECT c.customer_id, c.query, c.weight * {kept}
+            FROM {CarriedSearchWeight._meta.db_table} c WHERE c.customer_id = ANY(%(ids)s)"""
     params: dict[str, Any] = {
         "ids": list(customer_ids),
         "after": list(after),
@@ -89,16 +99,21 @@ def _event_weights(
                 ON e.customer_id = c.cid AND e.id > c.after AND e.id <= %(snapshot)s"""
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT e.customer_id, e.product_id, SUM({behaviour.weight_sql("e.type")} * {decay})
-                {scope} WHERE e.type = ANY(%(types)s) AND e.product_id IS NOT NULL
-                GROUP BY e.customer_id, e.product_id""",
+            f"""SELECT cid, pid, SUM(w) FROM (
+                    SELECT e.customer_id AS cid, e.product_id AS pid, {behaviour.weight_sql("e.type")} * {decay} AS w
+                    {scope} WHERE e.type = ANY(%(types)s) AND e.product_id IS NOT NULL
+                    {carried_products}) t
+                GROUP BY cid, pid""",
             params,
         )
         products = cursor.fetchall()
         cursor.execute(
-            f"""SELECT e.customer_id, lower(btrim(e.query)), SUM({behaviour.SEARCH_WEIGHT!r}::float8 * {decay})
-                {scope} WHERE e.type = %(search)s AND btrim(e.query) <> ''
-                GROUP BY e.customer_id, lower(btrim(e.query))""",
+            f"""SELECT cid, q, SUM(w) FROM (
+                    SELECT e.customer_id AS cid, lower(btrim(e.query)) AS q,
+                           {behaviour.SEARCH_WEIGHT!r}::float8 * {decay} AS w
+                    {scope} WHERE e.type = %(search)s AND btrim(e.query) <> ''
+                    {carried_searches}) t
+                GROUP BY cid, q""",
             params,
         )
         searches = cursor.fetchall()
@@ -157,7 +172,7 @@ def _process_batch(customer_ids: list[int], run: _Run, *, incremental: bool) -> 
         )
     }
     zeros = [0] * len(customer_ids)
-    all_products, all_searches = _event_weights(customer_ids, zeros, run)
+    all_products, all_searches = _event_weights(customer_ids, zeros, run, carried=True)
     if incremental:
         after = [existing[c].last_event_id if c in existing else 0 for c in customer_ids]
         new_products, new_searches = _event_weights(customer_ids, after, run)

@@ -14,7 +14,7 @@ from typing import Any
 from django.db import connection
 
 from . import behaviour
-from .models import CustomerProfile, Event
+from .models import CarriedTotals, CustomerProfile, Event
 
 OrderFacts = tuple[int, Any, datetime | None, datetime | None, datetime | None]
 """(orders, revenue, first order, last order, last event of any type)."""
@@ -22,18 +22,28 @@ OrderFacts = tuple[int, Any, datetime | None, datetime | None, datetime | None]
 
 def order_facts(customer_ids: Sequence[int]) -> dict[int, OrderFacts]:
     """Orders (distinct order ids of purchases; a purchase without one is an order of its own timestamp),
-    revenue, first and last order, last event of any type: one GROUP BY for the batch."""
-    event = Event._meta.db_table
+    revenue, first and last order, last event of any type: one GROUP BY for the batch, joined with what
+    retention carried over from deleted events (`CarriedTotals`; retention deletes an order's lines together,
+    so no order is on both sides)."""
+    event, carried = Event._meta.db_table, CarriedTotals._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"""SELECT customer_id,
-                       COUNT(DISTINCT COALESCE(NULLIF(order_id, ''), 'at:' || occurred_at::text))
-                           FILTER (WHERE type = ANY(%(purchase)s)),
-                       COALESCE(SUM(value) FILTER (WHERE type = ANY(%(purchase)s)), 0),
-                       MIN(occurred_at) FILTER (WHERE type = ANY(%(purchase)s)),
-                       MAX(occurred_at) FILTER (WHERE type = ANY(%(purchase)s)),
-                       MAX(occurred_at)
-                FROM {event} WHERE customer_id = ANY(%(ids)s) GROUP BY customer_id""",
+            f"""WITH ev AS (
+                    SELECT customer_id,
+                           COUNT(DISTINCT COALESCE(NULLIF(order_id, ''), 'at:' || occurred_at::text))
+                               FILTER (WHERE type = ANY(%(purchase)s)) AS orders,
+                           COALESCE(SUM(value) FILTER (WHERE type = ANY(%(purchase)s)), 0) AS revenue,
+                           MIN(occurred_at) FILTER (WHERE type = ANY(%(purchase)s)) AS first_order,
+                           MAX(occurred_at) FILTER (WHERE type = ANY(%(purchase)s)) AS last_order,
+                           MAX(occurred_at) AS seen
+                    FROM {event} WHERE customer_id = ANY(%(ids)s) GROUP BY customer_id),
+                c AS (SELECT * FROM {carried} WHERE customer_id = ANY(%(ids)s))
+                SELECT COALESCE(ev.customer_id, c.customer_id),
+                       COALESCE(ev.orders, 0) + COALESCE(c.orders, 0),
+                       COALESCE(ev.revenue, 0) + COALESCE(c.revenue, 0),
+                       LEAST(ev.first_order, c.first_order_at), GREATEST(ev.last_order, c.last_order_at),
+                       GREATEST(ev.seen, c.last_seen_at)
+                FROM ev FULL OUTER JOIN c ON c.customer_id = ev.customer_id""",
             {"ids": list(customer_ids), "purchase": sorted(str(t) for t in behaviour.PURCHASE_EVENTS)},
         )
         return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in cursor.fetchall()}

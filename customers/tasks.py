@@ -7,13 +7,14 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 
 from core.actors import Actor
 from core.moments import parse_now
 from jobs.models import Job
 from jobs.runner import JobContext, job_kind, start_unless_queued
 
-from . import profiles, segments
+from . import profiles, retention, segments
 from .predictions import train_predictions
 
 
@@ -62,3 +63,26 @@ def train_predictions_job(
     is one unit per target, with trained, refused and scored counts."""
     result = train_predictions(parse_now(now), targets, activate_new=bool(activate), job_id=ctx.job.pk, progress=ctx)
     return result.as_dict()
+
+
+@job_kind("purge_old_events", queue="default",
+          description="Fold events older than EVENT_RETENTION_DAYS into the profiles and delete them.")
+def purge_old_events_job(ctx: JobContext, older_than_days: int | None = None, now: str | None = None) -> dict[str, Any]:
+    """Retention (`customers.retention`): by customer batches; running it twice deletes nothing more."""
+    result = retention.purge_old_events(older_than_days=older_than_days, now=parse_now(now), progress=ctx)
+    ctx.count(deleted=result["deleted"])
+    return result
+
+
+def request_event_purge(user: Actor = None) -> Job | None:
+    """Start the retention job unless one is queued; nothing when EVENT_RETENTION_DAYS is 0 (keep forever)."""
+    if settings.EVENT_RETENTION_DAYS <= 0:
+        return None
+    return start_unless_queued("purge_old_events", user)
+
+
+@shared_task(name="customers.request_event_purge")
+def request_event_purge_task() -> int | None:
+    """Beat entry point (daily)."""
+    job = request_event_purge()
+    return None if job is None else job.pk

@@ -15,6 +15,9 @@ Variables (all optional in development):
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
   EARLIEST_DATE  events, reviews and questions dated before it are refused (default 1990-01-01)
+  PUBLIC_BASE_URL   where customers reach this server (absolute links in emails: unsubscribe)
+  UNSUBSCRIBE_MAILTO   optional address for mailto List-Unsubscribe (the shop processes that mailbox)
+  EVENT_RETENTION_DAYS   events older than this are folded into the profiles and deleted (0: keep forever)
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 import re
 import secrets
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -121,6 +125,8 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Thompson-sampling experiments re-weight when their own `reweight_hours` have passed; this only asks
     "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
+    # events older than EVENT_RETENTION_DAYS are folded into the profiles and deleted (nothing when 0)
+    "purge-old-events": {"task": "customers.request_event_purge", "schedule": 86400},
 }
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 
@@ -260,6 +266,27 @@ if CAMPAIGN_WEBHOOK_URL and not CAMPAIGN_WEBHOOK_URL.startswith(("http://", "htt
 CAMPAIGN_WEBHOOK_TOKEN = env_str("CAMPAIGN_WEBHOOK_TOKEN", "")  # sent as a Bearer token when set
 CAMPAIGN_WEBHOOK_TIMEOUT = env_int("CAMPAIGN_WEBHOOK_TIMEOUT", 10, minimum=1)
 CAMPAIGN_EXPORT_DIR = Path(env_str("CAMPAIGN_EXPORT_DIR", str(VAR_DIR / "exports")))
+# Where customers reach this server: the unsubscribe links in every email are absolute (a mail client has no
+# other base). No path after the host except a prefix, no query.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+_public = urlsplit(PUBLIC_BASE_URL)
+if _public.scheme not in ("http", "https") or not _public.netloc or _public.query or _public.fragment:
+    raise ImproperlyConfigured(
+        f"PUBLIC_BASE_URL={PUBLIC_BASE_URL!r} must be an http(s) address such as https://marketing.shop.example"
+    )
+# Optional: a mailbox the shop reads for mailto unsubscribes (List-Unsubscribe carries both when set).
+UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", "")
+if UNSUBSCRIBE_MAILTO and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", UNSUBSCRIBE_MAILTO):
+    raise ImproperlyConfigured(f"UNSUBSCRIBE_MAILTO={UNSUBSCRIBE_MAILTO!r} is not an email address.")
+
+# --- Retention -------------------------------------------------------------------------------------------
+# Events older than this many days are folded into the profiles (customers.retention) and deleted by a daily
+# job; 0 keeps them forever. Under 30 days would cut into attribution windows and live ranking's history.
+EVENT_RETENTION_DAYS = env_int("EVENT_RETENTION_DAYS", 730, minimum=0)
+if 0 < EVENT_RETENTION_DAYS < 30:
+    raise ImproperlyConfigured(
+        f"EVENT_RETENTION_DAYS={EVENT_RETENTION_DAYS}: use 0 (keep events forever) or at least 30 days."
+    )
 
 # --- REST API -------------------------------------------------------------------------------------------
 # Dates before this (or more than a day in the future) are refused on every way in: see core.moments

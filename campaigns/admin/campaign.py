@@ -107,7 +107,8 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
             {"fields": ["status_badge", "status_changed", "history", "created_by", "created_at", "updated_at"]},
         ),
     ]
-    actions = ["generate_copy", "submit_for_review", "approve_campaigns", "start_campaigns", "finish_campaigns"]
+    # no bulk "start": a send is confirmed one campaign at a time, with its number of recipients
+    actions = ["generate_copy", "submit_for_review", "approve_campaigns", "finish_campaigns"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Campaign]:
         return (
@@ -212,10 +213,6 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
     def approve_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._bulk(request, queryset, Status.APPROVED)
 
-    @admin.action(description="Start (create the experiment and send)", permissions=["change"])
-    def start_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
-        self._bulk(request, queryset, Status.RUNNING)
-
     @admin.action(description="Finish running campaigns", permissions=["change"])
     def finish_campaigns(self, request: HttpRequest, queryset: QuerySet[Campaign]) -> None:
         self._bulk(request, queryset, Status.FINISHED)
@@ -237,6 +234,7 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
 
         return [
             view(self.transition_view, "transition"),
+            view(self.test_send_view, "test-send"),
             view(self.review_view, "review"),
             view(self.preview_view, "preview"),
             view(self.results_view, "results"),

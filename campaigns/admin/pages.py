@@ -2,7 +2,10 @@
 the workflow buttons, and the view each button posts to.
 
 A button is one step of `campaigns.actions` (`do_move`: generating and running also queue their jobs);
-a refusal is shown with the step's own message (messages framework). Someone who may not change the
+a refusal is shown with the step's own message (messages framework). "Start (send)" first shows a
+confirmation page naming the number of recipients ("Send to 1,203 customers?"), whose button posts that
+number back (`confirm_recipients`, checked again by the step); "Send a test to me" emails the variants to
+the manager (`do_test_send`). Someone who may not change the
 campaign (an analyst) sees no buttons, and a forged post gets a 403 page with the same message the API
 answers with.
 """
@@ -22,7 +25,8 @@ from django.utils.safestring import SafeString
 
 from jobs.runner import UnknownJobKind
 
-from ..actions import REFUSALS, check_move, do_move
+from ..actions import REFUSALS, check_move, do_move, do_test_send
+from ..delivery import recipients_now
 from ..models import Campaign
 from ..workflow import ALLOWED
 from .formatting import STATUS_COLOURS, badge
@@ -42,6 +46,7 @@ TRANSITION_LABELS: dict[tuple[str, str], str] = {
     (Status.RUNNING, Status.FINISHED): "Finish",
 }
 REFUSED_TEMPLATE = "admin/campaigns/campaign/refused.html"
+CONFIRM_SEND_TEMPLATE = "admin/campaigns/campaign/confirm_send.html"
 
 
 def transition_label(current: str, to: str) -> str:
@@ -116,11 +121,13 @@ class CampaignPages(admin.ModelAdmin[Campaign]):
             })
         return buttons
 
-    def apply_transition(self, request: HttpRequest, campaign: Campaign, to: str, note: str = "") -> bool:
+    def apply_transition(
+        self, request: HttpRequest, campaign: Campaign, to: str, note: str = "", confirm_recipients: int | None = None
+    ) -> bool:
         """Make one step (`actions.do_move`) and say what happened; a refusal is shown with its reason.
         PermissionDenied is left to the caller."""
         try:
-            job = do_move(campaign, to, request.user, note)
+            job = do_move(campaign, to, request.user, note, confirm_recipients=confirm_recipients)
         except REFUSALS as exc:
             self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
             return False
@@ -142,13 +149,63 @@ class CampaignPages(admin.ModelAdmin[Campaign]):
         if request.method != "POST":
             return HttpResponseRedirect(change_url)
         to = request.POST.get("to", "")
+        note = request.POST.get("note", "").strip()
+        raw_confirm = request.POST.get("confirm_recipients", "")
         if to not in Status.values:
             self.message_user(request, f"Unknown status {to!r}.", messages.ERROR)
+        elif self._is_send(campaign, to) and not raw_confirm:
+            return self.confirm_send(request, campaign, note)
         else:
+            confirm = int(raw_confirm) if raw_confirm.isdigit() else None
             try:
-                self.apply_transition(request, campaign, to, request.POST.get("note", "").strip())
+                self.apply_transition(request, campaign, to, note, confirm)
             except PermissionDenied as exc:
                 return self.refused(request, campaign, exc)
         next_url = request.POST.get("next", "")
         own = next_url.startswith(reverse("admin:campaigns_campaign_changelist"))
         return HttpResponseRedirect(next_url if own else change_url)
+
+    # -- sending: the confirmation page and the test send --
+
+    @staticmethod
+    def _is_send(campaign: Campaign, to: str) -> bool:
+        return to == Status.RUNNING and campaign.status == Status.APPROVED
+
+    def confirm_send(self, request: HttpRequest, campaign: Campaign, note: str) -> HttpResponse:
+        """"Send to 1,203 customers?": the step's checks first (a refusal is shown as for any button), then
+        the number the send would reach now, which the page's button posts back."""
+        try:
+            check_move(campaign, Status.RUNNING, request.user)
+        except PermissionDenied as exc:
+            return self.refused(request, campaign, exc)
+        except REFUSALS as exc:
+            self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+        recipients = recipients_now(campaign)
+        context = {
+            **self._page_context(request, campaign),
+            "title": f"Send to {recipients:,} customer{'s' if recipients != 1 else ''}?",
+            "recipients": recipients,
+            "recipients_text": f"{recipients:,}",
+            "note": note,
+            "test_address": getattr(request.user, "email", ""),
+        }
+        return TemplateResponse(request, CONFIRM_SEND_TEMPLATE, context)
+
+    def test_send_view(self, request: HttpRequest, object_id: int) -> HttpResponse:
+        campaign = self._viewable(request, object_id)
+        change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        if request.method != "POST":
+            return HttpResponseRedirect(change_url)
+        try:
+            labels = do_test_send(campaign, request.user)
+        except PermissionDenied as exc:
+            return self.refused(request, campaign, exc)
+        except REFUSALS as exc:
+            self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
+        else:
+            to = getattr(request.user, "email", "")
+            sent = f"{campaign}: test sent to {to} (variants {', '.join(labels)})."
+            self.message_user(request, sent, messages.SUCCESS)
+        next_url = request.POST.get("next", "")
+        return HttpResponseRedirect(next_url if next_url.startswith(change_url) else change_url)

@@ -126,6 +126,18 @@ class TransitionSerializer(serializers.Serializer[Any]):
             raise serializers.ValidationError(f"unknown status {value!r}; statuses are {statuses}")
         return value
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    confirm_recipients = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0,
+        help_text="Needed to move an approved campaign to running (a send): the number of recipients, as "
+                  "`audience/` or a refused send names it.",
+    )
+
+
+class SendSerializer(serializers.Serializer[Any]):
+    confirm_recipients = serializers.IntegerField(
+        required=False, allow_null=True, default=None, min_value=0,
+        help_text="The number of customers the send reaches now (a refused send names it): sending is deliberate.",
+    )
 
 
 class GenerateSerializer(serializers.Serializer[Any]):
@@ -169,6 +181,14 @@ PREVIEW_RESPONSE = inline_serializer(
     },
 )
 ERROR_RESPONSE = inline_serializer("CampaignError", {"detail": serializers.CharField()})
+SEND_REFUSED_RESPONSE = inline_serializer(
+    "CampaignSendRefused",
+    {"detail": serializers.CharField(), "recipients": serializers.IntegerField(required=False)},
+)
+TEST_SEND_RESPONSE = inline_serializer(
+    "CampaignTestSend",
+    {"to": serializers.EmailField(), "variants": serializers.ListField(child=serializers.CharField())},
+)
 
 WINNER_RESPONSE = inline_serializer(
     "CampaignWinner",

@@ -7,8 +7,10 @@ of its copy variants.
                                  also queues the generation job, approved to running creates the experiment
                                  and queues the send, as in the admin
 /campaigns/{id}/generate/        POST {force}: the generate step (`do_generate`): generating + `generate_campaign`
-/campaigns/{id}/send/            POST: the start-sending step (`do_start_sending`): approved -> running +
-                                 `send_campaign`; a running campaign gets another send (newcomers)
+/campaigns/{id}/send/            POST {confirm_recipients}: the start-sending step (`do_start_sending`):
+                                 approved -> running + `send_campaign`; a running campaign gets another send
+                                 (newcomers). Without the current number of recipients: 400 naming it
+/campaigns/{id}/test-send/       POST: the variants emailed to the requesting manager, marked [TEST]
 /campaigns/{id}/winner/          POST {arm, note}: a manager's choice of winner (`do_override_winner`)
 /campaigns/{id}/audience/        GET ?sample=n: size and the first customers
 /campaigns/{id}/preview/         GET ?customer=<id>&variant=<id>: the message as that customer would get it
@@ -55,6 +57,8 @@ from .serializers import (
     AUDIENCE_RESPONSE,
     ERROR_RESPONSE,
     PREVIEW_RESPONSE,
+    SEND_REFUSED_RESPONSE,
+    TEST_SEND_RESPONSE,
     WINNER_RESPONSE,
     AudienceCustomerSerializer,
     CampaignDetailSerializer,
@@ -62,6 +66,7 @@ from .serializers import (
     CampaignSerializer,
     GenerateSerializer,
     RejectSerializer,
+    SendSerializer,
     TransitionSerializer,
     VariantSerializer,
     WinnerSerializer,
@@ -84,6 +89,16 @@ class JobsUnavailable(APIException):
     default_detail = "the job cannot be queued"
 
 
+class SendNotConfirmed(APIException):
+    """400 with the number to confirm, as a number (a ValidationError would turn it into a string)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+
+    def __init__(self, message: str, recipients: int) -> None:
+        super().__init__(message)
+        self.detail: Any = {"detail": message, "recipients": recipients}
+
+
 def _step(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run a step (or a domain read), turning its refusals into API errors: 403 for the user, 400 for the
     campaign's state, 503 when the job it needs is not registered."""
@@ -91,6 +106,8 @@ def _step(func: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return func(*args, **kwargs)
     except DjangoPermissionDenied as exc:
         raise PermissionDenied(str(exc)) from exc
+    except actions.RecipientsNotConfirmed as exc:
+        raise SendNotConfirmed(str(exc), exc.recipients) from exc
     except actions.REFUSALS as exc:
         raise ValidationError({"detail": str(exc)}) from exc
     except AudienceError as exc:
@@ -176,7 +193,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "variant), approved -> running creates the experiment and queues the send. 400 names the reason."
         ),
         request=TransitionSerializer,
-        responses={200: CampaignSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
+        responses={200: CampaignSerializer, 400: SEND_REFUSED_RESPONSE, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def transition(self, request: Request, pk: str | None = None) -> Response:
@@ -184,7 +201,8 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         params = TransitionSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        _step(actions.do_move, campaign, data["to"], request.user, data["note"])
+        _step(actions.do_move, campaign, data["to"], request.user, data["note"],
+              confirm_recipients=data["confirm_recipients"])
         return Response(CampaignSerializer(self.get_queryset().get(pk=campaign.pk)).data)
 
     @extend_schema(
@@ -209,14 +227,37 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         description=(
             "Starts sending: an approved campaign gets its experiment (arms: the approved variants and a holdout) "
             "and moves to running; a `send_campaign` job assigns the audience to the arms and sends one message "
-            "per customer (never twice). A running campaign gets another send (customers not reached yet)."
+            "per customer (never twice). A running campaign gets another send (customers not reached yet). "
+            "Sending is deliberate: `confirm_recipients` must be the number of customers the send reaches now "
+            "(the audience not yet assigned); without it or with another number the answer is 400 with "
+            "`recipients`, the number to confirm."
         ),
-        request=None,
-        responses={202: JobSerializer, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
+        request=SendSerializer,
+        responses={202: JobSerializer, 400: SEND_REFUSED_RESPONSE, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], permission_classes=[StepPermissions])
     def send(self, request: Request, pk: str | None = None) -> Response:
-        return _queued(_step(actions.do_start_sending, self.get_object(), request.user))
+        campaign = self.get_object()
+        params = SendSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        confirm = params.validated_data["confirm_recipients"]
+        return _queued(_step(actions.do_start_sending, campaign, request.user, confirm_recipients=confirm))
+
+    @extend_schema(
+        summary="Send a test to yourself",
+        description=(
+            "Emails every variant (approved first, at most 10) to the requesting user's own address, rendered for "
+            "a sample customer and marked as a test (subject starting \"[TEST]\", header X-Test-Send). No message "
+            "is recorded and nothing counts in the experiment. 400 when the user has no email address."
+        ),
+        request=None,
+        responses={200: TEST_SEND_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+    )
+    @action(detail=True, methods=["post"], url_path="test-send", permission_classes=[StepPermissions])
+    def test_send(self, request: Request, pk: str | None = None) -> Response:
+        campaign = self.get_object()
+        labels = _step(actions.do_test_send, campaign, request.user)
+        return Response({"to": getattr(request.user, "email", ""), "variants": labels})
 
     @extend_schema(
         summary="Choose the winner",

@@ -27,7 +27,8 @@ _users = itertools.count(1)
 
 def client_with(*permissions: str) -> APIClient:
     """A client of a new user who holds exactly `permissions` ("app_label.codename"), in no group."""
-    user = User.objects.create_user(f"holder-{next(_users)}")
+    name = f"holder-{next(_users)}"
+    user = User.objects.create_user(name, f"{name}@example.com")  # an address of their own (test sends)
     for permission in permissions:
         app_label, codename = permission.split(".")
         user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))

@@ -175,7 +175,7 @@ class TestCampaignPreview(CampaignRead):
         return approvable()
 
     def check_read(self, obj: Model, body: Any) -> None:
-        assert body["body"].endswith(UNSUBSCRIBE_LINE)
+        assert UNSUBSCRIBE_LINE in body["body"] and "\n\nUnsubscribe: http" in body["body"]
 
 
 class TestCampaignResults(CampaignRead):

@@ -8,9 +8,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.core import mail
 from django.db.models import Model
 
-from campaigns.models import Campaign, Experiment, Variant
+from audit.models import AuditEntry
+from campaigns.delivery import recipients_now
+from campaigns.models import Campaign, Experiment, Message, Variant
 from jobs.models import Job, JobStatus
 from tests.campaigns.builders import approvable, campaign, experiment, variant
 from tests.jobs.builders import job
@@ -65,10 +68,30 @@ class TestCampaignSend(CampaignStep):
     def make_ready(self) -> Campaign:
         return approvable(status=Campaign.Status.APPROVED)
 
+    def action_body(self, obj: Model) -> dict[str, Any]:
+        assert isinstance(obj, Campaign)
+        return {"confirm_recipients": recipients_now(obj)}
+
     def check_done(self, obj: Model, body: Any) -> None:
-        assert (body["kind"], body["params"]) == ("send_campaign", {"campaign_id": obj.pk})
+        send = AuditEntry.objects.get(action="send")
+        assert (body["kind"], body["params"]) == ("send_campaign", {"campaign_id": obj.pk, "confirmation": send.pk})
         assert Campaign.objects.get(pk=obj.pk).status == Campaign.Status.RUNNING
         assert Experiment.objects.get(campaign_id=obj.pk).arms.filter(key="A").exists()
+
+
+class TestCampaignTestSend(CampaignStep):
+    action = "test-send"
+
+    def make_ready(self) -> Campaign:
+        return approvable(status=Campaign.Status.APPROVED)
+
+    def state(self, obj: Model) -> Any:
+        return super().state(obj), len(mail.outbox), AuditEntry.objects.count()
+
+    def check_done(self, obj: Model, body: Any) -> None:
+        assert body["variants"] == ["A"] and body["to"].endswith("@example.com")
+        assert [m.to for m in mail.outbox] == [[body["to"]]] and mail.outbox[0].subject.startswith("[TEST] ")
+        assert not Message.objects.exists()
 
 
 class TestCampaignWinner(CampaignStep):

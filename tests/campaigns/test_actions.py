@@ -44,7 +44,8 @@ def state(camp: Campaign) -> dict[str, Any]:
             (t.from_status, t.to_status, _name(t.user), t.note) for t in camp.transitions.order_by("at", "id")
         ],
         "jobs": [
-            (j.kind, {k: "<campaign>" if k == "campaign_id" else v for k, v in j.params.items()}, _name(j.created_by))
+            (j.kind, {k: f"<{k}>" if k in ("campaign_id", "confirmation") else v for k, v in j.params.items()},
+             _name(j.created_by))
             for j in Job.objects.filter(params__campaign_id=camp.pk).order_by("id")
         ],
         "variants": [
@@ -66,9 +67,27 @@ def state(camp: Campaign) -> dict[str, Any]:
     }
 
 
-def admin_move(web: Client, camp: Campaign, to: str, note: str = "") -> list[str]:
+def admin_move(web: Client, camp: Campaign, to: str, note: str = "", **extra: Any) -> list[str]:
     """The workflow button for `to` on the campaign's page."""
-    return messages(web.post(page("transition", camp), {"to": to, "note": note}, follow=True))
+    return messages(web.post(page("transition", camp), {"to": to, "note": note, **extra}, follow=True))
+
+
+def admin_send(web: Client, camp: Campaign, note: str = "") -> list[str]:
+    """"Start (send)", then the confirmation page's button (which posts the number it shows)."""
+    confirm = web.post(page("transition", camp), {"to": "running", "note": note})
+    assert confirm.status_code == 200, confirm.content.decode()[:500]
+    found = re.search(r'name="confirm_recipients" value="(\d+)"', confirm.content.decode())
+    assert found is not None
+    return admin_move(web, camp, "running", note, confirm_recipients=found.group(1))
+
+
+def api_send(api: APIClient, camp: Campaign, path: str = "send") -> Any:
+    """The API's send: refused without the number, which the refusal names; then confirmed with it."""
+    body: dict[str, Any] = {} if path == "send" else {"to": "running"}
+    refused = api.post(f"{API}{camp.pk}/{path}/", body, format="json")
+    assert refused.status_code == 400 and "confirm_recipients" in refused.json()["detail"], refused.json()
+    return api.post(f"{API}{camp.pk}/{path}/", {**body, "confirm_recipients": refused.json()["recipients"]},
+                    format="json")
 
 
 def admin_review(web: Client, v: Variant, action: str, **fields: str) -> list[str]:
@@ -138,7 +157,7 @@ def test_generate(manager_web: Client, manager_client: APIClient) -> None:
     )
     assert web == api
     assert web["status"] == "generating" and web["transitions"] == [("draft", "generating", "manager", "")]
-    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign>"}, "manager")]
+    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign_id>"}, "manager")]
 
 
 @pytest.mark.parametrize("api_path", ["generate", "transition"])
@@ -153,7 +172,7 @@ def test_regenerate(manager_web: Client, manager_client: APIClient, api_path: st
     assert web["transitions"] == [
         ("in_review", "draft", "manager", actions.REGENERATE_NOTE), ("draft", "generating", "manager", ""),
     ]
-    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign>", "force": True}, "manager")]
+    assert web["jobs"] == [("generate_campaign", {"campaign_id": "<campaign_id>", "force": True}, "manager")]
 
 
 @pytest.mark.parametrize(
@@ -180,17 +199,17 @@ def test_plain_moves(
 
 @pytest.mark.parametrize("api_path", ["send", "transition"])
 def test_start_sending(manager_web: Client, manager_client: APIClient, api_path: str) -> None:
-    body = {} if api_path == "send" else {"to": "running"}
     web, api = same_step(
         approved,
-        lambda c: admin_move(manager_web, c, "running"),
-        lambda c: manager_client.post(f"{API}{c.pk}/{api_path}/", body, format="json"),
+        lambda c: admin_send(manager_web, c),
+        lambda c: api_send(manager_client, c, api_path),
     )
     assert web == api
     assert web["status"] == "running" and web["transitions"] == [("approved", "running", "manager", "")]
     assert web["experiment"] is not None and web["experiment"]["started"]
     assert [arm[:2] for arm in web["experiment"]["arms"]] == [("A", "A"), ("holdout", None)]
-    assert web["jobs"] == [("send_campaign", {"campaign_id": "<campaign>"}, "manager")]
+    assert web["jobs"] == [("send_campaign", {"campaign_id": "<campaign_id>", "confirmation": "<confirmation>"},
+                            "manager")]
 
 
 def test_approve_reject_and_edit_a_variant(manager_web: Client, manager_client: APIClient) -> None:

@@ -127,7 +127,10 @@ def test_start_creates_the_experiment_and_sends(
     manager_web: Client, in_review: Campaign, manager: User, run_on_commit: None
 ) -> None:
     Campaign.objects.filter(pk=in_review.pk).update(status=Campaign.Status.APPROVED)
-    response = manager_web.post(page("transition", in_review), {"to": "running"}, follow=True)
+    confirm = manager_web.post(page("transition", in_review), {"to": "running"})
+    assert "Send to 2 customers?" in confirm.content.decode()  # nothing sent before the confirmation
+    assert not Experiment.objects.filter(campaign=in_review).exists() and not mail.outbox
+    response = manager_web.post(page("transition", in_review), {"to": "running", "confirm_recipients": 2}, follow=True)
     in_review.refresh_from_db()
     assert in_review.status == Campaign.Status.RUNNING, messages(response)
     experiment = Experiment.objects.get(campaign=in_review)

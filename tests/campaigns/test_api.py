@@ -90,7 +90,8 @@ def test_audience_and_preview(analyst_client: APIClient) -> None:
     preview = analyst_client.get(f"{URL}{camp.pk}/preview/?customer={cust.pk}&variant={v.pk}")
     assert preview.status_code == 200, preview.content
     body = preview.json()
-    assert body["body"].startswith("Hi Grace,") and body["body"].endswith(UNSUBSCRIBE_LINE)
+    copy, link = body["body"].rsplit("\n\nUnsubscribe: ", 1)
+    assert copy.startswith("Hi Grace,") and copy.endswith(UNSUBSCRIBE_LINE) and "/unsubscribe/" in link
     assert "utm_campaign=campaign-" in body["body"]
     assert analyst_client.get(f"{URL}{camp.pk}/preview/?customer=987654").status_code == 404
     assert analyst_client.get(f"{URL}{camp.pk}/preview/?variant=987654").status_code == 404
@@ -106,10 +107,10 @@ def test_send_needs_approval_and_starts_the_job(manager_client: APIClient, run_o
     assert refused.status_code == 400 and "this one is in_review" in refused.json()["detail"]
     Campaign.objects.filter(pk=camp.pk).update(status="approved")
     experiment(camp)
-    response = manager_client.post(f"{URL}{camp.pk}/send/")
+    response = manager_client.post(f"{URL}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])
-    assert (job.kind, job.params, job.status) == ("send_campaign", {"campaign_id": camp.pk}, "succeeded")
+    assert (job.kind, job.params["campaign_id"], job.status) == ("send_campaign", camp.pk, "succeeded")
     assert job.result["sent"] == 1
 
 

@@ -73,7 +73,7 @@ def test_an_approved_campaign_is_sent_only_once_started() -> None:
 
 def test_starting_to_send_moves_to_running_and_the_send_fills_the_outbox(run_on_commit: None, manager: Any) -> None:
     camp = approved_campaign(3)
-    job = do_start_sending(camp, manager)
+    job = do_start_sending(camp, manager, confirm_recipients=3)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     counts = job.result
@@ -158,7 +158,7 @@ def test_an_approved_campaign_without_experiment_gets_one(manager: Any) -> None:
     camp = campaign(status="approved")
     variant(camp, status="approved", body=f"Mugs for tea. {UNSUBSCRIBE_LINE}")
     subscriber()
-    do_start_sending(camp, manager)  # the step creates the experiment; its job (not run here) sends
+    do_start_sending(camp, manager, confirm_recipients=1)  # creates the experiment; its job (not run here) sends
     counts = send_campaign(camp)
     assert camp.experiment.arms.filter(variant__isnull=False).count() == 1
     assert counts["audience"] == 1
@@ -249,8 +249,7 @@ def test_without_webhook_push_is_exported_as_jsonl(settings: Any, tmp_path: Path
 
 def test_send_campaign_job_reports_progress(run_on_commit: None, manager: Any) -> None:
     camp = running_campaign(3)
-    job = start_job("send_campaign", {"campaign_id": camp.pk}, user=manager)
-    job = Job.objects.get(pk=job.pk)
+    job = Job.objects.get(pk=do_start_sending(camp, manager, confirm_recipients=3).pk)
     assert job.status == "succeeded", job.error
     assert (job.progress_done, job.progress_total) == (3, 3)
     assert job.counts["sent"] == 3 and job.result["sent"] == 3
@@ -261,6 +260,21 @@ def test_a_send_job_started_without_the_step_sends_nothing(run_on_commit: None, 
     """Starting to send is a manager's step (experiment, running); a job queued around it refuses."""
     camp = approved_campaign(2)
     job = Job.objects.get(pk=start_job("send_campaign", {"campaign_id": camp.pk}, user=manager).pk)
-    assert job.status == "failed" and "approved but not started" in job.error
+    assert job.status == "failed" and "queued around that step" in job.error
     camp.refresh_from_db()
     assert camp.status == "approved" and not Message.objects.exists() and not mail.outbox
+
+
+def test_a_send_job_queued_around_the_step_sends_nothing_to_a_running_campaign(
+    run_on_commit: None, manager: Any
+) -> None:
+    """The jobs API could queue a send to a running campaign's newcomers without the confirmed number: it
+    refuses; a retry of the step's own job is the step's send and goes ahead."""
+    camp = running_campaign(2)
+    job = Job.objects.get(pk=start_job("send_campaign", {"campaign_id": camp.pk}, user=manager).pk)
+    assert job.status == "failed" and "with confirm_recipients" in job.error
+    assert not Message.objects.exists() and not mail.outbox
+    stepped = Job.objects.get(pk=do_start_sending(camp, manager, confirm_recipients=2).pk)
+    assert stepped.status == "succeeded" and len(mail.outbox) == 2
+    replay = Job.objects.get(pk=start_job("send_campaign", stepped.params, user=manager).pk)  # an old confirmation
+    assert replay.status == "failed" and "queued around that step" in replay.error

@@ -7,6 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from campaigns.personalisation import first_name, render
+from customers.unsubscribe import unsubscribe_url
 from recommendations.models import RecommendationSet
 from tests.catalog.builders import product
 
@@ -27,9 +28,12 @@ def test_email_gets_greeting_products_links_and_required_text_last() -> None:
     camp.products.set(mugs)
     product()  # not chosen
     v = variant(camp, body="Reply STOP to unsubscribe. Our mugs are back.")
-    message = render(v, subscriber(name="Grace Hopper"), message_id=42)
+    grace = subscriber(name="Grace Hopper")
+    message = render(v, grace, message_id=42)
     assert message.body.startswith("Hi Grace,")
-    assert message.body.endswith("Reply STOP to unsubscribe.") and message.body.count("Reply STOP") == 1
+    copy, link = message.body.rsplit("\n\nUnsubscribe: ", 1)  # the signed unsubscribe link closes every email
+    assert copy.endswith("Reply STOP to unsubscribe.") and message.body.count("Reply STOP") == 1
+    assert link == unsubscribe_url(grace) and f'<a href="{link}">' in message.html
     assert [p.title for p in message.products] == ["Mug 0", "Mug 1", "Mug 2"]  # at most three
     query = parse_qs(urlsplit(message.products[0].url).query)
     assert query["ref"] == ["nl"] and query["product"] == [mugs[0].sku]

@@ -1,0 +1,81 @@
+"""Test sends (proofs): the campaign's variants, rendered as a customer would get them, emailed to the manager.
+
+A proof is a plain email to one address, outside the experiment: no `Message`, no assignment, no exposure
+event, so it never counts in the results. It is rendered for a sample customer who is not stored ("Alex
+Sample", the campaign's own products instead of someone's recommendations), so no customer's personal data
+leaves in a test mail. The subject starts with "[TEST]", an `X-Test-Send` header marks it, and its
+unsubscribe link and headers are the harmless test token (`customers.unsubscribe`). SMS and push copy is
+emailed as text. The step (who may, the audit entry) is `campaigns.actions.do_test_send`.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.message import make_msgid
+
+from customers.models import Customer
+from customers.unsubscribe import list_unsubscribe_headers, unsubscribe_url
+
+from .delivery import DeliveryError, mail_domain
+from .models import Campaign, Variant
+from .personalisation import render
+
+PREFIX = "[TEST]"
+MAX_VARIANTS = 10  # one mail per variant; a campaign personalised per customer has many, the first ten show enough
+SAMPLE_NAME = "Alex Sample"
+_ORDER: dict[str, int] = {Variant.Status.APPROVED: 0, Variant.Status.IN_REVIEW: 1, Variant.Status.FLAGGED: 2}
+
+
+def proof_variants(campaign: Campaign) -> list[Variant]:
+    """The variants worth a look: approved first, then in review and flagged; never rejected ones."""
+    variants = [v for v in campaign.variants.order_by("label", "pk") if v.status in _ORDER]
+    variants.sort(key=lambda v: _ORDER[v.status])
+    return variants[:MAX_VARIANTS]
+
+
+def sample_customer(campaign: Campaign, address: str) -> Customer:
+    """An unsaved customer to personalise with: a plain name, the manager's address, the campaign's language."""
+    return Customer(name=SAMPLE_NAME, email=address, locale=campaign.language or "en", marketing_consent=True)
+
+
+def _proof(campaign: Campaign, variant: Variant, address: str) -> EmailMultiAlternatives:
+    variant.campaign = campaign
+    rendered = render(variant, sample_customer(campaign, address), unsubscribe=unsubscribe_url(None))
+    channel = campaign.get_channel_display()
+    if campaign.channel == Campaign.Channel.EMAIL:
+        subject = f"{PREFIX} {rendered.subject}"
+    else:
+        title = f": {rendered.subject}" if rendered.subject else ""
+        subject = f"{PREFIX} {channel} of {campaign.name} (variant {variant.label}){title}"
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=rendered.body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[address],
+        headers={
+            "Message-ID": make_msgid(domain=mail_domain()),
+            "X-Test-Send": "1",
+            "X-Campaign-Id": str(campaign.pk),
+            "X-Variant": variant.label,
+            **list_unsubscribe_headers(None),
+        },
+    )
+    if rendered.html:
+        email.attach_alternative(rendered.html, "text/html")
+    return email
+
+
+def send_proofs(campaign: Campaign, address: str) -> list[str]:
+    """Email one proof per variant (`proof_variants`) to `address`; returns the variants' labels.
+    Raises DeliveryError when the mail server refuses or cannot be reached."""
+    variants = proof_variants(campaign)
+    if not variants:
+        raise DeliveryError("the campaign has no variants to test yet: generate or write copy first")
+    mails = [_proof(campaign, v, address) for v in variants]
+    try:
+        with get_connection(fail_silently=False) as connection:
+            connection.send_messages(mails)
+    except Exception as exc:  # the mail server's words are the reason the manager needs
+        raise DeliveryError(f"the test could not be sent: {exc}") from exc
+    return [v.label for v in variants]
