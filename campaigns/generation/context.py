@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db.models import Q
 
 from catalog.models import Product, ProductInsight, Review
@@ -93,6 +94,7 @@ def guardrail_context(
         goal=campaign.goal,
         goal_label=str(campaign.get_goal_display()),
         audience_terms=audience_terms(campaign, group),
+        allowed_domains=settings.CAMPAIGN_LINK_DOMAINS,
     )
 
 
