@@ -21,6 +21,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from django.conf import settings
+
 from inference.grounding import allowed_text
 
 from .channels import FIELDS, Copy
@@ -157,6 +159,7 @@ def record_copy(record: object) -> tuple[Copy, GuardrailContext]:
         goal_label=goal_label,
         audience_terms=audience_terms(brief_texts["audience"]),
         template_texts=[text for text in (brief_texts["greeting"], brief_texts["sign_off"]) if text.strip()],
+        allowed_domains=settings.CAMPAIGN_LINK_DOMAINS,
     )
     return copy, context
 

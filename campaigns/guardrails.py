@@ -15,7 +15,10 @@ the allowed text): a reviewer can see why a variant was flagged, and a false ala
   "sale", ...), date or deadline ("Friday", "this week", "ends soon", ...), and claim ("free shipping",
   "guarantee", "best-selling", ...) must occur in the allowed text: the brief, the offer, the product facts
   and the required text.
-- contact_details: no email address, phone number, or URL other than the campaign's landing URL.
+- contact_details: no email address, phone number (`inference.personal_data`, the detector the assistant's
+  redaction uses), or link (`inference.links`: any domain ending, IP addresses, defanged "hxxp" and
+  "evil[.]com") other than the campaign's landing URL and the shop's own domains (the landing URL's host
+  and `allowed_domains`, from the CAMPAIGN_LINK_DOMAINS setting).
 - placeholders: no `[Name]`, `{{...}}`, `{name}`, `<insert ...>`, "lorem ipsum", "XXX", "TBD".
 - personal_data: no name of a customer other than the recipient (the caller passes the names it knows of:
   reviewers whose text the prompt carried, customers whose full name appears in the copy).
@@ -40,6 +43,8 @@ the allowed text): a reviewer can see why a variant was flagged, and a false ala
   "not suitable", "avoid it"): a small model asked to answer a complaint often does.
 - point_of_view: the shop speaks as "we" to "you"; "I", "me" and "my" outside quotation marks are a
   customer's voice (a small model retells reviews in the first person: "it helps me hear").
+- markup: no HTML tag, entity or inline event handler (`inference.links.find_markup`): copy is plain text,
+  and the email's HTML part is rendered from it with escaping, so markup is never meant.
 
 The required text is the shop's, not the model's: the new text checks (repetition to readability) skip it.
 """
@@ -47,12 +52,15 @@ The required text is the shop's, not the model's: the new text checks (repetitio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from catalog.language import FUNCTION_WORDS, LATIN_SCRIPT, detect_language, guess_latin_language
 from inference.grounding import invented_numbers, number_values, numbers
+from inference.links import find_links, find_markup, within
+from inference.personal_data import email_spans, phone_spans
 from inference.text_checks import reading_grade, repeated_runs, repeated_sentences, stray_characters, tokens, unbalanced
 
 from .channels import FIELDS, LIMITS, READING_GRADE_MAX, Copy
@@ -62,7 +70,7 @@ REPEAT_NGRAM = 6  # a product name of five words may recur; six words said twice
 CHECKS = (
     "format", "length", "banned_words", "unsupported_claims", "contact_details", "placeholders", "personal_data",
     "review_copy", "language", "required_text", "repetition", "internal_framing", "salutation", "characters",
-    "balance", "subject_goal", "vague_claims", "readability", "point_of_view", "discourages",
+    "balance", "subject_goal", "vague_claims", "readability", "point_of_view", "discourages", "markup",
 )
 
 Result = dict[str, Any]
@@ -87,6 +95,7 @@ class GuardrailContext:
     goal: str = ""  # the goal's stored value, e.g. "winback"
     goal_label: str = ""  # its label, e.g. "Win back lapsed customers"
     audience_terms: Sequence[str] = ()  # internal names of the audience: "lifecycle", "at_risk", "lapsed"
+    allowed_domains: Sequence[str] = ()  # the shop's own domains links may point to (with the landing URL's host)
 
 
 def _result(check: str, passed: bool, detail: str) -> Result:
@@ -118,7 +127,7 @@ def check_format(copy: Copy, context: GuardrailContext) -> Result:
         if fixed.strip():
             body = body.replace(fixed.strip(), "")
     lines = [line for line in body.strip().splitlines() if line.strip()]
-    while lines and _URL.search(lines[-1].split()[-1]):  # a closing link line ("See it: https://...") is whole
+    while lines and find_links(lines[-1].split()[-1]):  # a closing link line ("See it: https://...") is whole
         lines.pop()
     body = "\n".join(lines)
     if body.strip() and body.rstrip()[-1] not in ".!?…\"'”’)":
@@ -221,7 +230,7 @@ def check_unsupported_claims(copy: Copy, context: GuardrailContext) -> Result:
     if context.required_text.strip():
         scrubbed = scrubbed.replace(context.required_text.strip(), " ")
     # contact details are the contact_details check's finding: their digits are not claims
-    scrubbed = _PHONE.sub(" ", _URL.sub(" ", _EMAIL.sub(" ", scrubbed)))
+    scrubbed = _blank(_blank(_blank(scrubbed, email_spans), _link_spans), phone_spans)
     allowed_numbers = number_values(allowed)
     invented = invented_numbers(scrubbed, allowed_numbers)
     if invented:
@@ -247,13 +256,18 @@ def check_unsupported_claims(copy: Copy, context: GuardrailContext) -> Result:
 
 # --- contact details and placeholders -------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.I)
-_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d(?:[\s().-]?\d){6,14}(?!\w)(?!\.\d)")
-_URL = re.compile(
-    r"\b(?:https?://|www\.)[^\s<>\"')]+|\b[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:com|net|org|io|co|shop|store|de|uk|fr|es|it|nl|"
-    r"eu|info|biz|app|ly|me)\b(?:/[^\s<>\"')]*)?",
-    re.I,
-)
+def _link_spans(text: str) -> list[tuple[int, int]]:
+    return [(link.start, link.end) for link in find_links(text)]
+
+
+def _blank(text: str, spans: Callable[[str], list[tuple[int, int]]]) -> str:
+    """`text` with what `spans` finds replaced by a space each (emails before links before phones: an
+    address's domain is no link, a link's digits no phone number)."""
+    out, last = [], 0
+    for start, end in spans(text):
+        out += [text[last:start], " "]
+        last = end
+    return "".join([*out, text[last:]])
 
 
 def _same_url(found: str, landing: str) -> bool:
@@ -263,23 +277,38 @@ def _same_url(found: str, landing: str) -> bool:
     return bool(landing) and bare(found).startswith(bare(landing))
 
 
+def shop_domains(context: GuardrailContext) -> list[str]:
+    """The domains links may point to: the landing URL's host and the shop's configured domains."""
+    landing = urlsplit(context.landing_url if "//" in context.landing_url else f"//{context.landing_url}")
+    return [domain for domain in (landing.hostname or "", *context.allowed_domains) if domain]
+
+
 def check_contact_details(copy: Copy, context: GuardrailContext) -> Result:
     """The campaign's own required text (an unsubscribe link, a service address) is the shop's, not the model's."""
     text = copy.text()
     if context.required_text.strip():
         text = text.replace(context.required_text.strip(), " ")
-    problems = [f"email address {quoted(m)}" for m in _EMAIL.findall(text)]
-    without_emails = _EMAIL.sub(" ", text)
+    problems = [f"email address {quoted(text[a:b])}" for a, b in email_spans(text)]
+    without_emails = _blank(text, email_spans)
+    domains = shop_domains(context)
     problems += [
-        f"URL {quoted(m)} is not the campaign's landing URL"
-        for m in _URL.findall(without_emails)
-        if not _same_url(m, context.landing_url)
+        f"link {quoted(link.text)} is not the campaign's landing URL or the shop's own domain"
+        for link in find_links(without_emails)
+        if not (_same_url(link.text, context.landing_url) or (link.host and within(link.host, domains)))
     ]
-    without_urls = _URL.sub(" ", without_emails)
-    problems += [f"phone number {quoted(m)}" for m in _PHONE.findall(without_urls)]
+    without_links = _blank(without_emails, _link_spans)
+    problems += [f"phone number {quoted(without_links[a:b])}" for a, b in phone_spans(without_links)]
     if problems:
         return _result("contact_details", False, "; ".join(problems))
-    return _result("contact_details", True, "no email address, phone number or foreign URL")
+    return _result("contact_details", True, "no email address, phone number or foreign link")
+
+
+def check_markup(copy: Copy, context: GuardrailContext) -> Result:
+    """Copy is plain text: a tag, an entity or an event handler is never meant (and may be an injection)."""
+    found = [f"{name} {quoted(part, 40)}" for name, text in _parts(copy, context) for part in find_markup(text)]
+    if found:
+        return _result("markup", False, "HTML in the copy: " + ", ".join(dict.fromkeys(found)))
+    return _result("markup", True, "plain text, no HTML")
 
 
 PERSONALISATION_TOKENS = ("{first_name}", "{products}")  # campaigns.personalisation fills these
@@ -615,6 +644,7 @@ def check_copy(copy: Copy, context: GuardrailContext) -> list[Result]:
         check_readability(copy, context),
         check_point_of_view(copy, context),
         check_discourages(copy, context),
+        check_markup(copy, context),
     ]
 
 
@@ -689,11 +719,12 @@ FIXES = {
     "readability": "Use short sentences and everyday words.",
     "point_of_view": "Write as the shop ('we') to the reader ('you'), never as a customer ('I', 'my').",
     "discourages": "Say what the product does well; never tell the reader not to buy it.",
+    "markup": "Write plain text only: no HTML tags, entities or code.",
 }
 # Checks that get only their fixed sentence: their detail may quote text the copy took from customers, or
 # characters a prompt should not carry.
 FIXED_ONLY = frozenset({"review_copy", "personal_data", "format", "contact_details", "placeholders", "repetition",
-                        "salutation", "characters"})
+                        "salutation", "characters", "markup"})
 
 
 def fix_instructions(results: Iterable[Result]) -> list[str]:

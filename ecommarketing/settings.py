@@ -13,6 +13,7 @@ Variables (all optional in development):
   ASSISTANT_MAX_QUESTION_CHARS, ASSISTANT_MAX_TURNS   limits of the assistant's questions and conversations
   EMAIL_BACKEND  file (default, var/mail) | console | smtp | locmem | dotted path; EMAIL_HOST, EMAIL_PORT, ...
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
+  CAMPAIGN_LINK_DOMAINS  the shop's own domains copy may link to (besides the landing URL's host)
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
   EARLIEST_DATE  events, reviews and questions dated before it are refused (default 1990-01-01)
   PUBLIC_BASE_URL   where customers reach this server (absolute links in emails: unsubscribe)
@@ -265,6 +266,11 @@ if CAMPAIGN_WEBHOOK_URL and not CAMPAIGN_WEBHOOK_URL.startswith(("http://", "htt
     raise ImproperlyConfigured(f"CAMPAIGN_WEBHOOK_URL={CAMPAIGN_WEBHOOK_URL!r} must start with http:// or https://")
 CAMPAIGN_WEBHOOK_TOKEN = env_str("CAMPAIGN_WEBHOOK_TOKEN", "")  # sent as a Bearer token when set
 CAMPAIGN_WEBHOOK_TIMEOUT = env_int("CAMPAIGN_WEBHOOK_TIMEOUT", 10, minimum=1)
+# The shop's own domains copy may link to, besides each campaign's landing URL host (campaigns.guardrails).
+CAMPAIGN_LINK_DOMAINS = [domain.lower().removeprefix("www.") for domain in env_list("CAMPAIGN_LINK_DOMAINS", [])]
+for _domain in CAMPAIGN_LINK_DOMAINS:
+    if not re.fullmatch(r"[a-z0-9-]+(?:\.[a-z0-9-]+)+", _domain):
+        raise ImproperlyConfigured(f"CAMPAIGN_LINK_DOMAINS: {_domain!r} is not a domain name like shop.example")
 CAMPAIGN_EXPORT_DIR = Path(env_str("CAMPAIGN_EXPORT_DIR", str(VAR_DIR / "exports")))
 # Where customers reach this server: the unsubscribe links in every email are absolute (a mail client has no
 # other base). No path after the host except a prefix, no query.

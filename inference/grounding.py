@@ -20,6 +20,12 @@ from .batching import clean_text
 MAX_LABEL_CHARS = 80
 MAX_QUOTE_CHARS = 200
 
+# Angle brackets and what reads as one (full-width, typographic, HTML entities): a label can never write a
+# fence's delimiter, "</data>" included.
+_FENCE_LOOKALIKES = re.compile(
+    r"[<>\uff1c\uff1e\u2039\u203a\u2329\u232a\u3008\u3009\u27e8\u27e9\ufe64\ufe65]|&(?:lt|gt|#0*6[02]|#x0*3[ce]);?",
+    re.IGNORECASE,
+)
 _WORD = re.compile(r"[a-z]+")  # hyphens and apostrophes split words: "high-quality" names "quality"
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+")
@@ -46,7 +52,7 @@ def words(text: str) -> list[str]:
 def label(value: object, limit: int = MAX_LABEL_CHARS) -> str:
     """A short, single-line, fence-free piece of text: aspect names, titles, categories and needs come from
     reviews or from the shop, so they are data too. Cut at a word boundary with an ellipsis past `limit`."""
-    text = clean_text(value, max_chars=2000).replace("<", " ").replace(">", " ").replace('"', "'")
+    text = _FENCE_LOOKALIKES.sub(" ", clean_text(value, max_chars=2000)).replace('"', "'")
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[:limit].rsplit(" ", 1)[0].rstrip(" ,;:") + "…"

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from django.conf import settings
 from django.db.models import Q
 
 from catalog.models import Product, ProductInsight, Review
@@ -17,7 +18,7 @@ from inference.grounding import allowed_text
 from ..channels import Copy
 from ..guardrails import GuardrailContext, Result, check_copy
 from ..models import Campaign, Variant
-from ..prompts import insight_lines, product_facts, segment_lines
+from ..prompts import insight_labels, insight_lines, product_facts, segment_labels, segment_lines
 from .parts import template_texts
 from .planning import Group
 
@@ -54,8 +55,8 @@ def allowed_parts(campaign: Campaign, group: Group, insight: ProductInsight | No
     segment labels (joined by `inference.grounding.allowed_text`)."""
     parts: list[str] = [campaign.brief, campaign.offer, campaign.required_text, campaign.landing_url]
     if group.product is not None:
-        parts += [*product_facts(group.product), *insight_lines(insight)]
-    parts += segment_lines(group.segment)
+        parts += [*product_facts(group.product), *insight_lines(insight), *insight_labels(insight)]
+    parts += [*segment_lines(group.segment), *segment_labels(group.segment)]
     return parts
 
 
@@ -93,6 +94,7 @@ def guardrail_context(
         goal=campaign.goal,
         goal_label=str(campaign.get_goal_display()),
         audience_terms=audience_terms(campaign, group),
+        allowed_domains=settings.CAMPAIGN_LINK_DOMAINS,
     )
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from inference.aspects.meta import product_mentions
+
 from .quotes import sentence_around
 
 _ARTICLES = re.compile(r"^(the|a|an|this|that|these|those|my|its|their|his|her|our|your)\s+", re.I)
@@ -91,9 +93,12 @@ def aspect_summary(
     nearly always criticised comes first. Quotes are the sentences that mention it, preferring reviews
     whose overall tone agrees, and short ones. Mentions inside a wish (`wish`, see `needs.mark_wishes`)
     are needs and count on no side; variants are counted under the aspect they end with (`join_variants`).
-    `product`: what reviewers call the product itself (`product_nouns`), which is no aspect of it.
+    `product`: what reviewers call the product itself (`product_nouns`), which is no aspect of it. Mentions
+    addressed to a model or naming the conversation ("previous instructions") are left out.
     """
     nouns = set(product)
+    # mentions that talk to a model are no aspect (`inference.aspects.meta`), stored before the rule or not
+    insights = [(rid, text, product_mentions(text, aspects), pol) for rid, text, aspects, pol in insights]
     reviews_mentioning: Counter[str] = Counter()
     for _, _, aspects, _ in insights:
         reviews_mentioning.update({canonical_aspect(str(a.get("term", ""))) for a in aspects if not a.get("wish")})

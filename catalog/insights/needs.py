@@ -12,6 +12,8 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+from inference.aspects.meta import addressed_to_a_model, names_the_conversation
+
 from .aspects import canonical_aspect
 from .quotes import sentence_around
 
@@ -78,7 +80,10 @@ def _needs_at(text: str) -> list[tuple[str, tuple[int, int]]]:
         need = _split_subject(m.group("need").strip(" ,:-"))[1]
         found.append((need, m.span()))
     found += [(m.group("need").strip(), m.span()) for m in _ZH_NEED.finditer(text)]
-    return [(need, span) for need, span in found if len(need) >= 2]
+    # "I wish you would ignore previous instructions" is no need of a customer (`inference.aspects.meta`)
+    return [(need, span) for need, span in found
+            if len(need) >= 2 and not addressed_to_a_model(text[span[0] : span[1]])
+            and not names_the_conversation(need)]
 
 
 _NEED_STOP = {

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from inference import registry
+from inference.aspects.meta import product_mentions
 from inference.aspects.polarity import mentions_with_polarity
 from inference.aspects.terms import AspectExtractor
 from inference.sentiment.classifier import SentimentClassifier
@@ -111,7 +112,7 @@ class Scorer:
                     sentiment_score=round(float(prediction.score), 4),
                     polarity=round(float(prediction.polarity), 4),
                     aspects=mark_wishes(  # a wish is a need: neither praise nor a pain point
-                        texts[i], [mention.as_dict() for mention in mentions_per_text[i]]
+                        texts[i], product_mentions(texts[i], [mention.as_dict() for mention in mentions_per_text[i]])
                     ),
                     embedding=None if embeddings is None else embeddings[i],
                     sentiment_by_fallback=version is None and classifier is not self.sentiment,

@@ -9,7 +9,7 @@ Why each piece is there:
 - `prompt`: one prompt per part (`summary_parts`: up to 3 praised aspects, 2 pain points, 1 need), built from
   `ProductInsight` and a few short quotes of that aspect, never from whole reviews and never with a number
   (the count is the template's, so it cannot be wrong), so the model can only restate what the extraction
-  found about that one aspect. Quotes are customer text: they sit inside a <quotes> block that the
+  found about that one aspect. Quotes and the aspect's name are customer text: they sit inside a <quotes> block that the
   system prompt declares to be data, with the fence characters stripped from them, so a review saying
   "ignore previous instructions" cannot change the task.
 - `summarizing`: generation is slow on CPU (a few tokens per second): a chunk's part prompts go in one

@@ -55,7 +55,7 @@ def result(copy: Copy, check: str, ctx: GuardrailContext | None = None) -> dict[
 def test_new_checks_follow_the_ten_in_order() -> None:
     assert guardrails.CHECKS[10:] == ("repetition", "internal_framing", "salutation", "characters", "balance",
                                       "subject_goal", "vague_claims", "readability", "point_of_view",
-                                      "discourages")
+                                      "discourages", "markup")
     rows = check_copy(email(), context())
     assert [row["check"] for row in rows] == list(guardrails.CHECKS)
     assert guardrails.passed(rows), guardrails.failures(rows)

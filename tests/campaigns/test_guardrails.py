@@ -135,8 +135,19 @@ def test_claims_the_brief_offer_and_facts_contain_are_allowed() -> None:
     [
         ("Write to help@stride.example.com with questions.", "email address"),
         ("Call us on +44 20 7946 0958.", "phone number"),
-        ("Details at www.other-shop.com/deal.", "URL"),
-        ("See https://evil.example.org/x", "URL"),
+        ("Details at www.other-shop.com/deal.", "link"),
+        ("See https://evil.example.org/x", "link"),
+        # issue 13: any ending, IP addresses, punycode, defanged and spaced-out dots
+        ("More at evil.example.", "link 'evil.example'"),
+        ("Order at shop.evil.ru today.", "link 'shop.evil.ru'"),
+        ("Visit xn--80ak6aa92e.com.", "link 'xn--80ak6aa92e.com'"),
+        ("Go to http://1.2.3.4/deal now.", "link 'http://1.2.3.4/deal'"),
+        ("Go to hxxp://evil.example/x now.", "link"),
+        ("Type evil . com in your browser.", "link 'evil . com'"),
+        ("Type evil[.]com in your browser.", "link"),
+        ("Type evil dot com in your browser.", "link"),
+        ("Visit Shop.Evil.RU now.", "link"),
+        ("A lookalike: shop.example.evil.ru/trail", "link"),
     ],
 )
 def test_contact_details(addition: str, expected: str) -> None:
@@ -147,6 +158,41 @@ def test_contact_details(addition: str, expected: str) -> None:
 def test_the_landing_url_is_allowed() -> None:
     row = result(email(body=f"{CLEAN_BODY} Shop now: https://shop.example/trail?utm=1"), "contact_details")
     assert row["passed"], row["detail"]
+
+
+@pytest.mark.parametrize(
+    "addition",
+    ["Rated 4.5 stars by runners.", "Now in v2.0 of the sole, e.g. on wet rock, i.e. everywhere.",
+     "Doors open at 10.30 and close at 18.00.", "Only 89.99 EUR.", "Grip that holds.Love every trail.",
+     "See our other pages at shop.example/sale and www.shop.example.", "Made in the U.S.A. by St.Louis crafters.",
+     "A 3.5mm drop, no.1 for a.m. runs.", "Call it a polka dot sole."],
+)
+def test_no_false_alarm_on_numbers_abbreviations_or_the_shops_domain(addition: str) -> None:
+    row = result(email(body=f"{CLEAN_BODY} {addition}"), "contact_details")
+    assert row["passed"], (addition, row["detail"])
+
+
+def test_the_shops_configured_domains_are_allowed() -> None:
+    copy = email(body=f"{CLEAN_BODY} Our guides: https://help.stride.example/trail and stride.example/care")
+    assert not result(copy, "contact_details")["passed"]
+    assert result(copy, "contact_details", context(allowed_domains=["stride.example"]))["passed"]
+
+
+@pytest.mark.parametrize(
+    "addition",
+    ["<script>alert(1)</script>", '<a href="https://shop.example/trail">Shop</a>', "<img src=x onerror=alert(1)>",
+     "<img src=x onerror=alert(1)", "Shop &lt;script&gt; now.", "Bold &#60;b&#62; text.", "<b>Bold</b> grip.",
+     "<!-- hidden -->", "<div style='x'>Grip</div>", "Grip &amp; go."],
+)
+def test_html_is_caught(addition: str) -> None:
+    row = result(email(body=f"{CLEAN_BODY} {addition}"), "markup")
+    assert not row["passed"] and "HTML" in row["detail"], addition
+
+
+@pytest.mark.parametrize("addition", ["We <3 trails.", "Grip & cushioning: 2 < 3 and 5 > 4.", "R&D made it."])
+def test_plain_text_is_no_html(addition: str) -> None:
+    row = result(email(body=f"{CLEAN_BODY} {addition}"), "markup")
+    assert row["passed"], (addition, row["detail"])
 
 
 @pytest.mark.parametrize(
