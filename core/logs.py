@@ -160,8 +160,20 @@ def unbind_task_request_id(task_id: str | None = None, **_: Any) -> None:
         request_id.reset(token)
 
 
+def use_django_logging(**_: Any) -> None:
+    """`setup_logging`: a worker keeps the LOGGING setting (format, ids, LOG_LEVEL) instead of Celery's own
+    root handler, which would drop the ids and the JSON format."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+
+
 def connect_celery_signals() -> None:
-    from celery.signals import before_task_publish, task_postrun, task_prerun
+    from celery.signals import before_task_publish, setup_logging, task_postrun, task_prerun
+
+    setup_logging.connect(use_django_logging, weak=False, dispatch_uid="core.logs.setup_logging")
 
     before_task_publish.connect(publish_request_id, weak=False, dispatch_uid="core.logs.publish")
     task_prerun.connect(bind_task_request_id, weak=False, dispatch_uid="core.logs.prerun")

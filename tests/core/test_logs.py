@@ -5,8 +5,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 import weakref
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,8 +19,10 @@ from celery import current_app
 from django.test import Client
 from rest_framework.test import APIClient
 
-from core import logs
+from core import embedded, logs
+from ecommarketing.celery import app as celery_app
 from jobs.models import Job, JobStatus
+from jobs.runner import start_job
 
 
 def _records_with(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRecord]:
@@ -102,3 +109,50 @@ def test_json_lines_carry_the_ids() -> None:
 
 def test_plain_lines_show_the_ids_in_brackets() -> None:
     assert _format("plain").endswith("INFO shop [request_id=r-1 job_id=42]: hello you")
+
+
+@pytest.fixture
+def json_worker(tmp_path: Path) -> Iterator[Callable[[], list[str]]]:
+    """A real Celery worker writing JSON logs; calling the fixture's value stops it and returns its lines."""
+    from tests.core.test_services import ROOT, _switch_broker, database_url
+
+    process_redis, url = embedded.start_redis(tmp_path / "redis")
+    env = {**os.environ, "DATABASE_URL": database_url(), "REDIS_URL": url, "CELERY_TASK_ALWAYS_EAGER": "0",
+           "LOG_FORMAT": "json"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "ecommarketing", "worker", "-Q", "default", "--pool", "solo",
+         "-n", f"logs-{os.getpid()}@%h"],
+        env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
+    _switch_broker(broker_url=url, task_always_eager=False)
+
+    def stop() -> list[str]:
+        if worker.returncode is None:
+            worker.terminate()
+        output, _ = worker.communicate(timeout=30)
+        return (output or "").splitlines()
+
+    try:
+        yield stop
+    finally:
+        _switch_broker(**previous)
+        stop()
+        process_redis.terminate()
+        process_redis.wait(timeout=10)
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_logs_the_request_id_of_the_request_that_started_the_job(
+    json_worker: Callable[[], list[str]],
+) -> None:
+    from tests.core.test_services import _wait_for
+
+    with logs.bound(request_id="req-through-redis"):
+        job = start_job("ping", {"steps": 1, "fail": True})
+    assert _wait_for(job).status == JobStatus.FAILED
+
+    records = [json.loads(line) for line in json_worker() if line.startswith("{")]
+    [failure] = [r for r in records if r.get("message") == f"job {job.pk} (ping) failed"]
+    assert failure["request_id"] == "req-through-redis" and failure["job_id"] == job.pk
