@@ -4,6 +4,9 @@ model latency and batch size, generation tokens per second; served only to allow
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +29,8 @@ from inference.sentiment.ngram import NgramSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -203,3 +208,28 @@ def test_generation_records_tokens_per_second_and_batch_size() -> None:
     assert _value("ecom_model_batch_size_sum", role="generation") == batch_before + 2
     rate_sum = _value("ecom_generation_tokens_per_second_sum", backend="_FakeGenerator")
     assert 0 < rate_sum < 20 / 0.02 * 2  # about 1,000 tokens/s here; bounded by the sleep
+
+
+# --- several processes ------------------------------------------------------------------------------------
+
+_RECORD = """
+from core.metrics import REQUEST_SECONDS, job_run
+REQUEST_SECONDS.labels("event-list", "POST", "2xx").observe(0.05)
+with job_run("ping") as run:
+    run.status = "failed"
+"""
+
+
+def test_several_processes_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """Two gunicorn-like workers record; a third renders the sum (PROMETHEUS_MULTIPROC_DIR)."""
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    for _ in range(2):
+        subprocess.run([sys.executable, "-c", _RECORD], env=env, cwd=ROOT, check=True, timeout=60)
+    rendered = subprocess.run(
+        [sys.executable, "-c", "import sys; from core.metrics import render; sys.stdout.write(render().decode())"],
+        env=env, cwd=ROOT, check=True, timeout=60, capture_output=True, text=True,
+    ).stdout
+    samples = _samples(rendered)
+    assert samples[("ecom_http_request_seconds_count",
+                    frozenset({"view": "event-list", "method": "POST", "status": "2xx"}.items()))] == 2
+    assert samples[("ecom_job_failures_total", frozenset({"kind": "ping"}.items()))] == 2
