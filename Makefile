@@ -31,10 +31,11 @@ bench: $(STAMP)
 
 # Load test (locust, loopback, gunicorn with 3 workers): the rate at which p99 stays under 200 ms with zero
 # errors for event ingest and recommendations, then a 10-minute soak watching the workers' memory (about
-# 40 minutes). Needs the `load` extra; results in var/loadtest/results.json. Not part of `make test`.
+# 40 minutes). Its own embedded PostgreSQL under var/load (the development shop is untouched); needs the
+# `load` extra; results in var/loadtest/results.json. Not part of `make test`.
 load: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev,load]'
-	$(PY) -m core.embedded $(PY) -m loadtest
+	ECOM_VAR_DIR=$(CURDIR)/var/load $(PY) -m core.embedded $(PY) -m loadtest
 
 # Model quality on ../shared/data (development sets) when it is there: trains, scores, compares baselines.
 eval: $(STAMP)

@@ -102,7 +102,7 @@ def ladder(port: int, name: str, seconds: int, repeats: int) -> dict[str, Any]:
     rows, held = [], None
     for count in steps:
         runs = [run_locust(port, [user], count, seconds, f"{name}-{count}-{i}") for i in range(repeats)]
-        row = {
+        row: dict[str, Any] = {
             "users": count,
             "rps": round(statistics.median(r["rps"] for r in runs), 1),
             "p50_ms": statistics.median(r["p50_ms"] for r in runs),
@@ -132,7 +132,7 @@ def soak(port: int, master: subprocess.Popen[bytes], users: int, seconds: int) -
          "--csv", str(prefix), "--only-summary", "--loglevel", "WARNING", "IngestUser", "RecommendationsUser"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    samples = []
+    samples: list[dict[str, Any]] = []
     started = time.monotonic()
     while locust.poll() is None:
         samples.append({"t": round(time.monotonic() - started), "rss_mb": worker_rss(master)})

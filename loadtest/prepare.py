@@ -34,6 +34,7 @@ def _job(kind: str, **params: Any) -> float:
 
 def prepare(config_path: Path) -> dict[str, Any]:
     report: dict[str, Any] = {}
+    call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0)  # skips when the demo shop exists
     if ProductEmbedding.objects.count() < Product.objects.count():
         report["embed_products_s"] = round(_job("embed_products"), 1)

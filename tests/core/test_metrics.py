@@ -80,7 +80,7 @@ def test_metrics_are_served_only_to_allowed_addresses_or_the_token(
 ) -> None:
     settings.METRICS_TOKEN = token
     settings.METRICS_ALLOWED_IPS = ["127.0.0.1/32", "::1/128", "10.9.0.0/16"]
-    headers = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
+    headers: dict[str, Any] = {"HTTP_AUTHORIZATION": authorization} if authorization else {}
     response = client.get("/metrics", REMOTE_ADDR=address, **headers)
     assert response.status_code == status
     if status == 403:
