@@ -37,9 +37,9 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "var" / "loadtest"
 P99_TARGET_MS = 200
 SCENARIOS = {
-    "ingest": ("IngestUser", [5, 10, 15, 20, 25, 30, 40, 60, 80]),
-    "bulk_ingest": ("BulkIngestUser", [1, 2, 3, 4, 6, 8, 12]),
-    "recommendations": ("RecommendationsUser", [5, 10, 15, 20, 25, 30, 40, 60]),
+    "ingest": ("IngestUser", [5, 10, 15, 20, 30, 40, 60, 80]),
+    "bulk_ingest": ("BulkIngestUser", [1, 2, 4, 6, 8, 12]),
+    "recommendations": ("RecommendationsUser", [5, 10, 20, 30, 40, 60, 80]),
 }
 
 
@@ -154,7 +154,7 @@ def soak(port: int, master: subprocess.Popen[bytes], users: int, seconds: int) -
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers (default 3, as in the Dockerfile)")
-    parser.add_argument("--step-seconds", type=int, default=20)
+    parser.add_argument("--step-seconds", type=int, default=15)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--scenarios", default=",".join(SCENARIOS), help=f"of {', '.join(SCENARIOS)}")
     parser.add_argument("--soak-seconds", type=int, default=600, help="0 skips the soak")
