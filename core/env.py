@@ -6,6 +6,7 @@ explaining which variable, what it held and what was expected, instead of failin
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -153,3 +154,14 @@ def check_redis_url(name: str, value: str) -> str:
             f"{name}={value!r} must be a redis://host:6379/0 (or amqp:// for RabbitMQ) URL."
         )
     return value
+
+
+def env_networks(name: str, default: list[str], *, environ: Mapping[str, str] | None = None) -> list[str]:
+    """Comma-separated IP addresses or networks (127.0.0.1, 10.0.0.0/8, ::1), normalised to networks."""
+    networks = []
+    for item in env_list(name, default, environ=environ):
+        try:
+            networks.append(str(ipaddress.ip_network(item, strict=False)))
+        except ValueError:
+            raise ImproperlyConfigured(f"{name}: {item!r} is not an IP address or network (10.0.0.0/8).") from None
+    return networks

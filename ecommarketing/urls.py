@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from .api import router
 from .health import healthz, readyz
+from .metrics import metrics
 
 admin.site.site_header = "ecommarketing"
 admin.site.site_title = "ecommarketing"
@@ -14,6 +15,7 @@ urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(router.urls)),
     path("assistant/", include("assistant.urls")),

@@ -13,6 +13,7 @@ from transformers import AutoModel, AutoTokenizer
 from .batching import clean_text, map_batched
 from .device import Device, select_device
 from .loading import default_embedding_path, unmap_weights
+from .metrics import observed
 from .progress import OnBatch
 
 MAX_TOKENS = 256  # the model was trained on up to 256 word pieces; longer input is truncated
@@ -28,6 +29,7 @@ class Embedder:
         self.dimensions = int(model.config.hidden_size)
         self.version = f"{self.path.name if self.path.name != 'model' else self.path.parent.name}"
 
+    @observed("embedding")
     def encode(
         self,
         texts: Sequence[str],

@@ -34,6 +34,7 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, DynamicCache
 from .batching import map_batched
 from .device import Device, select_device
 from .loading import unmap_weights
+from .metrics import record_generation
 from .progress import OnBatch
 
 logger = logging.getLogger(__name__)
@@ -156,6 +157,7 @@ class BatchedGenerator(ABC):
         )
         stats.seconds = time.perf_counter() - started
         self.stats = stats
+        record_generation(type(self).__name__, stats.prompts, stats.new_tokens, stats.seconds)
         logger.info(
             "%s: %d prompts, %d new tokens in %.1f s (%.1f tokens/s)",
             self.name, stats.prompts, stats.new_tokens, stats.seconds, stats.tokens_per_second,
@@ -189,6 +191,7 @@ class BatchedGenerator(ABC):
         )
         stats.seconds = time.perf_counter() - started
         self.stats = stats
+        record_generation(type(self).__name__, stats.prompts, stats.new_tokens, stats.seconds)
         logger.info(
             "%s: %d prompts x %d candidates, %d new tokens in %.1f s (%.1f tokens/s)",
             self.name, stats.prompts, n, stats.new_tokens, stats.seconds, stats.tokens_per_second,

@@ -7,14 +7,21 @@ from typing import Any
 
 from celery import Task, shared_task
 
+from core.logs import bound
+from core.metrics import job_run
+
 from . import runner
+from .models import Job
 
 
 @shared_task(bind=True, name=runner.RUN_JOB_TASK)
 def run_job(self: Task, job_id: int) -> str | None:
     delivery_info = getattr(self.request, "delivery_info", None) or {}
-    status = runner.execute(job_id, redelivered=bool(delivery_info.get("redelivered")))
-    return None if status is None else str(status)
+    kind = Job.objects.filter(pk=job_id).values_list("kind", flat=True).first() or "unknown"
+    with bound(job_id=job_id), job_run(kind) as run:  # its logs carry the job id; duration by kind
+        status = runner.execute(job_id, redelivered=bool(delivery_info.get("redelivered")))
+        run.status = None if status is None else str(status)
+    return run.status
 
 
 @runner.job_kind("ping", description="Diagnostic: proves a worker takes jobs from the queue and reports progress.")

@@ -34,7 +34,7 @@ ALLOWED: dict[str, set[str]] = {
     # the demo shop and `make demo`'s launcher, which starts everything
     "demo": _BELOW_CAMPAIGNS | {"campaigns", "assistant", "ingest", "ecommarketing", "privacy"},
 }
-OURS = set(ALLOWED) | {"tests", "benchmarks", "evaluation"}
+OURS = set(ALLOWED) | {"tests", "benchmarks", "evaluation", "loadtest"}
 
 
 def imported_packages(tree: ast.AST) -> list[tuple[int, str]]:

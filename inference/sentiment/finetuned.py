@@ -14,6 +14,7 @@ import torch
 from ..batching import map_batched
 from ..device import Device, select_device
 from ..loading import unmap_weights
+from ..metrics import observed
 from ..progress import OnBatch
 from . import ordinal
 from .classifier import EMPTY_PREDICTION, LABELS, SentimentPrediction, softmax, split_empty
@@ -84,6 +85,7 @@ class FineTunedSentiment:
         self.max_length = int(self.meta.get("max_length", DEFAULT_MAX_LENGTH))
         self.version = str(self.meta.get("name") or self.path.name)
 
+    @observed("sentiment")
     def predict(self, texts: Sequence[str], on_batch: OnBatch | None = None) -> list[SentimentPrediction]:
         prepared, rows = split_empty(texts)
         results = [EMPTY_PREDICTION] * len(prepared)

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..metrics import observed
 from ..progress import OnBatch
 from .classifier import (
     EMPTY_PREDICTION,
@@ -90,6 +91,7 @@ class NgramSentiment:
         features = self.vectorizer.transform(texts)
         return softmax_or_sigmoid(np.asarray(features @ self.coef.T) + self.intercept)
 
+    @observed("sentiment")
     def predict(self, texts: Sequence[str], on_batch: OnBatch | None = None) -> list[SentimentPrediction]:
         prepared, rows = split_empty(texts)
         results = [EMPTY_PREDICTION] * len(prepared)

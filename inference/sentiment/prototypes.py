@@ -24,6 +24,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from ..aspects.terms import CJK
+from ..metrics import observed
 from ..progress import OnBatch
 from .classifier import EMPTY_PREDICTION, LABELS, SentimentPrediction, softmax, split_empty
 from .prototype_examples import PROTOTYPES, PROTOTYPES_VERSION
@@ -85,6 +86,7 @@ class PrototypeSentiment:
             probs[cjk] = softmax(self.scores(vectors[cjk]) / self.temperature)
         return probs
 
+    @observed("sentiment")
     def predict(self, texts: Sequence[str], on_batch: OnBatch | None = None) -> list[SentimentPrediction]:
         prepared, rows = split_empty(texts)
         results = [EMPTY_PREDICTION] * len(prepared)

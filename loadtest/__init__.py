@@ -1,0 +1,1 @@
+"""Load test (locust) of event ingest and recommendations against gunicorn on loopback: `make load`."""
