@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('catalog', '0006_alter_modelversion_role'),
-        ('customers', '0003_event_exposure'),
+        ('customers', '0004_privacy'),
     ]
 
     operations = [

@@ -1,6 +1,7 @@
 """The manager's whole path through the admin in a real browser (Playwright driving Debian's chromium, on
 pytest-django's live server): log in, import customers and watch the import's job, open a product's insight
-page, create a campaign, generate its copy, approve it, send it, open the results. Each step leaves a
+page, create a campaign, generate its copy, approve it, test-send it to themself, send it after a confirmation
+that names the number of recipients, open the results, erase a customer. Each step leaves a
 screenshot under $E2E_ARTIFACTS (default var/e2e-screenshots), so a failed run shows where it stopped.
 
 Generation is the one fake, as in tests/campaigns/test_generation.py: a local server speaking the OpenAI chat
@@ -27,7 +28,7 @@ from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
-from campaigns.models import Campaign, Message, Variant
+from campaigns.models import Assignment, Campaign, Message, Variant
 from campaigns.roles import CAMPAIGN_MANAGER
 from customers.models import Customer
 from inference import registry
@@ -225,15 +226,21 @@ def test_a_manager_imports_generates_approves_sends_and_reads_the_results(
     assert campaign.status == Campaign.Status.APPROVED
     shot("campaign-approved")
 
-    # LEAD: after merging the test-send branch, add here: click the "Send a test to me" button, expect the
-    # message naming the manager's own address, assert one mail in mail.outbox to manager_user.email, and
-    # shot("test-send"). Keep the mail.outbox count below in step with it.
+    # 7. A test send to the manager's own address first: it counts nowhere.
+    page.get_by_role("button", name="Send a test to me").click()
+    expect(page.locator("ul.messagelist")).to_contain_text(f"test sent to {manager_user.email}")
+    assert [m.to for m in mail.outbox] == [[manager_user.email]] and mail.outbox[0].subject.startswith("[TEST]")
+    assert not Message.objects.filter(campaign=campaign).exists()
+    shot("test-send")
+    mail.outbox.clear()
 
-    # 7. Send.
-    # LEAD: after merging the send-confirmation branch, "Start (send)" leads to a confirmation page that names
-    # the number of recipients (3 here: e2e-4 has no consent): expect that text, shot("send-confirmation"),
-    # then confirm there instead of the direct post below.
+    # 8. Send, after a confirmation that names the number of recipients (e2e-4 gave no consent).
     page.get_by_role("button", name="Start (send)").click()
+    expect(page.locator("#content")).to_contain_text("Send to 3 customers?")
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.APPROVED  # nothing sent before the confirmation
+    shot("send-confirmation")
+    page.get_by_role("button", name=re.compile("Send now")).click()
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.RUNNING
     send = Job.objects.filter(kind="send_campaign").order_by("-pk").first()
@@ -246,7 +253,7 @@ def test_a_manager_imports_generates_approves_sends_and_reads_the_results(
     assert sent.count() == len(mail.outbox) and {m.to[0] for m in mail.outbox} <= {
         "ada@example.com", "alan@example.com", "grace@example.com"}
 
-    # 8. The results page.
+    # 9. The results page.
     page.goto(f"{live_server.url}{reverse('admin:campaigns_campaign_results', args=[campaign.pk])}")
     table = page.locator("table.cmp-table").first
     expect(table.locator("tbody tr")).to_have_count(3)  # arms A, B and the holdout
@@ -254,8 +261,23 @@ def test_a_manager_imports_generates_approves_sends_and_reads_the_results(
     expect(page.locator(".cmp-verdict")).to_be_visible()
     shot("results")
 
-    # LEAD: after merging the erasure branch, add here: erase customer e2e-1 from its admin page (the erase
-    # action and its confirmation), watch the erasure job, expect its report (deleted / anonymised counts),
-    # shot("erasure"), and assert the customer's email is gone from the mail log.
+    # 10. Erase a customer who took part: the job's report says what went, the experiment's counts stay.
+    ada = Customer.objects.get(external_id="e2e-1")
+    assignments = Assignment.objects.count()
+    page.goto(f"{live_server.url}{reverse('admin:customers_customer_change', args=[ada.pk])}")
+    page.get_by_role("link", name="Erase…").click()
+    expect(page.locator("#content")).to_contain_text("cannot be undone")
+    shot("erase-confirmation")
+    page.get_by_role("button", name="Yes, erase this customer").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("Erasure started")
+    erasure = Job.objects.get(kind="erase_customer")
+    page.goto(f"{live_server.url}{reverse('admin:jobs_job_change', args=[erasure.pk])}")
+    erasure = wait_for_job(page, erasure)
+    assert erasure.status == JobStatus.SUCCEEDED, erasure.error
+    assert erasure.result["anonymised"].get("customers.customer") == 1, erasure.result
+    ada.refresh_from_db()
+    assert ada.erased_at is not None and ada.email == "" and ada.name == ""
+    assert Assignment.objects.count() == assignments  # the experiment's results keep their rows
+    shot("erasure-job")
 
     assert time.monotonic() - started < 60, "the admin flow should take well under a minute"
