@@ -118,7 +118,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Thompson-sampling experiments re-weight when their own `reweight_hours` have passed; this only asks
     "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
+    # jobs whose worker died (no heartbeat) are queued again or failed; jobs the broker never got are sent
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": env_int("JOB_REAPER_SECONDS", 60, minimum=5)},
 }
+# A running job's worker writes its heartbeat every JOB_HEARTBEAT_SECONDS; none for JOB_HEARTBEAT_TIMEOUT
+# means the worker died: the job is queued again, and failed after JOB_MAX_ATTEMPTS attempts.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15, minimum=1)
+JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120, minimum=3 * JOB_HEARTBEAT_SECONDS)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 
 # --- Models (used from the inference issue on; validated here so a typo fails at start-up) ---------
