@@ -178,3 +178,22 @@ def test_a_whole_worker_killed_mid_job_the_job_is_reaped_and_finishes_once(broke
         _stop(second)
     assert job.status == JobStatus.SUCCEEDED and job.attempts == 2
     assert (job.progress_done, job.progress_total, job.counts) == (60, 60, {"pings": 60})  # nothing twice
+
+
+def test_run_job_retries_with_backoff_while_the_database_is_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.db import OperationalError
+
+    from jobs.tasks import run_job
+
+    calls: list[bool] = []
+
+    def flaky(job_id: int, *, redelivered: bool = False, task_id: str | None = None) -> JobStatus:
+        calls.append(redelivered)
+        if len(calls) < 3:
+            raise OperationalError("connection refused")
+        return JobStatus.SUCCEEDED
+
+    monkeypatch.setattr(runner, "execute", flaky)
+    assert run_job.apply(args=(1,)).get() == "succeeded"
+    assert calls == [False, True, True]  # a retry may take over its own running job
+    assert run_job.acks_late and run_job.retry_backoff and OperationalError in run_job.autoretry_for
