@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -73,6 +74,17 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
     def validate_occurred_at(self, value: datetime) -> datetime:
         return check_plausible(value)
 
+    def validate_value(self, value: Decimal | None) -> Decimal | None:
+        """A line value is money received: never negative (a refund is not a purchase), and at most
+        EVENT_MAX_VALUE, so a typo of a few more digits cannot dominate every profile and prediction."""
+        if value is None:
+            return value
+        if value < 0:
+            raise serializers.ValidationError("must be 0 or more (refunds are not purchases)")
+        if value > settings.EVENT_MAX_VALUE:
+            raise serializers.ValidationError(f"must be at most {settings.EVENT_MAX_VALUE} (EVENT_MAX_VALUE)")
+        return value
+
     def validate_quantity(self, value: int | None) -> int | None:
         if value is not None and value <= 0:
             raise serializers.ValidationError("must be a positive whole number (returns are not purchases)")
@@ -93,7 +105,9 @@ class EventSerializer(UpsertKeyMixin, serializers.ModelSerializer[Event]):
         unit_price = attrs.pop("unit_price", None)
         if unit_price is not None and attrs.get("value") is None:
             try:  # the product must fit the value column too, or the database refuses the row
-                attrs["value"] = self.fields["value"].run_validation(unit_price * (current("quantity") or 1))
+                attrs["value"] = self.validate_value(
+                    self.fields["value"].run_validation(unit_price * (current("quantity") or 1))
+                )
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError(
                     {"unit_price": [f"unit_price x quantity: {m}" for m in exc.detail]}

@@ -126,6 +126,12 @@ CELERY_BEAT_SCHEDULE = {
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15, minimum=1)
 JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120, minimum=3 * JOB_HEARTBEAT_SECONDS)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# The largest line value an event may carry (API, bulk, import); negative values are always refused.
+EVENT_MAX_VALUE = env_int("EVENT_MAX_VALUE", 10_000_000, minimum=1)
+# Import files: the longest line (characters) and how far a .gz file may expand, so a gzip bomb or a
+# file without line breaks stops with the line named instead of exhausting memory.
+IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 32 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_DECOMPRESSED_BYTES = env_int("IMPORT_MAX_DECOMPRESSED_BYTES", 8 * 1024**3, minimum=1024 * 1024)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 
 # --- Models (used from the inference issue on; validated here so a typo fails at start-up) ---------
