@@ -48,11 +48,17 @@ def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, fo
     return counts
 
 
+def _check_sentiment_path(path: str | None) -> None:
+    """No path means training from the database; a path must be under the uploads folder."""
+    if path:
+        sentiment_training.check_job_path(path)
+
+
 @job_kind(
     "train_sentiment", queue="inference",
     description="Train the sentiment model of each language (or one) on rated or labelled reviews.",
     checks={
-        "path": lambda path: path and sentiment_training.check_job_path(path),
+        "path": _check_sentiment_path,
         "name": new_version_name(ModelRole.SENTIMENT, "a sentiment model"),
         "epochs": between(1, 1000), "max_per_class": between(1, 10_000_000),
         "validation_fraction": between(0.01, 0.9), "patience": between(0, 100),

@@ -32,7 +32,7 @@ def _until_exited(process: subprocess.Popen[bytes]) -> None:
 
 
 def test_a_child_that_exits_is_restarted_with_backoff_and_the_others_keep_running() -> None:
-    clock, said = Clock(), []
+    clock, said = Clock(), list[str]()
     supervisor = Supervisor(say=said.append, clock=clock, first_delay=1, max_delay=8, stable_after=60)
     web = supervisor.add("web", _lives)
     worker = supervisor.add("worker", _exits)

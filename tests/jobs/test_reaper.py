@@ -196,4 +196,5 @@ def test_run_job_retries_with_backoff_while_the_database_is_away(monkeypatch: py
     monkeypatch.setattr(runner, "execute", flaky)
     assert run_job.apply(args=(1,)).get() == "succeeded"
     assert calls == [False, True, True]  # a retry may take over its own running job
-    assert run_job.acks_late and run_job.retry_backoff and OperationalError in run_job.autoretry_for
+    options: Any = run_job  # Celery sets these on the task class; the stubs do not name them
+    assert options.acks_late and options.retry_backoff and OperationalError in options.autoretry_for
