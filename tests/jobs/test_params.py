@@ -109,3 +109,10 @@ def test_the_traceback_is_shown_in_the_admin_to_superusers_only(
     root = User.objects.create_superuser("root", "root@example.com", "pw-root-123")
     client.force_login(root)
     assert "Traceback (most recent" in client.get(url).content.decode()
+
+
+def test_a_command_queueing_a_bad_job_says_why() -> None:
+    from django.core.management import CommandError, call_command
+
+    with pytest.raises(CommandError, match="name: version name"):
+        call_command("tune_assistant", "--as-job", "--name", "../x")
