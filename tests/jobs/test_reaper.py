@@ -198,3 +198,20 @@ def test_run_job_retries_with_backoff_while_the_database_is_away(monkeypatch: py
     assert calls == [False, True, True]  # a retry may take over its own running job
     options: Any = run_job  # Celery sets these on the task class; the stubs do not name them
     assert options.acks_late and options.retry_backoff and OperationalError in options.autoretry_for
+
+
+@pytest.mark.django_db
+def test_a_job_created_with_no_broker_listening_returns_at_once_and_stays_queued(run_on_commit: Any) -> None:
+    from ecommarketing.celery import app as celery_app
+
+    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
+    _switch_broker(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)  # nothing listens on port 1
+    try:
+        started = time.monotonic()
+        job = runner.start_job("ping", {"steps": 1})
+        took = time.monotonic() - started
+    finally:
+        _switch_broker(**previous)
+    job.refresh_from_db()
+    assert (job.status, job.celery_task_id) == (JobStatus.QUEUED, "")  # the reaper sends it later
+    assert took < 10
