@@ -6,6 +6,8 @@ from typing import Any
 
 from celery import shared_task
 
+from catalog.model_versions import new_version_name
+from catalog.models import ModelRole
 from core.actors import Actor
 from jobs.models import Job
 from jobs.runner import JobContext, job_kind, start_unless_queued
@@ -46,6 +48,7 @@ def request_knowledge_index_task() -> int | None:
 @job_kind(
     "tune_assistant", queue="inference",
     description="Tune retrieval (method, fusion weight) and the answerability threshold on answered questions.",
+    checks={"name": new_version_name(ModelRole.ASSISTANT, "an assistant version")},
 )
 def tune_assistant_job(
     ctx: JobContext, name: str | None = None, activate: bool = True, skip_if_too_few: bool = False

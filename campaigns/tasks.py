@@ -7,13 +7,17 @@ from typing import Any
 
 from celery import shared_task
 
+from jobs.params import between
 from jobs.runner import JobContext, job_kind
 
 from . import actions, delivery, generation, thompson
 from .models import Campaign
 
 
-@job_kind(actions.GENERATE_JOB, queue="inference", description="Copy variants of a campaign, under guardrails.")
+@job_kind(
+    actions.GENERATE_JOB, queue="inference", description="Copy variants of a campaign, under guardrails.",
+    checks={"campaign_id": between(1, 2**63 - 1)},
+)
 def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False) -> dict[str, Any]:
     """Generate the campaign's missing variants (all unapproved ones with `force`).
 
@@ -42,6 +46,7 @@ def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False
     actions.SEND_JOB,
     queue="default",
     description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
+    checks={"campaign_id": between(1, 2**63 - 1)},
 )
 def send_campaign_job(ctx: JobContext, campaign_id: int, confirmation: int | None = None) -> dict[str, Any]:
     """Send the running campaign (`actions.do_start_sending` started it) to everyone not reached yet; a job

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,17 @@ def check_new_version_name(role: ModelRole | str, name: str, error: type[Excepti
         raise error(f"version name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)")
     if ModelVersion.objects.filter(role=role, name=name).exists():
         raise error(f"{kind} named {name!r} exists already; choose another --name")
+
+
+def new_version_name(role: ModelRole | str, kind: str) -> Callable[[Any], None]:
+    """A job parameter check (`@job_kind(checks=...)`): a `name` given must be a new, folder-safe version
+    name, so `{"name": "../../outside"}` is refused when the job is created."""
+
+    def check(name: Any) -> None:
+        if name is not None:
+            check_new_version_name(role, str(name), ValueError, kind)
+
+    return check
 
 
 def active_version(role: ModelRole | str, language: str = "") -> ModelVersion | None:

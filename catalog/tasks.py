@@ -9,11 +9,14 @@ from celery import shared_task
 
 from core.actors import Actor
 from jobs.models import Job
+from jobs.params import between
 from jobs.runner import JobContext, job_kind, start_job, start_unless_queued
 
 from . import aspect_training, product_embeddings, sentiment_training
 from .insights.products import compute_product_insights
 from .insights.reviews import analyze_reviews
+from .model_versions import new_version_name
+from .models import ModelRole
 from .sentiment_data import NotEnoughData, load_database_by_language, load_training_data
 from .summaries.summarizing import summarize_products, top_product_ids
 
@@ -45,9 +48,21 @@ def embed_products_job(ctx: JobContext, product_ids: list[int] | None = None, fo
     return counts
 
 
+def _check_sentiment_path(path: str | None) -> None:
+    """No path means training from the database; a path must be under the uploads folder."""
+    if path:
+        sentiment_training.check_job_path(path)
+
+
 @job_kind(
     "train_sentiment", queue="inference",
     description="Train the sentiment model of each language (or one) on rated or labelled reviews.",
+    checks={
+        "path": _check_sentiment_path,
+        "name": new_version_name(ModelRole.SENTIMENT, "a sentiment model"),
+        "epochs": between(1, 1000), "max_per_class": between(1, 10_000_000),
+        "validation_fraction": between(0.01, 0.9), "patience": between(0, 100),
+    },
 )
 def train_sentiment_job(
     ctx: JobContext,
@@ -104,7 +119,13 @@ def train_sentiment_job(
     return sentiment_training.outcome_summary(outcome)
 
 
-@job_kind("train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.")
+@job_kind(
+    "train_aspects", queue="inference", description="Fine-tune the aspect tagger on a labelled file.",
+    checks={
+        "path": aspect_training.check_job_path, "epochs": between(1, 1000),
+        "name": new_version_name(ModelRole.ASPECTS, "an aspect model"),
+    },
+)
 def train_aspects_job(
     ctx: JobContext,
     path: str,
@@ -143,18 +164,24 @@ def request_review_analysis_task() -> int | None:
     "summarize_products",
     queue="inference",
     description="Short grounded summaries of products' review insight (generation model, cached).",
+    checks={"top": between(1, 100_000)},
+    validate=lambda p: _check_summary_choice(p.get("product_ids"), p.get("top")),
 )
 def summarize_products_job(
     ctx: JobContext, product_ids: list[int] | None = None, top: int | None = None, force: bool = False
 ) -> dict[str, int]:
     """Summarise the given products, or the `top` N by review count."""
-    if product_ids is None and top is None:
-        raise ValueError("summarize_products needs `product_ids` (a list of ids) or `top` (a number of products)")
-    if product_ids is not None and top is not None:
-        raise ValueError("summarize_products takes `product_ids` or `top`, not both")
+    _check_summary_choice(product_ids, top)
     if top is not None and (not isinstance(top, int) or top < 1):
         raise ValueError(f"top={top!r} must be a whole number of at least 1")
     ids = [int(pid) for pid in product_ids] if product_ids is not None else top_product_ids(int(top or 0))
     counts = summarize_products(ids, progress=ctx, force=force)
     ctx.count(**counts)
     return counts
+
+
+def _check_summary_choice(product_ids: list[int] | None, top: int | None) -> None:
+    if product_ids is None and top is None:
+        raise ValueError("summarize_products needs `product_ids` (a list of ids) or `top` (a number of products)")
+    if product_ids is not None and top is not None:
+        raise ValueError("summarize_products takes `product_ids` or `top`, not both")

@@ -129,7 +129,8 @@ def start_redis(directory: Path, port: int | None = None) -> tuple[subprocess.Po
             "--port", str(port),
             "--dir", str(directory),
             "--save", "",
-            "--appendonly", "no",
+            "--appendonly", "yes",  # the queue survives a restart or a crash (at most a second is lost)
+            "--appendfsync", "everysec",
             "--logfile", str(directory / "redis.log"),
         ],
         stdout=subprocess.DEVNULL,

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -101,6 +102,15 @@ class EventSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSerializer
             raise serializers.ValidationError(f"{ERASED}: {value.external_id} is an anonymised record")
         if value.pk is None and self.erased_check().problems(external_id=value.external_id):
             raise serializers.ValidationError(f"{ERASED}: this external id belonged to a person whose data was erased")
+    def validate_value(self, value: Decimal | None) -> Decimal | None:
+        """A line value is money received: never negative (a refund is not a purchase), and at most
+        EVENT_MAX_VALUE, so a typo of a few more digits cannot dominate every profile and prediction."""
+        if value is None:
+            return value
+        if value < 0:
+            raise serializers.ValidationError("must be 0 or more (refunds are not purchases)")
+        if value > settings.EVENT_MAX_VALUE:
+            raise serializers.ValidationError(f"must be at most {settings.EVENT_MAX_VALUE} (EVENT_MAX_VALUE)")
         return value
 
     def validate_quantity(self, value: int | None) -> int | None:
@@ -123,7 +133,9 @@ class EventSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSerializer
         unit_price = attrs.pop("unit_price", None)
         if unit_price is not None and attrs.get("value") is None:
             try:  # the product must fit the value column too, or the database refuses the row
-                attrs["value"] = self.fields["value"].run_validation(unit_price * (current("quantity") or 1))
+                attrs["value"] = self.validate_value(
+                    self.fields["value"].run_validation(unit_price * (current("quantity") or 1))
+                )
             except serializers.ValidationError as exc:
                 raise serializers.ValidationError(
                     {"unit_price": [f"unit_price x quantity: {m}" for m in exc.detail]}

@@ -16,12 +16,14 @@ from jobs.runner import JobContext, job_kind, start_unless_queued
 
 from . import profiles, retention, segments
 from .predictions import train_predictions
+from .predictions.targets import check_targets
 
 
 @job_kind(
     "rebuild_profiles",
     queue="inference",
     description="Every customer's profile from all events, then lifecycle and behavioural segments.",
+    checks={"now": parse_now},
 )
 def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments: bool = True) -> dict[str, Any]:
     moment = parse_now(now)
@@ -33,7 +35,10 @@ def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments:
     return result
 
 
-@job_kind("update_profiles", queue="inference", description="Fold new events into the customers' profiles.")
+@job_kind(
+    "update_profiles", queue="inference", description="Fold new events into the customers' profiles.",
+    checks={"now": parse_now},
+)
 def update_profiles_job(
     ctx: JobContext, customer_ids: list[int] | None = None, now: str | None = None
 ) -> dict[str, Any]:
@@ -55,7 +60,8 @@ def request_profile_update_task() -> int | None:
 
 
 @job_kind("train_predictions", queue="default",
-          description="Purchase-in-30-days, churn, 90-day value and next-order models; score every customer.")
+          description="Purchase-in-30-days, churn, 90-day value and next-order models; score every customer.",
+          checks={"now": parse_now, "targets": check_targets})
 def train_predictions_job(
     ctx: JobContext, now: str | None = None, targets: list[str] | None = None, activate: bool = True
 ) -> dict[str, Any]:

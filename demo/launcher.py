@@ -4,6 +4,10 @@ Starts (or reuses) the embedded PostgreSQL, starts a private Redis and one Celer
 creates an admin user (credentials printed, password kept in var/admin_password), loads the demo shop
 as a job through the queue, then serves http://127.0.0.1:8000 until Ctrl-C, which stops every process
 this launcher started. A second run reuses the database and skips work already done.
+
+A child that dies (a worker killed, Redis crashed) is started again with backoff (`demo.supervision`)
+while the others keep running; Redis keeps its queue in an append-only file, so queued jobs survive.
+A pipeline step other than seeding that fails (a shop too small for a model) is reported and skipped.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pathlib import Path
 from types import FrameType
 
 from core import embedded
+from demo.supervision import Supervisor
 
 HOST = os.environ.get("DEMO_HOST", "127.0.0.1")
 PORT = int(os.environ.get("DEMO_PORT", "8000"))
@@ -52,6 +57,7 @@ PIPELINE: list[tuple[str, dict[str, object], bool]] = [
 # (DEMO_SUMMARIES=0 skips it); the rest are summarised on demand or by a GPU worker.
 if int(os.environ.get("DEMO_SUMMARIES", "3")) > 0:
     PIPELINE.append(("summarize_products", {"top": int(os.environ.get("DEMO_SUMMARIES", "3"))}, False))
+ESSENTIAL = {"seed_demo"}  # without the shop there is no demo; any other failed step is reported and skipped
 
 
 def say(message: str) -> None:
@@ -63,7 +69,7 @@ class Launcher:
         self.var = embedded.var_dir()
         self.log_dir = self.var / "log"
         self.log_dir.mkdir(exist_ok=True)
-        self.children: list[tuple[str, subprocess.Popen[bytes]]] = []
+        self.supervisor = Supervisor(say=say)
         self.postgres_started_here = False
 
     def run(self) -> int:
@@ -86,8 +92,9 @@ class Launcher:
         if not _port_free(HOST, PORT):
             say(f"port {PORT} on {HOST} is in use (is another demo running?); set DEMO_PORT to use another")
             return 1
-        redis_process, redis_url = embedded.start_redis(self.var / "redis")
-        self.children.append(("redis", redis_process))
+        redis_port = embedded.free_port()  # kept across restarts: every client's URL stays right
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        self.supervisor.add("redis", lambda: embedded.start_redis(self.var / "redis", redis_port)[0])
         os.environ["REDIS_URL"] = redis_url
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
         say(f"redis on {redis_url}")
@@ -124,11 +131,8 @@ class Launcher:
         say(f"API docs: http://{HOST}:{PORT}/api/docs/")
         say(f"assistant: http://{HOST}:{PORT}/assistant/demo/   (a storefront page with the chat widget)")
         say(f"logs in {self.log_dir}; press Ctrl-C to stop everything")
-        while True:
-            for name, process in self.children:
-                if process.poll() is not None:
-                    say(f"{name} exited with {process.returncode}; see {self.log_dir / (name + '.log')}")
-                    return 1
+        while True:  # a child that exits is restarted with backoff; the others keep running
+            self.supervisor.check()
             time.sleep(1)
 
     def _allow_demo_origin(self) -> None:
@@ -157,12 +161,14 @@ class Launcher:
         return username, password
 
     def _spawn(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        return self.supervisor.add(name, lambda: self._popen(name, command))
+
+    def _popen(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
         log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - lives as long as the child
         process = subprocess.Popen(
             command, stdout=log, stderr=subprocess.STDOUT, cwd=embedded.BASE_DIR, env=os.environ.copy(),
             start_new_session=True,  # Ctrl-C reaches the launcher only, which stops children in order
         )
-        self.children.append((name, process))
         say(f"{name} started (pid {process.pid}), log {log.name}")
         return process
 
@@ -215,11 +221,18 @@ class Launcher:
                 break
             time.sleep(0.5)
         if job.status != "succeeded":
-            raise RuntimeError(f"job {kind} {job.status}: {job.error.splitlines()[0] if job.error else ''}")
+            reason = f"job {kind} {job.status}: {job.error.splitlines()[0] if job.error else ''}"
+            if kind in ESSENTIAL:
+                raise RuntimeError(reason)
+            say(f"{reason}; the demo goes on without it")
+            return
+        refused = job.result.get("refused") if isinstance(job.result, dict) else None
+        if refused:  # e.g. prediction targets a shop without purchases cannot support
+            say(f"job {kind}: skipped {', '.join(refused) if isinstance(refused, dict) else refused}")
         say(f"job {kind}: {job.counts or job.result}")
 
     def stop(self) -> None:
-        for name, process in reversed(self.children):
+        for name, process in reversed(self.supervisor.processes()):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
                 try:
@@ -228,7 +241,7 @@ class Launcher:
                     process.kill()
                     process.wait()
                 say(f"{name} stopped")
-        self.children.clear()
+        self.supervisor.children.clear()
         if self.postgres_started_here and embedded.stop_postgres(self.var):
             say("embedded PostgreSQL stopped")
 

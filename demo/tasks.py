@@ -13,6 +13,7 @@ from .seed import SeedOptions, seed_shop
 @job_kind(
     "seed_demo",
     description="Fill the database with the reproducible demo shop (products, customers, events, reviews).",
+    validate=SeedOptions.from_params,
 )
 def seed_demo_job(ctx: JobContext, **options: Any) -> dict[str, Any]:
     """Seed the demo shop; options as for the command (seed, products, customers, events, reviews,

@@ -133,7 +133,20 @@ CELERY_BEAT_SCHEDULE = {
     "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
     # events older than EVENT_RETENTION_DAYS are folded into the profiles and deleted (nothing when 0)
     "purge-old-events": {"task": "customers.request_event_purge", "schedule": 86400},
+    # jobs whose worker died (no heartbeat) are queued again or failed; jobs the broker never got are sent
+    "reap-stale-jobs": {"task": "jobs.reap_stale_jobs", "schedule": env_int("JOB_REAPER_SECONDS", 60, minimum=5)},
 }
+# A running job's worker writes its heartbeat every JOB_HEARTBEAT_SECONDS; none for JOB_HEARTBEAT_TIMEOUT
+# means the worker died: the job is queued again, and failed after JOB_MAX_ATTEMPTS attempts.
+JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15, minimum=1)
+JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120, minimum=3 * JOB_HEARTBEAT_SECONDS)
+JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# The largest line value an event may carry (API, bulk, import); negative values are always refused.
+EVENT_MAX_VALUE = env_int("EVENT_MAX_VALUE", 10_000_000, minimum=1)
+# Import files: the longest line (characters) and how far a .gz file may expand, so a gzip bomb or a
+# file without line breaks stops with the line named instead of exhausting memory.
+IMPORT_MAX_LINE_CHARS = env_int("IMPORT_MAX_LINE_CHARS", 32 * 1024 * 1024, minimum=1024)
+IMPORT_MAX_DECOMPRESSED_BYTES = env_int("IMPORT_MAX_DECOMPRESSED_BYTES", 8 * 1024**3, minimum=1024 * 1024)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
 
 # --- Models (used from the inference issue on; validated here so a typo fails at start-up) ---------
@@ -184,6 +197,7 @@ MIDDLEWARE = [
     "core.logs.RequestIdMiddleware",  # first: every later line of the request carries its id
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "ecommarketing.unavailable.DatabaseUnavailableMiddleware",  # database down: 503, not a traceback
     "assistant.keys.AssistantCorsMiddleware",  # CORS of /api/v1/assistant/ only (publishable keys' origins)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -7,6 +7,8 @@ from .api import router
 from .health import healthz, readyz
 from .metrics import metrics
 
+handler500 = "ecommarketing.unavailable.server_error"  # the database down: 503, not a 500
+
 admin.site.site_header = "ecommarketing"
 admin.site.site_title = "ecommarketing"
 admin.site.index_title = "Marketing workspace"

@@ -10,7 +10,7 @@ from django.conf import settings
 
 from core.actors import Actor
 from jobs.models import Job
-from jobs.runner import start_job
+from jobs.runner import JobParamsError, start_job
 
 from .errors import DataImportError
 from .importing import check_file
@@ -112,4 +112,9 @@ class ImportUploadForm(forms.Form):
             "create_missing": data.get("create_missing") or None,
             "errors_path": str(errors_path_for(path)),
         }
-        return start_job(IMPORT_JOB_KIND, params, user=user)
+        try:
+            return start_job(IMPORT_JOB_KIND, params, user=user)
+        except JobParamsError as exc:
+            path.unlink(missing_ok=True)
+            self.add_error(None, str(exc))
+            return None

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from django.conf import settings
+
 from core.parsers import loads_strict
 
 from .errors import ImportConfigError, ImportFileError
@@ -25,6 +27,7 @@ from .errors import ImportConfigError, ImportFileError
 FORMATS = ("csv", "tsv", "jsonl")
 CSV_FIELD_LIMIT = 16 * 1024 * 1024  # csv's default of 128 KiB is less than some long review texts
 JSONL_MAX_KEYS = 10_000  # distinct keys collected from a JSON Lines file to check the mapping against
+CHUNK_BYTES = 1 << 16  # read this much at a time: a line is never read whole before it is measured
 
 
 def detect_format(path: Path, file_format: str | None = None) -> str:
@@ -51,28 +54,49 @@ def _open_binary(path: Path) -> IO[bytes] | gzip.GzipFile:
         raise ImportFileError(f"cannot open {path}: {exc.strerror or exc}") from None
 
 
+def _limits() -> tuple[int, int]:
+    return int(settings.IMPORT_MAX_LINE_CHARS), int(settings.IMPORT_MAX_DECOMPRESSED_BYTES)
+
+
 def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
     """The file's lines as text, decoded strictly so a wrong encoding names its line instead of
-    storing mojibake. A UTF-8 byte order mark is dropped."""
+    storing mojibake. A UTF-8 byte order mark is dropped.
+
+    Read in chunks and bounded: a line longer than IMPORT_MAX_LINE_CHARS, or a compressed file that expands
+    past IMPORT_MAX_DECOMPRESSED_BYTES (a gzip bomb), stops the import with the line named, before memory
+    runs out."""
     codec = codecs.lookup(encoding).name
     decoder = codecs.getincrementaldecoder("utf-8-sig" if codec == "utf-8" else codec)(errors="strict")
-    number, pending = 0, ""
+    max_line, max_total = _limits()
+    compressed = path.name.lower().endswith(".gz")
+    number, pending, total = 0, "", 0
     with _open_binary(path) as handle:
         try:
-            for raw in handle:
+            while raw := handle.read(CHUNK_BYTES):
+                total += len(raw)
+                if compressed and total > max_total:
+                    raise ImportFileError(
+                        f"line {number + 1}: {path.name} expands to more than {max_total:,} bytes "
+                        "(IMPORT_MAX_DECOMPRESSED_BYTES); split the file or raise the limit"
+                    )
                 try:
                     pending += decoder.decode(raw)
                 except UnicodeDecodeError as exc:
                     bad = exc.object[exc.start : exc.start + 1].hex()
+                    line = number + 1 + exc.object[: exc.start].count(b"\n")  # the chunk holds several lines
                     raise ImportFileError(
-                        f"line {number + 1} is not valid {encoding} (byte 0x{bad}); the file may be in another "
+                        f"line {line} is not valid {encoding} (byte 0x{bad}); the file may be in another "
                         "encoding: set it, for example latin-1 or cp1252"
                     ) from None
                 # Multi-byte encodings may split a line across binary chunks: yield whole text lines only.
-                while (end := pending.find("\n")) >= 0:
+                *lines, pending = pending.split("\n")
+                for text in lines:
                     number += 1
-                    yield pending[: end + 1]
-                    pending = pending[end + 1 :]
+                    if len(text) > max_line:
+                        raise _too_long(number, max_line)
+                    yield text + "\n"
+                if len(pending) > max_line:
+                    raise _too_long(number + 1, max_line)
             try:
                 pending += decoder.decode(b"", final=True)
             except UnicodeDecodeError:
@@ -81,6 +105,13 @@ def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
             raise ImportFileError(f"cannot read {path.name}: {exc}") from None
     if pending:
         yield pending
+
+
+def _too_long(number: int, limit: int) -> ImportFileError:
+    return ImportFileError(
+        f"line {number} is longer than {limit:,} characters (IMPORT_MAX_LINE_CHARS): is it really a "
+        "CSV, TSV or JSON Lines file?"
+    )
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from typing import Any, Unpack
 
 from jobs.runner import JobContext, job_kind
 
+from .errors import DataImportError
 from .importing import run_import
 from .models import IMPORT_JOB_KIND
 from .options import OptionChoices, build_options
@@ -14,7 +15,10 @@ from .uploads import check_job_paths
 MAX_RESULT_ERRORS = 1000  # the job row holds these; the errors file, when asked for, holds them all
 
 
-@job_kind(IMPORT_JOB_KIND, description="Import a CSV, TSV or JSON Lines file: products, customers, reviews, events.")
+@job_kind(
+    IMPORT_JOB_KIND, description="Import a CSV, TSV or JSON Lines file: products, customers, reviews, events.",
+    validate=lambda p: _check_import(**p),
+)
 def import_data_job(
     ctx: JobContext,
     kind: str,
@@ -32,3 +36,16 @@ def import_data_job(
     if errors_path:
         result["errors_file"] = errors_path
     return result
+
+
+def _check_import(
+    kind: str, path: str, errors_path: str | None = None, file_name: str | None = None,
+    **choices: Unpack[OptionChoices],
+) -> None:
+    """What the job checks before reading, checked when it is created: paths under the allowed folders
+    (ForbiddenPath), the kind and options (ImportConfigError)."""
+    check_job_paths(path, errors_path)
+    try:
+        build_options(kind, **choices)
+    except DataImportError as exc:
+        raise ValueError(str(exc)) from exc

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import QuerySet
@@ -38,8 +40,8 @@ class JobAdmin(admin.ModelAdmin[Job]):
     actions = ["retry_jobs", "cancel_jobs"]
     readonly_fields = [
         "kind", "params", "status", "queue", "progress_display", "progress_done", "progress_total", "counts",
-        "result", "error", "attempts", "celery_task_id", "created_by", "created_at", "started_at", "finished_at",
-        "heartbeat_at",
+        "result", "error", "traceback", "attempts", "celery_task_id", "created_by", "created_at", "started_at",
+        "finished_at", "heartbeat_at",
     ]
     fieldsets = [
         (None, {"fields": ["kind", "status", "progress_display", "counts", "params"]}),
@@ -55,6 +57,12 @@ class JobAdmin(admin.ModelAdmin[Job]):
             },
         ),
     ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Job | None = None) -> Any:
+        """The traceback (server paths, code) is for superusers; everyone else reads the short error."""
+        if request.user.is_superuser:
+            return [*self.fieldsets, ("Traceback", {"classes": ["collapse"], "fields": ["traceback"]})]
+        return self.fieldsets
 
     @admin.display(description="progress")
     def progress_display(self, job: Job) -> str:

@@ -9,7 +9,7 @@ from django_filters import rest_framework as filters
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -51,7 +51,10 @@ class JobFilter(filters.FilterSet):
     list=extend_schema(summary="List jobs", description="Newest first; filter by kind and status."),
     retrieve=extend_schema(summary="Get a job", description="Status, progress, counts, result and error."),
     create=extend_schema(
-        summary="Start a job", description="Records the job and queues it; answers 202.", responses={202: JobSerializer}
+        summary="Start a job",
+        description="Checks the parameters against the kind (400 naming the parameter), records the job and "
+        "queues it; answers 202. A failed job's `error` says why in a sentence (the traceback stays in the log).",
+        responses={202: JobSerializer, 400: OpenApiResponse(description="Unknown kind or invalid parameters.")},
     ),
     destroy=extend_schema(summary="Delete a job record", description="Cancels it first if it is still going."),
     retry=extend_schema(
@@ -82,10 +85,13 @@ class JobViewSet(
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        with transaction.atomic():
-            job = runner.start_job(
-                serializer.validated_data["kind"], serializer.validated_data.get("params") or {}, user=request.user
-            )
+        try:
+            with transaction.atomic():
+                job = runner.start_job(
+                    serializer.validated_data["kind"], serializer.validated_data.get("params") or {}, user=request.user
+                )
+        except runner.JobParamsError as exc:  # 400 naming the parameter: {"params": {"k": ["must be ..."]}}
+            raise ValidationError({"params": {exc.field: [exc.reason]}}) from exc
         job.refresh_from_db()
         return Response(self.get_serializer(job).data, status=status.HTTP_202_ACCEPTED)
 

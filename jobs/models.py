@@ -26,7 +26,8 @@ class Job(models.Model):
     progress_total = models.PositiveIntegerField(null=True, blank=True)
     counts = models.JSONField(default=dict, blank=True, help_text="Outcome counters, e.g. created/updated.")
     result = models.JSONField(default=dict, blank=True, help_text="Details such as rejected rows.")
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the job failed, in a sentence the manager can act on.")
+    traceback = models.TextField(blank=True, help_text="Where it failed (superusers only; never in the API).")
     attempts = models.PositiveIntegerField(default=0)
     celery_task_id = models.CharField(max_length=64, blank=True)
     created_by = models.ForeignKey(

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from catalog.model_versions import new_version_name
+from catalog.models import ModelRole
+from jobs.params import between
 from jobs.runner import JobContext, job_kind
 
 from .precompute import precompute_recommendations
@@ -15,6 +18,7 @@ from .training import train_recommender
     "train_recommender",
     queue="default",
     description="Fit the hybrid recommender on the shop's events, tune fusion weights, activate the version.",
+    checks={"name": new_version_name(ModelRole.RECOMMENDER, "a recommender")},
 )
 def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
     version = train_recommender(name=name, job_id=ctx.job.pk, activate_version=activate, progress=ctx)
@@ -32,6 +36,7 @@ def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bo
     "precompute_recommendations",
     queue="default",
     description="Rank top-k products for customers (ids, segments or everyone) into RecommendationSet rows.",
+    checks={"k": between(1, 100)},
 )
 def precompute_recommendations_job(
     ctx: JobContext,

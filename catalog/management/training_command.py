@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.progress import TqdmProgress
-from jobs.runner import start_job
+from jobs.runner import JobParamsError, start_job
 
 
 class TrainingCommand(BaseCommand):
@@ -32,5 +32,8 @@ class TrainingCommand(BaseCommand):
         return TqdmProgress(self.progress_unit, disable=disabled, dynamic_ncols=True)
 
     def queue_job(self, params: dict[str, Any]) -> None:
-        job = start_job(self.job_kind, params)
+        try:
+            job = start_job(self.job_kind, params)
+        except JobParamsError as exc:
+            raise CommandError(str(exc)) from None
         self.stdout.write(f"job {job.pk} queued on {job.queue}")

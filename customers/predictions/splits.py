@@ -37,6 +37,11 @@ class Plan:
 def plan_windows(spec: TargetSpec, h: History) -> Plan:
     """Cutoffs for training, validation and the final refit, or NotEnoughHistory saying why not."""
     need = spec.min_feature_days + spec.horizon
+    if len(h.o_t) == 0:  # only views, carts...: every label is "no order", nothing to learn (nor to fit on)
+        raise NotEnoughHistory(
+            f"{spec.name}: needs purchases; found 0 among {int(h.a_count.sum()) if len(h.a_count) else 0} events "
+            f"of {h.n} customers before {day_text(h.now)}"
+        )
     start = h.start
     if start is None:
         raise NotEnoughHistory(

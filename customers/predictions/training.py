@@ -6,6 +6,7 @@ every customer with features as of `now`. A refused target does not stop the oth
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from .history import History, day_text, default_now, from_days, load_history
 from .serving import compare_and_activate, load_model, save_model, score_customers
 from .splits import VALIDATION_SHARE, check_dataset, plan_windows, split_customers
 from .targets import SEED, TARGETS, NotEnoughHistory, TargetSpec, check_targets
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -146,6 +149,12 @@ def train_predictions(
             served, metrics, params = train_target(spec, history, cache)
         except NotEnoughHistory as exc:
             outcomes.append(TargetOutcome(name, "refused", str(exc), seconds=round(time.monotonic() - started, 2)))
+            progress.advance(1, trained=0, refused=1, scored=0)
+            continue
+        except (ValueError, FloatingPointError, OverflowError) as exc:  # a history the estimator cannot fit
+            logger.exception("prediction target %s could not be fitted", name)
+            reason = f"{name}: could not be fitted on this history ({type(exc).__name__}: {exc})"
+            outcomes.append(TargetOutcome(name, "refused", reason, seconds=round(time.monotonic() - started, 2)))
             progress.advance(1, trained=0, refused=1, scored=0)
             continue
         version_name = f"{name}-{moment.date().isoformat()}-{stamp}"

@@ -86,7 +86,7 @@ def test_schema_documents_auth_bulk_and_cursor(schema: dict[str, Any]) -> None:
     }
     jobs = schema["paths"]
     errors = {"400", "401", "403", "404", "429"}  # core.schema.AutoSchema's defaults, on every operation
-    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202", "413", "415"} | errors  # what it answers
+    assert set(jobs["/api/v1/jobs/"]["post"]["responses"]) == {"202", "400", "413", "415"} | errors  # what it answers
     assert set(jobs["/api/v1/jobs/{id}/retry/"]["post"]["responses"]) == {"202", "409", "413", "415"} | errors
     assert set(jobs["/api/v1/jobs/{id}/cancel/"]["post"]["responses"]) == {"200", "409", "413", "415"} | errors
     assert set(jobs["/api/v1/jobs/{id}/"]["get"]["responses"]) == {"200"} | errors  # 413 and 415 only with a body

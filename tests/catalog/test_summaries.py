@@ -685,10 +685,8 @@ def test_job_summarises_the_top_products(run_on_commit: Any, monkeypatch: pytest
 
 @pytest.mark.django_db
 def test_job_needs_ids_or_top(run_on_commit: Any) -> None:
-    job = runner.start_job("summarize_products", {})
-    job.refresh_from_db()
-    assert job.status == JobStatus.FAILED
-    assert "needs `product_ids` (a list of ids) or `top`" in job.error
+    with pytest.raises(runner.JobParamsError, match=r"needs `product_ids` \(a list of ids\) or `top`"):
+        runner.start_job("summarize_products", {})
 
 
 def test_the_evaluation_rubric_judges_a_finished_summary() -> None:

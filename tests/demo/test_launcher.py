@@ -84,6 +84,16 @@ def test_demo_launcher_serves_and_stops_everything_it_started(tmp_path: Path) ->
         assert credentials.group(1) == "admin"
         assert (tmp_path / "var" / "admin_password").read_text().strip() == credentials.group(2)
 
+        # a worker killed whole (main process and pool, SIGKILL) is restarted; web and Redis keep running
+        worker = next(c for c in children if "celery" in " ".join(c.cmdline()) and c.ppid() == process.pid)
+        os.killpg(worker.pid, signal.SIGKILL)
+        _wait_for_line(process, r"worker exited with -9", lines, timeout=30)
+        _wait_for_line(process, r"worker restarted \(pid \d+", lines, timeout=30)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/login/", timeout=5) as response:
+            assert response.status == 200
+        assert process.poll() is None
+        children = psutil.Process(process.pid).children(recursive=True)
+
         process.send_signal(signal.SIGINT)  # what Ctrl-C does
         process.wait(timeout=60)
         rest = process.stdout.read() if process.stdout else ""

@@ -131,3 +131,41 @@ def test_gzip_and_tsv(write: Write) -> None:
 def test_explicit_format_overrides_the_extension(write: Write) -> None:
     path = write("export.txt", '{"sku": "A1", "title": "Mug"}\n')
     assert run_import(path, build_options("products", file_format="jsonl")).created == 1
+
+
+def _bomb(path: Path, header: bytes, line_bytes: int, lines: int = 1) -> Path:
+    """A gzip file whose data line(s) of `line_bytes` each compress to almost nothing."""
+    block = b"a" * (1 << 20)
+    with gzip.open(path, "wb", compresslevel=9) as out:
+        out.write(header)
+        for _ in range(lines):
+            left = line_bytes
+            while left > 0:
+                out.write(block[: min(left, len(block))])
+                left -= len(block)
+            out.write(b"\n")
+    return path
+
+
+def test_a_gzip_line_that_expands_without_end_stops_naming_the_line(tmp_path: Path, settings: Any) -> None:
+    import tracemalloc
+
+    settings.IMPORT_MAX_LINE_CHARS = 1024 * 1024
+    path = _bomb(tmp_path / "products.csv.gz", b"sku,title\n", 64 * 1024 * 1024)  # 64 MiB in about 64 KiB
+    assert path.stat().st_size < 200_000
+    tracemalloc.start()
+    try:
+        with pytest.raises(ImportFileError, match=r"line 2 is longer than 1,048,576 characters"):
+            run_import(path, build_options("products"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024 * 1024  # the line was never held whole
+    assert Product.objects.count() == 0
+
+
+def test_a_gzip_file_that_expands_past_the_limit_stops_naming_the_line(tmp_path: Path, settings: Any) -> None:
+    settings.IMPORT_MAX_DECOMPRESSED_BYTES = 4 * 1024 * 1024
+    path = _bomb(tmp_path / "products.jsonl.gz", b"", 100_000, lines=100)  # 10 MB of short-enough lines
+    with pytest.raises(ImportFileError, match=r"line \d+: products.jsonl.gz expands to more than 4,194,304 bytes"):
+        run_import(path, build_options("products"))

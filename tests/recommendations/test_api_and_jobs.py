@@ -12,7 +12,7 @@ from catalog.model_versions import models_dir
 from catalog.models import ModelRole
 from customers.models import Customer
 from jobs.models import Job, JobStatus
-from jobs.runner import start_job
+from jobs.runner import JobParamsError, execute, start_job
 from recommendations.models import RecommendationSet
 from tests.customers.builders import customer
 
@@ -113,9 +113,12 @@ def test_train_job_refuses_a_name_that_is_not_a_folder_name(
     shop: Shop, run_on_commit: None, name: str
 ) -> None:
     """`{"name": "../../../../outside"}` made the worker write outside var/ (issue 13)."""
-    job = start_job("train_recommender", {"name": name})
+    with pytest.raises(JobParamsError, match="version name"):  # refused when the job is created
+        start_job("train_recommender", {"name": name})
+    job = Job.objects.create(kind="train_recommender", params={"name": name})  # a row written otherwise
+    assert execute(job.pk) == JobStatus.FAILED  # the worker refuses it too
     job.refresh_from_db()
-    assert job.status == JobStatus.FAILED and "version name" in job.error
+    assert "version name" in job.error
     assert not (models_dir(ModelRole.RECOMMENDER) / "../../../../outside").resolve().exists()
 
 

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from assistant.tuning import TuningError, tune_assistant
-from jobs.runner import start_job
+from jobs.runner import JobParamsError, start_job
 
 
 class Command(BaseCommand):
@@ -28,7 +28,10 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["as_job"]:
-            job = start_job("tune_assistant", {"name": opts["name"], "activate": not opts["no_activate"]})
+            try:
+                job = start_job("tune_assistant", {"name": opts["name"], "activate": not opts["no_activate"]})
+            except JobParamsError as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"job {job.pk} queued on {job.queue}")
             return
         try:

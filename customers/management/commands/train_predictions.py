@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from core.moments import parse_now
 from core.progress import TqdmProgress
 from customers.predictions import TARGETS, PredictionsReport, TargetOutcome, check_targets, train_predictions
-from jobs.runner import start_job
+from jobs.runner import JobParamsError, start_job
 
 
 def _num(value: Any, digits: int = 4) -> str:
@@ -46,8 +46,11 @@ class Command(BaseCommand):
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         if opts["as_job"]:
-            job = start_job("train_predictions", {"now": now.isoformat() if now else None, "targets": targets,
-                                                  "activate": not opts["no_activate"]})
+            try:
+                job = start_job("train_predictions", {"now": now.isoformat() if now else None, "targets": targets,
+                                                      "activate": not opts["no_activate"]})
+            except JobParamsError as exc:
+                raise CommandError(str(exc)) from None
             self.stdout.write(f"job {job.pk} queued on {job.queue}")
             return
         show = opts["verbosity"] > 0 and opts["format"] == "table"
