@@ -172,7 +172,8 @@ def _send(job: Job) -> bool:
             args=(job.pk,), queue=job.queue, retry_policy={"max_retries": 1, "interval_start": 0.2}
         )
     except Exception:
-        logger.warning("job %s: broker unavailable, the job stays queued until the reaper sends it", job.pk)
+        logger.warning("job %s: broker unavailable, the job stays queued until the reaper sends it", job.pk,
+                       exc_info=True)
         return False
     Job.objects.filter(pk=job.pk, celery_task_id="").update(celery_task_id=result.id or "")
     return True

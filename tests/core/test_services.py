@@ -16,6 +16,7 @@ import psycopg
 import pytest
 import redis
 from django.db import connection
+from kombu import pools as kombu_pools
 
 from core import embedded
 from ecommarketing.celery import app as celery_app
@@ -160,6 +161,7 @@ def _switch_broker(**conf: object) -> None:
         app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
+    kombu_pools.reset()  # kombu's own registry keeps producer pools by broker, closed ones too
 
 
 def _wait_for(job: Job, timeout: float = 60) -> Job:

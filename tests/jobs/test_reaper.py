@@ -180,6 +180,7 @@ def test_a_whole_worker_killed_mid_job_the_job_is_reaped_and_finishes_once(broke
     assert (job.progress_done, job.progress_total, job.counts) == (60, 60, {"pings": 60})  # nothing twice
 
 
+@pytest.mark.django_db  # the task looks up the job's kind for its metrics before it runs
 def test_run_job_retries_with_backoff_while_the_database_is_away(monkeypatch: pytest.MonkeyPatch) -> None:
     from django.db import OperationalError
 
