@@ -102,6 +102,8 @@ class EventSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSerializer
             raise serializers.ValidationError(f"{ERASED}: {value.external_id} is an anonymised record")
         if value.pk is None and self.erased_check().problems(external_id=value.external_id):
             raise serializers.ValidationError(f"{ERASED}: this external id belonged to a person whose data was erased")
+        return value
+
     def validate_value(self, value: Decimal | None) -> Decimal | None:
         """A line value is money received: never negative (a refund is not a purchase), and at most
         EVENT_MAX_VALUE, so a typo of a few more digits cannot dominate every profile and prediction."""

@@ -6,10 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
 from catalog.models import Product
+from core.schema import VALIDATION_ERROR
 from customers.models import Customer, Segment
 
 from ..audience import AudienceError, validate_audience_filters
@@ -181,9 +182,13 @@ PREVIEW_RESPONSE = inline_serializer(
     },
 )
 ERROR_RESPONSE = inline_serializer("CampaignError", {"detail": serializers.CharField()})
-SEND_REFUSED_RESPONSE = inline_serializer(
-    "CampaignSendRefused",
-    {"detail": serializers.CharField(), "recipients": serializers.IntegerField(required=False)},
+# A refused send: field errors like any 400, or `detail` with `recipients` (the number the body must confirm).
+SEND_REFUSED_RESPONSE = OpenApiResponse(
+    VALIDATION_ERROR,
+    description=(
+        "Refused: field errors, or `{\"detail\": ..., \"recipients\": N}` when the send was not confirmed "
+        "with `confirm_recipients` equal to N (the customers it would reach now)."
+    ),
 )
 TEST_SEND_RESPONSE = inline_serializer(
     "CampaignTestSend",
