@@ -6,4 +6,4 @@ class AccessConfig(AppConfig):
     verbose_name = "API access"
 
     def ready(self) -> None:
-        from . import signals  # noqa: F401  (permission changes and login lockouts go to the audit log)
+        from . import schema, signals  # noqa: F401  (the OpenAPI token scheme; the audit of permission changes)
