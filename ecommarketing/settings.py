@@ -181,6 +181,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.BodyTooLargeMiddleware",  # a body past DATA_UPLOAD_MAX_MEMORY_SIZE: 413 naming the limit
     "access.middleware.CurrentRequestMiddleware",  # who changed a permission, for the audit log
     "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
 ]
@@ -287,6 +288,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
+        "core.query_params.StrictQueryParams",  # first: an unknown parameter is a 400, not an unfiltered list
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",

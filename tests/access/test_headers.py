@@ -42,7 +42,7 @@ def test_check_deploy_is_clean_with_production_settings() -> None:
 def test_production_cookies_are_secure_and_hsts_is_on() -> None:
     names = ["SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE", "SESSION_COOKIE_HTTPONLY", "SECURE_HSTS_SECONDS",
              "SECURE_HSTS_INCLUDE_SUBDOMAINS", "SECURE_SSL_REDIRECT", "SECURE_CONTENT_TYPE_NOSNIFF", "DEBUG"]
-    script = "from django.conf import settings; print(*[getattr(settings, n) for n in %r])" % names
+    script = f"from django.conf import settings; print(*[getattr(settings, n) for n in {names!r}])"
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120,
                             env=production_env(DJANGO_SETTINGS_MODULE="ecommarketing.settings"))
     assert result.stdout.split() == ["True", "True", "True", "31536000", "True", "True", "True", "False"], result.stderr
