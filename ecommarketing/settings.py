@@ -15,7 +15,7 @@ Variables (all optional in development):
   CAMPAIGN_WEBHOOK_URL   SMS/push provider endpoint; unset -> JSONL files under var/exports
   ASSISTANT_RATE_PER_ADDRESS   questions per client address for the storefront widget (default 20/min)
   EARLIEST_DATE  events, reviews and questions dated before it are refused (default 1990-01-01)
-  CACHE_URL      redis://... | db:// | locmem:// (default: REDIS_URL when it is redis, else db://)
+  CACHE_URL      redis://... | db:// | locmem:// (default: REDIS_URL one database up when it is redis, else db://)
   API_FAILED_AUTH_PER_MINUTE   failed token authentications per client address and minute before 429
   ADMIN_LOGIN_FAILURE_LIMIT, ADMIN_LOGIN_COOLOFF_MINUTES   admin login lockout (username + address)
 """
@@ -26,6 +26,7 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -331,7 +332,18 @@ if not re.fullmatch(r"\d+/[smhd]\w*", ASSISTANT_RATE_PER_ADDRESS):
 # --- Shared state: throttles, failed authentications --------------------------------------------------------
 # Several gunicorn workers must count the same requests, so the cache is Redis or the database, never a
 # process's memory in production (the table `ecom_cache` is made by the access app's migrations).
-_cache_url = env_str("CACHE_URL", REDIS_URL if REDIS_URL.startswith(("redis://", "rediss://")) else "db://")
+
+
+def _next_redis_database(url: str) -> str:
+    """The broker's Redis, one database number up: clearing the cache (FLUSHDB) must never drop the queue."""
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    return urlunsplit(parts._replace(path=f"/{int(number) + 1 if number.isdigit() else 1}"))
+
+
+_cache_url = env_str(
+    "CACHE_URL", _next_redis_database(REDIS_URL) if REDIS_URL.startswith(("redis://", "rediss://")) else "db://"
+)
 if _cache_url.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
 elif _cache_url == "db://":

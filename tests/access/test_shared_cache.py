@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 PRODUCTS = "/api/v1/products/"
 
 
-def cache_backend(**env: str) -> str:
+def cache_backend(field: str = "BACKEND", **env: str) -> str:
     """The default cache's backend of settings loaded with `env` (a fresh process, as in production)."""
     clean = {k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "CACHE_URL", "DEBUG", "SECRET_KEY"}}
     clean |= {"DATABASE_URL": "postgres://u:p@127.0.0.1:1/x", "DJANGO_SETTINGS_MODULE": "ecommarketing.settings",
               **env}
     result = subprocess.run(
-        [sys.executable, "-c", "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"],
+        [sys.executable, "-c", f"from django.conf import settings; print(settings.CACHES['default'][{field!r}])"],
         cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120,
     )
     return result.stdout.strip() or result.stderr.strip().splitlines()[-1]
@@ -46,6 +46,8 @@ def test_the_cache_is_shared_by_default_and_never_a_process_memory_in_production
     assert cache_backend(**production, REDIS_URL="redis://127.0.0.1:6379/0") == (
         "django.core.cache.backends.redis.RedisCache"
     )
+    # the broker's database number + 1: clearing the cache (FLUSHDB) never drops the queue
+    assert cache_backend("LOCATION", **production, REDIS_URL="redis://127.0.0.1:6379/0") == "redis://127.0.0.1:6379/1"
     assert cache_backend(**production, REDIS_URL="amqp://127.0.0.1//") == "django.core.cache.backends.db.DatabaseCache"
     refused = cache_backend(**production, CACHE_URL="locmem://")
     assert "ImproperlyConfigured" in refused and "CACHE_URL" in refused
@@ -61,7 +63,7 @@ def throttled_after_another_worker_starts(settings: Any, monkeypatch: pytest.Mon
     product()
     assert [client.get(PRODUCTS).status_code for _ in range(2)] == [200, 200]
     # another worker: its own cache connections and a fresh process's empty memory
-    caches._connections = Local()
+    monkeypatch.setattr(caches, "_connections", Local())
     monkeypatch.setattr(locmem, "_caches", {})
     monkeypatch.setattr(locmem, "_expire_info", {})
     monkeypatch.setattr(locmem, "_locks", {})
