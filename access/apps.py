@@ -6,4 +6,5 @@ class AccessConfig(AppConfig):
     verbose_name = "API access"
 
     def ready(self) -> None:
-        from . import schema, signals  # noqa: F401  (the OpenAPI token scheme; the audit of permission changes)
+        # the OpenAPI token scheme; the audit of permission changes; failed sign-ins counted per address
+        from . import backends, schema, signals  # noqa: F401

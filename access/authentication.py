@@ -1,9 +1,10 @@
 """`Authorization: Token <key>` for the API: hashed keys, scopes, last use, and failed attempts throttled.
 
-Failed attempts are counted per client address in the shared cache (Redis or the database, so every
-gunicorn worker sees the same count). Once an address has API_FAILED_AUTH_PER_MINUTE failures in the
-current minute, every token request from it is refused with 429 until that minute ends, valid keys
-included: answering a valid key differently would tell a guesser when it had found one.
+Failed attempts (and failed sign-ins: access.backends) are counted per client address in the shared cache
+(Redis or the database, so every gunicorn worker sees the same count). Once an address has
+API_FAILED_AUTH_PER_MINUTE failures in the current minute, every token request from it is refused with 429
+until that minute ends, valid keys included: answering a valid key differently would tell a guesser
+when it had found one.
 """
 
 from __future__ import annotations

@@ -189,6 +189,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before checking
+    "access.backends.AddressThrottleBackend",  # then an address with too many failures (any usernames)
     "django.contrib.auth.backends.ModelBackend",
 ]
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
+from django.core.cache import cache
 from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
@@ -34,6 +35,12 @@ def _process_cache() -> Iterator[None]:
     every throttled request and upset the query counts. tests/access/ checks the shared caches."""
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(_process_cache: None) -> None:
+    """Throttles and failed-authentication counts start at zero in every test (all from 127.0.0.1)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -10,6 +10,7 @@ from axes.models import AccessAttempt
 from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
+from rest_framework.test import APIClient
 
 from audit.models import AuditAction, AuditEntry
 
@@ -51,3 +52,16 @@ def test_the_lockout_ends_with_the_cool_off_and_is_per_username_and_address(staf
 
 def test_signed_in_fixtures_still_work(manager_web: Client) -> None:
     assert manager_web.get("/admin/").status_code == 200
+
+
+def test_an_address_trying_many_usernames_is_stopped(staff: User, settings: object) -> None:
+    """Per username, axes never triggers here; per address, failed sign-ins and token failures share a count."""
+    settings.API_FAILED_AUTH_PER_MINUTE = 6  # type: ignore[attr-defined]
+    sprayer = Client(REMOTE_ADDR="203.0.113.11")
+    assert [log_in(sprayer, "Summer2026!", username=f"user{i}") for i in range(6)] == [200] * 6
+    sprayer.post(LOGIN, {"username": "sam", "password": "right-password-1"})
+    assert "_auth_user_id" not in sprayer.session  # refused, even the right password
+    api = APIClient(REMOTE_ADDR="203.0.113.11")
+    api.credentials(HTTP_AUTHORIZATION="Token ecm_anything-at-all-000000000000000")  # the same count
+    assert api.get("/api/v1/products/").status_code == 429
+    assert log_in(Client(REMOTE_ADDR="198.51.100.4"), "right-password-1") == 302  # another address

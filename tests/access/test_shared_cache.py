@@ -63,7 +63,7 @@ def throttled_after_another_worker_starts(settings: Any, monkeypatch: pytest.Mon
     product()
     assert [client.get(PRODUCTS).status_code for _ in range(2)] == [200, 200]
     # another worker: its own cache connections and a fresh process's empty memory
-    monkeypatch.setattr(caches, "_connections", Local())
+    setattr(caches, "_connections", Local())  # noqa: B010  (the settings fixture resets it after the test)
     monkeypatch.setattr(locmem, "_caches", {})
     monkeypatch.setattr(locmem, "_expire_info", {})
     monkeypatch.setattr(locmem, "_locks", {})
