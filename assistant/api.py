@@ -26,7 +26,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, Throttled, ValidationError
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
@@ -34,6 +34,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from access.authentication import ApiTokenAuthentication
 
 from . import answering
 from .conversation_serializers import (
@@ -80,7 +82,7 @@ class AssistantView(viewsets.GenericViewSet):
     """Who may call (a token, a publishable key, a session; the 401 names Token first), what a key may
     ask (`key_actions`), which actions count as questions for the rate limits (`throttled_actions`)."""
 
-    authentication_classes = [TokenAuthentication, PublishableKeyAuthentication, SessionAuthentication]
+    authentication_classes = [ApiTokenAuthentication, PublishableKeyAuthentication, SessionAuthentication]
     permission_classes = [AssistantPermission]
     throttle_classes: list[type[BaseThrottle]] = [
         KeyRateThrottle, AddressRateThrottle, *api_settings.DEFAULT_THROTTLE_CLASSES,  # type: ignore[list-item]

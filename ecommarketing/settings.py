@@ -21,14 +21,18 @@ Variables (all optional in development):
   EVENT_RETENTION_DAYS   events older than this are folded into the profiles and deleted (0: keep forever)
   LOG_FORMAT, LOG_LEVEL   json | plain (default plain with DEBUG, json without); DEBUG..CRITICAL
   METRICS_ALLOWED_IPS, METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR   who may read /metrics; shared metrics folder
+  CACHE_URL      redis://... | db:// | locmem:// (default: REDIS_URL one database up when it is redis, else db://)
+  API_FAILED_AUTH_PER_MINUTE   failed token authentications per client address and minute before 429
+  ADMIN_LOGIN_FAILURE_LIMIT, ADMIN_LOGIN_COOLOFF_MINUTES   admin login lockout (username + address)
 """
 
 from __future__ import annotations
 
 import re
 import secrets
+from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -178,11 +182,13 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our own static files (no CDN, a strict CSP)
+    "axes",  # admin login lockout
     "jobs",
     "audit",
+    "access",  # hashed, scoped API tokens; permission changes and lockouts to the audit log
     "catalog",
     "customers",
     "recommendations",
@@ -198,6 +204,7 @@ MIDDLEWARE = [
     "core.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "ecommarketing.unavailable.DatabaseUnavailableMiddleware",  # database down: 503, not a traceback
+    "csp.middleware.CSPMiddleware",
     "assistant.keys.AssistantCorsMiddleware",  # CORS of /api/v1/assistant/ only (publishable keys' origins)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -206,6 +213,15 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "core.middleware.BodyTooLargeMiddleware",  # a body past DATA_UPLOAD_MAX_MEMORY_SIZE: 413 naming the limit
+    "access.middleware.CurrentRequestMiddleware",  # who changed a permission, for the audit log
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out login with 429
+]
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before checking
+    "access.backends.AddressThrottleBackend",  # then an address with too many failures (any usernames)
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "ecommarketing.urls"
@@ -321,7 +337,7 @@ EARLIEST_DATE = env_date("EARLIEST_DATE", "1990-01-01")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "access.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["core.permissions.ModelPermissions"],
@@ -331,6 +347,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_FILTER_BACKENDS": [
+        "core.query_params.StrictQueryParams",  # first: an unknown parameter is a 400, not an unfiltered list
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
@@ -370,7 +387,40 @@ if not re.fullmatch(r"\d+/[smhd]\w*", ASSISTANT_RATE_PER_ADDRESS):
         f"ASSISTANT_RATE_PER_ADDRESS={ASSISTANT_RATE_PER_ADDRESS!r} must look like 20/min (per s, min, hour, day)"
     )
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# --- Shared state: throttles, failed authentications --------------------------------------------------------
+# Several gunicorn workers must count the same requests, so the cache is Redis or the database, never a
+# process's memory in production (the table `ecom_cache` is made by the access app's migrations).
+
+
+def _next_redis_database(url: str) -> str:
+    """The broker's Redis, one database number up: clearing the cache (FLUSHDB) must never drop the queue."""
+    parts = urlsplit(url)
+    number = parts.path.strip("/")
+    return urlunsplit(parts._replace(path=f"/{int(number) + 1 if number.isdigit() else 1}"))
+
+
+_cache_url = env_str(
+    "CACHE_URL", _next_redis_database(REDIS_URL) if REDIS_URL.startswith(("redis://", "rediss://")) else "db://"
+)
+if _cache_url.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}}
+elif _cache_url == "db://":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "ecom_cache"}}
+elif _cache_url == "locmem://" and DEBUG:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(
+        f"CACHE_URL={_cache_url!r} must be redis://host:6379/1 or db:// (locmem:// only with DEBUG on: "
+        "each process would count its own requests)."
+    )
+API_FAILED_AUTH_PER_MINUTE = env_int("API_FAILED_AUTH_PER_MINUTE", 20, minimum=1)
+
+# --- Admin login lockout (django-axes): failures are counted per username and address, in the database --------
+AXES_FAILURE_LIMIT = env_int("ADMIN_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("ADMIN_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 
 # --- Logs and metrics (core/logs.py, core/metrics.py, ecommarketing/metrics.py) ----------------------------
 # LOG_FORMAT: json (one object per line, with request_id/job_id) or plain; default plain in development
@@ -387,6 +437,27 @@ if METRICS_TOKEN and len(METRICS_TOKEN) < 20:
 PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "")
 if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
     raise ImproperlyConfigured(f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a folder.")
+LOGGING["loggers"]["axes"] = {"level": "WARNING"}  # one line per lockout is enough
+
+# --- Content-Security-Policy (django-csp) ------------------------------------------------------------------
+# Scripts only from our own static files (no inline script anywhere: the admin, the charts' inline SVG, the
+# assistant's demo page and widget, and Swagger UI from drf-spectacular-sidecar with its split view). Inline
+# style attributes stay allowed: the admin's badges, bars and charts use them, and a style cannot run code.
+SPECTACULAR_SETTINGS |= {"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR"}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

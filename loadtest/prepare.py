@@ -11,8 +11,8 @@ from typing import Any
 
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
-from rest_framework.authtoken.models import Token
 
+from access.tokens import issue_token
 from campaigns.roles import CAMPAIGN_MANAGER
 from catalog.models import ModelRole, ModelVersion, Product, ProductEmbedding
 from customers.models import Customer, CustomerProfile
@@ -44,10 +44,10 @@ def prepare(config_path: Path) -> dict[str, Any]:
         report["train_recommender_s"] = round(_job("train_recommender"), 1)
     user, _ = User.objects.get_or_create(username=USERNAME)
     user.groups.add(Group.objects.get(name=CAMPAIGN_MANAGER))
-    token, _ = Token.objects.get_or_create(user=user)
+    _, key = issue_token(user, "full", "load test")
     customers = list(Customer.objects.order_by("pk").values_list("pk", "external_id")[:3000])
     config = {
-        "token": token.key,
+        "token": key,
         "customer_ids": [pk for pk, _ in customers],
         "customers": [external_id for _, external_id in customers],
         "skus": list(Product.objects.filter(is_active=True).values_list("sku", flat=True)),

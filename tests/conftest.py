@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, User
-from django.test import Client
-from rest_framework.authtoken.models import Token
+from django.core.cache import cache
+from django.test import Client, override_settings
 from rest_framework.test import APIClient
 
+from access.tokens import issue_token
 from campaigns.roles import ANALYST, CAMPAIGN_MANAGER
 from core import embedded
 
@@ -26,6 +27,20 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
         connections.close_all()
         embedded.stop_postgres()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _process_cache() -> Iterator[None]:
+    """Tests use a process's own cache: the shared one (the database's, by default) would add queries to
+    every throttled request and upset the query counts. tests/access/ checks the shared caches."""
+    with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(_process_cache: None) -> None:
+    """Throttles and failed-authentication counts start at zero in every test (all from 127.0.0.1)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)
@@ -56,12 +71,16 @@ def nobody(db: None) -> User:
     return _user("nobody", None)
 
 
-def _client_for(user: User | None) -> APIClient:
+def token_client(user: User, scope: str = "full") -> APIClient:
+    """An API client sending a new token of `user` (full: the user's own permissions)."""
+    _, key = issue_token(user, scope, f"tests-{scope}")
     client = APIClient()
-    if user is not None:
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
     return client
+
+
+def _client_for(user: User | None) -> APIClient:
+    return token_client(user) if user is not None else APIClient()
 
 
 @pytest.fixture

@@ -14,12 +14,13 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 # package -> the packages of ours it may import (besides itself). Bottom first.
-_BELOW_CAMPAIGNS = {"core", "inference", "jobs", "audit", "catalog", "customers", "recommendations"}
+_BELOW_CAMPAIGNS = {"core", "inference", "jobs", "audit", "access", "catalog", "customers", "recommendations"}
 ALLOWED: dict[str, set[str]] = {
     "core": set(),  # the shared kernel: Django and DRF only
     "inference": set(),  # the model runtime: torch and transformers only, no Django models
     "jobs": {"core"},
     "audit": {"core"},  # the audit log: every app above may record an act
+    "access": {"core", "audit"},  # API tokens (hashed, scoped), permission-change and lockout audit
     "catalog": {"core", "inference", "jobs", "audit"},
     "customers": {"core", "inference", "jobs", "audit", "catalog"},
     "recommendations": {"core", "inference", "jobs", "audit", "catalog", "customers"},

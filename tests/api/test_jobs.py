@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from jobs import runner
 from jobs.models import Job, JobStatus
+from tests.conftest import token_client
 from tests.jobs.builders import job
 
 pytestmark = pytest.mark.django_db
@@ -130,8 +130,7 @@ def test_retry_and_cancel_need_the_change_permission(run_on_commit: None) -> Non
     """A token that may start jobs (add) but not change them cannot retry or cancel."""
     user = User.objects.create_user("starter")
     user.user_permissions.add(*Permission.objects.filter(codename__in=["add_job", "view_job"]))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    client = token_client(user)
     body = start(client, "api_test_fail")
     response = client.post(f"{JOBS}{body['id']}/retry/")
     assert response.status_code == 403

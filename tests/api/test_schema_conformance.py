@@ -24,7 +24,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.db import close_old_connections
 from hypothesis import HealthCheck
 from hypothesis import strategies as st
-from rest_framework.authtoken.models import Token
 from schemathesis.core.failures import FailureGroup
 from schemathesis.core.result import Ok
 from schemathesis.generation import GenerationMode
@@ -34,6 +33,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from access.tokens import issue_token
 from campaigns.models import Campaign
 from jobs.models import Job, JobStatus
 from tests.assistant.builders import make_article, make_product_question
@@ -97,7 +97,7 @@ def _collection(path: str, name: str) -> str:
 
 
 def _token(user: User) -> str:
-    return Token.objects.get_or_create(user=user)[0].key
+    return issue_token(user, "full", "schemathesis")[1]
 
 
 def _strategy(operation: Any, ids: dict[str, list[Any]]) -> st.SearchStrategy[Any]:
