@@ -17,6 +17,7 @@ from campaigns import actions
 from campaigns.delivery import queue_messages, recipients_now
 from campaigns.models import Campaign, Message
 from jobs.models import Job
+from tests.audit.builders import acts
 
 from .admin_pages import messages, page
 from .builders import approvable, experiment, subscriber, variant
@@ -45,7 +46,7 @@ def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) 
         assert "would reach 3 customers now" in refused.json()["detail"]
         assert "confirm_recipients=3" in refused.json()["detail"]
     camp.refresh_from_db()
-    assert camp.status == "approved" and not Job.objects.exists() and not AuditEntry.objects.exists()
+    assert camp.status == "approved" and not Job.objects.exists() and not acts().exists()
     moved = manager_client.post(f"{API}{camp.pk}/transition/", {"to": "running"}, format="json")
     assert moved.status_code == 400 and moved.json()["recipients"] == 3  # the other way in, the same rule
     sent = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 3}, format="json")
@@ -114,7 +115,7 @@ def test_a_test_send_is_refused_without_an_address(
     texts = messages(manager_web.post(page("test-send", camp), {}, follow=True))
     assert texts == [f"{camp}: {response.json()['detail']}"]
     assert analyst_client.post(f"{API}{camp.pk}/test-send/").status_code == 403
-    assert not mail.outbox and not AuditEntry.objects.exists()
+    assert not mail.outbox and not acts().exists()
 
 
 def test_reviews_overrides_and_moves_are_audited(manager_client: APIClient) -> None:
@@ -124,7 +125,7 @@ def test_reviews_overrides_and_moves_are_audited(manager_client: APIClient) -> N
     manager_client.post(f"{API}{camp.pk}/variants/{b.pk}/approve/")
     manager_client.post(f"{API}{camp.pk}/variants/{c.pk}/reject/", {"reason": "Too generic"}, format="json")
     manager_client.post(f"{API}{camp.pk}/transition/", {"to": "approved", "note": "ok"}, format="json")
-    entries = {e.action: e for e in AuditEntry.objects.all()}
+    entries = {e.action: e for e in acts().all()}
     assert entries["approve"].target_id == str(b.pk) and entries["approve"].actor_label == "manager"
     assert entries["reject"].details["reason"] == "Too generic"
     assert entries["transition"].details == {"from": "in_review", "to": "approved", "note": "ok"}
