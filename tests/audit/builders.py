@@ -8,5 +8,6 @@ from audit.models import AuditAction, AuditEntry
 
 
 def acts() -> QuerySet[AuditEntry]:
-    """Entries of the acts a test does: the role fixtures' group changes (permission_change) left out."""
-    return AuditEntry.objects.exclude(action=AuditAction.PERMISSION_CHANGE)
+    """Entries of the acts a test does: what the user fixtures do (a group joined, an API token issued) left
+    out."""
+    return AuditEntry.objects.exclude(action__in=[AuditAction.PERMISSION_CHANGE, AuditAction.TOKEN_CREATE])
