@@ -12,7 +12,9 @@ Kept, anonymised (the shop's accounts and statistics):
   built from them and other shoppers read them; deleting them would change the insight pages' figures.
 Deleted (only about the person): profile (vector, interests, RFM), predictions, recommendation set, views,
 searches and add-to-carts, messages sent to them (recipient and personalised body), copy written for them
-alone, assistant conversations with their turns, cached generated texts that name them.
+alone, assistant conversations with their turns, cached generated texts that name them, and what the
+retention job carried over of their deleted views and searches (per-product and per-search weights; the
+carried order totals stay, as accounts).
 Earlier audit entries about the customer keep the act but are relabelled with the pseudonym.
 
 `erase_customer` does it in one transaction on the locked row and returns the report (per table, what was
@@ -40,7 +42,16 @@ from audit.models import AuditAction, AuditEntry
 from campaigns.models import Assignment, Message, Variant
 from catalog.models import GeneratedText, Review
 from core.actors import Actor, has_perm
-from customers.models import Customer, CustomerPrediction, CustomerProfile, Event, EventType
+from customers.models import (
+    CarriedProductWeight,
+    CarriedSearchWeight,
+    CarriedTotals,
+    Customer,
+    CustomerPrediction,
+    CustomerProfile,
+    Event,
+    EventType,
+)
 from customers.tombstones import bury, new_pseudonym
 from jobs.models import Job
 from jobs.runner import start_job
@@ -124,6 +135,7 @@ def erase_customer(
         report.kept = {
             Assignment._meta.label_lower: Assignment.objects.filter(customer=customer).count(),
             Event._meta.label_lower: Event.objects.filter(customer=customer).count(),
+            CarriedTotals._meta.label_lower: CarriedTotals.objects.filter(customer=customer).count(),
         }
         # the audit log keeps every act, but names the person by pseudonym from now on
         report.anonymise(AuditEntry, AuditEntry.objects.filter(
@@ -155,6 +167,10 @@ def _delete_owned(customer: Customer, report: ErasureReport) -> None:
     report.delete(Conversation, conversations.count())
     conversations.delete()  # their turns (and unanswered questions) go with them
     report.delete(Event, Event.objects.filter(customer=customer).exclude(type__in=KEPT_EVENTS).delete()[0])
+    # what retention kept of deleted events: interests and searches are the person's; the order totals
+    # (CarriedTotals: counts, revenue, dates, nothing personal) stay with the anonymised row as accounts
+    report.delete(CarriedProductWeight, CarriedProductWeight.objects.filter(customer=customer).delete()[0])
+    report.delete(CarriedSearchWeight, CarriedSearchWeight.objects.filter(customer=customer).delete()[0])
 
 
 def _events(customer: Customer, report: ErasureReport) -> None:

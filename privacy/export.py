@@ -23,7 +23,15 @@ from audit.models import AuditAction
 from campaigns.models import Assignment, Message, Variant
 from catalog.models import GeneratedText, Review
 from core.actors import Actor, has_perm
-from customers.models import Customer, CustomerPrediction, CustomerProfile, Event
+from customers.models import (
+    CarriedProductWeight,
+    CarriedSearchWeight,
+    CarriedTotals,
+    Customer,
+    CustomerPrediction,
+    CustomerProfile,
+    Event,
+)
 from recommendations.models import RecommendationSet
 
 FORMAT = "ecommarketing.customer-export/1"
@@ -124,6 +132,8 @@ def export_customer(customer: Customer) -> dict[str, Any]:
                 product_sku=related("product", "sku"),
             )
         ),
+        # what the retention job kept of events it deleted (customers/retention.py)
+        "carried_over": _carried(customer),
         "reviews": list(
             Review.objects.filter(customer=customer).order_by("created_at", "pk").values(
                 "external_id", "rating", "title", "text", "language", "source", "created_at",
@@ -156,6 +166,24 @@ def export_customer(customer: Customer) -> dict[str, Any]:
                 "model_name", "prompt", "output", "created_at"
             )
         ) if generated is not None else [],
+    }
+
+
+def _carried(customer: Customer) -> dict[str, Any]:
+    """Aggregates of events older than the retention window: totals, and decayed weights per product and
+    per search (the search text is the customer's own words)."""
+    return {
+        "totals": CarriedTotals.objects.filter(customer=customer).values(
+            "orders", "revenue", "first_order_at", "last_order_at", "last_seen_at", "events", "updated_at"
+        ).first(),
+        "product_weights": list(
+            CarriedProductWeight.objects.filter(customer=customer).order_by("product_id").values(
+                "weight", "as_of", product_sku=related("product", "sku")
+            )
+        ),
+        "searches": list(
+            CarriedSearchWeight.objects.filter(customer=customer).order_by("query").values("query", "weight", "as_of")
+        ),
     }
 
 

@@ -4,12 +4,14 @@ that experiment results do not move, that the mail logs lose the address, and th
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from assistant.models import Conversation, ConversationMessage
@@ -18,7 +20,16 @@ from audit.models import AuditAction, AuditEntry
 from campaigns.analysis import analyse
 from campaigns.models import Assignment, Message, Variant
 from catalog.models import GeneratedText, Review
-from customers.models import Customer, CustomerPrediction, CustomerProfile, ErasedCustomer, Event
+from customers.models import (
+    CarriedProductWeight,
+    CarriedSearchWeight,
+    CarriedTotals,
+    Customer,
+    CustomerPrediction,
+    CustomerProfile,
+    ErasedCustomer,
+    Event,
+)
 from customers.profiles import customers_with_new_events, update_profiles
 from jobs.models import Job
 from privacy.erasure import erase_customer
@@ -39,6 +50,11 @@ def test_the_report_lists_what_was_deleted_and_anonymised() -> None:
     camp, exp = running_experiment()
     ann, bob = person(camp, exp), person(camp, exp, arm_key="B")
     email, name, external_id = ann.customer.email, ann.customer.name, ann.customer.external_id
+    # what retention kept of older events: the weights are the person's, the order totals are accounts
+    now = timezone.now()
+    CarriedProductWeight.objects.create(customer=ann.customer, product=ann.product, weight=0.8, as_of=now)
+    CarriedSearchWeight.objects.create(customer=ann.customer, query="gift for my wife", weight=0.5, as_of=now)
+    CarriedTotals.objects.create(customer=ann.customer, orders=2, revenue=Decimal("40.00"))
 
     report = erase_customer(ann.customer.pk)
 
@@ -52,12 +68,15 @@ def test_the_report_lists_what_was_deleted_and_anonymised() -> None:
         "assistant.conversationmessage": 2,
         "assistant.conversation": 1,
         "customers.event": 2,  # the view and the search
+        "customers.carriedproductweight": 1,
+        "customers.carriedsearchweight": 1,
     }
     assert report["anonymised"] == {
         "catalog.review": 1, "campaigns.variant": 0, "customers.event": 2, "customers.customer": 1,
         "audit.auditentry": 0,
     }  # events: the open (user agent) and the purchase (address) lost attributes
-    assert report["kept"] == {"campaigns.assignment": 1, "customers.event": 4}
+    assert report["kept"] == {"campaigns.assignment": 1, "customers.event": 4, "customers.carriedtotals": 1}
+    assert not CarriedSearchWeight.objects.filter(customer=ann.customer).exists()
     assert report["pseudonym"].startswith("erased-")
 
     erased = Customer.objects.get(pk=ann.customer.pk)

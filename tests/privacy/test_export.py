@@ -4,13 +4,16 @@ export (a permission of its own: analysts may not), and the audit entry each exp
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from audit.models import AuditAction, AuditEntry
+from customers.models import CarriedProductWeight, CarriedSearchWeight, CarriedTotals
 from privacy.export import SECTIONS, export_customer
 from tests.privacy.builders import person, running_experiment
 
@@ -40,6 +43,7 @@ def test_every_section_holds_the_customer_and_nothing_of_another() -> None:
     assert [len(c["messages"]) for c in document["conversations"]] == [2]
     assert [g["prompt"] for g in document["generated_texts"]] == [f"Write to {ann.customer.email.lower()}"]
     assert all(document[name] for name in SECTIONS), [name for name in SECTIONS if not document[name]]
+    assert document["carried_over"] == {"totals": None, "product_weights": [], "searches": []}
 
     text = json.dumps(document)
     for leak in (bob.customer.email, bob.customer.name, bob.customer.external_id, bob.product.sku, "order-" + str(
@@ -89,3 +93,15 @@ def test_admin_button_downloads_the_json(manager_web: Client, analyst_web: Clien
 
     assert analyst_web.get(export_url).status_code == 403
     assert AuditEntry.objects.filter(action=AuditAction.EXPORT).count() == 1
+
+
+def test_what_retention_carried_over_is_exported_too() -> None:
+    ann = person()
+    now = timezone.now()
+    CarriedSearchWeight.objects.create(customer=ann.customer, query="gift for my wife", weight=0.5, as_of=now)
+    CarriedProductWeight.objects.create(customer=ann.customer, product=ann.product, weight=0.8, as_of=now)
+    CarriedTotals.objects.create(customer=ann.customer, orders=2, revenue=Decimal("40.00"))
+    carried = export_customer(ann.customer)["carried_over"]
+    assert [s["query"] for s in carried["searches"]] == ["gift for my wife"]
+    assert [p["product_sku"] for p in carried["product_weights"]] == [ann.product.sku]
+    assert (carried["totals"]["orders"], carried["totals"]["revenue"]) == (2, Decimal("40.00"))
