@@ -32,6 +32,8 @@ class Candidates:
     search_vectors: np.ndarray | None = None
     fused: list[tuple[int, float]] = field(default_factory=list)
     contributions: dict[int, dict[str, int]] = field(default_factory=dict)
+    substitute_leaves: set[str] = field(default_factory=set)  # leaves of recent purchases, not replenishable
+    weights: dict[str, float] | None = None  # this customer's fusion weights, when they differ (complements)
 
 
 @dataclass
@@ -46,6 +48,7 @@ class ProductRow:
     is_active: bool
     in_stock: bool
     vector: np.ndarray | None
+    replenishable: bool = False  # Product.attributes["replenishable"] is true
 
     def as_product(self) -> Product:
         """An unsaved-looking Product built from the row (no extra query)."""
@@ -97,7 +100,8 @@ def nearest_products(vector: np.ndarray, n: int, category: str | None, exclude: 
 
 
 _PRODUCT_ROWS_SQL = """
-    SELECT p.id, p.sku, p.title, p.category, p.brand, p.price, p.currency, p.is_active, p.in_stock, e.embedding
+    SELECT p.id, p.sku, p.title, p.category, p.brand, p.price, p.currency, p.is_active, p.in_stock, e.embedding,
+           coalesce(p.attributes -> 'replenishable' = 'true'::jsonb, false)
     FROM catalog_product p LEFT JOIN catalog_productembedding e ON e.product_id = p.id
     WHERE p.id = ANY(%s)
 """
@@ -126,5 +130,6 @@ def product_rows(ids: Iterable[int]) -> dict[int, ProductRow]:
             rows[row[0]] = ProductRow(
                 id=row[0], sku=row[1], title=row[2], category=row[3], brand=row[4], price=row[5],
                 currency=row[6], is_active=row[7], in_stock=row[8], vector=_vector_from_binary(row[9]),
+                replenishable=bool(row[10]),
             )
     return rows

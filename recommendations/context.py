@@ -20,6 +20,11 @@ from customers import behaviour
 from customers.models import CustomerProfile, Event, EventType
 
 PURCHASE_EXCLUSION_DAYS = 90  # bought within this window: not recommended again (unless replenishable)
+# Bought within this window: other products of the same leaf category (its substitutes) go below everything
+# else, and "bought together" neighbours of the purchase are boosted (unless the leaf is replenishable).
+SUBSTITUTE_DAYS = 30
+LEAF_SQL = "lower(btrim(regexp_replace({column}, '^.*>', '')))"
+"""SQL for `leaf` of a category column."""
 HISTORY_EVENTS = 100  # most recent events read per customer
 HISTORY_ITEMS = 30  # distinct products used as seeds for item-item / co-purchase / ALS fold-in
 
@@ -49,6 +54,9 @@ class CustomerContext:
     interests: list[str] = field(default_factory=list)  # top categories, best first
     events: list[HistoryEvent] = field(default_factory=list)  # recent first
     purchased: set[int] = field(default_factory=set)  # bought in the exclusion window, not replenishable
+    purchased_leaves: dict[int, str] = field(default_factory=dict)  # product in `purchased` -> its leaf
+    # leaf -> the product bought there most recently, within SUBSTITUTE_DAYS (replenishable products left out)
+    bought_leaves: dict[str, int] = field(default_factory=dict)
     searches: list[str] = field(default_factory=list)  # recent first, distinct
 
 
@@ -105,13 +113,24 @@ def load_contexts(customer_ids: Sequence[int], *, now: datetime) -> dict[int, Cu
             customer_id__in=customer_ids, type__in=behaviour.PURCHASE_EVENTS, product__isnull=False,
             occurred_at__gte=now - timedelta(days=PURCHASE_EXCLUSION_DAYS), occurred_at__lte=now,
         )
-        .values_list("customer_id", "product_id", "product__attributes__replenishable")
-        .distinct()
+        .order_by("-occurred_at")
+        .values_list("customer_id", "product_id", "product__attributes__replenishable", "product__category",
+                     "occurred_at")
     )
-    for customer_id, product_id, replenishable in bought:
+    substitute_since = now - timedelta(days=SUBSTITUTE_DAYS)
+    for customer_id, product_id, replenishable, category, occurred_at in bought:
         if replenishable is not True:
-            contexts[customer_id].purchased.add(product_id)
+            context = contexts[customer_id]
+            context.purchased.add(product_id)
+            context.purchased_leaves[product_id] = leaf(category)
+            if occurred_at >= substitute_since and leaf(category):
+                context.bought_leaves.setdefault(leaf(category), product_id)
     return contexts
+
+
+def leaf(category: str) -> str:
+    """The last level of a category path, lower case: "Shoes > Trail" -> "trail" (where substitutes meet)."""
+    return category.rsplit(">", 1)[-1].strip().lower()
 
 
 def history_seeds(context: CustomerContext, now: datetime) -> tuple[dict[int, float], dict[int, str]]:

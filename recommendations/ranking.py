@@ -12,9 +12,12 @@ Sources (each a ranked list of product ids):
 Fusion is weighted reciprocal rank (`sum_s w_s / (RRF_K + rank_s)`) with the version's weights.
 
 Business rules: only active, in-stock products; with `exclude_purchased`, nothing bought in the last
-`context.PURCHASE_EXCLUSION_DAYS` unless the product is replenishable (`Product.attributes["replenishable"]` true:
-coffee, filters, pet food... things people buy again); `category` keeps products whose category path starts
-with it (case-insensitive). Then MMR on product embeddings (`diversity.mmr`).
+`context.PURCHASE_EXCLUSION_DAYS` unless the product is replenishable (`Product.attributes["replenishable"]` true,
+or its leaf category is one the shop's customers buy again, `ServingTables.replenishable_leaves`: coffee, filters,
+pet food...). After a purchase (`context.SUBSTITUTE_DAYS`), its substitutes (same leaf category, not
+replenishable) go below everything else (demoted, not dropped: a "Phones" filter must still list phones), and
+its complements (the `co_purchase` source) weigh COMPLEMENT_BOOST times more; `category` keeps products whose
+category path starts with it (case-insensitive). Then MMR on product embeddings (`diversity.mmr`).
 
 Speed: the version's serving tables are numpy arrays loaded once per process (reloaded when the active version
 changes, `serving.py`); one request runs a fixed handful of queries whatever the number of candidates (see
@@ -38,7 +41,7 @@ from customers.models import Customer, EventType
 from customers.queries import embed_queries
 
 from .candidates import Candidates, ProductRow, nearest_products, product_rows
-from .context import CustomerContext, history_seeds, load_contexts
+from .context import CustomerContext, history_seeds, leaf, load_contexts
 from .diversity import DEFAULT_LAMBDA, mmr
 from .engine.fusion import fuse as engine_fuse
 from .reasons import explain
@@ -48,6 +51,7 @@ RRF_K = 60.0
 SEARCH_QUERIES = 5  # recent searches embedded for a cold-start customer
 RECENT_VIEW_DAYS = 30
 MMR_POOL = 20  # at least this many of the best candidates are open to MMR
+COMPLEMENT_BOOST = 3.0  # co-purchase weight after a recent purchase: a case after a phone, not another phone
 PERSONAL_SOURCES = ("content", "als", "item_item", "co_purchase", "recent")
 # The weight of a source the version does not know (e.g. a version trained before the source existed).
 FALLBACK_WEIGHTS = {**DEFAULT_WEIGHTS}
@@ -149,12 +153,13 @@ class Ranker:
         results = {}
         for cid in customer_ids:
             cand = candidates[cid]
-            chosen = self._finish(cand, rows, k, category, diversity, pool)
+            chosen, substitutes = self._finish(cand, rows, k, category, diversity, pool)
             if len(chosen) < k and len(cand.fused) > pool:  # filters removed too much: look further once
                 more = {pid for pid, _ in cand.fused[pool:pool * 5]} - rows.keys()
                 rows.update(product_rows(more))
-                chosen = self._finish(cand, rows, k, category, diversity, pool * 5)
-            results[cid] = self._result(cand, chosen, rows)
+                chosen, substitutes = self._finish(cand, rows, k, category, diversity, pool * 5)
+            chosen += substitutes[: k - len(chosen)]
+            results[cid] = self._result(cand, chosen, rows, category)
         return results
 
     # -- sources
@@ -207,8 +212,14 @@ class Ranker:
     ) -> Candidates:
         tables = self.tables
         seeds, verbs = history_seeds(context, now)
-        exclude = set(context.purchased) if exclude_purchased else set()
+        again = set(tables.replenishable_leaves) if tables is not None else set()
+        exclude = {p for p in context.purchased if context.purchased_leaves.get(p) not in again} \
+            if exclude_purchased else set()
         cand = Candidates(context, {}, seeds, verbs)
+        if exclude_purchased:  # the purchase rules, together: no re-buys, no substitutes of a recent purchase
+            cand.substitute_leaves = {name for name in context.bought_leaves if name not in again}
+        if cand.substitute_leaves:
+            cand.weights = {**self.weights, "co_purchase": self.weights.get("co_purchase", 0.0) * COMPLEMENT_BOOST}
         lists = cand.lists
 
         # content: profile vector, or the customer's searches when there is no profile yet
@@ -259,7 +270,7 @@ class Ranker:
             lists[source] = [pid for pid in lists[source] if pid not in exclude][:n]
             if not lists[source]:
                 del lists[source]
-        cand.fused, cand.contributions = fuse(lists, self.weights)
+        cand.fused, cand.contributions = fuse(lists, cand.weights or self.weights)
         return cand
 
     # -- finishing
@@ -267,18 +278,23 @@ class Ranker:
     def _finish(
         self, cand: Candidates, rows: dict[int, ProductRow], k: int, category: str | None, diversity: float,
         depth: int,
-    ) -> list[tuple[int, float]]:
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:
+        """The MMR-ordered picks, and the substitutes of a recent purchase set aside (best first)."""
         prefix = category.lower() if category else None
         pool: list[tuple[int, float]] = []
+        substitutes: list[tuple[int, float]] = []
         for pid, score in cand.fused[:depth]:
             row = rows.get(pid)
             if row is None or not (row.is_active and row.in_stock):
                 continue
             if prefix and not row.category.lower().startswith(prefix):
                 continue
+            if not row.replenishable and leaf(row.category) in cand.substitute_leaves:
+                substitutes.append((pid, score))
+                continue
             pool.append((pid, score))
         if not pool:
-            return []
+            return [], substitutes
         # MMR reorders the head of the list only, and on rank-based relevance: fused reciprocal-rank scores are so
         # flat (rank 1 and rank 20 differ by a quarter) that diversity would otherwise pull in the tail.
         pool = pool[: max(3 * k, MMR_POOL)]
@@ -292,10 +308,10 @@ class Ranker:
                     norm = float(np.linalg.norm(vector))
                     matrix[i] = vector / norm if norm > 0 else 0.0
         picked = mmr([1.0 - i / len(pool) for i in range(len(pool))], matrix, k, lambda_=diversity)
-        return [pool[i] for i in picked]
+        return [pool[i] for i in picked], substitutes
 
     def _result(
-        self, cand: Candidates, chosen: list[tuple[int, float]], rows: dict[int, ProductRow]
+        self, cand: Candidates, chosen: list[tuple[int, float]], rows: dict[int, ProductRow], category: str | None,
     ) -> RecommendationResult:
         personal = any(source in cand.lists for source in PERSONAL_SOURCES)
         context = cand.context
@@ -310,8 +326,9 @@ class Ranker:
         items = []
         for pid, score in chosen:
             sources = cand.contributions.get(pid, {})
-            ordered = sorted(sources, key=lambda s: -self.weights.get(s, 0.0) / (RRF_K + sources[s]))
-            reason_source, reason = explain(cand, pid, ordered, rows, self.tables)
+            weights = cand.weights or self.weights
+            ordered = sorted(sources, key=lambda s: -weights.get(s, 0.0) / (RRF_K + sources[s]))
+            reason_source, reason = explain(cand, pid, ordered, rows, self.tables, category)
             items.append(Recommendation(rows[pid].as_product(), score, dict(sources), reason, reason_source))
         return RecommendationResult(context.customer_id, items, self.version, personal, fallback)
 

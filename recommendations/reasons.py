@@ -1,6 +1,10 @@
 """Why a product is recommended, told as one sentence from the source that contributed most to its score:
 "Because you viewed Mug 1", "Bought together with Tea 2", "Similar to what you searched: red teapot",
 "Matches your interest in Home > Kitchen", "Popular in Kitchen lovers", "Trending now"...
+
+A sentence names a product of the customer's history only when the recommended product is linked to it
+(co-purchase or item-item similarity of at least MIN_LINK): a pillow under a "Home" filter is never "because
+you bought" a smartphone; it falls back to the next source, and last to a neutral "Picked for you in Home".
 """
 
 from __future__ import annotations
@@ -12,10 +16,12 @@ import numpy as np
 from .candidates import Candidates, ProductRow
 from .serving import ServingTables
 
+MIN_LINK = 0.2  # co-purchase / item-item cosine below which a history product is not named as the reason
+
 
 def explain(
     cand: Candidates, pid: int, ordered_sources: Sequence[str], rows: dict[int, ProductRow],
-    tables: ServingTables | None,
+    tables: ServingTables | None, category: str | None = None,
 ) -> tuple[str, str]:
     """(source, sentence) for `pid`, trying its sources from the largest contribution down."""
     context = cand.context
@@ -49,11 +55,14 @@ def explain(
             return source, "Popular in the shop"
         if source == "trending":
             return source, "Trending now"
+    if category:
+        return "", f"Picked for you in {category}"
     return "", "Recommended for you"
 
 
 def seed_for(cand: Candidates, pid: int, table: str, tables: ServingTables | None) -> int | None:
-    """The history product most responsible for `pid` in the item-item or co-purchase table."""
+    """The history product most responsible for `pid` in the item-item or co-purchase table, if any is linked
+    to it by at least MIN_LINK."""
     if tables is None or pid not in tables.item_index:
         return None
     matrix = tables.co_purchase if table == "co_purchase" else tables.item_item
@@ -64,6 +73,8 @@ def seed_for(cand: Candidates, pid: int, table: str, tables: ServingTables | Non
         if index is None:
             continue
         similarity = float(matrix[index, target])
+        if similarity < MIN_LINK:
+            continue
         if similarity * weight > best_score:
             best, best_score = seed, similarity * weight
     return best

@@ -56,6 +56,9 @@ class ServingTables:
     user_factors: np.ndarray | None = None  # ALS, (users, f)
     item_factors: np.ndarray | None = None  # ALS, (items, f)
     as_of: float = 0.0
+    # leaf categories the shop's customers buy again (coffee, filters): a purchase there does not rule out its
+    # substitutes (`training.replenishable_leaves`); versions trained before this know none
+    replenishable_leaves: list[str] = field(default_factory=list)
     item_index: dict[int, int] = field(default_factory=dict, repr=False)
     user_index: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -78,7 +81,9 @@ class ServingTables:
             arrays["user_factors"] = self.user_factors
             arrays["item_factors"] = self.item_factors
         np.savez(folder / "serving.npz", **arrays)  # type: ignore[arg-type]
-        (folder / "serving.json").write_text(json.dumps({"weights": self.weights, "as_of": self.as_of}))
+        (folder / "serving.json").write_text(json.dumps(
+            {"weights": self.weights, "as_of": self.as_of, "replenishable_leaves": self.replenishable_leaves}
+        ))
 
     @classmethod
     def load(cls, folder: Path) -> ServingTables:
@@ -108,6 +113,7 @@ class ServingTables:
             user_factors=arrays.get("user_factors"),
             item_factors=arrays.get("item_factors"),
             as_of=float(meta.get("as_of", 0.0)),
+            replenishable_leaves=[str(leaf) for leaf in meta.get("replenishable_leaves", [])],
         )
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+from django.db import connection
 from django.utils import timezone
 
 from catalog.model_versions import activate, check_new_version_name, models_dir, record_version
@@ -30,6 +31,7 @@ from catalog.models import ModelRole, ModelVersion
 from core.progress import NO_PROGRESS, Progress
 from customers import behaviour
 
+from .context import LEAF_SQL
 from .engine.data import Dataset, build_dataset
 from .engine.hybrid import HybridRecommender, default_sources, tune_weights, window_lists
 from .engine.splits import cutoff_windows, limit_users
@@ -48,6 +50,10 @@ NEIGHBOURS = 30  # per item, kept for item-item and co-purchase (30 x 100k items
 TOP_LIST = 300  # popular / trending items kept per segment
 TRENDING_RECENT_DAYS = 7.0
 TRENDING_BASELINE_DAYS = 28.0
+# A leaf category is replenishable when at least this share of its buyers (and this many) bought in it again,
+# in another order: coffee and filters pass, phones and sofas do not.
+REPLENISH_SHARE = 0.3
+REPLENISH_MIN_BUYERS = 5
 
 
 # --- Neighbour and popularity tables ----------------------------------------------------------------------
@@ -110,6 +116,28 @@ def co_purchase_neighbours(baskets: np.ndarray, items: np.ndarray, n_items: int,
     scale = 1.0 / np.sqrt(counts)
     together = sp.csr_matrix(sp.diags(scale) @ together @ sp.diags(scale))
     return _top_per_row(together, m)
+
+
+def replenishable_leaves(share: float = REPLENISH_SHARE, min_buyers: int = REPLENISH_MIN_BUYERS) -> list[str]:
+    """Leaf categories (lower case) that customers buy repeatedly: the share of their buyers with purchases
+    in two or more orders (an event without an order id is its own order per day) reaches `share`."""
+    purchases = ", ".join(f"'{kind}'" for kind in sorted(behaviour.PURCHASE_EVENTS))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT leaf FROM (
+                SELECT {LEAF_SQL.format(column="p.category")} AS leaf, e.customer_id,
+                       count(DISTINCT CASE WHEN e.order_id = '' THEN e.occurred_at::date::text
+                                           ELSE e.order_id END) AS orders
+                FROM customers_event e JOIN catalog_product p ON p.id = e.product_id
+                WHERE e.type IN ({purchases}) GROUP BY 1, 2
+            ) buyers
+            WHERE leaf <> '' GROUP BY leaf
+            HAVING count(*) >= %s AND avg((orders >= 2)::int) >= %s ORDER BY leaf
+            """,
+            [min_buyers, share],
+        )
+        return [row[0] for row in cursor.fetchall()]
 
 
 def _ranked(scores: np.ndarray, n: int = TOP_LIST) -> RankedList:
@@ -211,6 +239,7 @@ def train_recommender(
         user_factors=als.user_factors if als is not None else None,
         item_factors=als.item_factors if als is not None else None,
         as_of=as_of,
+        replenishable_leaves=replenishable_leaves(),
     )
     _step(progress, "popularity and trending per segment", advance=True)
     tables.popular[ALL], tables.trending[ALL] = popularity_lists(items, data.times, data.weights, n_items, as_of)
