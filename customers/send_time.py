@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.db import connection
@@ -51,7 +52,7 @@ def hour_counts(customer_ids: Iterable[int] | None = None) -> dict[int, np.ndarr
     """
     types = list(SEND_TIME_EVENTS)
     where = ""
-    params: list[object] = [EventType.PURCHASE, types]
+    params: list[Any] = [EventType.PURCHASE, types]
     if customer_ids is not None:
         where = "AND e.customer_id = ANY(%s)"
         params.append(list(customer_ids))

@@ -68,7 +68,7 @@ def test_sql_counts_match_the_events() -> None:
     day = datetime(2025, 5, 1, tzinfo=UTC)
     a, b, erased = customer(), customer(), customer(erased_at=day)
     item = product()
-    expected = {a.id: Counter(), b.id: Counter()}
+    expected: dict[int, Counter[int]] = {a.id: Counter(), b.id: Counter()}
     rng = np.random.default_rng(3)
     for person in (a, b):
         for i in range(12):
