@@ -6,7 +6,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+
+def bounded(examples: int) -> settings:
+    """Deterministic (derandomized, no example database) and bounded runs, so the suite stays quick."""
+    return settings(
+        max_examples=examples, deadline=None, derandomize=True, database=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+    )
+
 
 # Cells a spreadsheet would evaluate if a CSV export wrote them as they are (OWASP "CSV injection").
 FORMULAS = ["=cmd|' /C calc'!A0", "=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1:A2)",

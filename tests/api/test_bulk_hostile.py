@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.db.models import Model
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from rest_framework.test import APIClient
 
@@ -21,15 +21,12 @@ from catalog.models import Product
 from customers.models import Customer, Event
 from tests.catalog.builders import product
 from tests.customers.builders import customer
-from tests.hostile import FORMULAS, hostile_rows
+from tests.hostile import FORMULAS, bounded, hostile_rows
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 40
-BOUNDED = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+BOUNDED = bounded(EXAMPLES)
 
 KEYS = st.sampled_from(["K-1", "K-2", "K-3", " K-1 ", "k-1"])
 PRODUCT_FIELDS: dict[str, st.SearchStrategy[Any]] = {

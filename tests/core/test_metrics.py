@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,6 @@ from django.test import Client
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from core import embedded
 from core.metrics import QueueDepthCollector
 from ecommarketing.metrics import QUEUE_DEPTH
 from inference import metrics as model_metrics
@@ -29,6 +27,7 @@ from inference.sentiment.ngram import NgramSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
+from tests.core.test_services import private_redis  # noqa: F401  (the fixture: one real Redis per test)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -109,16 +108,6 @@ def test_job_duration_and_failures_are_counted_by_kind(run_on_commit: None) -> N
 
 
 # --- queue depth ------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    process, url = embedded.start_redis(tmp_path / "redis")
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def test_queue_depth_counts_each_queue_with_its_priority_lists(private_redis: str) -> None:

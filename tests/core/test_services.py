@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -137,12 +138,10 @@ def worker(private_redis: str) -> Iterator[str]:
          "--pool", "solo", "--loglevel", "INFO", "-n", f"test-{os.getpid()}@%h"],
         env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    _switch_broker(broker_url=private_redis, task_always_eager=False)
     try:
-        yield private_redis
+        with broker_at(private_redis):
+            yield private_redis
     finally:
-        _switch_broker(**previous)
         process.terminate()
         try:
             output, _ = process.communicate(timeout=20)
@@ -162,6 +161,18 @@ def _switch_broker(**conf: object) -> None:
     app._pool = None
     app.amqp._producer_pool = None
     kombu_pools.reset()  # kombu's own registry keeps producer pools by broker, closed ones too
+
+
+@contextmanager
+def broker_at(url: str) -> Iterator[None]:
+    """This process's Celery app sends to the broker at `url` (no eager runs) inside the block, then goes
+    back to what it used before."""
+    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
+    _switch_broker(broker_url=url, task_always_eager=False)
+    try:
+        yield
+    finally:
+        _switch_broker(**previous)
 
 
 def _wait_for(job: Job, timeout: float = 60) -> Job:

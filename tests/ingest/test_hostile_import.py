@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from catalog.models import Product
@@ -28,15 +28,12 @@ from ingest.options import build_options
 from ingest.report import ErrorFile, ImportReport, spreadsheet_safe
 from tests.catalog.builders import product
 from tests.customers.builders import customer
-from tests.hostile import FORMULAS, hostile_json, hostile_text
+from tests.hostile import FORMULAS, bounded, hostile_json, hostile_text
 
 pytestmark = pytest.mark.django_db
 
 EXAMPLES = 30
-BOUNDED = settings(
-    max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+BOUNDED = bounded(EXAMPLES)
 BAD_BYTES = [b"\xff", b"\xc3\x28", b"\xed\xa0\x80", b"\xe2\x82", b"\x80abc"]
 
 csv_rows = st.lists(

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from jobs import runner
 from jobs.models import Job, JobStatus
-from tests.core.test_services import ROOT, _switch_broker, _wait_for, database_url, private_redis
+from tests.core.test_services import ROOT, _wait_for, broker_at, database_url, private_redis
 from tests.jobs.builders import job as build_job
 
 __all__ = ["private_redis"]  # a fixture, used by name
@@ -129,14 +129,8 @@ def _start_worker(broker: str, name: str) -> subprocess.Popen[str]:
 
 @pytest.fixture
 def broker(private_redis: str) -> Iterator[str]:
-    from ecommarketing.celery import app as celery_app
-
-    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    _switch_broker(broker_url=private_redis, task_always_eager=False)
-    try:
+    with broker_at(private_redis):
         yield private_redis
-    finally:
-        _switch_broker(**previous)
 
 
 def _stop(process: subprocess.Popen[str]) -> None:
@@ -203,16 +197,10 @@ def test_run_job_retries_with_backoff_while_the_database_is_away(monkeypatch: py
 
 @pytest.mark.django_db
 def test_a_job_created_with_no_broker_listening_returns_at_once_and_stays_queued(run_on_commit: Any) -> None:
-    from ecommarketing.celery import app as celery_app
-
-    previous = {"broker_url": celery_app.conf.broker_url, "task_always_eager": celery_app.conf.task_always_eager}
-    _switch_broker(broker_url="redis://127.0.0.1:1/0", task_always_eager=False)  # nothing listens on port 1
-    try:
+    with broker_at("redis://127.0.0.1:1/0"):  # nothing listens on port 1
         started = time.monotonic()
         job = runner.start_job("ping", {"steps": 1})
         took = time.monotonic() - started
-    finally:
-        _switch_broker(**previous)
     job.refresh_from_db()
     assert (job.status, job.celery_task_id) == (JobStatus.QUEUED, "")  # the reaper sends it later
     assert took < 10
