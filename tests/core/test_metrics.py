@@ -27,7 +27,6 @@ from inference.sentiment.ngram import NgramSentiment
 from inference.sentiment.prototypes import PrototypeSentiment
 from jobs.models import Job, JobStatus
 from jobs.runner import start_job
-from tests.core.test_services import private_redis  # noqa: F401  (the fixture: one real Redis per test)
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -40,16 +40,6 @@ def database_url(name: str | None = None) -> str:
     return f"postgresql://{auth}@{host}:{s['PORT'] or 5432}/{db}"
 
 
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[str]:
-    process, url = embedded.start_redis(tmp_path / "redis")
-    try:
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
 def test_embedded_postgres_starts_once_and_is_reused(tmp_path: Path) -> None:
     var = tmp_path / "var"
     var.mkdir()

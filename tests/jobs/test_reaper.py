@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from jobs import runner
 from jobs.models import Job, JobStatus
-from tests.core.test_services import ROOT, _wait_for, broker_at, database_url, private_redis
+from tests.core.test_services import ROOT, _wait_for, broker_at, database_url
 from tests.jobs.builders import job as build_job
-
-__all__ = ["private_redis"]  # a fixture, used by name
 
 
 def _stale(**fields: Any) -> Job:
