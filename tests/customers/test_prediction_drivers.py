@@ -26,7 +26,7 @@ from customers.predictions.drivers import (
     top_drivers,
 )
 from tests.catalog.builders import model_version, product
-from tests.customers.builders import customer, event, prediction
+from tests.customers.builders import customer, event, prediction, profile
 from tests.customers.test_predictions import NOW, periodic_shop
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +198,15 @@ def test_model_version_page_falls_back_to_the_calibration_table(manager_web: Cli
     assert "auc</th><td>0.81</td><td>baseline 0.7 ✓" in page
     older = _version_page(manager_web, role="next_order", metrics={"mae_days": 9.5})
     assert "No decile table for this version." in older and "role=\"img\"" not in older
+
+
+def test_profile_api_returns_the_drivers(manager_client: Any) -> None:
+    c = customer()
+    profile(c)
+    _predictions(c)
+    response = manager_client.get(f"/api/v1/customers/{c.pk}/profile/")
+    assert response.status_code == 200, response.content
+    by_target = {p["target"]: p for p in response.json()["predictions"]}
+    assert by_target["purchase_30d"]["drivers"] == [
+        {"group": "recent_orders", "effect": 0.12, "shown": [["orders_90d", 4.0, 1.0]]}]
+    assert by_target["churn"]["drivers"] == []
