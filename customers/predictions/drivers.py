@@ -156,16 +156,15 @@ def groups_for(features: Sequence[str]) -> list[Group]:
     return out
 
 
-def _phrase(feature: str, value: float | None, reference: float | None, currency: str) -> tuple[str, str]:
-    """(what the customer did, the shop median) of one feature, in its unit."""
-    text = FEATURE_TEXT.get(feature)
-    if text is None:  # a feature added after this prediction was stored
-        return f"{feature} {value}", f"{reference}"
+def _phrase(feature: str, value: float | None, reference: float | None,
+            currency: str) -> tuple[str, str | None, str]:
+    """(what the customer did, the shop median or None when the median customer has none, the words for none)."""
+    text = FEATURE_TEXT.get(feature) or FeatureText(f"{feature} {{v}}", "number")  # a feature added later
     said = text.missing if value is None else text.phrase.format(v=format_value(value, text.unit, currency))
-    median = "none" if reference is None else format_value(reference, text.unit, currency)
-    if text.unit == "times" and reference is not None:
-        median = _number(round(reference))
-    return said, median
+    if reference is None:
+        return said, None, text.missing
+    median = _number(round(reference)) if text.unit == "times" else format_value(reference, text.unit, currency)
+    return said, median, text.missing
 
 
 def describe(target: str, driver: dict[str, Any], currency: str) -> str:
@@ -174,9 +173,10 @@ def describe(target: str, driver: dict[str, Any], currency: str) -> str:
     effect = float(driver["effect"])
     phrases: dict[str, str] = {}
     for feature, value, reference in driver["shown"]:
-        said, median = _phrase(feature, value, reference, currency)
-        phrases.setdefault(said, median)  # "no repeat order yet" once, not once per gap feature
-    customer = ", ".join(f"{said} (shop median {median})" for said, median in phrases.items())
+        said, median, missing = _phrase(feature, value, reference, currency)
+        # "no repeat order yet" once, not once per gap feature
+        phrases.setdefault(said, f"shop median {median}" if median is not None else f"most customers: {missing}")
+    customer = ", ".join(f"{said} ({median})" for said, median in phrases.items())
     return f"{customer} → {up if effect > 0 else down} by {format_effect(effect, effect_unit, currency)}"
 
 

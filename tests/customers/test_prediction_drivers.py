@@ -70,6 +70,11 @@ def test_describe_reads_as_a_sentence_in_the_readers_units() -> None:
     assert describe("next_order", gaps, "EUR") == (
         "no repeat order yet (shop median 11 days) → brings the next order sooner by 4 days"
     )
+    unknown_median = {"group": "rhythm", "effect": 0.13, "shown": [["gap_median", 3.0, None]]}
+    assert describe("purchase_30d", unknown_median, "EUR") == (
+        "typically 3 days between orders (most customers: no repeat order yet) → raises purchase probability by "
+        "13 points"
+    )
     value = {"group": "recency", "effect": -88.54, "shown": [["recency_days", 74.2, 68.0]]}
     assert describe("value_90d", value, "EUR") == (
         "last order 74 days ago (shop median 68 days) → lowers expected 90-day value by 88.54 EUR"
