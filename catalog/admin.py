@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Avg, Count, QuerySet
@@ -10,25 +9,17 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from jobs.runner import start_job
 
 from .active_models import forget_loaded_models
-from .charts import COLOURS, deciles_svg, sentiment_over_time_svg, share_bar
+from .charts import COLOURS, sentiment_over_time_svg, share_bar
 from .model_versions import activate
-from .models import GeneratedText, ModelRole, ModelVersion, Product, ProductInsight, Review, ReviewInsight
-from .version_metrics import decile_table, headline_rows
-
-# The unit of each prediction role's decile chart, and what it predicts.
-DECILE_UNITS: dict[str, tuple[str, str]] = {
-    ModelRole.PURCHASE_30D: ("percent", "P(order in 30 days)"),
-    ModelRole.CHURN: ("percent", "P(no order in 90 days)"),
-    ModelRole.VALUE_90D: ("money", "90-day value"),
-    ModelRole.NEXT_ORDER: ("days", "days from the last order to the next"),
-}
+from .models import GeneratedText, ModelVersion, Product, ProductInsight, Review, ReviewInsight
+from .version_metrics import deciles_chart, headline_rows, quality_table
 
 
 class ReviewInline(admin.TabularInline[Review, Product]):
@@ -211,29 +202,11 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
     @admin.display(description="validation metrics vs baselines")
     def quality(self, version: ModelVersion) -> SafeString | str:
-        """Each headline metric beside the naive baselines it was measured against (✓: the model beats it)."""
-        rows = headline_rows(version.metrics)
-        if not rows:
-            return "-"
-        body = format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", (
-            (row.label + (" (lower is better)" if row.lower_is_better else ""), f"{row.value:.4g}",
-             format_html_join(", ", "{} {}{}", ((which, f"{value:.4g}", " ✓" if beats else " ✗")
-                                                 for which, value, beats in row.baselines)) or "-")
-            for row in rows
-        ))
-        return format_html("<table><tr><th>metric</th><th>model</th><th>baselines (✓ model better)</th></tr>{}"
-                           "</table>", body)
+        return quality_table(version.metrics)
 
     @admin.display(description="deciles: predicted vs actual")
     def deciles_chart(self, version: ModelVersion) -> SafeString | str:
-        unit, what = DECILE_UNITS.get(version.role, ("number", "prediction"))
-        table = decile_table(version.metrics, what)
-        if table is None:
-            return "No decile table for this version."
-        chart_unit = "percent" if table.source == "buy_calibration" else unit
-        title = f"{table.what}: mean predicted vs mean actual per decile of the prediction"
-        return format_html("<p>{}</p>{}", title,
-                           deciles_svg(table.rows, unit=chart_unit, currency=settings.DEFAULT_CURRENCY, title=title))
+        return deciles_chart(version.role, version.metrics)
 
     @admin.action(description="Activate the selected version (one per role)", permissions=["change"])
     def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

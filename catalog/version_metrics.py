@@ -12,6 +12,13 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from .charts import deciles_svg
+from .models import ModelRole
+
 # Shown in this order when present; "lower" ones are errors (smaller is better).
 HEADLINE = ["auc", "brier", "log_loss", "normalised_gini", "gini", "spearman", "rmse", "mae", "mae_days",
             "macro_f1", "f1", "accuracy", "precision", "recall"]
@@ -100,3 +107,39 @@ def decile_table(metrics: dict[str, Any], what: str) -> DecileTable | None:
         if rows:
             return DecileTable(rows, label, key)
     return None
+
+
+# The unit of each prediction role's decile chart, and what it predicts.
+DECILE_UNITS: dict[str, tuple[str, str]] = {
+    ModelRole.PURCHASE_30D: ("percent", "P(order in 30 days)"),
+    ModelRole.CHURN: ("percent", "P(no order in 90 days)"),
+    ModelRole.VALUE_90D: ("money", "90-day value"),
+    ModelRole.NEXT_ORDER: ("days", "days from the last order to the next"),
+}
+
+
+def quality_table(metrics: dict[str, Any]) -> SafeString | str:
+    """Each headline metric beside the naive baselines it was measured against (✓: the model beats it)."""
+    rows = headline_rows(metrics)
+    if not rows:
+        return "-"
+    body = format_html_join("", "<tr><th>{}</th><td>{}</td><td>{}</td></tr>", (
+        (row.label + (" (lower is better)" if row.lower_is_better else ""), f"{row.value:.4g}",
+         format_html_join(", ", "{} {}{}", ((which, f"{value:.4g}", " ✓" if beats else " ✗")
+                                             for which, value, beats in row.baselines)) or "-")
+        for row in rows
+    ))
+    return format_html("<table><tr><th>metric</th><th>model</th><th>baselines (✓ model better)</th></tr>{}"
+                       "</table>", body)
+
+
+def deciles_chart(role: str, metrics: dict[str, Any]) -> SafeString | str:
+    """The decile chart of a version, titled with what it predicts, or a sentence saying it has none."""
+    unit, what = DECILE_UNITS.get(role, ("number", "prediction"))
+    table = decile_table(metrics, what)
+    if table is None:
+        return "No decile table for this version."
+    chart_unit = "percent" if table.source == "buy_calibration" else unit
+    title = f"{table.what}: mean predicted vs mean actual per decile of the prediction"
+    return format_html("<p>{}</p>{}", title,
+                       deciles_svg(table.rows, unit=chart_unit, currency=settings.DEFAULT_CURRENCY, title=title))

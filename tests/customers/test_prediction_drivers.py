@@ -215,3 +215,25 @@ def test_profile_api_returns_the_drivers(manager_client: Any) -> None:
     assert by_target["purchase_30d"]["drivers"] == [
         {"group": "recent_orders", "effect": 0.12, "shown": [["orders_90d", 4.0, 1.0]]}]
     assert by_target["churn"]["drivers"] == []
+
+
+def test_predictions_overview_shows_each_serving_version_and_the_customers(manager_web: Client) -> None:
+    deciles = [{"decile": d, "n": 10, "mean_predicted": d / 10, "mean_actual": d / 11} for d in range(1, 11)]
+    serving = model_version(role="purchase_30d", name="purchase-serving", is_active=True,
+                            metrics={"deciles": deciles, "auc": 0.8, "baseline_auc": 0.7})
+    model_version(role="purchase_30d", name="purchase-older", metrics={"auc": 0.6})
+    c = customer(external_id="overview-1")
+    prediction(c, "purchase_30d", model_version=serving, probability=0.42, drivers=[
+        {"group": "recent_orders", "effect": 0.12, "shown": [["orders_90d", 4.0, 1.0]]}])
+    prediction(c, "next_order", value=20.0, predicted_at=NOW)
+    url = reverse("admin:customers_customerprediction_changelist")
+    page = manager_web.get(url).content.decode()
+    assert "purchase-serving" in page and "purchase-older" not in page
+    assert "P(order in 30 days): mean predicted vs mean actual per decile" in page
+    assert "auc</th><td>0.8</td><td>baseline 0.7 ✓" in page
+    assert "42%" in page and "ordered 4 times in the last 90 days (shop median 1) → raises" in page
+    assert f"{NOW:%Y-%m-%d} (20 days after the last order)" in page
+    assert manager_web.get(url, {"target": "next_order", "o": "3"}).status_code == 200
+    row = CustomerPrediction.objects.get(customer=c, target="purchase_30d")
+    change = manager_web.get(reverse("admin:customers_customerprediction_change", args=[row.pk])).content.decode()
+    assert "<li>ordered 4 times in the last 90 days" in change
