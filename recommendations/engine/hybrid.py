@@ -136,7 +136,8 @@ class HybridRecommender:
             source.restore({k[len(prefix) :]: v for k, v in stored.items() if k.startswith(prefix)}, params)
             sources.append(source)
         # a model.json without "fusion" was saved when every version fused by RRF with its rrf_k
-        fusion = FusionMethod.parse(meta["fusion"]) if meta.get("fusion") else FusionMethod("rrf", k=float(meta["rrf_k"]))
+        fusion = FusionMethod.parse(meta["fusion"]) if meta.get("fusion") \
+            else FusionMethod("rrf", k=float(meta["rrf_k"]))
         model = cls(sources, meta["weights"], int(meta["rrf_k"]), int(meta["depth"]), fusion)
         model.weights = {name: float(w) for name, w in meta["weights"].items()}
         model.users, model.items = list(meta["users"]), list(meta["items"])
