@@ -15,7 +15,7 @@ validation windows), the current coarse weight search ({0, 0.5, 1, 2}, RRF, star
 defaults), the same search on min-max score fusion from equal weights, and searches shrunk towards equal
 weights by the validation sample size (`fusion.shrink_weights`: n / (n + 200), equal below 30 users).
 Searches and the tuned k use three validation windows cut from the window's own training part (never its
-test). Recall@10 and NDCG@10 with bootstrap 95% intervals over users (B=1000, seed 0), the ratio to
+test). Recall@10 and NDCG@10 with bootstrap 95% intervals over users (B=1000, seeded by --seed, 42), the ratio to
 popularity's Recall@10 per window (paired bootstrap interval), and per method across windows: the mean
 ratio, the windows where it beats popularity, and its wins (best fusion of the window, ties count).
 Prints one table; writes var/eval/fusion.json. A run took 4 minutes on 2 shared cores (100 s of it embedding

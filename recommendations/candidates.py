@@ -96,7 +96,7 @@ def nearest_products(vector: np.ndarray, n: int, category: str | None, exclude: 
         with connection.cursor() as cursor:
             cursor.execute(settings_sql)
         rows = list(queryset.values_list("product_id", "distance")[:n])
-    rows.sort(key=lambda row: row[1])
+    rows.sort(key=lambda row: (row[1], row[0]))  # equal distances in product id order: the same ranks every time
     return [pid for pid, _ in rows]
 
 
