@@ -298,8 +298,9 @@ class Ranker:
             pool.append((pid, score))
         if not pool:
             return [], substitutes
-        # MMR reorders the head of the list only, and on rank-based relevance: fused reciprocal-rank scores are so
-        # flat (rank 1 and rank 20 differ by a quarter) that diversity would otherwise pull in the tail.
+        # MMR reorders the head of the list only, and on rank-based relevance: fused scores' scale depends on the
+        # fusion and on how many sources listed an item (reciprocal-rank scores of rank 1 and rank 20 differ by a
+        # quarter), so diversity on raw scores would pull in the tail.
         pool = pool[: max(3 * k, MMR_POOL)]
         vectors = [rows[pid].vector for pid, _ in pool]
         dims = next((len(v) for v in vectors if v is not None), 0)
