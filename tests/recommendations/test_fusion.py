@@ -187,3 +187,27 @@ def test_a_version_trained_before_the_fusion_was_stored_keeps_reciprocal_rank(tr
     assert Ranker.active().fusion == RRF_60
     result = recommend_for_customer(trained_shop.customers["alice"], k=5, now=NOW)
     assert result.items and all(item.score < 1.0 for item in result.items)  # RRF scores: sums of w / (60 + rank)
+
+
+# --- the evaluation's summary (no data needed) --------------------------------------------------------------
+
+
+def test_evaluation_summary_counts_wins_across_windows_not_on_one() -> None:
+    from evaluation.fusion import FUSIONS, _bootstrap, summary
+
+    rng = np.random.default_rng(0)
+    same = _bootstrap(np.array([0.5, 0.0, 1.0]), np.array([0.5, 0.0, 1.0]), rng)
+    assert same["ratio"] == 1.0 and same["ratio_low"] == same["ratio_high"] == 1.0
+    assert same["low"] <= same["mean"] <= same["high"]
+
+    def window(best: str, big: float) -> dict[str, object]:
+        methods = {name: {"recall": {"mean": 0.1, "ratio": 1.0}, "ndcg": {"mean": 0.1}}
+                   for name in ("popularity", *FUSIONS)}
+        methods[best] = {"recall": {"mean": 0.1 * big, "ratio": big}, "ndcg": {"mean": 0.1}}
+        return {"methods": methods}
+
+    # rrf:60 wins one window by a mile, score:rank two by a little: wins decide, not one window's size
+    rows = summary([window("rrf:60", 5.0), window("score:rank", 1.1), window("score:rank", 1.1)])
+    assert rows["score:rank"]["wins"] == 2 and rows["rrf:60"]["wins"] == 1
+    assert rows["rrf:60"]["mean_ratio"] > rows["score:rank"]["mean_ratio"]
+    assert rows["score:rank"]["beats_popularity"] == 2 and rows["popularity"]["beats_popularity"] == 0
