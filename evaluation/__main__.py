@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, chinese_sentiment, experiments, recommendations, send_time, sentiment
+from . import aspects, chinese_sentiment, experiments, fusion, recommendations, send_time, sentiment
 
 
 def main() -> int:
     codes = [
-        sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]),
+        sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]), fusion.main([]),
         experiments.main([]), send_time.main([]),
     ]
     return max(codes)
