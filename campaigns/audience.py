@@ -24,7 +24,7 @@ Filters (all optional, combined with AND):
   uplift_top_percent        0 < k <= 100: "customers most likely to be changed by the offer", the top k% of the
                             audience (the other filters applied) by predicted uplift, keeping only a positive one
                             (sleeping dogs, whom the offer puts off, are never included); customers the model has
-                            not scored are left out; ties at the threshold are all kept
+                            not scored are left out; ties at the threshold are broken by customer id (exactly k%)
   uplift_model              the uplift model version (name) to rank by; default the active one. Either one
                             refused, with the reason, when no uplift model exists (`campaigns.uplift`)
 """
@@ -152,8 +152,11 @@ def top_uplift(queryset: QuerySet[Customer], model: UpliftModel, percent: float)
     k = math.ceil(percent / 100 * scores.count())
     if k == 0:
         return queryset.none()
-    threshold = scores.order_by("-uplift").values_list("uplift", flat=True)[k - 1]
-    kept = UpliftScore.objects.filter(model=model, customer_id=OuterRef("pk"), uplift__gte=threshold, uplift__gt=0)
+    # the k-th customer by (uplift desc, id): ties (a tree model gives many) are broken by id, so exactly k stay
+    u_k, id_k = scores.order_by("-uplift", "customer_id").values_list("uplift", "customer_id")[k - 1]
+    kept = UpliftScore.objects.filter(
+        Q(uplift__gt=u_k) | Q(uplift=u_k, customer_id__lte=id_k), model=model, customer_id=OuterRef("pk"), uplift__gt=0
+    )
     return queryset.filter(Exists(kept))
 
 
