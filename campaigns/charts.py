@@ -195,6 +195,7 @@ def qini_svg(
         f'<text x="{pad_left + plot_w / 2:.1f}" y="{height - pad_bottom + 28}" text-anchor="middle" fill="#666">'
         "customers targeted, highest predicted uplift first</text>"
     )
+    parts.append(f'<text x="{pad_left + 4}" y="{pad_top + 10}" fill="#666">incremental conversions</text>')
     random_line = " ".join(f"{x(p['share']):.1f},{y(p['random']):.1f}" for p in points)
     model_line = " ".join(f"{x(p['share']):.1f},{y(p['model']):.1f}" for p in points)
     parts.append(f'<polyline points="{random_line}" fill="none" stroke="{HOLDOUT_COLOUR}" stroke-width="1.5" '

@@ -85,13 +85,13 @@ def get_experiment(experiment_id: Any) -> Experiment:
     return experiment
 
 
-def _needed_text(experiment: Experiment, base_rate: float) -> str:
-    needed = us.sample_needed(base_rate, experiment.minimum_detectable_effect, alpha=experiment.alpha,
-                              power=experiment.power)
+def _needed_text(experiment: Experiment, base_rate: float, assumed: float | None = None) -> str:
+    assumed = experiment.minimum_detectable_effect if assumed is None else assumed
+    needed = us.sample_needed(base_rate, assumed, alpha=experiment.alpha, power=experiment.power)
     if needed is None:
         return "the sample needed cannot be computed for this base rate"
     return (f"about {needed} customers per arm are needed to see an uplift of "
-            f"{experiment.minimum_detectable_effect:.1%} over a base rate of {base_rate:.1%} in the top "
+            f"{assumed:.1%} over a base rate of {base_rate:.1%} in the top "
             f"{us.JUDGED_FRACTION:.0%} of a {us.TEST_FRACTION:.0%} held-out part (alpha {experiment.alpha}, "
             f"power {experiment.power})")
 
@@ -159,28 +159,28 @@ def train_uplift(experiment_id: int, *, arm: str | None = None, name: str | None
     progress.advance(1, rows=len(data.customer_ids))
     train, test = us.split(data.treated, data.converted)
     base_rate = float(data.converted[data.treated == 0].mean()) if (data.treated == 0).any() else 0.0
+    treated_rate = float(data.converted[data.treated == 1].mean()) if (data.treated == 1).any() else 0.0
+    assumed = us.plausible_uplift(experiment.minimum_detectable_effect, treated_rate, base_rate)
     try:
         us.check_trainable(data.treated[train], data.converted[train])
     except UpliftDataError as exc:
         raise UpliftDataError(f"experiment {experiment.pk} is too small for an uplift model ({exc} in the "
-                              f"training part); {_needed_text(experiment, base_rate)}") from exc
+                              f"training part); {_needed_text(experiment, base_rate, assumed)}") from exc
     progress.stage("fitting")
     model = us.fit_uplift(data.X[train], data.treated[train], data.converted[train], FEATURES)
     report = us.evaluate(data.converted[test], model.predict(data.X[test]), data.treated[test])
     progress.advance(1)
-    needed = us.sample_needed(base_rate, experiment.minimum_detectable_effect, alpha=experiment.alpha,
-                              power=experiment.power)
+    needed = us.sample_needed(base_rate, assumed, alpha=experiment.alpha, power=experiment.power)
     smaller = min(int(data.treated.sum()), int((1 - data.treated).sum()))
     enough = needed is not None and smaller >= needed
     report.update({
         "experiment": experiment.pk, "control_arm": data.control_arm, "treated_arms": data.treated_arms,
         "features_as_of": data.as_of.isoformat(), "n_treated_total": int(data.treated.sum()),
         "n_control_total": int((1 - data.treated).sum()), "held_out_fraction": us.TEST_FRACTION,
-        "control_rate": base_rate, "treated_rate": float(data.converted[data.treated == 1].mean()),
-        "assumed_uplift": experiment.minimum_detectable_effect, "sample_needed_per_arm": needed,
-        "enough_data": enough,
+        "control_rate": base_rate, "treated_rate": treated_rate,
+        "assumed_uplift": assumed, "sample_needed_per_arm": needed, "enough_data": enough,
         "verdict": ("enough customers to judge the top slices" if enough else
-                    f"indicative only: {_needed_text(experiment, base_rate)}; the smaller arm has {smaller}"),
+                    f"indicative only: {_needed_text(experiment, base_rate, assumed)}; the smaller arm has {smaller}"),
     })
     folder = save_model(model, name)
     progress.stage("storing")

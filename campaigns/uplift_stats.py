@@ -10,7 +10,8 @@
   Qini curve itself; and the uplift observed in the top 10/20/30% by predicted uplift (treated rate minus
   control rate in that slice, Newcombe interval from `experiment_stats`).
 - Sample needed: the two-proportion sample size (`experiment_stats.sample_size_per_arm`) for the
-  observed base rate and a plausible uplift, scaled so that the top 20% of the held-out part alone has it.
+  observed base rate and a plausible uplift (`plausible_uplift`), scaled so that the top 20% of the
+  held-out part alone has it.
 """
 
 from __future__ import annotations
@@ -168,6 +169,14 @@ def evaluate(converted: np.ndarray, uplift: np.ndarray, treated: np.ndarray) -> 
         "treated_conversions": int(y[t == 1].sum()), "control_conversions": int(y[t == 0].sum()),
         "top": top_slices(y, u, t), "qini_curve": qini_points(y, u, t),
     }
+
+
+def plausible_uplift(minimum_detectable_effect: float, treated_rate: float, control_rate: float) -> float:
+    """The uplift the sample is sized for: the observed average uplift when it is larger than the experiment's
+    minimum detectable effect (a useful top slice gains at least the average), else that effect."""
+    observed = treated_rate - control_rate
+    useful = math.isfinite(observed) and minimum_detectable_effect < observed < 1
+    return observed if useful else minimum_detectable_effect
 
 
 def sample_needed(base_rate: float, uplift: float, *, alpha: float = 0.05, power: float = 0.8,

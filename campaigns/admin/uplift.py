@@ -65,12 +65,12 @@ def _readiness(experiment: Experiment, outcomes: dict[str, dict[str, Any]]) -> d
     n_treated = sum(int(outcomes.get(a.key, {}).get("assigned", 0)) for a in offered)
     s_treated = sum(int(outcomes.get(a.key, {}).get("converted", 0)) for a in offered)
     base = s_control / n_control if n_control else 0.0
-    needed = us.sample_needed(base, experiment.minimum_detectable_effect, alpha=experiment.alpha,
-                              power=experiment.power)
+    mde = us.plausible_uplift(experiment.minimum_detectable_effect, s_treated / n_treated if n_treated else 0.0, base)
+    needed = us.sample_needed(base, mde, alpha=experiment.alpha, power=experiment.power)
     minimum = int(us.MIN_PER_ARM / (1 - us.TEST_FRACTION)) + 1
     ok = min(n_control, n_treated) >= minimum and min(s_control, s_treated) >= us.MIN_CONVERSIONS
     return {
         "ok": ok, "has_counts": True, "reason": "" if ok else "too small to train an uplift model yet",
         "n_control": n_control, "n_treated": n_treated, "s_control": s_control, "s_treated": s_treated,
-        "needed": needed, "base": base, "mde": experiment.minimum_detectable_effect,
+        "needed": needed, "base": base, "mde": mde,
     }
