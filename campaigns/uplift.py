@@ -238,3 +238,14 @@ def uplift_model_named(name: str | None) -> UpliftModel:
 
 def latest_for(experiment: Experiment) -> UpliftModel | None:
     return UpliftModel.objects.filter(experiment=experiment).select_related("version").first()
+
+
+def uplift_summary(experiment: Experiment) -> dict[str, Any] | None:
+    """The experiment's latest uplift model for the API: version, arms and the held-out report (with the
+    Qini curve); None when it has none."""
+    latest = latest_for(experiment)
+    if latest is None:
+        return None
+    return {"version": latest.version.name, "active": latest.version.is_active,
+            "created_at": latest.created_at.isoformat(), "control_arm": latest.control_arm,
+            "treated_arms": latest.treated_arms, "report": latest.version.metrics}

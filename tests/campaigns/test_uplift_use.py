@@ -130,3 +130,24 @@ def test_qini_chart_draws_model_and_random_lines_with_the_score() -> None:
     svg = str(charts.qini_svg(curve, qini=0.31, auuc=0.12, title="Qini <test>"))
     assert svg.count("<polyline") == 2 and "Qini 0.310, AUUC 0.120" in svg and "Qini &lt;test&gt;" in svg
     assert "No Qini curve" in str(charts.qini_svg([], qini=None))
+
+
+def test_the_results_api_carries_the_uplift_report(manager_client: APIClient, trained: UpliftModel) -> None:
+    body = manager_client.get(f"{URL}{trained.experiment.campaign_id}/results/").json()
+    assert body["uplift"]["version"] == "uplift-use" and body["uplift"]["control_arm"] == "holdout"
+    report = body["uplift"]["report"]
+    assert {"qini_coefficient", "auuc", "top", "qini_curve", "n_treated", "n_control", "sample_needed_per_arm"} <= set(
+        report
+    )
+    exp = offer_experiment(30, tag="none")
+    assert manager_client.get(f"{URL}{exp.campaign_id}/results/").json()["uplift"] is None
+
+
+def test_the_experiment_page_shows_the_qini_curve(manager_web: Client, trained: UpliftModel) -> None:
+    from django.urls import reverse
+
+    html = manager_web.get(reverse("admin:campaigns_experiment_change", args=[trained.experiment_id])).content.decode()
+    assert "Qini curve of uplift-use" in html and "<polyline" in html and "held-out:" in html
+    other = offer_experiment(20, tag="page")
+    html = manager_web.get(reverse("admin:campaigns_experiment_change", args=[other.pk])).content.decode()
+    assert "no uplift model yet" in html
