@@ -151,3 +151,18 @@ def test_the_experiment_page_shows_the_qini_curve(manager_web: Client, trained: 
     other = offer_experiment(20, tag="page")
     html = manager_web.get(reverse("admin:campaigns_experiment_change", args=[other.pk])).content.decode()
     assert "no uplift model yet" in html
+
+
+def test_a_customers_uplift_scores_are_exported_and_erased_with_them(trained: UpliftModel) -> None:
+    from privacy.erasure import erase_customer
+    from privacy.export import export_customer
+
+    person = UpliftScore.objects.filter(model=trained).select_related("customer").first()
+    assert person is not None
+    exported = export_customer(person.customer)
+    assert exported["uplift_scores"] == [
+        {"uplift": person.uplift, "computed_at": person.computed_at, "model_name": "uplift-use"}
+    ]
+    report = erase_customer(person.customer_id)
+    assert report["deleted"]["campaigns.upliftscore"] == 1
+    assert not UpliftScore.objects.filter(customer_id=person.customer_id).exists()
