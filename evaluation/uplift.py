@@ -9,7 +9,8 @@ Four kinds of customer, decided by their features (so a model can learn who is w
 Half are offered (treated), half held out; conversions are drawn from each customer's probability under
 the arm they are in. The model (`campaigns.uplift_stats`, the code the training job runs) is fitted on
 70% and judged on the other 30%: the share of the true incremental conversions (sum of true uplift) that
-its top 20% captures, against 20% for random targeting, with a bootstrap interval; plus the Qini
+its top 20% captures, against 20% for random targeting and what ranking by the true uplift would capture,
+with a bootstrap interval; plus the Qini
 coefficient, AUUC and the top-slice table. Writes var/eval/uplift.json and the Qini curve as
 var/eval/uplift_qini.svg. Seconds on 2 cores.
 """
@@ -72,6 +73,7 @@ def run(n: int = 20_000, seed: int = 0, draws: int = us.BOOTSTRAP_DRAWS) -> dict
     model = us.fit_uplift(sim.X[train], sim.treated[train], sim.converted[train], FEATURES, seed=seed)
     predicted = model.predict(sim.X[test])
     captured = us.captured_share(sim.true_uplift[test], predicted, us.JUDGED_FRACTION, draws=draws, seed=seed)
+    oracle = us.captured_share(sim.true_uplift[test], sim.true_uplift[test], us.JUDGED_FRACTION, draws=1, seed=seed)
     report = us.evaluate(sim.converted[test], predicted, sim.treated[test])
     kinds = {k: int((sim.kind[test] == k).sum()) for k in ("sure_thing", "persuadable", "sleeping_dog", "lost_cause")}
     top = np.argsort(-predicted, kind="mergesort")[: int(np.ceil(us.JUDGED_FRACTION * len(test)))]
@@ -79,7 +81,8 @@ def run(n: int = 20_000, seed: int = 0, draws: int = us.BOOTSTRAP_DRAWS) -> dict
     return {
         "customers": n, "seed": seed, "held_out": len(test),
         "captured_share_top20": {"share": captured.share, "low": captured.low, "high": captured.high,
-                                 "random": captured.random_share, "bootstrap_draws": captured.draws},
+                                 "random": captured.random_share, "oracle": oracle.share,
+                                 "bootstrap_draws": captured.draws},
         "kinds_held_out": kinds, "kinds_in_top20": top_kinds,
         **report,
     }
@@ -98,7 +101,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     c = result["captured_share_top20"]
     print(f"simulated experiment: {result['customers']} customers, held-out {result['held_out']}")
     print(f"top 20% by predicted uplift captures {c['share']:.1%} of the true incremental conversions "
-          f"(95% bootstrap {c['low']:.1%} - {c['high']:.1%}); random targeting: {c['random']:.0%}")
+          f"(95% bootstrap {c['low']:.1%} - {c['high']:.1%}); random targeting: {c['random']:.0%}; "
+          f"knowing the true uplift: {c['oracle']:.1%}")
     print(f"Qini coefficient {result['qini_coefficient']:.3f}, AUUC {result['auuc']:.3f}")
     for row in result["top"]:
         print(f"  top {row['fraction']:.0%}: observed uplift {row['uplift']:+.3f} "
