@@ -6,12 +6,14 @@ from __future__ import annotations
 import sys
 
 from . import aspects, chinese_sentiment, experiments, fusion, recommendations, send_time, sentiment
+from . import uplift as uplift_simulation
 
 
 def main() -> int:
     codes = [
         sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]), fusion.main([]),
         experiments.main([]), send_time.main([]),
+        uplift_simulation.main([]),
     ]
     return max(codes)
 
