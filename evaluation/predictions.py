@@ -1,0 +1,135 @@
+"""`manage.py evaluate_predictions` on three histories: `python -m evaluation.predictions`.
+
+(a) A synthetic BG/NBD history, where the true process is known (`simulate_bgnbd`: Gamma-distributed purchase
+    rates, Beta-distributed drop-out after each purchase, Gamma-Gamma spend per order; customers arrive over
+    the first half of a year, the cutoff is 90 days before its end).
+(b) The demo shop: its purchase lines planned in memory by `demo.seed.plan_shop` (seed 42, the default
+    size, anchored at 2025-06-01), exported as one row per order line (customer, time, line value); no
+    database row is written.
+(c) ../shared/data/online_retail_train.csv when present (13 days of invoices: every target needs at least 30
+    days of outcomes, so the command refuses them and says why; kept to show the refusal on real data).
+
+Writes the transactions files and each report under var/eval/predictions/ and prints the tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from io import StringIO
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+RETAIL = REPO.parent / "shared" / "data" / "online_retail_train.csv"
+OUTPUT = REPO / "var" / "eval" / "predictions"
+START = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class BgNbdTruth:
+    """The generating process (per day): purchase rate ~ Gamma(r, rate alpha), drop-out after each purchase
+    ~ Beta(a, b), spend per order ~ Gamma(p, rate nu) with nu ~ Gamma(q, rate gamma) (Gamma-Gamma)."""
+
+    r: float = 0.6
+    alpha: float = 25.0
+    a: float = 0.8
+    b: float = 4.0
+    p: float = 6.0
+    q: float = 4.0
+    gamma: float = 20.0
+    days: int = 365
+    arrival_days: int = 180
+
+
+def simulate_bgnbd(customers: int, seed: int = 0, truth: BgNbdTruth = BgNbdTruth()) -> list[tuple[str, str, str]]:
+    """Rows (customer, ISO time, amount) of a BG/NBD + Gamma-Gamma history, one row per order, in time order."""
+    rng = np.random.default_rng(seed)
+    lam = rng.gamma(truth.r, 1 / truth.alpha, customers)
+    drop = rng.beta(truth.a, truth.b, customers)
+    nu = rng.gamma(truth.q, 1 / truth.gamma, customers)
+    rows: list[tuple[float, str, float]] = []
+    for i in range(customers):
+        t = rng.uniform(0, truth.arrival_days)
+        while t < truth.days:
+            rows.append((t, f"c{i:05d}", float(rng.gamma(truth.p, 1 / nu[i]))))
+            if rng.random() < drop[i]:
+                break  # inactive after this purchase, for good
+            t += rng.exponential(1 / lam[i])
+    rows.sort()
+    return [(c, (START + timedelta(days=t)).isoformat(timespec="seconds"), f"{v:.2f}") for t, c, v in rows]
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def demo_transactions(path: Path, anchor: date = date(2025, 6, 1)) -> Path:
+    """The demo shop's purchase lines (customer, time, line value = price x quantity), planned in memory."""
+    from demo.seed import SeedOptions, plan_shop
+
+    plan = plan_shop(SeedOptions(anchor=anchor))
+    rows = [(plan.customers[e.customer].external_id, e.occurred_at.isoformat(), str(e.value))
+            for e in plan.events if e.type == "purchase" and e.value is not None]
+    return write_csv(path, ("customer", "ordered_at", "value"), rows)
+
+
+def run(label: str, args: list[str]) -> dict[str, object]:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    try:
+        call_command("evaluate_predictions", *args, "--format", "json", stdout=out)
+    except CommandError as exc:
+        print(f"{label}: {exc}")
+        return {"error": str(exc)}
+    report: dict[str, object] = json.loads(out.getvalue())
+    table = StringIO()
+    call_command("evaluate_predictions", *args, "--format", "table", stdout=table)  # a second run: same numbers
+    print(f"== {label}\n{table.getvalue()}")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--customers", type=int, default=5000, help="of the synthetic history")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
+    import django
+
+    django.setup()  # the command and the demo planner import models; no table is touched
+    truth = BgNbdTruth()
+    synthetic = write_csv(OUTPUT / "synthetic_bgnbd.csv", ("customer", "ordered_at", "amount"),
+                          simulate_bgnbd(args.customers, truth=truth))
+    cutoff = (START + timedelta(days=truth.days - 90)).date().isoformat()
+    reports = {"synthetic_bgnbd": run("synthetic BG/NBD", [
+        "--transactions", str(synthetic), "--customer-column", "customer", "--time-column", "ordered_at",
+        "--value-column", "amount", "--cutoff", cutoff])}
+    demo = demo_transactions(OUTPUT / "demo_shop.csv")
+    reports["demo_shop"] = run("demo shop", [
+        "--transactions", str(demo), "--customer-column", "customer", "--time-column", "ordered_at",
+        "--value-column", "value", "--cutoff", "2025-03-03"])
+    if RETAIL.exists():
+        reports["online_retail"] = run("online retail", [
+            "--transactions", str(RETAIL), "--customer-column", "CustomerID", "--time-column", "InvoiceDate",
+            "--date-format", "%d/%m/%Y %H:%M", "--value-column", "UnitPrice", "--quantity-column", "Quantity",
+            "--cutoff", "2010-12-08"])
+    (OUTPUT / "report.json").write_text(json.dumps(reports, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
