@@ -106,6 +106,7 @@ def run(label: str, args: list[str]) -> dict[str, object]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--customers", type=int, default=5000, help="of the synthetic history")
+    parser.add_argument("--retail", type=Path, default=RETAIL, help="the Online Retail file (skipped when absent)")
     args = parser.parse_args(argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     import django
@@ -122,9 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     reports["demo_shop"] = run("demo shop", [
         "--transactions", str(demo), "--customer-column", "customer", "--time-column", "ordered_at",
         "--value-column", "value", "--cutoff", "2025-03-03"])
-    if RETAIL.exists():
+    if args.retail.exists():
         reports["online_retail"] = run("online retail", [
-            "--transactions", str(RETAIL), "--customer-column", "CustomerID", "--time-column", "InvoiceDate",
+            "--transactions", str(args.retail), "--customer-column", "CustomerID", "--time-column", "InvoiceDate",
             "--date-format", "%d/%m/%Y %H:%M", "--value-column", "UnitPrice", "--quantity-column", "Quantity",
             "--cutoff", "2010-12-08"])
     (OUTPUT / "report.json").write_text(json.dumps(reports, indent=2))
