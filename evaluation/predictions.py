@@ -1,8 +1,9 @@
 """`manage.py evaluate_predictions` on three histories: `python -m evaluation.predictions`.
 
-(a) A synthetic BG/NBD history, where the true process is known (`simulate_bgnbd`: Gamma-distributed purchase
-    rates, Beta-distributed drop-out after each purchase, Gamma-Gamma spend per order; customers arrive over
-    the first half of a year, the cutoff is 90 days before its end).
+(a) A synthetic BG/NBD history, where the true process is known (`simulated_rows`: Gamma-distributed purchase
+    rates, Beta-distributed drop-out after each repeat order, Gamma-Gamma spend per order, the default
+    `customers.predictions.simulation.Process`; first orders over the first half of a year, the cutoff 90 days
+    before its end). The report's `bgnbd.params_ci` can be read against the true process.
 (b) The demo shop: its purchase lines planned in memory by `demo.seed.plan_shop` (seed 42, the default
     size, anchored at 2025-06-01), exported as one row per order line (customer, time, line value); no
     database row is written.
@@ -20,12 +21,15 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from customers.predictions.simulation import Process
 
 REPO = Path(__file__).resolve().parent.parent
 RETAIL = REPO.parent / "shared" / "data" / "online_retail_train.csv"
@@ -33,38 +37,18 @@ OUTPUT = REPO / "var" / "eval" / "predictions"
 START = datetime(2024, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True)
-class BgNbdTruth:
-    """The generating process (per day): purchase rate ~ Gamma(r, rate alpha), drop-out after each purchase
-    ~ Beta(a, b), spend per order ~ Gamma(p, rate nu) with nu ~ Gamma(q, rate gamma) (Gamma-Gamma)."""
-
-    r: float = 0.6
-    alpha: float = 25.0
-    a: float = 0.8
-    b: float = 4.0
-    p: float = 6.0
-    q: float = 4.0
-    gamma: float = 20.0
-    days: int = 365
-    arrival_days: int = 180
+DAYS, ARRIVAL_DAYS = 365, 180  # the synthetic year, and the first half in which customers make their first order
 
 
-def simulate_bgnbd(customers: int, seed: int = 0, truth: BgNbdTruth = BgNbdTruth()) -> list[tuple[str, str, str]]:
-    """Rows (customer, ISO time, amount) of a BG/NBD + Gamma-Gamma history, one row per order, in time order."""
-    rng = np.random.default_rng(seed)
-    lam = rng.gamma(truth.r, 1 / truth.alpha, customers)
-    drop = rng.beta(truth.a, truth.b, customers)
-    nu = rng.gamma(truth.q, 1 / truth.gamma, customers)
-    rows: list[tuple[float, str, float]] = []
-    for i in range(customers):
-        t = rng.uniform(0, truth.arrival_days)
-        while t < truth.days:
-            rows.append((t, f"c{i:05d}", float(rng.gamma(truth.p, 1 / nu[i]))))
-            if rng.random() < drop[i]:
-                break  # inactive after this purchase, for good
-            t += rng.exponential(1 / lam[i])
-    rows.sort()
-    return [(c, (START + timedelta(days=t)).isoformat(timespec="seconds"), f"{v:.2f}") for t, c, v in rows]
+def simulated_rows(customers: int, seed: int = 0, process: Process | None = None) -> list[tuple[str, str, str]]:
+    """Rows (customer, ISO time, amount), one per order, of a BG/NBD + Gamma-Gamma history over `DAYS` days from
+    `START` (`customers.predictions.simulation`: the process the btyd tests recover)."""
+    from customers.predictions.simulation import Process, simulate_orders  # after django.setup()
+
+    cust, t, value = simulate_orders(customers, process or Process(), 0.0, ARRIVAL_DAYS, DAYS, seed=seed)
+    order = np.argsort(t, kind="stable")
+    return [(f"c{cust[i]:05d}", (START + timedelta(days=float(t[i]))).isoformat(timespec="seconds"),
+             f"{value[i]:.2f}") for i in order]
 
 
 def write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[object]]) -> Path:
@@ -112,10 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     import django
 
     django.setup()  # the command and the demo planner import models; no table is touched
-    truth = BgNbdTruth()
     synthetic = write_csv(OUTPUT / "synthetic_bgnbd.csv", ("customer", "ordered_at", "amount"),
-                          simulate_bgnbd(args.customers, truth=truth))
-    cutoff = (START + timedelta(days=truth.days - 90)).date().isoformat()
+                          simulated_rows(args.customers))
+    cutoff = (START + timedelta(days=DAYS - 90)).date().isoformat()
     reports = {"synthetic_bgnbd": run("synthetic BG/NBD", [
         "--transactions", str(synthetic), "--customer-column", "customer", "--time-column", "ordered_at",
         "--value-column", "amount", "--cutoff", cutoff])}

@@ -27,10 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.stats import rankdata
 from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import roc_auc_score
 
+from .btyd import BuyTillYouDie, rfm_at
+from .evaluation import normalised_gini, spearman
 from .features import FeatureCache, FeatureSet, cached_features, features_at, labels_at, matrix, population
 from .history import History, day_text
 from .targets import SEED, TARGETS, NotEnoughHistory, TargetSpec
@@ -73,6 +74,7 @@ class Context:
     rows: np.ndarray  # dense customer indexes scored at the cutoff
     features: dict[str, np.ndarray]  # features at the cutoff, every customer
     cache: FeatureCache
+    fits: dict[str, Any]  # fits the targets share (one BG/NBD for all three)
 
 
 # --- metrics ---------------------------------------------------------------------------------------------
@@ -85,38 +87,16 @@ def brier(y: np.ndarray, p: np.ndarray) -> float:
     return float(np.mean((p - y) ** 2))
 
 
-def _gini(actual: np.ndarray, score: np.ndarray) -> float:
-    """Gini of `actual` ordered by `score`, ties sharing their average rank (a constant score gives 0)."""
-    total = actual.sum()
-    if total <= 0:
-        return math.nan
-    n = len(actual)
-    return float(2 * np.sum(actual * rankdata(score)) / (n * total) - (n + 1) / n)
-
-
-def normalised_gini(actual: np.ndarray, score: np.ndarray) -> float:
-    """Gini of the ranking over the Gini of the perfect ranking: 1 is perfect, 0 is random."""
-    best = _gini(actual, actual)
-    return _gini(actual, score) / best if best and not math.isnan(best) else math.nan
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = rankdata(a), rankdata(b)
-    if ra.std() == 0 or rb.std() == 0:
-        return math.nan  # a constant ranks nothing
-    return float(np.corrcoef(ra, rb)[0, 1])
-
-
 def metric_values(kind: str, y: np.ndarray, pred: Prediction) -> dict[str, float]:
     if kind == "classifier":
         return {"auc": auc(y, pred.ranking), "brier": brier(y, pred.values)}
     err = pred.values - y
-    return {"normalised_gini": normalised_gini(y, pred.ranking), "spearman": spearman(pred.ranking, y),
+    return {"normalised_gini": normalised_gini(y, pred.ranking), "spearman": spearman(y, pred.ranking),
             "rmse": float(np.sqrt(np.mean(err**2))), "mae": float(np.mean(np.abs(err)))}
 
 
 def _round(x: float) -> float | None:
-    return None if x is None or math.isnan(x) else round(float(x), 4) + 0.0  # no "-0.0"
+    return round(float(x), 4) + 0.0 if x is not None and math.isfinite(x) else None  # no "-0.0", no NaN in JSON
 
 
 def with_intervals(kind: str, y: np.ndarray, pred: Prediction, resamples: np.ndarray) -> dict[str, Any]:
@@ -193,7 +173,40 @@ def model_method(target: str, ctx: Context) -> Prediction:
     return Prediction(values, values)
 
 
-METHOD_FUNCTIONS: dict[str, Method] = {"mean": mean_method, "recency": recency_method, "model": model_method}
+def fitted_btyd(ctx: Context) -> BuyTillYouDie:
+    """BG/NBD (+ Gamma-Gamma) on the RFM summary at the cutoff, fitted once for the three targets; a failed fit is
+    remembered too, so each target reports it without refitting."""
+    if "bgnbd" not in ctx.fits:
+        try:
+            ctx.fits["bgnbd"] = BuyTillYouDie.fit(rfm_at(ctx.past, ctx.cutoff))
+        except NotEnoughHistory as exc:
+            ctx.fits["bgnbd"] = exc
+    fit = ctx.fits["bgnbd"]
+    if isinstance(fit, Exception):
+        raise fit
+    return fit
+
+
+def bgnbd_method(target: str, ctx: Context) -> Prediction:
+    """P(an order in 30 days), 1 - P(an order in 90 days), and expected orders x Gamma-Gamma spend in 90 days."""
+    model = fitted_btyd(ctx)
+    rfm = rfm_at(ctx.past, ctx.cutoff)
+    if target == "purchase_30d":
+        values = model.p_purchase(rfm, 30)
+    elif target == "churn_90d":
+        values = 1 - model.p_purchase(rfm, 90)
+    else:
+        values = model.expected_value(rfm, 90)
+    values = values[ctx.rows]
+    missing = int((~np.isfinite(values)).sum())
+    if missing:
+        raise NotEnoughHistory(f"BG/NBD gave no finite prediction for {missing} of {len(values)} customers")
+    return Prediction(values, values)
+
+
+METHOD_FUNCTIONS: dict[str, Method] = {
+    "mean": mean_method, "recency": recency_method, "bgnbd": bgnbd_method, "model": model_method,
+}
 
 
 # --- the run ----------------------------------------------------------------------------------------------
@@ -222,6 +235,7 @@ class CutoffPredictions:
     past: History
     rows: dict[str, np.ndarray]
     predictions: dict[str, dict[str, Prediction | str]]
+    fits: dict[str, Any]
 
 
 def predict_at_cutoff(tx: Transactions, cutoff: float, methods: Sequence[str] = METHODS) -> CutoffPredictions:
@@ -233,20 +247,17 @@ def predict_at_cutoff(tx: Transactions, cutoff: float, methods: Sequence[str] = 
     cache: FeatureCache = OrdersOnlyFeatures()
     rows: dict[str, np.ndarray] = {}
     predictions: dict[str, dict[str, Prediction | str]] = {}
+    fits: dict[str, Any] = {}
     for target, spec in BACKTEST_TARGETS.items():
         rows[target] = population(spec, seen, f)
-        ctx = Context(spec, past, cutoff, rows[target], f, cache)
+        ctx = Context(spec, past, cutoff, rows[target], f, cache, fits)
         predictions[target] = {}
         for name in methods:
-            function = _method(name)
-            if function is None:
-                predictions[target][name] = "BG/NBD is not available in this build"
-                continue
             try:
-                predictions[target][name] = function(target, ctx)
+                predictions[target][name] = METHOD_FUNCTIONS[name](target, ctx)
             except (NotEnoughHistory, ValueError, FloatingPointError) as exc:
                 predictions[target][name] = str(exc)
-    return CutoffPredictions(past, rows, predictions)
+    return CutoffPredictions(past, rows, predictions, fits)
 
 
 def evaluate_at_cutoff(
@@ -272,6 +283,11 @@ def evaluate_at_cutoff(
         "bootstrap": {"resamples": resamples, "seed": SEED, "interval": "2.5th to 97.5th percentile"},
         "targets": {},
     }
+    bgnbd = made.fits.get("bgnbd")
+    if isinstance(bgnbd, BuyTillYouDie):  # the fitted process, with its 95% intervals, per day
+        report["bgnbd"] = {"params": {k: _round(v) for k, v in bgnbd.params.items()},
+                           "params_ci": {k: [_round(lo), _round(hi)] for k, (lo, hi) in bgnbd.intervals.items()},
+                           "gamma_gamma": bgnbd.gamma_gamma, "notes": bgnbd.notes}
     for target, spec in BACKTEST_TARGETS.items():
         rows = made.rows[target]
         entry: dict[str, Any] = {"horizon_days": spec.horizon, "customers": len(rows)}
@@ -297,7 +313,3 @@ def evaluate_at_cutoff(
             for name, pred in made.predictions[target].items()
         }
     return report
-
-
-def _method(name: str) -> Method | None:
-    return METHOD_FUNCTIONS.get(name)
