@@ -21,14 +21,15 @@ from customers.predictions.history import to_days
 from customers.predictions.transactions import TransactionsError, read_transactions
 
 
-def _cell(value: Any, ci: Any) -> str:
+def _number(value: float | None) -> str:
+    return "?" if value is None else f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
+
+
+def _cell(value: float | None, ci: list[float | None] | None) -> str:
+    """A metric and its interval; "-" when undefined (a constant's Spearman), "?" for an unbounded end."""
     if value is None:
         return "-"
-    text = f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
-    if ci:
-        low, high = (f"{x:.3f}" if x is not None and abs(x) < 1000 else f"{x:.0f}" for x in ci)
-        text += f" [{low}, {high}]"
-    return text
+    return f"{_number(value)} [{_number(ci[0])}, {_number(ci[1])}]" if ci else _number(value)
 
 
 class Command(BaseCommand):
@@ -84,6 +85,11 @@ class Command(BaseCommand):
             f"{skipped['negative_orders']} negative orders)"
         )
         out.write(f"[95% intervals: {report['bootstrap']['resamples']} bootstrap resamples of customers]")
+        if "bgnbd" in report:
+            fitted = report["bgnbd"]
+            what = "BG/NBD + Gamma-Gamma" if fitted["gamma_gamma"] else "BG/NBD"
+            params = ", ".join(f"{k} {_cell(v, fitted['params_ci'].get(k))}" for k, v in fitted["params"].items())
+            out.write(f"{what} fitted before the cutoff (per day): {params}")
         for target, entry in report["targets"].items():
             out.write("")
             if "refused" in entry:
