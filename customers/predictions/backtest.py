@@ -293,10 +293,13 @@ def evaluate_at_cutoff(
         entry: dict[str, Any] = {"horizon_days": spec.horizon, "customers": len(rows)}
         report["targets"][target] = entry
         if cutoff + spec.horizon > data_end:
+            latest = data_end - spec.horizon
+            advice = (f"choose a cutoff on or before {day_text(latest)}" if latest > tx.first_order else
+                      f"the data cover {round(data_end - tx.first_order)} days from {day_text(tx.first_order)}: too "
+                      "few for any cutoff")
             entry["refused"] = (
                 f"the data ends on {day_text(tx.last_order)}, {max(0, round(data_end - cutoff))} days after the "
-                f"cutoff; {target} needs {spec.horizon} days of outcomes (choose a cutoff on or before "
-                f"{day_text(data_end - spec.horizon)})"
+                f"cutoff; {target} needs {spec.horizon} days of outcomes ({advice})"
             )
             continue
         y = outcome(target, h, cutoff, spec.horizon)[rows].astype(np.float64)

@@ -151,9 +151,11 @@ def test_a_target_whose_outcomes_run_past_the_data_is_refused_with_the_latest_cu
     report = json.loads(run("--transactions", str(path), *COLUMNS, "--cutoff", "2024-01-15", "--format", "json"))
     assert report["targets"]["purchase_30d"]["refused"] == (
         "the data ends on 2024-01-28, 14 days after the cutoff; purchase_30d needs 30 days of outcomes "
-        "(choose a cutoff on or before 2023-12-30)"
+        "(the data cover 28 days from 2024-01-01: too few for any cutoff)"
     )
     assert "refused" in report["targets"]["churn_90d"] and "refused" in report["targets"]["value_90d"]
+    table = run("--transactions", str(path), *COLUMNS, "--cutoff", "2024-01-15")
+    assert "purchase_30d: refused: the data ends on 2024-01-28" in table
 
 
 @pytest.mark.slow
