@@ -12,6 +12,7 @@ from django.utils.safestring import SafeString
 from jobs.runner import start_job
 
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, Lifecycle, Segment
+from .send_time import preferred_hour
 
 
 class EventInline(admin.TabularInline[Event, Customer]):
@@ -67,11 +68,12 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
     search_fields = ["external_id", "email", "name"]
     date_hierarchy = "created_at"
     list_select_related = ["profile"]
-    readonly_fields = ["updated_at", "profile_summary", "predictions_summary"]
+    readonly_fields = ["updated_at", "profile_summary", "predictions_summary", "send_hour"]
     fieldsets = [
-        (None, {"fields": ["external_id", "email", "name", "locale", "marketing_consent", "attributes"]}),
+        (None, {"fields": ["external_id", "email", "name", "locale", "timezone", "marketing_consent", "attributes"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
         ("Profile", {"fields": ["profile_summary", "predictions_summary"]}),
+        ("Send time", {"fields": ["send_hour"]}),
     ]
     inlines = [EventInline]
 
@@ -148,6 +150,22 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
             ),
         )
         return format_html("<table>{}</table>", rows)
+
+
+    @admin.display(description="preferred send hour")
+    def send_hour(self, customer: Customer) -> SafeString | str:
+        """The hour a best-hour campaign aims at (`customers.send_time`), on their clock and in UTC today."""
+        if customer.pk is None:
+            return "-"
+        hour = preferred_hour(customer)
+        evidence = (
+            "the shop's best hour: no engagement yet" if hour.from_shop_curve
+            else f"from {hour.engagements} engagement{'s' if hour.engagements != 1 else ''} (opens, clicks, orders)"
+        )
+        return format_html(
+            "<strong>{}:00 {}</strong> ({}:00 UTC today) · probability of that hour {} · {}",
+            f"{hour.hour:02d}", hour.zone, f"{hour.utc_hour():02d}", f"{hour.probability:.0%}", evidence,
+        )
 
 
 @admin.register(Event)
