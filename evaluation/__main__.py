@@ -11,7 +11,7 @@ from . import aspects, chinese_sentiment, experiments, recommendations, send_tim
 def main() -> int:
     codes = [
         sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]),
-        experiments.main([]), send_time.main([]),
+        experiments.main([]), send_time.main([]), send_time.main(["--demo"]),
     ]
     return max(codes)
 
