@@ -470,7 +470,8 @@ def sending_progress(campaign: Campaign) -> dict[str, Any]:
 
 def requeue_failed(campaign: Campaign) -> int:
     """Queue failed messages again (a manager's decision after fixing the mail server or webhook); returns
-    how many. Failed means the provider refused or was unreachable, so nothing reached the customer."""
+    how many. Failed means the provider refused or was unreachable, so nothing reached the customer. A
+    best-hour message keeps its (past) hour, so the dispatcher sends it within the minute."""
     return Message.objects.filter(campaign=campaign, status=Message.Status.FAILED).update(
         status=Message.Status.QUEUED, error="", sent_at=None
     )

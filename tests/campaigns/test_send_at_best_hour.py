@@ -213,3 +213,14 @@ def test_the_send_job_sends_what_is_due_now_and_leaves_the_rest_to_the_dispatche
     assert len(mail.outbox) == counts["sent"]
     assert delivery.dispatch_due(now=timezone.now() + timedelta(days=1))["sent"] == counts["scheduled"]
     assert delivery.sending_progress(camp)["done"] and len(mail.outbox) == 3
+
+
+@pytest.mark.django_db
+def test_the_send_confirmation_says_when_messages_go_out(manager_web: Any) -> None:
+    subscriber()
+    camp = campaign(status="approved", send_timing="best_hour")
+    variant(camp, status="approved", body=f"Stoneware mugs. {UNSUBSCRIBE_LINE}")
+    url = reverse("admin:campaigns_campaign_transition", args=[camp.pk])
+    page = manager_web.post(url, {"to": "running"}).content.decode()
+    assert "Send to 1 customer" in page and "best hour within the next" in page
+    assert not Message.objects.exists()
