@@ -224,3 +224,44 @@ def test_the_send_confirmation_says_when_messages_go_out(manager_web: Any) -> No
     page = manager_web.post(url, {"to": "running"}).content.decode()
     assert "Send to 1 customer" in page and "best hour within the next" in page
     assert not Message.objects.exists()
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_dispatches_through_the_broker_each_message_once(private_redis: str, tmp_path: Any) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from tests.core.test_services import ROOT, broker_at, database_url
+
+    people = [subscriber(email=f"worker{i}@example.com") for i in range(12)]
+    for i, person in enumerate(people):
+        opens_at(person, (i * 2) % 24, 3)
+    camp = best_hour_campaign()
+    delivery.queue_messages(camp, camp.experiment, start=timezone.now() - timedelta(days=1))  # all due now
+    env = {
+        **os.environ, "DATABASE_URL": database_url(), "REDIS_URL": private_redis, "CELERY_TASK_ALWAYS_EAGER": "0",
+        "EMAIL_BACKEND": "file", "EMAIL_FILE_PATH": str(tmp_path / "mail"),
+    }
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "ecommarketing", "worker", "-Q", "default", "--pool", "prefork",
+         "--concurrency", "2", "-n", f"dispatch-{os.getpid()}@%h"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        with broker_at(private_redis):
+            for _ in range(3):  # three beats' worth of dispatchers, two at a time
+                tasks.dispatch_due_messages_task.delay()
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and Message.objects.filter(campaign=camp, provider_id="").exists():
+            time.sleep(0.2)
+    finally:
+        os.killpg(worker.pid, 15)
+        worker.wait(timeout=20)
+    assert Message.objects.filter(campaign=camp, status="sent").exclude(provider_id="").count() == 12
+    written = "".join(path.read_text() for path in (tmp_path / "mail").iterdir())
+    assert sorted(line for line in written.splitlines() if line.startswith("To: ")) == sorted(
+        f"To: worker{i}@example.com" for i in range(12)
+    )
