@@ -109,6 +109,26 @@ def split(orders: dict[str, list[tuple[datetime, int]]]) -> tuple[np.ndarray, np
     return counts, held_out
 
 
+def per_customer(probabilities: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Rows (log-likelihood, hit at 1, hit at 3) of each customer's held-out hour, as `score` averages them."""
+    picked = probabilities[np.arange(len(hours)), hours]
+    ranks = (probabilities > picked[:, None]).sum(axis=1)
+    return np.stack([np.log(picked), ranks < 1, ranks < 3], axis=1).astype(np.float64)
+
+
+def difference_interval(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    """95% bootstrap intervals (customers resampled, paired) of mean(a) - mean(b) per column of `per_customer`."""
+    rng = np.random.default_rng(seed)
+    n = len(a)
+    draws = rng.integers(0, n, size=(resamples, n))
+    diff = a - b
+    means = np.stack([diff[d].mean(axis=0) for d in draws])
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    names = ("log_likelihood", "hit_at_1", "hit_at_3")
+    return {name: [round(float(diff[:, i].mean()), 4), round(float(low[i]), 4), round(float(high[i]), 4)]
+            for i, name in enumerate(names)}
+
+
 def score(probabilities: np.ndarray, hours: np.ndarray) -> dict[str, float]:
     """Mean log-likelihood of the held-out hours and hit rates at 1 and 3 (rows: customers, 24 columns)."""
     picked = probabilities[np.arange(len(hours)), hours]
@@ -141,6 +161,8 @@ def evaluate(counts: np.ndarray, held_out: np.ndarray) -> dict[str, Any]:
     }
     for name, probabilities in (("empirical_bayes", eb), ("shop_curve", shop)):
         result[name] = score(probabilities, hours)
+    # [difference, 95% low, 95% high] of the per-customer estimate over the shop curve
+    result["empirical_bayes_minus_shop_curve"] = difference_interval(per_customer(eb, hours), per_customer(shop, hours))
     for low, high in BANDS:
         mask = (sizes >= low) & (sizes <= high)
         if mask.any():
@@ -187,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         s = result[name]
         n = result["customers_scored"]
         print(f"{name:<18} {'all':>8} {n:>6} {s['log_likelihood']:>8.3f} {s['hit_at_1']:>6.3f} {s['hit_at_3']:>6.3f}")
+    gain = result["empirical_bayes_minus_shop_curve"]
+    print("empirical_bayes - shop_curve [95% bootstrap interval]: " + ", ".join(
+        f"{name} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for name, (d, lo, hi) in gain.items()
+    ))
     for band in result["bands"]:
         for name in ("empirical_bayes", "shop_curve"):
             s = band[name]
