@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0004_brand_template_and_parts'),
-        ('customers', '0006_customer_timezone'),
+        ('customers', '0007_customer_timezone'),
     ]
 
     operations = [

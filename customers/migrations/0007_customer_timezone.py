@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0005_retention_carried'),
+        ('customers', '0006_prediction_drivers'),
     ]
 
     operations = [
