@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0004_brand_template_and_parts'),
+        ('campaigns', '0005_uplift_models_and_scores'),
         ('customers', '0007_customer_timezone'),
     ]
 
