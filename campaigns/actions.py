@@ -133,6 +133,20 @@ def _record_move(locked: Campaign, to: str, actor: Actor, note: str) -> Campaign
     return record
 
 
+AUDITED_SETTINGS = ("send_timing",)
+"""Campaign fields whose change is a decision about the customers (when they are messaged): each change
+leaves an audit entry, from the admin's form and from the API alike."""
+
+
+def audit_settings(campaign: Campaign, before: dict[str, Any], actor: Actor, request: Any = None) -> None:
+    """An audit entry per field of AUDITED_SETTINGS whose saved value differs from `before` (field -> value)."""
+    for field in AUDITED_SETTINGS:
+        old, new = before.get(field), getattr(campaign, field)
+        if field in before and old != new:
+            record(actor, AuditAction.OTHER, campaign, details={"what": field, "from": old, "to": new},
+                   request=request)
+
+
 # --- plain moves ------------------------------------------------------------------------------------------
 
 

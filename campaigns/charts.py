@@ -4,9 +4,10 @@ in the style of `catalog.charts`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -219,3 +220,53 @@ def qini_svg(
     )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # every interpolated text is escaped or a number
+
+
+def scheduled_hours_svg(hours: Sequence[Mapping[str, Any]], *, width: int = 720, height: int = 200) -> SafeString:
+    """Messages scheduled per hour as bars (rows of `delivery.sending_progress`: hour, scheduled, sent),
+    the part already sent dark and the part still waiting light; hours in UTC."""
+    if not hours:
+        return mark_safe('<p class="help">No message is scheduled.</p>')
+    pad_left, pad_right, pad_top, pad_bottom = 48, 16, 14, 40
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
+    top = max(int(h["scheduled"]) for h in hours) or 1
+    slot = plot_w / len(hours)
+    bar = max(2.0, slot * 0.8)
+    title = "Messages scheduled per hour (UTC): sent, waiting"
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" style="font:11px sans-serif">',
+        f"<title>{escape(title)}</title>",
+        f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{pad_top + plot_h}" y2="{pad_top + plot_h}" '
+        'stroke="#999"/>',
+        f'<text x="{pad_left - 4}" y="{pad_top + 4}" text-anchor="end" fill="#666">{top:,}</text>',
+    ]
+    step = max(1, math.ceil(len(hours) / 12))
+    for i, row in enumerate(hours):
+        scheduled, sent = int(row["scheduled"]), int(row.get("sent", 0))
+        x = pad_left + i * slot + (slot - bar) / 2
+        total_h = plot_h * scheduled / top
+        sent_h = plot_h * sent / top
+        base = pad_top + plot_h
+        label = row["hour"].strftime("%m-%d %H:00")
+        tip = f"{label} UTC: {scheduled:,} scheduled, {sent:,} sent"
+        parts.append(
+            f'<rect x="{x:.1f}" y="{base - total_h:.1f}" width="{bar:.1f}" height="{total_h:.1f}" '
+            f'fill="{ARM_COLOURS[0]}" fill-opacity="0.3"><title>{escape(tip)}</title></rect>'
+        )
+        if sent:
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base - sent_h:.1f}" width="{bar:.1f}" height="{sent_h:.1f}" '
+                f'fill="{ARM_COLOURS[0]}"><title>{escape(tip)}</title></rect>'
+            )
+        if i % step == 0:
+            parts.append(
+                f'<text x="{x + bar / 2:.1f}" y="{base + 14}" text-anchor="middle" fill="#666">'
+                f"{row['hour'].strftime('%H')}</text>"
+            )
+    first, last = hours[0]["hour"], hours[-1]["hour"]
+    parts.append(
+        f'<text x="{pad_left}" y="{height - 6}" fill="#666">{escape(first.strftime("%Y-%m-%d %H:00"))} to '
+        f'{escape(last.strftime("%Y-%m-%d %H:00"))} UTC; dark: sent, light: waiting</text></svg>'
+    )
+    return mark_safe("".join(parts))

@@ -29,6 +29,16 @@ campaign moves to running, the `send_campaign` job is queued); this module is th
 
 Failed messages (provider refused or unreachable) stay failed; `requeue_failed(campaign)` queues them again
 for the next run.
+
+Send time (`Campaign.send_timing`): "now" sends everything in the job. "best_hour" gives each new message a
+`scheduled_for` when it is queued: the next occurrence, within 24 hours of the send's start, of an hour drawn
+by Thompson sampling from the customer's send-hour posterior on their own clock (`customers.send_time`;
+without history, the shop curve's best hour). The job sends what is due at once; `dispatch_due()`, run every
+minute by beat (`campaigns.dispatch_due_messages`), sends the rest as it falls due through the same claim,
+so two dispatchers (or a dispatcher and a job) never send a message twice. No Celery ETA or countdown is
+used: a task held by a worker past the broker's visibility timeout is delivered again. A claim holds the
+campaign's row FOR SHARE and takes nothing unless the campaign is running: finishing (or cancelling) it waits
+for claims under way and afterwards nothing more is sent; its waiting messages stay queued, shown as not sent.
 """
 
 from __future__ import annotations
@@ -36,21 +46,26 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.message import make_msgid
-from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from core.progress import NO_PROGRESS, Progress
+from customers import send_time
 from customers.models import Customer, Event, EventType
 from customers.unsubscribe import list_unsubscribe_headers
 
@@ -68,6 +83,7 @@ BATCH_SIZE = 200
 ASSIGN_CHUNK = 5_000  # customer ids per assign() call and per message insert
 SENDABLE = {Campaign.Status.APPROVED, Campaign.Status.RUNNING}
 SKIP_REASON = "no marketing consent any more, unsubscribed or unreachable"
+DISPATCH_SECONDS = 50  # a dispatcher stops claiming after this; the next minute's run takes over the rest
 
 
 class DeliveryError(ValueError):
@@ -108,10 +124,18 @@ def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
         yield items[start : start + size]
 
 
-def queue_messages(campaign: Campaign, experiment: Experiment) -> dict[str, int]:
-    """Assign the audience and write a queued message per customer in a variant arm (idempotent)."""
+def queue_messages(
+    campaign: Campaign, experiment: Experiment, *, start: datetime | None = None,
+    rng: np.random.Generator | None = None,
+) -> dict[str, int]:
+    """Assign the audience and write a queued message per customer in a variant arm (idempotent). With
+    best-hour timing each new message is scheduled within 24 hours of `start` (now by default)."""
     ids = list(audience_queryset(campaign).values_list("pk", flat=True))
     counts = {"audience": len(ids), "holdout": 0, "messages_created": 0}
+    best_hour = campaign.send_timing == Campaign.SendTiming.BEST_HOUR
+    start = start or timezone.now()
+    rng = rng or np.random.default_rng()
+    prior = send_time.shop_prior(refresh=True) if best_hour and ids else None
     for chunk in _chunks(ids, ASSIGN_CHUNK):
         assign(experiment, chunk)
         assignments = Assignment.objects.filter(experiment=experiment, customer_id__in=chunk).select_related("arm")
@@ -129,21 +153,44 @@ def queue_messages(campaign: Campaign, experiment: Experiment) -> dict[str, int]
                 variant_id=personal.get(assignment.customer_id, assignment.arm.variant_id),
                 arm=assignment.arm, channel=campaign.channel, status=Message.Status.QUEUED,
             ))
+        if prior is not None and rows:
+            times = send_time.send_times([row.customer_id for row in rows], start, rng, prior)
+            for row in rows:
+                row.scheduled_for = times[row.customer_id]
         before = Message.objects.filter(campaign=campaign).count()
         Message.objects.bulk_create(rows, ignore_conflicts=True)
         counts["messages_created"] += Message.objects.filter(campaign=campaign).count() - before
     return counts
 
 
-def claim_batch(campaign: Campaign, size: int = BATCH_SIZE) -> tuple[list[Claimed], int, int]:
-    """Take up to `size` queued messages: skip those who lost consent, render and mark the rest sent.
+def _still_running(campaign: Campaign) -> bool:
+    """Inside a claim's transaction: the campaign's row held FOR SHARE (claims run side by side; finishing the
+    campaign, which locks it FOR UPDATE, waits for them) and whether it is running."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT status FROM {Campaign._meta.db_table} WHERE id = %s FOR SHARE", [campaign.pk])
+        row = cursor.fetchone()
+    return row is not None and row[0] == Campaign.Status.RUNNING
+
+
+def due_q(now: datetime) -> Q:
+    """Queued messages that may leave at `now`: unscheduled, or scheduled for then or earlier."""
+    return Q(status=Message.Status.QUEUED) & (Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
+
+
+def claim_batch(
+    campaign: Campaign, size: int = BATCH_SIZE, now: datetime | None = None
+) -> tuple[list[Claimed], int, int]:
+    """Take up to `size` queued messages that are due: skip those who lost consent, render and mark the rest
+    sent. Nothing while the campaign is not running.
 
     Returns (claimed messages with their rendering, skipped count, failed-to-render count). Commits before
     returning, so the claim holds even if the caller dies before sending.
     """
     with transaction.atomic():
+        if not _still_running(campaign):
+            return [], 0, 0
         batch = list(
-            Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED)
+            Message.objects.filter(due_q(now or timezone.now()), campaign=campaign)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "variant", "arm")
             .order_by("pk")[:size]
@@ -331,11 +378,29 @@ def send_campaign(
             f"POST /campaigns/{campaign.pk}/send/) creates its experiment, moves it to running and queues the send"
         )
     experiment = Experiment.objects.get(campaign=campaign)
-    counts = queue_messages(campaign, experiment)
-    progress.set_total(Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED).count())
+    start = timezone.now()
+    counts = queue_messages(campaign, experiment, start=start)
+    progress.set_total(Message.objects.filter(due_q(start), campaign=campaign).count())
+    counts.update(_send_due(campaign, start, batch_size, progress))
+    if campaign.send_timing == Campaign.SendTiming.BEST_HOUR:  # left for the dispatcher
+        counts["scheduled"] = Message.objects.filter(
+            campaign=campaign, status=Message.Status.QUEUED, scheduled_for__gt=start
+        ).count()
+    counts["unconfirmed"] = Message.objects.filter(
+        campaign=campaign, status=Message.Status.SENT, provider_id=""
+    ).count()
+    return counts
+
+
+def _send_due(
+    campaign: Campaign, now: datetime, batch_size: int, progress: Progress = NO_PROGRESS,
+    deadline: float | None = None,
+) -> dict[str, int]:
+    """Claim and deliver the campaign's messages due at `now`, batch by batch, until none is left (or the
+    monotonic `deadline` passes)."""
     totals = {"sent": 0, "skipped": 0, "failed": 0}
-    while True:
-        claimed, skipped, render_failed = claim_batch(campaign, batch_size)
+    while deadline is None or time.monotonic() < deadline:
+        claimed, skipped, render_failed = claim_batch(campaign, batch_size, now)
         if not claimed and not skipped and not render_failed:
             break
         result = deliver(campaign, claimed)
@@ -343,16 +408,70 @@ def send_campaign(
         for key, value in batch_counts.items():
             totals[key] += value
         progress.advance(len(claimed) + skipped + render_failed, **batch_counts)
-    counts.update(totals)
-    counts["unconfirmed"] = Message.objects.filter(
-        campaign=campaign, status=Message.Status.SENT, provider_id=""
-    ).count()
-    return counts
+    return totals
+
+
+def dispatch_due(
+    now: datetime | None = None, *, batch_size: int = BATCH_SIZE, seconds: float = DISPATCH_SECONDS
+) -> dict[str, int]:
+    """Send the scheduled messages that are due, of every running campaign that still passes its approval
+    rules (the beat task's work, every minute). Safe to run in several workers at once: each message is
+    claimed once. Returns the counts of this run."""
+    now = now or timezone.now()
+    deadline = time.monotonic() + seconds
+    totals = {"campaigns": 0, "sent": 0, "skipped": 0, "failed": 0}
+    due = Message.objects.filter(due_q(now), campaign=OuterRef("pk"), scheduled_for__isnull=False)
+    for campaign in Campaign.objects.filter(Exists(due), status=Campaign.Status.RUNNING).order_by("pk"):
+        try:
+            check_can_send(campaign)
+        except DeliveryError as exc:
+            logger.warning("campaign %s has messages due but is not sent: %s", campaign.pk, exc)
+            continue
+        totals["campaigns"] += 1
+        for key, value in _send_due(campaign, now, batch_size, deadline=deadline).items():
+            totals[key] += value
+        if time.monotonic() >= deadline:
+            break
+    return totals
+
+
+def sending_progress(campaign: Campaign) -> dict[str, Any]:
+    """Where the campaign's sending stands: messages by status, how many queued ones wait for their hour,
+    and per hour (UTC, truncated) how many were scheduled then and how many of those have left."""
+    now = timezone.now()
+    by_status = dict(
+        Message.objects.filter(campaign=campaign).values("status").annotate(n=Count("pk")).values_list("status", "n")
+    )
+    waiting = Message.objects.filter(campaign=campaign, status=Message.Status.QUEUED, scheduled_for__gt=now).count()
+    hours = (
+        Message.objects.filter(campaign=campaign, scheduled_for__isnull=False)
+        .annotate(hour=TruncHour("scheduled_for", tzinfo=UTC))
+        .values("hour")
+        .annotate(
+            scheduled=Count("pk"),
+            sent=Count("pk", filter=Q(status=Message.Status.SENT)),
+            queued=Count("pk", filter=Q(status=Message.Status.QUEUED)),
+        )
+        .order_by("hour")
+    )
+    total = sum(by_status.values())
+    queued = by_status.get(Message.Status.QUEUED, 0)
+    return {
+        "total": total,
+        "sent": by_status.get(Message.Status.SENT, 0),
+        "skipped": by_status.get(Message.Status.SKIPPED, 0),
+        "failed": by_status.get(Message.Status.FAILED, 0),
+        "queued": queued,
+        "waiting": waiting,
+        "done": total > 0 and queued == 0,
+        "hours": [dict(row) for row in hours],
+    }
 
 
 def requeue_failed(campaign: Campaign) -> int:
     """Queue failed messages again (a manager's decision after fixing the mail server or webhook); returns
-    how many. Failed means the provider refused or was unreachable, so nothing reached the customer."""
+    how many. Failed means the provider refused or was unreachable, so nothing reached the customer. A
+    best-hour message keeps its (past) hour, so the dispatcher sends it within the minute."""
     return Message.objects.filter(campaign=campaign, status=Message.Status.FAILED).update(
         status=Message.Status.QUEUED, error="", sent_at=None
     )

@@ -21,6 +21,10 @@ class Campaign(models.Model):
         SMS = "sms", "SMS"
         PUSH = "push", "Push notification"
 
+    class SendTiming(models.TextChoices):
+        NOW = "now", "Now"
+        BEST_HOUR = "best_hour", "At each customer's best hour within the next 24 hours"
+
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         GENERATING = "generating", "Generating"
@@ -69,6 +73,11 @@ class Campaign(models.Model):
         default=False, help_text="Also generate copy per customer (slow: one generation per customer)."
     )
     landing_url = models.URLField(blank=True, help_text="Where links in the message lead.")
+    send_timing = models.CharField(
+        max_length=16, choices=SendTiming.choices, default=SendTiming.NOW,
+        help_text="Now, or each message at its customer's preferred hour (learnt from their opens, clicks and "
+        "orders, on their own clock) within 24 hours of the send.",
+    )
     attribution_days = models.PositiveSmallIntegerField(
         default=7, help_text="Opens, clicks and purchases within this many days of the send count for the campaign."
     )
@@ -261,11 +270,18 @@ class Message(models.Model):
     error = models.TextField(blank=True)
     provider_id = models.CharField(max_length=200, blank=True, help_text="Id given by the email provider or webhook.")
     created_at = models.DateTimeField(default=timezone.now)
+    scheduled_for = models.DateTimeField(
+        null=True, blank=True,
+        help_text="Not before this moment (a campaign sent at each customer's best hour); blank: at once.",
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="one_message_per_customer")]
+        indexes = [  # the dispatcher's question every minute: which queued messages are due?
+            models.Index(fields=["scheduled_for"], condition=models.Q(status="queued"), name="message_due_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.campaign_id} -> {self.customer_id}: {self.status}"

@@ -76,3 +76,9 @@ def train_uplift_job(
 def reweight_experiments_task() -> int:
     """Beat entry point: re-weight the Thompson experiments that are due (cheap when none is)."""
     return thompson.reweight_due()
+
+
+@shared_task(name="campaigns.dispatch_due_messages")
+def dispatch_due_messages_task() -> dict[str, int]:
+    """Beat entry point, every minute: send the scheduled messages that are due (`delivery.dispatch_due`)."""
+    return delivery.dispatch_due()

@@ -20,6 +20,7 @@ from jobs.runner import start_job
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, Lifecycle, PredictionTarget, Segment
 from .predictions.drivers import EFFECT_TEXT, describe
 from .predictions.targets import TARGETS
+from .send_time import preferred_hour
 
 RECENT_EVENTS = 50  # events shown on a customer's page; the rest are one link away (a customer may have 100k)
 
@@ -126,12 +127,13 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
     search_fields = ["external_id", "email", "name"]
     date_hierarchy = "created_at"
     list_select_related = ["profile"]
-    readonly_fields = ["updated_at", "profile_summary", "predictions_summary"]
+    readonly_fields = ["updated_at", "profile_summary", "predictions_summary", "send_hour"]
     fieldsets = [
-        (None, {"fields": ["external_id", "email", "name", "locale", "marketing_consent", "attributes"]}),
+        (None, {"fields": ["external_id", "email", "name", "locale", "timezone", "marketing_consent", "attributes"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
         ("Profile", {"fields": ["profile_summary"]}),
         ("Predictions", {"fields": ["predictions_summary"]}),
+        ("Send time", {"fields": ["send_hour"]}),
     ]
     inlines = [EventInline]
 
@@ -193,6 +195,21 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
                   .select_related("model_version")}
         rows = [prediction_row(stored[target]) for target in TARGETS if target in stored]
         return render_to_string("admin/customers/predictions.html", {"rows": rows})
+
+    @admin.display(description="preferred send hour")
+    def send_hour(self, customer: Customer) -> SafeString | str:
+        """The hour a best-hour campaign aims at (`customers.send_time`), on their clock and in UTC today."""
+        if customer.pk is None:
+            return "-"
+        hour = preferred_hour(customer)
+        evidence = (
+            "the shop's best hour: no engagement yet" if hour.from_shop_curve
+            else f"from {hour.engagements} engagement{'s' if hour.engagements != 1 else ''} (opens, clicks, orders)"
+        )
+        return format_html(
+            "<strong>{}:00 {}</strong> ({}:00 UTC today) · probability of that hour {} · {}",
+            f"{hour.hour:02d}", hour.zone, f"{hour.utc_hour():02d}", f"{hour.probability:.0%}", evidence,
+        )
 
 
 @admin.register(CustomerPrediction)

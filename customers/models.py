@@ -9,6 +9,8 @@ from pgvector.django import HnswIndex, VectorField
 
 from catalog.models import Product
 
+from .time_zones import validate_time_zone
+
 
 class Customer(models.Model):
     external_id = models.CharField(max_length=64, unique=True, help_text="The shop's customer id (upsert key).")
@@ -23,6 +25,11 @@ class Customer(models.Model):
         null=True, blank=True, editable=False,
         help_text="When the person was erased: the row stays, anonymised, for the shop's accounts and experiment "
         "counts, and no job builds a profile, prediction or recommendation for it again.",
+    )
+    # after the fields whose defaults use django.utils.timezone: from here on the name is this field
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_time_zone],
+        help_text="IANA time zone, e.g. Europe/Paris; blank when unknown (send hours are then read in UTC).",
     )
 
     class Meta:

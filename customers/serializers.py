@@ -45,7 +45,7 @@ class CustomerSerializer(RefusesErased, UpsertKeyMixin, serializers.ModelSeriali
     class Meta:
         model = Customer
         fields = [
-            "id", "external_id", "email", "name", "locale", "marketing_consent", "attributes",
+            "id", "external_id", "email", "name", "locale", "timezone", "marketing_consent", "attributes",
             "created_at", "updated_at",
         ]
         read_only_fields = ["id", "updated_at"]

@@ -83,6 +83,23 @@ LOCALES: tuple[tuple[str, float, str, tuple[str, ...]], ...] = (
     ("zh-CN", 0.05, "CN", ("Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Guangzhou")),
 )
 
+# Each city's IANA time zone: customers keep their own hours on their own clock (demo.seed.customers).
+CITY_ZONES: dict[str, str] = {
+    "New York": "America/New_York", "Boston": "America/New_York", "Atlanta": "America/New_York",
+    "Philadelphia": "America/New_York", "Chicago": "America/Chicago", "Houston": "America/Chicago",
+    "Austin": "America/Chicago", "Minneapolis": "America/Chicago", "Nashville": "America/Chicago",
+    "Denver": "America/Denver", "Los Angeles": "America/Los_Angeles", "Seattle": "America/Los_Angeles",
+    "Portland": "America/Los_Angeles", "San Diego": "America/Los_Angeles",
+    "Toronto": "America/Toronto", "Ottawa": "America/Toronto", "Montreal": "America/Toronto",
+    "Calgary": "America/Edmonton", "Vancouver": "America/Vancouver",
+    "Sydney": "Australia/Sydney", "Melbourne": "Australia/Melbourne", "Brisbane": "Australia/Brisbane",
+    "Perth": "Australia/Perth",
+    "Dublin": "Europe/Dublin", "Cork": "Europe/Dublin", "Galway": "Europe/Dublin",
+    **dict.fromkeys(("London", "Manchester", "Bristol", "Leeds", "Edinburgh", "Glasgow", "Cardiff", "Birmingham",
+                     "Brighton", "Liverpool", "Oxford", "Cambridge"), "Europe/London"),
+    **dict.fromkeys(("Shanghai", "Beijing", "Shenzhen", "Hangzhou", "Chengdu", "Guangzhou"), "Asia/Shanghai"),
+}
+
 SIGNUP_SOURCES: tuple[tuple[str, float], ...] = (
     ("checkout", 0.45),
     ("newsletter", 0.2),

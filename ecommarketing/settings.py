@@ -135,6 +135,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     # Thompson-sampling experiments re-weight when their own `reweight_hours` have passed; this only asks
     "reweight-experiments": {"task": "campaigns.reweight_experiments", "schedule": 3600},
+    # messages scheduled at each customer's best hour leave when due; a run not started within the minute
+    # expires (the next one does its work) rather than piling up behind a busy worker
+    "dispatch-due-messages": {"task": "campaigns.dispatch_due_messages", "schedule": 60, "options": {"expires": 55}},
     # events older than EVENT_RETENTION_DAYS are folded into the profiles and deleted (nothing when 0)
     "purge-old-events": {"task": "customers.request_event_purge", "schedule": 86400},
     # jobs whose worker died (no heartbeat) are queued again or failed; jobs the broker never got are sent

@@ -12,7 +12,7 @@ from . import uplift as uplift_simulation
 def main() -> int:
     codes = [
         sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]), fusion.main([]),
-        experiments.main([]), send_time.main([]),
+        experiments.main([]), send_time.main([]), send_time.main(["--demo"]),
         uplift_simulation.main([]),
     ]
     return max(codes)

@@ -9,9 +9,12 @@ least one order in their history, the held-out hour is scored under (a) the per-
 posterior, (b) the shop curve and its best hours, (c) uniform: mean log-likelihood of the held-out hour and
 hit rate at 1 and at 3 hours, overall and by history size. Writes var/eval/send_time.json.
 
-The demo shop is not used: its seeder draws every customer's event hours from one shop-wide curve
-(demo/seed/plan.py HOUR_WEIGHTS; opens at 9:30 plus a random delay), so no customer has an hour of their
-own and a per-customer model can at best tie with the shop curve there; the figure would measure nothing.
+`--demo` scores the demo shop instead (`demo.seed.plan_shop`, planned in memory, no database): its customers
+have an hour of their own kept with a habit of 30-90%, on their own clock (demo/seed/plan.py), and the shop
+knows the time zone of 60% of them. Engagement is what `customers.send_time` counts (opens, clicks, one per
+order), read on the customer's clock where the shop knows the zone, else in UTC, first of a day only; the
+last day's is held out. The same model is also scored with every hour read in UTC (`empirical_bayes_utc`),
+which is what the zones add. Writes var/eval/send_time_demo.json.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO.parent / "shared" / "data" / "online_retail_train.csv"
 OUTPUT = REPO / "var" / "eval" / "send_time.json"
+DEMO_OUTPUT = REPO / "var" / "eval" / "send_time_demo.json"
+DEMO_ANCHOR = "2026-06-01"  # a fixed anchor, so the figure is the same on every run
 HOURS = 24
 BANDS = ((1, 1), (2, 4), (5, 10**9))  # history sizes (orders before the held-out one)
 
@@ -57,6 +62,40 @@ def load_orders(path: Path) -> dict[str, list[tuple[datetime, int]]]:
     return orders
 
 
+def load_demo(seed: int, customers: int, events: int, *, local: bool = True) -> dict[str, list[tuple[datetime, int]]]:
+    """The demo shop's engagement per customer as (moment, hour), oldest first, first of a day only: opens,
+    clicks and orders (one per order), the hour on the customer's clock where the shop knows their zone
+    (`local`), else UTC."""
+    from datetime import UTC, date
+    from zoneinfo import ZoneInfo
+
+    from customers.models import EventType
+    from demo.seed import SeedOptions, plan_shop
+
+    plan = plan_shop(SeedOptions(
+        seed=seed, customers=customers, events=events, products=300, reviews=0,
+        anchor=date.fromisoformat(DEMO_ANCHOR),
+    ))
+    zones = {c.index: ZoneInfo(c.timezone) if local and c.timezone else UTC for c in plan.customers}
+    seen_orders: set[int] = set()
+    orders: dict[str, list[tuple[datetime, int]]] = {}
+    for e in plan.events:  # sorted by time
+        if e.type == EventType.PURCHASE:
+            if e.order is None or e.order in seen_orders:
+                continue
+            seen_orders.add(e.order)
+        elif e.type not in (EventType.OPEN, EventType.CLICK):
+            continue
+        moment = e.occurred_at.astimezone(zones[e.customer])
+        orders.setdefault(str(e.customer), []).append((moment, moment.hour))
+    for customer, history in orders.items():
+        first_of_day: dict[object, tuple[datetime, int]] = {}
+        for moment, hour in history:
+            first_of_day.setdefault(moment.date(), (moment, hour))
+        orders[customer] = list(first_of_day.values())
+    return orders
+
+
 def split(orders: dict[str, list[tuple[datetime, int]]]) -> tuple[np.ndarray, np.ndarray]:
     """(history counts per customer, held-out hour or -1): the last order of customers with two or more."""
     counts = np.zeros((len(orders), HOURS), dtype=np.int64)
@@ -68,6 +107,26 @@ def split(orders: dict[str, list[tuple[datetime, int]]]) -> tuple[np.ndarray, np
         for _moment, hour in keep:
             counts[row, hour] += 1
     return counts, held_out
+
+
+def per_customer(probabilities: np.ndarray, hours: np.ndarray) -> np.ndarray:
+    """Rows (log-likelihood, hit at 1, hit at 3) of each customer's held-out hour, as `score` averages them."""
+    picked = probabilities[np.arange(len(hours)), hours]
+    ranks = (probabilities > picked[:, None]).sum(axis=1)
+    return np.stack([np.log(picked), ranks < 1, ranks < 3], axis=1).astype(np.float64)
+
+
+def difference_interval(a: np.ndarray, b: np.ndarray, resamples: int = 2000, seed: int = 0) -> dict[str, list[float]]:
+    """95% bootstrap intervals (customers resampled, paired) of mean(a) - mean(b) per column of `per_customer`."""
+    rng = np.random.default_rng(seed)
+    n = len(a)
+    draws = rng.integers(0, n, size=(resamples, n))
+    diff = a - b
+    means = np.stack([diff[d].mean(axis=0) for d in draws])
+    low, high = np.percentile(means, [2.5, 97.5], axis=0)
+    names = ("log_likelihood", "hit_at_1", "hit_at_3")
+    return {name: [round(float(diff[:, i].mean()), 4), round(float(low[i]), 4), round(float(high[i]), 4)]
+            for i, name in enumerate(names)}
 
 
 def score(probabilities: np.ndarray, hours: np.ndarray) -> dict[str, float]:
@@ -102,6 +161,8 @@ def evaluate(counts: np.ndarray, held_out: np.ndarray) -> dict[str, Any]:
     }
     for name, probabilities in (("empirical_bayes", eb), ("shop_curve", shop)):
         result[name] = score(probabilities, hours)
+    # [difference, 95% low, 95% high] of the per-customer estimate over the shop curve
+    result["empirical_bayes_minus_shop_curve"] = difference_interval(per_customer(eb, hours), per_customer(shop, hours))
     for low, high in BANDS:
         mask = (sizes >= low) & (sizes <= high)
         if mask.any():
@@ -115,24 +176,43 @@ def evaluate(counts: np.ndarray, held_out: np.ndarray) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--demo", action="store_true", help="score the demo shop (planned in memory) instead")
+    parser.add_argument("--seed", type=int, default=42, help="demo seed")
+    parser.add_argument("--customers", type=int, default=3000, help="demo customers")
+    parser.add_argument("--events", type=int, default=60_000, help="demo events (approximate)")
     args = parser.parse_args(argv)
-    if not args.data.exists():
+    if not args.demo and not args.data.exists():
         print(f"skipped: {args.data} is absent")
         return 0
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommarketing.settings")
     import django
 
-    django.setup()  # customers.send_time imports its models; no table is touched
-    result = evaluate(*split(load_orders(args.data)))
+    django.setup()  # customers.send_time and the demo planner import models; no table is touched
+    output = OUTPUT
+    if args.demo:
+        result = evaluate(*split(load_demo(args.seed, args.customers, args.events)))
+        utc = evaluate(*split(load_demo(args.seed, args.customers, args.events, local=False)))
+        result["empirical_bayes_utc"] = utc["empirical_bayes"]
+        result["demo"] = {"seed": args.seed, "customers": args.customers, "events": args.events,
+                          "anchor": DEMO_ANCHOR}
+        output = DEMO_OUTPUT
+    else:
+        result = evaluate(*split(load_orders(args.data)))
     print(
         f"{result['customers_scored']} customers scored (of {result['customers_with_history']}), "
         f"prior strength {result['prior_strength']:.2f}, shop's best hours {result['shop_best_hours']}"
     )
     print(f"{'model':<18} {'history':>8} {'n':>6} {'log-lik':>8} {'hit@1':>6} {'hit@3':>6}")
-    for name in ("empirical_bayes", "shop_curve", "uniform"):
+    for name in ("empirical_bayes", "empirical_bayes_utc", "shop_curve", "uniform"):
+        if name not in result:
+            continue
         s = result[name]
         n = result["customers_scored"]
         print(f"{name:<18} {'all':>8} {n:>6} {s['log_likelihood']:>8.3f} {s['hit_at_1']:>6.3f} {s['hit_at_3']:>6.3f}")
+    gain = result["empirical_bayes_minus_shop_curve"]
+    print("empirical_bayes - shop_curve [95% bootstrap interval]: " + ", ".join(
+        f"{name} {d:+.3f} [{lo:+.3f}, {hi:+.3f}]" for name, (d, lo, hi) in gain.items()
+    ))
     for band in result["bands"]:
         for name in ("empirical_bayes", "shop_curve"):
             s = band[name]
@@ -140,8 +220,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"{name:<18} {band['history']:>8} {band['customers']:>6} {s['log_likelihood']:>8.3f} "
                 f"{s['hit_at_1']:>6.3f} {s['hit_at_3']:>6.3f}"
             )
-    OUTPUT.parent.mkdir(parents=True, exist_ok=True)
-    OUTPUT.write_text(json.dumps(result, indent=2))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2))
     return 0
 
 

@@ -128,7 +128,7 @@ def erase_customer(
         _events(customer, report)
         if first_time:
             Customer.objects.filter(pk=customer.pk).update(
-                external_id=tombstone.pseudonym, email="", name="", attributes={}, marketing_consent=False,
+                external_id=tombstone.pseudonym, email="", name="", attributes={}, marketing_consent=False, timezone="",
                 erased_at=timezone.now(), updated_at=timezone.now(),
             )
         report.anonymise(Customer, int(first_time))

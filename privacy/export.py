@@ -113,6 +113,7 @@ def export_customer(customer: Customer) -> dict[str, Any]:
             "email": customer.email,
             "name": customer.name,
             "locale": customer.locale,
+            "timezone": customer.timezone,
             "marketing_consent": customer.marketing_consent,
             "attributes": customer.attributes,
             "created_at": customer.created_at,

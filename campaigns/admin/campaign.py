@@ -9,13 +9,17 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from ..actions import AUDITED_SETTINGS, audit_settings
 from ..audience import AudienceError, audience_size, validate_audience_filters
+from ..charts import scheduled_hours_svg
+from ..delivery import sending_progress
 from ..models import Campaign, Variant
 from .preview import PreviewPage
 from .results import ResultsPage
@@ -43,6 +47,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
             "products", "recommend_products", "offer", "banned_words", "required_text", "greeting", "sign_off",
             "landing_url",
             "attribution_days", "variants_per_group", "personalise_per_customer",
+            "send_timing",
         ]
         widgets = {
             "brief": forms.Textarea(attrs={"rows": 4, "cols": 80}),
@@ -94,6 +99,7 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
     autocomplete_fields = ["segments", "products"]
     readonly_fields = [
         "audience_summary", "status_badge", "status_changed", "history", "created_by", "created_at", "updated_at",
+        "sending",
     ]
     fieldsets = [
         ("Brief", {"fields": ["name", "goal", "channel", "brief", "brand_voice", "tone", "language"]}),
@@ -103,6 +109,7 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
         ("Brand template", {"fields": ["greeting", "sign_off"],
                             "description": "What every email says around the model's text, word for word."}),
         ("Generation", {"fields": ["variants_per_group", "personalise_per_customer"]}),
+        ("Sending", {"fields": ["send_timing", "sending"]}),
         (
             "Status and history",
             {"fields": ["status_badge", "status_changed", "history", "created_by", "created_at", "updated_at"]},
@@ -124,7 +131,32 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         if not change and obj.created_by_id is None:
             obj.created_by = request.user  # type: ignore[assignment]
-        super().save_model(request, obj, form, change)
+        before = {f: form.initial.get(f) for f in AUDITED_SETTINGS if change and f in form.changed_data}
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            audit_settings(obj, before, request.user, request)
+
+    @admin.display(description="sending")
+    def sending(self, campaign: Campaign) -> SafeString | str:
+        """Messages by status, and for a best-hour send how many were scheduled in each hour (sent / waiting)."""
+        if campaign.pk is None:
+            return "-"
+        progress = sending_progress(campaign)
+        if not progress["total"]:
+            when = "at each customer's best hour" if campaign.send_timing == Campaign.SendTiming.BEST_HOUR else "now"
+            return f"Nothing sent yet; a send will go out {when}."
+        queued, waiting = progress["queued"], progress["waiting"]
+        if progress["done"]:
+            state = "all sent"
+        elif campaign.status == Status.FINISHED:
+            state = f"{queued:,} never sent: the campaign finished before their hour"
+        else:
+            state = f"{waiting:,} waiting for their hour, {queued - waiting:,} due"
+        return format_html(
+            "<p><strong>{}</strong> of {} messages sent, {} skipped, {} failed · {}</p>{}",
+            f"{progress['sent']:,}", f"{progress['total']:,}", f"{progress['skipped']:,}", f"{progress['failed']:,}",
+            state, scheduled_hours_svg(progress["hours"]) if progress["hours"] else "",
+        )
 
     # -- read-only fields and columns --
     @admin.display(description="last change")

@@ -105,7 +105,9 @@ class VariantAdmin(admin.ModelAdmin[Variant]):
 
 @admin.register(Message)
 class MessageAdmin(admin.ModelAdmin[Message]):
-    list_display = ["campaign", "customer", "channel", "status_badge", "arm", "variant", "recipient", "sent_at"]
+    list_display = [
+        "campaign", "customer", "channel", "status_badge", "arm", "variant", "recipient", "scheduled_for", "sent_at",
+    ]
     list_filter = ["status", "channel", "campaign"]
     search_fields = ["recipient", "customer__external_id", "customer__email", "provider_id", "campaign__name"]
     list_select_related = ["campaign", "customer", "arm", "variant"]

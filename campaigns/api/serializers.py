@@ -70,7 +70,7 @@ class CampaignSerializer(serializers.ModelSerializer[Campaign]):
         fields = [
             "id", "name", "goal", "brief", "channel", "status", "brand_voice", "tone", "language", "offer",
             "banned_words", "required_text", "segments", "audience_filters", "products", "recommend_products",
-            "variants_per_group", "personalise_per_customer", "landing_url", "attribution_days",
+            "variants_per_group", "personalise_per_customer", "landing_url", "attribution_days", "send_timing",
             "status_changed_by", "status_changed_at", "created_by", "created_at", "updated_at",
         ]
         read_only_fields = ["id", "status", "status_changed_by", "status_changed_at", "created_by", "created_at",

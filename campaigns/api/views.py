@@ -32,6 +32,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import transaction
 from django.db.models import OuterRef, QuerySet
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view, inline_serializer
@@ -183,6 +184,13 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
 
     def perform_create(self, serializer: CampaignSerializer) -> None:  # type: ignore[override]
         serializer.save(created_by=self.request.user)
+
+    def perform_update(self, serializer: CampaignSerializer) -> None:  # type: ignore[override]
+        assert isinstance(serializer.instance, Campaign)
+        before = {field: getattr(serializer.instance, field) for field in actions.AUDITED_SETTINGS}
+        with transaction.atomic():
+            campaign = serializer.save()
+            actions.audit_settings(campaign, before, self.request.user, self.request)
 
     @extend_schema(
         summary="Move a campaign to another status",

@@ -1,5 +1,7 @@
 """Planning the demo customers: lifecycles (new, loyal, regular, lapsed, browser, dormant), 1-3 preferred
-categories and a few preferred brands, so profiles, segments and recommendations have structure to find."""
+categories and a few preferred brands, so profiles, segments and recommendations have structure to find; a
+home time zone (from the city; known to the shop for some), an hour of their own and a habit of keeping it,
+so a send-time estimate has something to find."""
 
 from __future__ import annotations
 
@@ -7,7 +9,17 @@ from datetime import datetime, timedelta
 
 from .. import catalog_data, people_data
 from .options import CUSTOMER_PREFIX
-from .plan import HISTORY_DAYS, LIFECYCLES, PlannedCustomer, PlanState, weighted_sample
+from .plan import (
+    HABIT_RANGE,
+    HISTORY_DAYS,
+    HOUR_WEIGHTS,
+    HOURS,
+    KNOWN_ZONE_SHARE,
+    LIFECYCLES,
+    PlannedCustomer,
+    PlanState,
+    weighted_sample,
+)
 
 
 def _ascii(text: str) -> str:
@@ -63,6 +75,16 @@ def plan_customers(shop: PlanState) -> None:
                 bias=rng.gauss(0, 0.06) + (0.03 if lifecycle == "loyal" else 0.0),
             )
         )
+        _plan_hours(shop, shop.customers[-1])
+
+
+def _plan_hours(shop: PlanState, c: PlannedCustomer) -> None:
+    """Their home zone (from their city), whether the shop knows it, their own hour and how strong a habit."""
+    rng = shop.hours_rng
+    c.home_zone = people_data.CITY_ZONES.get(str(c.attributes.get("city")), "UTC")
+    c.timezone = c.home_zone if rng.random() < KNOWN_ZONE_SHARE else ""
+    c.own_hour = rng.choices(HOURS, HOUR_WEIGHTS)[0]
+    c.habit = rng.uniform(*HABIT_RANGE)
 
 
 def _name(shop: PlanState, locale: str) -> tuple[str, str]:

@@ -8,8 +8,10 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from customers.models import EventType
+from customers.send_time import next_send_time
 
 from .. import catalog_data
 from ..catalog_data import Category, ProductType
@@ -50,7 +52,7 @@ def plan_events(shop: PlanState) -> None:
 
 
 def _customer_sessions(shop: PlanState, c: PlannedCustomer, n: int) -> None:
-    times = sorted(shop.time_on(c.active_from, c.active_until) for _ in range(n))
+    times = sorted(shop.time_on(c.active_from, c.active_until, c) for _ in range(n))
     for at in times:
         _session(shop, c, at)
 
@@ -222,6 +224,11 @@ def _plan_newsletters(shop: PlanState) -> None:
             if rng.random() >= p_open:
                 continue
             opened = when + timedelta(hours=min(72.0, rng.expovariate(1 / 6)))
+            if shop.hours_rng.random() < c.habit:  # opened at their own hour, the next time it comes round
+                hour = c.hour_of_day(shop.hours_rng)
+                opened = next_send_time(when, hour, ZoneInfo(c.home_zone)) + timedelta(
+                    minutes=shop.hours_rng.uniform(0, 55)
+                )
             shop.add_event(opened, c.index, EventType.OPEN, attributes=info)
             p_click = 0.35 if ci in c.categories else 0.12
             if rng.random() >= p_click:

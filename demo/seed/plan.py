@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from ..catalog_data import Category, ProductType
 from .options import SESSION_PREFIX, SeedOptions
@@ -67,9 +68,15 @@ LIFECYCLES: dict[str, Lifecycle] = {
     "dormant": Lifecycle(0.06, 0.0, 0.0, 0.0, 0.08),
 }
 
-# Shoppers browse at lunch and in the evening.
+# Shoppers browse at lunch and in the evening (hours on their own clock).
 HOUR_WEIGHTS = (1, 0.5, 0.3, 0.2, 0.2, 0.4, 1, 2, 3, 3.5, 3.5, 4, 5, 5, 4, 3.5, 3.5, 4, 5, 6.5, 7, 6.5, 4.5, 2.5)
 HOURS = tuple(range(24))
+# Each customer has an hour of their own (drawn from HOUR_WEIGHTS) and a habit: the share of their visits and
+# opens that fall at that hour or next to it (HABIT_SPREAD); the rest follow the shop-wide curve. So a
+# per-customer send-time estimate has something to find, and the shop curve still has its evening peak.
+HABIT_RANGE = (0.3, 0.9)
+HABIT_SPREAD = (-1, 0, 0, 0, 1)
+KNOWN_ZONE_SHARE = 0.6  # the share of customers whose time zone the shop knows (stored on the customer)
 
 
 @dataclass
@@ -90,10 +97,20 @@ class PlannedCustomer:
     brands: frozenset[str]
     bias: float  # how generous this person is with stars
     bought_consumables: list[int] = field(default_factory=list)
+    home_zone: str = "UTC"  # where they live: their hours are on this clock
+    timezone: str = ""  # what the shop knows of it (home_zone for KNOWN_ZONE_SHARE of customers)
+    own_hour: int = 20  # their preferred hour, local
+    habit: float = 0.0  # share of their activity at (or next to) own_hour
 
     @property
     def life(self) -> Lifecycle:
         return LIFECYCLES[self.lifecycle]
+
+    def hour_of_day(self, rng: random.Random) -> int:
+        """A local hour for their next visit or open: their own hour by habit, else the shop-wide curve."""
+        if rng.random() < self.habit:
+            return (self.own_hour + rng.choice(HABIT_SPREAD)) % 24
+        return rng.choices(HOURS, HOUR_WEIGHTS)[0]
 
 
 @dataclass
@@ -149,6 +166,9 @@ class PlanState:
     def __init__(self, options: SeedOptions) -> None:
         self.options = options
         self.rng = random.Random(options.seed)
+        # the customers' hours and zones draw from their own generator, so adding them left every other draw
+        # of the plan (products, baskets, reviews) as it was for the same seed
+        self.hours_rng = random.Random(f"hours-{options.seed}")
         anchor = options.anchor_date
         self.anchor = datetime(anchor.year, anchor.month, anchor.day, tzinfo=UTC)
         self.start = self.anchor - timedelta(days=HISTORY_DAYS)
@@ -163,12 +183,20 @@ class PlanState:
         self.by_category: dict[int, list[int]] = {}
         self.by_type: dict[str, list[int]] = {}
 
-    def time_on(self, low: datetime, high: datetime) -> datetime:
-        """A moment between low and high, on a random day at a plausible shopping hour."""
+    def time_on(self, low: datetime, high: datetime, customer: PlannedCustomer | None = None) -> datetime:
+        """A moment between low and high, on a random day at a plausible shopping hour (the customer's own
+        hour by their habit, on their clock, when one is given)."""
         span = max(0.0, (high - low).total_seconds())
         day = low + timedelta(seconds=self.rng.random() * span)
         hour = self.rng.choices(HOURS, HOUR_WEIGHTS)[0]
-        moment = day.replace(hour=hour, minute=self.rng.randrange(60), second=self.rng.randrange(60), microsecond=0)
+        minute, second = self.rng.randrange(60), self.rng.randrange(60)
+        if customer is None:
+            moment = day.replace(hour=hour, minute=minute, second=second, microsecond=0)
+        else:
+            zone = ZoneInfo(customer.home_zone)
+            local = day.astimezone(zone)
+            hour = customer.hour_of_day(self.hours_rng)
+            moment = datetime(local.year, local.month, local.day, hour, minute, second, tzinfo=zone).astimezone(UTC)
         if moment < low:
             moment += timedelta(days=1)
         if moment >= high:

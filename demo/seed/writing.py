@@ -80,7 +80,7 @@ def _write(plan: ShopPlan, progress: Progress) -> dict[str, int]:
     customers = [
         Customer(
             external_id=c.external_id, email=c.email, name=c.name, locale=c.locale,
-            marketing_consent=c.consent, attributes=c.attributes, created_at=c.created_at,
+            marketing_consent=c.consent, attributes=c.attributes, created_at=c.created_at, timezone=c.timezone,
         )
         for c in plan.customers
     ]

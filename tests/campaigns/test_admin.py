@@ -59,7 +59,7 @@ def test_saving_the_form_keeps_status_and_parses_banned_words(manager_web: Clien
         "tone": "warm", "language": "en", "audience_filters": '{"min_orders": 1}', "offer": "",
         "banned_words": "cheap\nfree, guaranteed\nCheap", "required_text": UNSUBSCRIBE_LINE, "landing_url": "",
         "attribution_days": "7", "variants_per_group": "2", "status": "running",
-        "greeting": "Hello {first_name},", "sign_off": "Warm regards,\nThe sock team",
+        "greeting": "Hello {first_name},", "sign_off": "Warm regards,\nThe sock team", "send_timing": "now",
     }
     response = manager_web.post(reverse("admin:campaigns_campaign_add"), data)
     assert response.status_code == 302, response.content.decode()[:2000]
