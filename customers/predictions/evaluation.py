@@ -8,10 +8,10 @@ version is selected by (`selection`).
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
+from scipy.stats import spearmanr
 from sklearn.metrics import brier_score_loss, log_loss, roc_auc_score
 
 from .estimators import ServedModel
@@ -43,6 +43,47 @@ def classifier_metrics(y: np.ndarray, p: np.ndarray, base_rate: float, naive_sco
         "mean_predicted": round(float(p.mean()), 4),
         "calibration": calibration_table(y, p),
     }
+
+
+def normalised_gini(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """How well `predicted` ranks `actual`: the Gini of the actual values ordered by prediction over the Gini of
+    the perfect order (1 = perfect ranking, 0 = random, negative = reversed). Ties in the prediction count as
+    a random order within the tie (each tied group gets its mean actual value), so a model that predicts 0 for
+    most customers is not credited with the luck of how they happen to be sorted. NaN when all actuals are
+    equal (nothing to rank)."""
+    actual, predicted = np.asarray(actual, dtype=np.float64), np.asarray(predicted, dtype=np.float64)
+    n = len(actual)
+    if n < 2 or not np.isfinite(actual).all() or not np.isfinite(predicted).all():
+        return float("nan")
+
+    def gini(key: np.ndarray) -> float:
+        order = np.argsort(-key, kind="stable")
+        k, a = key[order], actual[order]
+        starts = np.flatnonzero(np.r_[True, k[1:] != k[:-1]])
+        sizes = np.diff(np.r_[starts, n])
+        means = np.add.reduceat(a, starts) / sizes
+        a = np.repeat(means, sizes)
+        total = a.sum()
+        if total == 0:
+            return float("nan")
+        return float(np.cumsum(a).sum() / total / n - (n + 1) / (2 * n))
+
+    best = gini(actual)
+    if not np.isfinite(best) or best == 0:
+        return float("nan")
+    return gini(predicted) / best
+
+
+def spearman(actual: np.ndarray, predicted: np.ndarray) -> float:
+    """Spearman's rank correlation (ties share their mean rank); NaN when either side is constant."""
+    if len(actual) < 2 or np.ptp(actual) == 0 or np.ptp(predicted) == 0:
+        return float("nan")
+    return float(spearmanr(actual, predicted).statistic)
+
+
+def _rounded(x: float, digits: int = 4) -> float | None:
+    """A metric for JSON (PostgreSQL's jsonb refuses NaN): None when undefined."""
+    return round(x, digits) if np.isfinite(x) else None
 
 
 def _mae(a: np.ndarray, b: np.ndarray) -> float:
@@ -79,7 +120,7 @@ def evaluate(spec: TargetSpec, model: ServedModel, train: Dataset, valid: Datase
             "baseline_rmse_zero": _rmse(np.zeros(valid.size), valid.value),
             "total_predicted": round(float(pred.sum()), 2),
             "total_observed": round(float(valid.value.sum()), 2),
-            "spearman": round(_spearman(pred, valid.value), 4),
+            "spearman": _rounded(spearman(valid.value, pred)),
             "baseline": "mean: training mean of the 90-day revenue; last_90d: the 90 days before the cutoff "
                         "repeat; zero: nobody buys",
         })
@@ -111,9 +152,3 @@ def _rmse(a: np.ndarray, b: np.ndarray) -> float:
     return round(float(np.sqrt(np.mean((a - b) ** 2))), 3)
 
 
-def _spearman(a: np.ndarray, b: np.ndarray) -> float:
-    if len(a) < 2:
-        return float("nan")
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    c = np.corrcoef(ra, rb)[0, 1]
-    return 0.0 if math.isnan(c) else float(c)
