@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import ModelVersion
+from customers.management.commands.train_predictions import Command as TrainPredictions
 from customers.models import Customer, CustomerPrediction, Event
 from customers.predictions import (
     FEATURES,
@@ -180,6 +181,9 @@ def test_trains_every_target_and_stores_ordered_predictions() -> None:
     assert value["baseline_rmse_bgnbd"] is not None and value["bgnbd_covered_share"] > 0.5  # fitted at the cutoff
     assert "Poisson" in report.outcomes[2].params["model"]
     assert "baseline_mae_days_own_median_gap" in report.outcomes[3].metrics
+    table = StringIO()
+    TrainPredictions(stdout=table)._table(report, calibration=False)
+    assert "value normalised Gini" in table.getvalue() and "BG/NBD x Gamma-Gamma" in table.getvalue()
     for outcome in report.outcomes:  # the admin's decile chart: predicted vs actual, lowest decile first
         deciles = outcome.metrics["deciles"]
         assert [d["decile"] for d in deciles] == list(range(1, len(deciles) + 1)) and len(deciles) >= 5
