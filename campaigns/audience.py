@@ -21,10 +21,17 @@ Filters (all optional, combined with AND):
   min_purchase_probability  0..1: predicted purchase in 30 days (CustomerPrediction) at least this
   min_churn_risk            0..1: predicted churn risk at least this (win-back)
   max_churn_risk            0..1
+  uplift_top_percent        0 < k <= 100: "customers most likely to be changed by the offer", the top k% of the
+                            audience (the other filters applied) by predicted uplift, keeping only a positive one
+                            (sleeping dogs, whom the offer puts off, are never included); customers the model has
+                            not scored are left out; ties at the threshold are broken by customer id (exactly k%)
+  uplift_model              the uplift model version (name) to rank by; default the active one. Either one
+                            refused, with the reason, when no uplift model exists (`campaigns.uplift`)
 """
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -32,9 +39,11 @@ from django.db.models import Case, DateTimeField, Exists, F, OuterRef, Q, QueryS
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
+from catalog.model_versions import active_version
+from catalog.models import ModelRole, ModelVersion
 from customers.models import Customer, CustomerPrediction, Event, EventType, Lifecycle, PredictionTarget
 
-from .models import Campaign
+from .models import Campaign, UpliftModel, UpliftScore
 
 
 class AudienceError(ValueError):
@@ -43,7 +52,7 @@ class AudienceError(ValueError):
 
 FILTER_KEYS = (
     "lifecycle", "locale", "country", "min_orders", "max_orders", "min_revenue",
-    "min_purchase_probability", "min_churn_risk", "max_churn_risk",
+    "min_purchase_probability", "min_churn_risk", "max_churn_risk", "uplift_top_percent", "uplift_model",
 )
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
 
@@ -93,13 +102,62 @@ def validate_audience_filters(filters: Any) -> dict[str, Any]:
             clean[key] = _whole(key, value)
         elif key == "min_revenue":
             clean[key] = _number(key, value, 0, None)
+        elif key == "uplift_top_percent":
+            clean[key] = _number(key, value, 0, 100)
+            if clean[key] == 0:
+                raise AudienceError(f"audience filter {key!r}: expected a share above 0 and at most 100, got {value!r}")
+        elif key == "uplift_model":
+            if not isinstance(value, str) or not value.strip():
+                raise AudienceError(f"audience filter {key!r}: expected an uplift model version name, got {value!r}")
+            clean[key] = value.strip()
         else:
             clean[key] = _number(key, value, 0.0, 1.0)
     if "min_orders" in clean and "max_orders" in clean and clean["min_orders"] > clean["max_orders"]:
         raise AudienceError(
             f"audience filters: min_orders ({clean['min_orders']}) is above max_orders ({clean['max_orders']})"
         )
+    if "uplift_model" in clean and "uplift_top_percent" not in clean:
+        raise AudienceError("audience filter 'uplift_model' needs 'uplift_top_percent' (the top k% to keep)")
+    if "uplift_top_percent" in clean:
+        uplift_model(clean.get("uplift_model"))
     return clean
+
+
+def uplift_model(name: str | None) -> UpliftModel:
+    """The uplift model of version `name` (the active uplift version when None); AudienceError saying why
+    when there is none."""
+    if name is None:
+        version = active_version(ModelRole.UPLIFT)
+        if version is None:
+            raise AudienceError(
+                "audience filter 'uplift_top_percent': no uplift model exists yet; train one from an experiment "
+                "with an offer arm and a holdout (job train_uplift)"
+            )
+    else:
+        version = ModelVersion.objects.filter(role=ModelRole.UPLIFT, name=name).first()
+        if version is None:
+            known = list(ModelVersion.objects.filter(role=ModelRole.UPLIFT).values_list("name", flat=True)[:5])
+            raise AudienceError(
+                f"audience filter 'uplift_model': no uplift model named {name!r}; known: {known or 'none'}"
+            )
+    found = UpliftModel.objects.filter(version=version).first()
+    if found is None:
+        raise AudienceError(f"audience filter 'uplift_model': version {version.name!r} is not linked to an experiment")
+    return found
+
+
+def top_uplift(queryset: QuerySet[Customer], model: UpliftModel, percent: float) -> QuerySet[Customer]:
+    """The top `percent`% of `queryset`'s scored customers by predicted uplift, positive uplift only."""
+    scores = UpliftScore.objects.filter(model=model, customer__in=queryset.values("pk"))
+    k = math.ceil(percent / 100 * scores.count())
+    if k == 0:
+        return queryset.none()
+    # the k-th customer by (uplift desc, id): ties (a tree model gives many) are broken by id, so exactly k stay
+    u_k, id_k = scores.order_by("-uplift", "customer_id").values_list("uplift", "customer_id")[k - 1]
+    kept = UpliftScore.objects.filter(
+        Q(uplift__gt=u_k) | Q(uplift=u_k, customer_id__lte=id_k), model=model, customer_id=OuterRef("pk"), uplift__gt=0
+    )
+    return queryset.filter(Exists(kept))
 
 
 def _consent_at() -> Case:
@@ -177,7 +235,10 @@ def audience_queryset(campaign: Campaign) -> QuerySet[Customer]:
         queryset = queryset.filter(
             Q(profile__lifecycle_segment_id__in=segment_ids) | Q(profile__behaviour_segment_id__in=segment_ids)
         )
-    return queryset.filter(filters_q(filters)).order_by("pk")
+    queryset = queryset.filter(filters_q(filters))
+    if "uplift_top_percent" in filters:
+        queryset = top_uplift(queryset, uplift_model(filters.get("uplift_model")), filters["uplift_top_percent"])
+    return queryset.order_by("pk")
 
 
 def audience_size(campaign: Campaign) -> int:

@@ -148,3 +148,74 @@ def _nice(value: float) -> float:
         if value <= step * base:
             return step * base
     return 10 * base
+
+
+def qini_svg(
+    curve: Sequence[dict[str, float]], *, qini: float | None, auuc: float | None = None,
+    title: str = "Qini curve", width: int = 480, height: int = 280,
+) -> SafeString:
+    """The uplift model's Qini curve (incremental conversions among the top share of customers ranked by
+    predicted uplift) against random targeting (the straight line to the same end), with the Qini
+    coefficient (and AUUC) in the legend. `curve` is `uplift_stats.qini_points`: share, model, random."""
+    points = [p for p in curve if all(_finite(p.get(k, math.nan)) for k in ("share", "model", "random"))]
+    if len(points) < 2:
+        return mark_safe('<p class="help">No Qini curve: the model has no held-out evaluation.</p>')
+    pad_left, pad_right, pad_top, pad_bottom = 52, 16, 14, 56
+    plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
+    values = [p["model"] for p in points] + [p["random"] for p in points] + [0.0]
+    low, high = min(values), max(values)
+    if high - low < 1e-9:
+        high = low + 1.0
+    margin = (high - low) * 0.05
+    low, high = low - margin, high + margin
+
+    def x(share: float) -> float:
+        return pad_left + plot_w * share
+
+    def y(value: float) -> float:
+        return pad_top + plot_h * (1 - (value - low) / (high - low))
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        f'aria-label="{escape(title)}" style="font:11px sans-serif">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for tick in range(5):
+        value = low + (high - low) * tick / 4
+        parts.append(
+            f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{y(value):.1f}" y2="{y(value):.1f}" stroke="#ddd"/>'
+            f'<text x="{pad_left - 4}" y="{y(value) + 4:.1f}" text-anchor="end" fill="#666">{value:.1f}</text>'
+        )
+    for tick in range(0, 101, 20):
+        parts.append(
+            f'<text x="{x(tick / 100):.1f}" y="{height - pad_bottom + 14}" text-anchor="middle" fill="#666">'
+            f"{tick}%</text>"
+        )
+    parts.append(
+        f'<text x="{pad_left + plot_w / 2:.1f}" y="{height - pad_bottom + 28}" text-anchor="middle" fill="#666">'
+        "customers targeted, highest predicted uplift first</text>"
+    )
+    parts.append(f'<text x="{pad_left + 4}" y="{pad_top + 10}" fill="#666">incremental conversions</text>')
+    random_line = " ".join(f"{x(p['share']):.1f},{y(p['random']):.1f}" for p in points)
+    model_line = " ".join(f"{x(p['share']):.1f},{y(p['model']):.1f}" for p in points)
+    parts.append(f'<polyline points="{random_line}" fill="none" stroke="{HOLDOUT_COLOUR}" stroke-width="1.5" '
+                 'stroke-dasharray="5 3"/>')
+    parts.append(f'<polyline points="{model_line}" fill="none" stroke="{ARM_COLOURS[0]}" stroke-width="2"/>')
+    for p in points[:: max(1, len(points) // 10)]:
+        parts.append(
+            f'<circle cx="{x(p["share"]):.1f}" cy="{y(p["model"]):.1f}" r="2.5" fill="{ARM_COLOURS[0]}">'
+            f"<title>top {p['share'] * 100:.0f}%: {p['model']:.1f} incremental conversions "
+            f"(random {p['random']:.1f})</title></circle>"
+        )
+    score = f"Qini {qini:.3f}" if qini is not None and _finite(qini) else "Qini –"
+    if auuc is not None and _finite(auuc):
+        score += f", AUUC {auuc:.3f}"
+    legend_y = height - 8
+    parts.append(
+        f'<rect x="{pad_left}" y="{legend_y - 9}" width="10" height="10" fill="{ARM_COLOURS[0]}"/>'
+        f'<text x="{pad_left + 14}" y="{legend_y}">model ({escape(score)})</text>'
+        f'<rect x="{pad_left + 220}" y="{legend_y - 9}" width="10" height="10" fill="{HOLDOUT_COLOUR}"/>'
+        f'<text x="{pad_left + 234}" y="{legend_y}">random targeting</text>'
+    )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every interpolated text is escaped or a number

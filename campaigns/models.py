@@ -269,3 +269,36 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.campaign_id} -> {self.customer_id}: {self.status}"
+
+
+class UpliftModel(models.Model):
+    """An uplift model trained on one experiment (offer arms vs its control): the versioned model (files,
+    parameters and held-out metrics live on the `ModelVersion`) linked to the experiment it learnt from."""
+
+    experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="uplift_models")
+    version = models.OneToOneField("catalog.ModelVersion", on_delete=models.CASCADE, related_name="uplift_model")
+    treated_arms = models.JSONField(default=list, help_text="Keys of the arms pooled as 'offered'.")
+    control_arm = models.CharField(max_length=32)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"uplift {self.version_id} of experiment {self.experiment_id}"
+
+
+class UpliftScore(models.Model):
+    """A customer's predicted uplift under one uplift model (features as of when it was scored)."""
+
+    model = models.ForeignKey(UpliftModel, on_delete=models.CASCADE, related_name="scores")
+    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="+")
+    uplift = models.FloatField(help_text="P(convert | offer) - P(convert | no offer).")
+    computed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["model", "customer"], name="one_uplift_score_per_customer")]
+        indexes = [models.Index(fields=["model", "-uplift"], name="uplift_score_rank_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.uplift:+.3f}"

@@ -171,3 +171,17 @@ def outcomes_over_time(experiment: Experiment, metric: str, until: datetime | No
 def _chart_arm(arm: Arm, points: list[dict[str, Any]]) -> dict[str, Any]:
     return {"key": arm.key, "is_control": arm.is_control, "is_holdout": arm.is_holdout, "points": points}
 
+
+
+def customer_conversions(experiment: Experiment) -> list[tuple[int, int, bool]]:
+    """(customer id, arm id, converted) of everyone assigned, attributed as `arm_outcomes` counts them (any
+    purchase inside the customer's attribution window); one query. The rows an uplift model learns from."""
+    sql = f"""
+        SELECT a.customer_id, a.arm_id, EXISTS (
+            SELECT 1 FROM {Event._meta.db_table} e WHERE {_window_sql(None)} AND {_KIND_SQL["converted"]}
+        )
+        FROM {Assignment._meta.db_table} a WHERE {_assignments_sql(None)} ORDER BY a.customer_id
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(sql, _params(experiment, None))
+        return [(int(c), int(a), bool(v)) for c, a, v in cursor.fetchall()]

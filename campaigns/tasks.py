@@ -7,10 +7,12 @@ from typing import Any
 
 from celery import shared_task
 
+from catalog.model_versions import new_version_name
+from catalog.models import ModelRole
 from jobs.params import between
 from jobs.runner import JobContext, job_kind
 
-from . import actions, delivery, generation, thompson
+from . import actions, delivery, generation, thompson, uplift
 from .models import Campaign
 
 
@@ -54,6 +56,20 @@ def send_campaign_job(ctx: JobContext, campaign_id: int, confirmation: int | Non
     campaign = Campaign.objects.get(pk=campaign_id)
     actions.check_send_job(campaign, ctx.job.pk, confirmation)
     return dict(delivery.send_campaign(campaign, progress=ctx))
+
+
+@job_kind(
+    "train_uplift",
+    queue="default",
+    description="Uplift model of an experiment's offer vs its control: held-out Qini, top slices, scores.",
+    checks={"experiment": uplift.get_experiment, "name": new_version_name(ModelRole.UPLIFT, "an uplift model")},
+)
+def train_uplift_job(
+    ctx: JobContext, experiment: int, arm: str | None = None, name: str | None = None
+) -> dict[str, Any]:
+    """Train, evaluate and store the uplift model of `experiment` (`campaigns.uplift`); an experiment too small
+    or without a control fails with the reason and the sample needed, writing nothing."""
+    return uplift.train_uplift(experiment, arm=arm, name=name, job_id=ctx.job.pk, progress=ctx)
 
 
 @shared_task(name="campaigns.reweight_experiments")

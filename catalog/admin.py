@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
 from jobs.runner import start_job
@@ -18,6 +19,7 @@ from .active_models import forget_loaded_models
 from .charts import COLOURS, sentiment_over_time_svg, share_bar
 from .model_versions import activate
 from .models import GeneratedText, ModelVersion, Product, ProductInsight, Review, ReviewInsight
+from .version_metrics import deciles_chart, headline_rows, quality_table
 
 
 class ReviewInline(admin.TabularInline[Review, Product]):
@@ -188,15 +190,23 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
     list_filter = ["role", "language", "is_active"]
     search_fields = ["name", "base_model"]
     readonly_fields = [
-        "role", "language", "name", "path", "base_model", "params", "metrics", "job", "created_at", "is_active",
+        "role", "language", "name", "path", "base_model", "quality", "deciles_chart", "params", "metrics", "job",
+        "created_at", "is_active",
     ]
     actions = ["activate_version"]
 
     @admin.display(description="metrics")
     def headline_metrics(self, version: ModelVersion) -> str:
-        keys = ("macro_f1", "f1", "accuracy", "precision", "recall")
-        shown = [f"{k} {version.metrics[k]:.3f}" for k in keys if isinstance(version.metrics.get(k), int | float)]
+        shown = [f"{row.label} {row.value:.3f}" for row in headline_rows(version.metrics)[:3]]
         return ", ".join(shown) or "-"
+
+    @admin.display(description="validation metrics vs baselines")
+    def quality(self, version: ModelVersion) -> SafeString | str:
+        return quality_table(version.metrics)
+
+    @admin.display(description="deciles: predicted vs actual")
+    def deciles_chart(self, version: ModelVersion) -> SafeString | str:
+        return deciles_chart(version.role, version.metrics)
 
     @admin.action(description="Activate the selected version (one per role)", permissions=["change"])
     def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:

@@ -126,6 +126,7 @@ class ModelRole(models.TextChoices):
     VALUE_90D = "value_90d", "Expected value over 90 days"
     NEXT_ORDER = "next_order", "Expected next order date"
     ASSISTANT = "assistant", "Assistant retrieval (fusion weight, answerability threshold)"
+    UPLIFT = "uplift", "Uplift of an offer (T-learner from an experiment)"
 
 
 class ModelVersion(models.Model):

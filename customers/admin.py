@@ -2,26 +2,85 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from catalog.models import ModelVersion
+from catalog.version_metrics import deciles_chart, quality_table
 from jobs.runner import start_job
 
-from .models import Customer, CustomerPrediction, CustomerProfile, Event, Lifecycle, Segment
+from .models import Customer, CustomerPrediction, CustomerProfile, Event, Lifecycle, PredictionTarget, Segment
+from .predictions.drivers import EFFECT_TEXT, describe
+from .predictions.targets import TARGETS
+
+RECENT_EVENTS = 50  # events shown on a customer's page; the rest are one link away (a customer may have 100k)
+
+
+class RecentEventsFormSet(BaseInlineFormSet[Event, Customer, Any]):
+    """The latest `RECENT_EVENTS` events only: the page costs the same for a customer with 10 or 100k events."""
+
+    def get_queryset(self) -> QuerySet[Event]:
+        if not hasattr(self, "_recent"):
+            self._recent = super().get_queryset()[:RECENT_EVENTS]
+        return self._recent
 
 
 class EventInline(admin.TabularInline[Event, Customer]):
     model = Event
+    formset = RecentEventsFormSet
+    verbose_name_plural = f"events (the latest {RECENT_EVENTS})"
     fields = ["occurred_at", "type", "product", "query", "order_id", "quantity", "value"]
     readonly_fields = ["occurred_at", "type", "product", "query", "order_id", "quantity", "value"]
     extra = 0
     max_num = 0
     ordering = ["-occurred_at"]
     show_change_link = True
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Event]:
+        return super().get_queryset(request).select_related("product")
+
+
+def shown_value(p: CustomerPrediction) -> tuple[str, str]:
+    """(the prediction in the reader's units, a note): probability as %, value in the shop's currency, next
+    order as a date (with the days after the last order it stands for)."""
+    if p.target == PredictionTarget.NEXT_ORDER:
+        note = f"{round(p.value)} days after the last order" if p.value is not None else ""
+        return (f"{p.predicted_at:%Y-%m-%d}" if p.predicted_at else "-"), note
+    if p.probability is not None:
+        return (f"{p.probability:.0%}" if p.probability >= 0.01 else f"{p.probability:.1%}"), ""
+    if p.value is not None:
+        return f"{p.value:,.2f} {settings.DEFAULT_CURRENCY}", ""
+    return "-", ""
+
+
+def prediction_row(p: CustomerPrediction) -> dict[str, Any]:
+    """One stored prediction as the customer page shows it: its value in the reader's units, its version,
+    when it was scored, and its drivers in words."""
+    currency = settings.DEFAULT_CURRENCY
+    shown, note = shown_value(p)
+    no_drivers = ("One order so far: the last order plus the shop's median gap between orders."
+                  if p.target == PredictionTarget.NEXT_ORDER
+                  else "No feature moved it: this customer is like the shop's median customer.")
+    return {
+        "label": p.get_target_display(),
+        "what": "when the next order is expected" if p.target == PredictionTarget.NEXT_ORDER else (
+            TARGETS[p.target].what if p.target in TARGETS else ""),
+        "shown": shown,
+        "note": note,
+        "version": p.model_version.name,
+        "version_url": reverse("admin:catalog_modelversion_change", args=[p.model_version_id]),
+        "scored": p.computed_at,
+        "drivers": [describe(p.target, d, currency) for d in p.drivers or [] if p.target in EFFECT_TEXT],
+        "no_drivers": no_drivers,
+    }
 
 
 class LifecycleFilter(admin.SimpleListFilter):
@@ -71,7 +130,8 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
     fieldsets = [
         (None, {"fields": ["external_id", "email", "name", "locale", "marketing_consent", "attributes"]}),
         ("Dates", {"fields": ["created_at", "updated_at"]}),
-        ("Profile", {"fields": ["profile_summary", "predictions_summary"]}),
+        ("Profile", {"fields": ["profile_summary"]}),
+        ("Predictions", {"fields": ["predictions_summary"]}),
     ]
     inlines = [EventInline]
 
@@ -127,27 +187,57 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
         )
 
     @admin.display(description="predictions")
-    def predictions_summary(self, customer: Customer) -> SafeString | str:
-        predictions = list(CustomerPrediction.objects.filter(customer=customer).select_related("model_version"))
-        if not predictions:
-            return "No predictions yet."
+    def predictions_summary(self, customer: Customer) -> SafeString:
+        """Each stored prediction in the reader's units, the version that made it and its drivers (one query)."""
+        stored = {p.target: p for p in CustomerPrediction.objects.filter(customer=customer)
+                  .select_related("model_version")}
+        rows = [prediction_row(stored[target]) for target in TARGETS if target in stored]
+        return render_to_string("admin/customers/predictions.html", {"rows": rows})
 
-        def shown(p: CustomerPrediction) -> str:
-            if p.probability is not None:
-                return f"{p.probability:.0%}"
-            if p.value is not None:
-                return f"{p.value:.2f}"
-            return f"{p.predicted_at:%Y-%m-%d}" if p.predicted_at else "-"
 
-        rows = format_html_join(
-            "",
-            "<tr><th>{}</th><td>{}</td><td><small>{} · {}</small></td></tr>",
-            (
-                (p.get_target_display(), shown(p), p.model_version.name, f"{p.computed_at:%Y-%m-%d}")
-                for p in predictions
-            ),
-        )
-        return format_html("<table>{}</table>", rows)
+@admin.register(CustomerPrediction)
+class CustomerPredictionAdmin(admin.ModelAdmin[CustomerPrediction]):
+    """The predictions overview: per target, the serving version's deciles and metrics beside baselines, then
+    every customer's stored prediction with its first driver. Read-only: predictions are made by training."""
+
+    change_list_template = "admin/customers/customerprediction/change_list.html"
+    list_display = ["customer", "target", "shown", "first_driver", "model_version", "computed_at"]
+    list_filter = ["target"]
+    search_fields = ["customer__external_id", "customer__email"]
+    list_select_related = ["customer", "model_version"]
+    show_full_result_count = False
+    fields = ("customer", "target", "shown", "drivers_text", "model_version", "computed_at")
+    readonly_fields = fields
+
+    @admin.display(description="prediction", ordering=Coalesce("probability", "value"))
+    def shown(self, p: CustomerPrediction) -> str:
+        shown, note = shown_value(p)
+        return f"{shown} ({note})" if note else shown
+
+    @admin.display(description="largest driver")
+    def first_driver(self, p: CustomerPrediction) -> str:
+        return describe(p.target, p.drivers[0], settings.DEFAULT_CURRENCY) if p.drivers else "-"
+
+    @admin.display(description="drivers")
+    def drivers_text(self, p: CustomerPrediction) -> SafeString | str:
+        texts = prediction_row(p)["drivers"]
+        return format_html("<ul>{}</ul>", format_html_join("", "<li>{}</li>", ((t,) for t in texts))) if texts else "-"
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        serving = {v.role: v for v in ModelVersion.objects.filter(role__in=list(TARGETS), is_active=True)}
+        targets = [
+            {"label": PredictionTarget(t).label, "version": serving[t],
+             "version_url": reverse("admin:catalog_modelversion_change", args=[serving[t].pk]),
+             "chart": deciles_chart(t, serving[t].metrics), "quality": quality_table(serving[t].metrics)}
+            for t in TARGETS if t in serving
+        ]
+        return super().changelist_view(request, {**(extra_context or {}), "serving_targets": targets})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: CustomerPrediction | None = None) -> bool:
+        return False
 
 
 @admin.register(Event)

@@ -53,7 +53,8 @@ class CustomerViewSet(UpsertModelViewSet[Customer]):
     @extend_schema(
         summary="Customer profile",
         description="Interests (top categories, brands, keywords with weights), RFM figures and score, lifecycle "
-        "stage, segments and the latest predictions with their model versions. 404 until profiles are built "
+        "stage, segments and the latest predictions with their model versions and drivers (what moved each most). "
+        "404 until profiles are built "
         "(job rebuild_profiles or update_profiles). Needs view permission on customer profiles too.",
         responses={200: ProfileSerializer},
     )

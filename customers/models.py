@@ -205,6 +205,11 @@ class CustomerPrediction(models.Model):
     predicted_at = models.DateTimeField(null=True, blank=True)
     model_version = models.ForeignKey("catalog.ModelVersion", on_delete=models.CASCADE, related_name="+")
     computed_at = models.DateTimeField(default=timezone.now)
+    drivers = models.JSONField(
+        default=list, blank=True,
+        help_text="What moved this prediction most: [{group, effect, shown: [[feature, value, median]]}], "
+                  "largest first (customers.predictions.drivers).",
+    )
 
     class Meta:
         ordering = ["customer_id", "target"]

@@ -190,7 +190,7 @@ class PredictionSerializer(serializers.ModelSerializer[CustomerPrediction]):
 
     class Meta:
         model = CustomerPrediction
-        fields = ["target", "probability", "value", "predicted_at", "model_version", "computed_at"]
+        fields = ["target", "probability", "value", "predicted_at", "model_version", "computed_at", "drivers"]
 
 
 class RfmSerializer(serializers.ModelSerializer[CustomerProfile]):

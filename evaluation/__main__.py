@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, chinese_sentiment, experiments, recommendations, send_time, sentiment
+from . import aspects, chinese_sentiment, experiments, fusion, recommendations, send_time, sentiment
+from . import uplift as uplift_simulation
 
 
 def main() -> int:
     codes = [
-        sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]),
+        sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]), fusion.main([]),
         experiments.main([]), send_time.main([]),
+        uplift_simulation.main([]),
     ]
     return max(codes)
 

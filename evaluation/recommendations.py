@@ -5,7 +5,9 @@ Two protocols, both through the same code as `manage.py evaluate_recommendations
   stock codes after it; invoices are the baskets, cancellations (quantity <= 0) and non-product codes
   dropped, Description embedded for the content source;
 - MovieLens small: per-user time split (each user's last 20% of ratings), titles and genres embedded.
-Fusion weights are tuned on windows inside the training part only. Goal: the hybrid beats the best
+The hybrid fuses with the product's fusion (equal weights on rank-normalised scores); its weights are searched
+on windows inside the training part only and shrunk towards equal weights by their users
+(`python -m evaluation.fusion` compares every fusion on later windows). Goal: the hybrid beats the best
 single source on Recall@10 and NDCG@10, and reaches 1.5x popularity's Recall@10 on the retail data.
 Prints a table per dataset, writes var/eval/recommendations.json.
 """

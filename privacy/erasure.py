@@ -14,7 +14,7 @@ Deleted (only about the person): profile (vector, interests, RFM), predictions, 
 searches and add-to-carts, messages sent to them (recipient and personalised body), copy written for them
 alone, assistant conversations with their turns, cached generated texts that name them, and what the
 retention job carried over of their deleted views and searches (per-product and per-search weights; the
-carried order totals stay, as accounts).
+carried order totals stay, as accounts), and their uplift scores.
 Earlier audit entries about the customer keep the act but are relabelled with the pseudonym.
 
 `erase_customer` does it in one transaction on the locked row and returns the report (per table, what was
@@ -39,7 +39,7 @@ from assistant.models import Conversation, ConversationMessage
 from assistant.redaction import redact
 from audit.log import record
 from audit.models import AuditAction, AuditEntry
-from campaigns.models import Assignment, Message, Variant
+from campaigns.models import Assignment, Message, UpliftScore, Variant
 from catalog.models import GeneratedText, Review
 from core.actors import Actor, has_perm
 from customers.models import (
@@ -156,6 +156,7 @@ def _delete_owned(customer: Customer, report: ErasureReport) -> None:
     """Rows that exist only because of the person: deleted."""
     report.delete(CustomerProfile, CustomerProfile.objects.filter(customer=customer).delete()[0])
     report.delete(CustomerPrediction, CustomerPrediction.objects.filter(customer=customer).delete()[0])
+    report.delete(UpliftScore, UpliftScore.objects.filter(customer=customer).delete()[0])
     report.delete(RecommendationSet, RecommendationSet.objects.filter(customer=customer).delete()[0])
     report.delete(Message, Message.objects.filter(customer=customer).delete()[0])
     # copy written for them alone; one that became an arm (never done by the app) loses its link instead

@@ -20,7 +20,7 @@ from django.utils import timezone
 from assistant.models import Conversation, ConversationMessage
 from audit.log import record
 from audit.models import AuditAction
-from campaigns.models import Assignment, Message, Variant
+from campaigns.models import Assignment, Message, UpliftScore, Variant
 from catalog.models import GeneratedText, Review
 from core.actors import Actor, has_perm
 from customers.models import (
@@ -126,6 +126,11 @@ def export_customer(customer: Customer) -> dict[str, Any]:
                 "target", "probability", "value", "predicted_at", "computed_at", model_name=related("model_version")
             )
         ),
+        "uplift_scores": list(
+            UpliftScore.objects.filter(customer=customer).order_by("computed_at", "pk").values(
+                "uplift", "computed_at", model_name=related("model__version", "name"),
+            )
+        ),
         "events": list(
             Event.objects.filter(customer=customer).order_by("occurred_at", "pk").values(
                 "external_id", "type", "query", "order_id", "quantity", "value", "attributes", "occurred_at",
@@ -194,6 +199,7 @@ def related(relation: str, field: str = "name") -> Any:
 
 SECTIONS = [
     "profile", "segments", "predictions", "events", "reviews", "recommendations", "messages", "assignments",
+    "uplift_scores",
     "personal_variants", "conversations", "generated_texts",
 ]
 

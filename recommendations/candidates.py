@@ -31,7 +31,8 @@ class Candidates:
     seed_verbs: dict[int, str]  # history product id -> "viewed" / "added to your cart" / "bought"
     search_vectors: np.ndarray | None = None
     fused: list[tuple[int, float]] = field(default_factory=list)
-    contributions: dict[int, dict[str, int]] = field(default_factory=dict)
+    contributions: dict[int, dict[str, int]] = field(default_factory=dict)  # product -> source -> rank
+    shares: dict[int, dict[str, float]] = field(default_factory=dict)  # product -> source -> share of its score
     substitute_leaves: set[str] = field(default_factory=set)  # leaves of recent purchases, not replenishable
     weights: dict[str, float] | None = None  # this customer's fusion weights, when they differ (complements)
 
@@ -95,7 +96,7 @@ def nearest_products(vector: np.ndarray, n: int, category: str | None, exclude: 
         with connection.cursor() as cursor:
             cursor.execute(settings_sql)
         rows = list(queryset.values_list("product_id", "distance")[:n])
-    rows.sort(key=lambda row: row[1])
+    rows.sort(key=lambda row: (row[1], row[0]))  # equal distances in product id order: the same ranks every time
     return [pid for pid, _ in rows]
 
 

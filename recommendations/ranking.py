@@ -9,7 +9,10 @@ Sources (each a ranked list of product ids):
 - `co_purchase`: "bought together" neighbours of what they bought or carted.
 - `popularity`, `trending`: the lists of their behavioural segment, else the shop's.
 - `recent`: their own recent views and carts that they did not buy.
-Fusion is weighted reciprocal rank (`sum_s w_s / (RRF_K + rank_s)`) with the version's weights.
+Fusion is the version's `engine.fusion.FusionMethod` with its weights: for versions trained now, equal weights on
+rank-normalised positions (`sum_s w_s * (1 - (rank_s - 1) / len_s)`, what held on later windows of the
+development data, `python -m evaluation.fusion`); versions saved before keep weighted reciprocal rank (k=60).
+The reason shown names the source with the largest share of the product's fused score.
 
 Business rules: only active, in-stock products; with `exclude_purchased`, nothing bought in the last
 `context.PURCHASE_EXCLUSION_DAYS` unless the product is replenishable (`Product.attributes["replenishable"]` true,
@@ -43,11 +46,10 @@ from customers.queries import embed_queries
 from .candidates import Candidates, ProductRow, nearest_products, product_rows
 from .context import CustomerContext, history_seeds, leaf, load_contexts
 from .diversity import DEFAULT_LAMBDA, mmr
-from .engine.fusion import fuse as engine_fuse
+from .engine.fusion import DEFAULT_FUSION, FusionMethod
 from .reasons import explain
 from .serving import ALL, DEFAULT_WEIGHTS, ServingTables, serving_model
 
-RRF_K = 60.0
 SEARCH_QUERIES = 5  # recent searches embedded for a cold-start customer
 RECENT_VIEW_DAYS = 30
 MMR_POOL = 20  # at least this many of the best candidates are open to MMR
@@ -101,6 +103,7 @@ class Ranker:
         self.version = version
         self.tables = tables
         self.weights = {**FALLBACK_WEIGHTS, **(tables.weights if tables else {})}
+        self.fusion = FusionMethod.parse(tables.fusion) if tables is not None else DEFAULT_FUSION
         self._gram: np.ndarray | None = None
         if tables is not None and tables.item_factors is not None:
             factors = tables.item_factors.astype(np.float32)
@@ -270,7 +273,7 @@ class Ranker:
             lists[source] = [pid for pid in lists[source] if pid not in exclude][:n]
             if not lists[source]:
                 del lists[source]
-        cand.fused, cand.contributions = fuse(lists, cand.weights or self.weights)
+        cand.fused, cand.contributions, cand.shares = fuse(lists, cand.weights or self.weights, self.fusion)
         return cand
 
     # -- finishing
@@ -295,8 +298,9 @@ class Ranker:
             pool.append((pid, score))
         if not pool:
             return [], substitutes
-        # MMR reorders the head of the list only, and on rank-based relevance: fused reciprocal-rank scores are so
-        # flat (rank 1 and rank 20 differ by a quarter) that diversity would otherwise pull in the tail.
+        # MMR reorders the head of the list only, and on rank-based relevance: fused scores' scale depends on the
+        # fusion and on how many sources listed an item (reciprocal-rank scores of rank 1 and rank 20 differ by a
+        # quarter), so diversity on raw scores would pull in the tail.
         pool = pool[: max(3 * k, MMR_POOL)]
         vectors = [rows[pid].vector for pid, _ in pool]
         dims = next((len(v) for v in vectors if v is not None), 0)
@@ -326,19 +330,24 @@ class Ranker:
         items = []
         for pid, score in chosen:
             sources = cand.contributions.get(pid, {})
-            weights = cand.weights or self.weights
-            ordered = sorted(sources, key=lambda s: -weights.get(s, 0.0) / (RRF_K + sources[s]))
+            shares = cand.shares.get(pid, {})
+            ordered = sorted(sources, key=lambda s: -shares.get(s, 0.0))
             reason_source, reason = explain(cand, pid, ordered, rows, self.tables, category)
             items.append(Recommendation(rows[pid].as_product(), score, dict(sources), reason, reason_source))
         return RecommendationResult(context.customer_id, items, self.version, personal, fallback)
 
 
 def fuse(
-    lists: dict[str, list[int]], weights: dict[str, float]
-) -> tuple[list[tuple[int, float]], dict[int, dict[str, int]]]:
-    """Weighted reciprocal-rank fusion (the engine's): (product id, score) best first, and ranks per source."""
-    fused = engine_fuse(lists, weights, int(RRF_K))
-    return [(pid, score) for pid, score, _ in fused], {pid: ranks for pid, _, ranks in fused}
+    lists: dict[str, list[int]], weights: dict[str, float], method: FusionMethod = DEFAULT_FUSION
+) -> tuple[list[tuple[int, float]], dict[int, dict[str, int]], dict[int, dict[str, float]]]:
+    """The engine's fusion of ordered product-id lists: (product id, score) best first, ranks per source, and
+    each source's share of every product's score (the reason names the largest).
+
+    Live lists carry order only (pgvector, neighbour tables, popularity lists are already sorted), so a list's
+    score is minus the position: exactly what rank normalisation and reciprocal rank use."""
+    scored = {source: [(pid, -float(position)) for position, pid in enumerate(pids)] for source, pids in lists.items()}
+    fused, shares = method.apply(scored, weights)
+    return [(pid, score) for pid, score, _ in fused], {pid: ranks for pid, _, ranks in fused}, shares
 
 
 def _top_indices(scores: np.ndarray, n: int, *, positive: bool = False) -> np.ndarray:

@@ -23,17 +23,20 @@ logger = logging.getLogger(__name__)
 
 ALL = "all"  # the key of lists computed over every customer
 
-# Fusion weights when the shop's history is too short to tune them (few, coarse, reciprocal-rank friendly);
-# also the weight of a source that a version does not know (trained before the source existed).
+# Fusion weights: equal for every source (equal weights on rank-normalised scores held on later windows of the
+# development data, a searched weighting did not: `python -m evaluation.fusion`); also the weight of a source
+# that a version does not know (trained before the source existed).
 DEFAULT_WEIGHTS: dict[str, float] = {
     "als": 1.0,
     "item_item": 1.0,
-    "co_purchase": 0.8,
+    "co_purchase": 1.0,
     "content": 1.0,
-    "recent": 0.6,
-    "popularity": 0.4,
-    "trending": 0.3,
+    "recent": 1.0,
+    "popularity": 1.0,
+    "trending": 1.0,
 }
+# How a version saved before the fusion was stored fused its sources (`engine.fusion.FusionMethod` label).
+LEGACY_FUSION = "rrf:60"
 
 
 @dataclass
@@ -59,6 +62,7 @@ class ServingTables:
     # leaf categories the shop's customers buy again (coffee, filters): a purchase there does not rule out its
     # substitutes (`training.replenishable_leaves`); versions trained before this know none
     replenishable_leaves: list[str] = field(default_factory=list)
+    fusion: str = LEGACY_FUSION  # `FusionMethod` label; training writes `engine.fusion.DEFAULT_FUSION`
     item_index: dict[int, int] = field(default_factory=dict, repr=False)
     user_index: dict[int, int] = field(default_factory=dict, repr=False)
 
@@ -82,7 +86,8 @@ class ServingTables:
             arrays["item_factors"] = self.item_factors
         np.savez(folder / "serving.npz", **arrays)  # type: ignore[arg-type]
         (folder / "serving.json").write_text(json.dumps(
-            {"weights": self.weights, "as_of": self.as_of, "replenishable_leaves": self.replenishable_leaves}
+            {"weights": self.weights, "as_of": self.as_of, "replenishable_leaves": self.replenishable_leaves,
+             "fusion": self.fusion}
         ))
 
     @classmethod
@@ -114,6 +119,7 @@ class ServingTables:
             item_factors=arrays.get("item_factors"),
             as_of=float(meta.get("as_of", 0.0)),
             replenishable_leaves=[str(leaf) for leaf in meta.get("replenishable_leaves", [])],
+            fusion=str(meta.get("fusion") or LEGACY_FUSION),
         )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from catalog.models import ModelVersion, Product, ProductEmbedding
 
 from .candidates import nearest_products, product_rows
-from .ranking import RRF_K, Recommendation, fuse
+from .ranking import Recommendation, fuse
 from .serving import serving_model
 
 SIMILAR_WEIGHTS = {"content": 1.0, "item_item": 1.0, "co_purchase": 0.8}
@@ -43,7 +43,7 @@ def similar_products(product: Product | int, k: int = 10) -> SimilarResult:
             neighbours = [int(tables.product_ids[i]) for i in matrix.indices[start:end][order] if i != index]
             if neighbours:
                 lists[source] = neighbours[:n]
-    fused, contributions = fuse(lists, SIMILAR_WEIGHTS)
+    fused, contributions, shares = fuse(lists, SIMILAR_WEIGHTS)
     rows = product_rows([pid for pid, _ in fused[: max(3 * k, 60)]] + [product_id])
     title = rows[product_id].title if product_id in rows else "this product"
     texts = {
@@ -57,7 +57,7 @@ def similar_products(product: Product | int, k: int = 10) -> SimilarResult:
         if row is None or pid == product_id or not (row.is_active and row.in_stock):
             continue
         sources = contributions.get(pid, {})
-        best = max(sources, key=lambda s: SIMILAR_WEIGHTS.get(s, 0.0) / (RRF_K + sources[s]))
+        best = max(sources, key=lambda s: shares.get(pid, {}).get(s, 0.0))
         items.append(Recommendation(row.as_product(), score, dict(sources), texts[best], best))
         if len(items) == k:
             break

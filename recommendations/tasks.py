@@ -17,7 +17,7 @@ from .training import train_recommender
 @job_kind(
     "train_recommender",
     queue="default",
-    description="Fit the hybrid recommender on the shop's events, tune fusion weights, activate the version.",
+    description="Fit the hybrid recommender on the shop's events, measure its fusion, activate the version.",
     checks={"name": new_version_name(ModelRole.RECOMMENDER, "a recommender")},
 )
 def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bool = True) -> dict[str, Any]:
@@ -28,6 +28,7 @@ def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bo
         "active": version.is_active,
         "weights": version.params.get("weights", {}),
         "weights_source": version.params.get("weights_source", ""),
+        "fusion": version.params.get("fusion", ""),
         "metrics": version.metrics,
     }
 

@@ -3,9 +3,10 @@
 Steps (`train_recommender`):
 1. Read the shop's product events set-wise (`interactions.py`; an event weighs what `customers.behaviour`
    says: buying beats carting beats looking); a purchase's `order_id` (per customer) is its basket.
-2. Tune the fusion weights on a time split of this data with the engine's `tune_weights` (the last
-   `VALIDATION_DAYS` of history is held out, on two windows so the choice is checked twice). A shop with too
-   little history keeps `DEFAULT_WEIGHTS`, and the version's params say so.
+2. Fuse with equal weights (`DEFAULT_WEIGHTS`) by `engine.fusion.DEFAULT_FUSION` (rank-normalised score fusion):
+   on later windows of the development data that held and a searched weighting did not
+   (`python -m evaluation.fusion`). The last `VALIDATION_DAYS` of history, on two windows, measure the fusion
+   against popularity alone for the version's metrics (a shop with too little history is not measured).
 3. Fit every source on all data, save the engine under `models_dir("recommender")/<name>/engine/`, and next to
    it the serving tables (`serving.ServingTables`): item index <-> product id, ALS factors, top neighbours per
    item (item-item and co-purchase, for candidates and for explanations), popularity (events decayed by
@@ -33,18 +34,19 @@ from customers import behaviour
 
 from .context import LEAF_SQL
 from .engine.data import Dataset, build_dataset
-from .engine.hybrid import HybridRecommender, default_sources, tune_weights, window_lists
+from .engine.fusion import DEFAULT_FUSION
+from .engine.hybrid import HybridRecommender, default_sources, window_lists
 from .engine.splits import cutoff_windows, limit_users
 from .interactions import load_interactions, load_item_vectors, load_segments
 from .serving import ALL, DEFAULT_WEIGHTS, RankedList, ServingTables
 
 logger = logging.getLogger(__name__)
 
-# Below these, a validation split says nothing: keep the default weights.
-MIN_TUNING_EVENTS = 2_000
-MIN_TUNING_USERS = 50
+# Below these, a validation split says nothing: the version is not measured.
+MIN_VALIDATION_EVENTS = 2_000
+MIN_VALIDATION_USERS = 50
 VALIDATION_DAYS = 14
-MAX_TUNING_USERS = 3000  # customers scored per validation window: enough to tell coarse weights apart
+MAX_VALIDATION_USERS = 3000  # customers scored per validation window
 
 NEIGHBOURS = 30  # per item, kept for item-item and co-purchase (30 x 100k items x 12 bytes = 36 MB)
 TOP_LIST = 300  # popular / trending items kept per segment
@@ -221,9 +223,9 @@ def train_recommender(
     _step(progress, f"{len(data)} events, {n_users} customers, {n_items} products")
     item_vectors = load_item_vectors(product_ids)
 
-    weights, weights_source, metrics = tune(dataset, item_vectors, progress)
+    weights, weights_source, metrics = validate(dataset, item_vectors, progress)
     _step(progress, "fitting on all data")
-    model = HybridRecommender(default_sources(with_content=item_vectors is not None), weights=weights)
+    model = HybridRecommender(default_sources(with_content=item_vectors is not None), fusion=DEFAULT_FUSION)
     model.fit(dataset, item_vectors)
     als = model.sources.get("als")
 
@@ -233,6 +235,7 @@ def train_recommender(
         product_ids=product_ids,
         customer_ids=customer_ids,
         weights={**DEFAULT_WEIGHTS, **weights},
+        fusion=DEFAULT_FUSION.label,
         item_item=_top_per_row(item_item.similarity, NEIGHBOURS) if item_item is not None
         else item_item_neighbours(users, items, data.weights, n_users, n_items),
         co_purchase=co_purchase_neighbours(data.baskets, items, n_items),
@@ -272,6 +275,7 @@ def train_recommender(
             "event_weights": {str(kind): weight for kind, weight in behaviour.EVENT_WEIGHTS.items()},
             "weights": tables.weights,
             "weights_source": weights_source,
+            "fusion": tables.fusion,
             "as_of": datetime.fromtimestamp(as_of, tz=timezone.get_current_timezone()).isoformat(),
             "neighbours": NEIGHBOURS,
         },
@@ -284,49 +288,53 @@ def train_recommender(
     return version
 
 
-def tune(
+def validate(
     dataset: Dataset, item_vectors: np.ndarray | None, progress: Progress = NO_PROGRESS
 ) -> tuple[dict[str, float], str, dict[str, Any]]:
-    """Fusion weights from the engine's coarse search on validation windows cut from the shop's history.
+    """The fusion weights (equal, always) and how the version's fusion does on validation windows cut from the
+    shop's history, against popularity alone: Recall/NDCG@10 per window, for the admin and the job's result.
 
-    Metrics are Recall/NDCG@10 per window with the starting and the chosen weights. Too little history (few
-    events or customers, or windows without a customer active on both sides) keeps the defaults.
+    No weight search: on nine later windows of the development data a coarse search over {0, 0.5, 1, 2} on
+    short validation windows lost to equal weights, and so did the same search shrunk towards equal weights
+    (`python -m evaluation.fusion`). Too little history (few events or customers, or no window with a
+    customer active on both sides) is measured not at all.
     """
-    if len(dataset.row_user) < MIN_TUNING_EVENTS or dataset.n_users < MIN_TUNING_USERS:
+    equal = dict(DEFAULT_WEIGHTS)
+    source = f"equal weights, {DEFAULT_FUSION.label} fusion"
+    if len(dataset.row_user) < MIN_VALIDATION_EVENTS or dataset.n_users < MIN_VALIDATION_USERS:
         reason = (
-            f"default: history too short to tune ({len(dataset.row_user)} events, {dataset.n_users} customers; "
-            f"tuning needs {MIN_TUNING_EVENTS} and {MIN_TUNING_USERS})"
+            f"default: history too short to validate ({len(dataset.row_user)} events, {dataset.n_users} customers; "
+            f"validation needs {MIN_VALIDATION_EVENTS} and {MIN_VALIDATION_USERS}); {source}"
         )
-        return dict(DEFAULT_WEIGHTS), reason, {"tuned": False}
+        return equal, reason, {"validated": False, "fusion": DEFAULT_FUSION.label}
     windows = [
-        limit_users(split, MAX_TUNING_USERS, seed=w)
+        limit_users(split, MAX_VALIDATION_USERS, seed=w)
         for w, split in enumerate(cutoff_windows(dataset, horizon_days=VALIDATION_DAYS, windows=2))
     ]
     if not windows:
-        return dict(DEFAULT_WEIGHTS), "default: no validation window has customers on both sides", {"tuned": False}
+        return equal, f"default: no validation window has customers on both sides; {source}", {
+            "validated": False, "fusion": DEFAULT_FUSION.label}
     with_content = item_vectors is not None
 
     def make() -> HybridRecommender:
         return HybridRecommender(default_sources(with_content=with_content))
 
     vectors = (item_vectors, dataset.items) if item_vectors is not None else None
-    _step(progress, f"tuning fusion weights on {len(windows)} validation windows")
-    prepared_windows = [window_lists(split, make, vectors) for split in windows]
-    result = tune_weights(windows, make, vectors, k=10, prepared=prepared_windows)
-    metrics: dict[str, Any] = {"tuned": True, "metric": result.metric, "windows": {}}
-    for split, prepared in zip(windows, prepared_windows, strict=True):
-        start = make().weights
+    _step(progress, f"validating the fusion on {len(windows)} windows")
+    metrics: dict[str, Any] = {"validated": True, "fusion": DEFAULT_FUSION.label, "windows": {}}
+    engine_equal = {name: 1.0 for name in make().sources}
+    for split in windows:
+        prepared = window_lists(split, make, vectors)
         metrics["windows"][split.label] = {
             "customers": len(split.targets),
-            "default": _rounded(prepared.evaluate(start, 10, 60)),
-            "chosen": _rounded(prepared.evaluate(result.weights, 10, 60)),
+            "fusion": _rounded(prepared.evaluate(engine_equal, 10, DEFAULT_FUSION)),
+            "popularity": _rounded(prepared.evaluate(
+                {name: float(name == "popularity") for name in engine_equal}, 10, DEFAULT_FUSION)),
         }
-    chosen = [w["chosen"]["ndcg@10"] for w in metrics["windows"].values()]
-    metrics["ndcg@10"] = float(np.mean(chosen))
-    metrics["recall@10"] = float(np.mean([w["chosen"]["recall@10"] for w in metrics["windows"].values()]))
-    metrics["steps"] = result.steps
-    source = "tuned" if result.steps else "tuned: the defaults won on the validation windows"
-    return {**DEFAULT_WEIGHTS, **result.weights}, source, metrics
+    for key in ("recall@10", "ndcg@10"):
+        metrics[key] = float(np.mean([w["fusion"][key] for w in metrics["windows"].values()]))
+        metrics[f"popularity_{key}"] = float(np.mean([w["popularity"][key] for w in metrics["windows"].values()]))
+    return equal, source, metrics
 
 
 def _rounded(scores: dict[str, float]) -> dict[str, float]:

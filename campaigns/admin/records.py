@@ -11,7 +11,8 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
-from ..models import Arm, Assignment, Experiment, Message, Variant
+from .. import charts
+from ..models import Arm, Assignment, Experiment, Message, UpliftModel, Variant
 from .formatting import MESSAGE_COLOURS, VARIANT_COLOURS, badge
 
 
@@ -147,10 +148,11 @@ class ExperimentAdmin(admin.ModelAdmin[Experiment]):
         ("Winner rule", {"fields": ["alpha", "minimum_sample", "minimum_detectable_effect", "power"]}),
         ("Outcome", {"fields": ["winner", "winner_overridden_by", "winner_note", "started_at",
                                 "last_reweighted_at", "finished_at"]}),
+        ("Uplift model", {"fields": ["uplift_curve"]}),
     ]
     readonly_fields = [
         "results_link", "winner", "winner_overridden_by", "winner_note", "started_at", "last_reweighted_at",
-        "finished_at",
+        "finished_at", "uplift_curve",
     ]
     inlines = [ArmInline]
 
@@ -160,6 +162,18 @@ class ExperimentAdmin(admin.ModelAdmin[Experiment]):
             return "-"
         url = reverse("admin:campaigns_campaign_results", args=[experiment.campaign_id])
         return format_html('<a href="{}">results and charts</a> (the winner is overridden there)', url)
+
+    @admin.display(description="Qini curve")
+    def uplift_curve(self, experiment: Experiment) -> SafeString | str:
+        """The latest uplift model's Qini curve (its top-k table and the training button are on the results page)."""
+        latest = UpliftModel.objects.filter(experiment_id=experiment.pk).select_related("version").first()
+        if experiment.pk is None or latest is None:
+            return "no uplift model yet (train one from the results page)"
+        m = latest.version.metrics
+        chart = charts.qini_svg(m.get("qini_curve") or [], qini=m.get("qini_coefficient"), auuc=m.get("auuc"),
+                                title=f"Qini curve of {latest.version.name} (held-out part)")
+        return format_html("{}<br>{} · held-out: {} offered, {} control", chart, latest.version.name,
+                           m.get("n_treated"), m.get("n_control"))
 
 
 @admin.register(Assignment)

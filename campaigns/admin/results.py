@@ -14,6 +14,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 
+from jobs.runner import start_job
+
 from .. import charts
 from ..actions import CHANGE_EXPERIMENT_PERMISSION, do_override_winner
 from ..analysis import analyse, choose_winner
@@ -22,6 +24,7 @@ from ..models import Campaign, Experiment, Variant
 from ..outcomes import outcomes_over_time
 from .formatting import nan_if_none, p_value, percent, probability, signed_percent
 from .pages import CampaignPages
+from .uplift import TRAIN_ACTION, uplift_context
 
 
 def _arm_row(row: dict[str, Any], colour: str, scale: float) -> dict[str, Any]:
@@ -81,6 +84,7 @@ def results_context(experiment: Experiment, analysis: dict[str, Any]) -> dict[st
         "arms": arms,
         "winner": experiment.winner,
         "overridden": experiment.winner_overridden_by_id is not None,
+        **uplift_context(experiment, analysis["outcomes"]),
     }
 
 
@@ -142,6 +146,9 @@ class ResultsPage(CampaignPages):
                 result = choose_winner(experiment)
                 extra = " (a manager's override stays in place)" if result["overridden"] else ""
                 self.message_user(request, f"Winner rule: {result['reason']}{extra}.", messages.INFO)
+            elif action == TRAIN_ACTION:
+                job = start_job("train_uplift", {"experiment": experiment.pk}, user=request.user)
+                self.message_user(request, f"Uplift model training queued (job {job.pk}).", messages.SUCCESS)
             elif action == "override":
                 arm = do_override_winner(experiment, data.get("arm") or "", request.user, data.get("note") or "")
                 if arm is None:

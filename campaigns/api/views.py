@@ -53,6 +53,7 @@ from ..analysis import analyse
 from ..audience import AudienceError, audience_queryset
 from ..models import Campaign, Experiment, Variant
 from ..personalisation import preview
+from ..uplift import uplift_summary
 from .serializers import (
     AUDIENCE_RESPONSE,
     ERROR_RESPONSE,
@@ -345,7 +346,8 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         summary="Experiment results",
         description=(
             "Per metric: rate per arm with Wilson intervals, lifts against control, p-values, Bayesian "
-            "probabilities, sample-ratio check, sample size still needed, and the winner."
+            "probabilities, sample-ratio check, sample size still needed, and the winner; `uplift`: the latest "
+            "uplift model of the experiment (version, arms, held-out Qini / AUUC, top 10/20/30%, Qini curve) or null."
         ),
         parameters=[OpenApiParameter("metric", str, description="open, click or conversion (default: all).")],
         responses={200: inline_serializer("CampaignResults", {"analysis": serializers.DictField()}),
@@ -362,7 +364,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             analysis = analyse(experiment, metric=metric)
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
-        return Response(_jsonable(analysis))
+        return Response({**_jsonable(analysis), "uplift": uplift_summary(experiment)})
 
 
 @extend_schema_view(

@@ -16,6 +16,7 @@ from catalog.model_versions import activate, activate_if_better, active_version,
 from catalog.models import ModelVersion
 
 from ..models import Customer, CustomerPrediction
+from .drivers import groups_for, occlusion_effects, reference_values, top_drivers
 from .estimators import ServedModel
 from .features import FEATURES, FeatureCache, cached_features, matrix, population
 from .history import History, from_days
@@ -59,7 +60,8 @@ def compare_and_activate(version: ModelVersion, metrics: dict[str, Any], params:
 
 def score_customers(spec: TargetSpec, model: ServedModel, version: ModelVersion, h: History,
                     cache: FeatureCache) -> int:
-    """Predict for every customer in the target's population as of `now` and upsert the rows in bulk;
+    """Predict for every customer in the target's population as of `now`, with the features that moved each
+    prediction most (`drivers`), and upsert the rows in bulk;
     predictions of this target left from an older version (customers no longer in it) are deleted. Erased
     customers' anonymised purchases still train the models, but they get no prediction."""
     seen, f = cached_features(h, h.now, cache)
@@ -68,23 +70,34 @@ def score_customers(spec: TargetSpec, model: ServedModel, version: ModelVersion,
     now_moment = from_days(h.now)
     computed = timezone.now()
     erased = set(Customer.objects.filter(erased_at__isnull=False).values_list("pk", flat=True))
+    # Drivers are measured against the median customer of this scoring (the repeat buyers for next_order,
+    # the only ones its model scores).
+    modelled = rows[f["orders"][rows] >= 2] if spec.name == "next_order" else rows
+    reference = reference_values([f[name][modelled] for name in model.features])
+    groups = groups_for(model.features)
     objects: list[CustomerPrediction] = []
     for start in range(0, len(rows), SCORE_BATCH):
         chunk = rows[start:start + SCORE_BATCH]
         recency = f["recency_days"][chunk]
+        X = matrix(f, chunk, model.features)
+        effects = np.zeros((len(chunk), len(groups)))
         if spec.name == "next_order":
             pred = np.full(len(chunk), np.nan)
             repeat = f["orders"][chunk] >= 2
-            pred[repeat] = model.predict(matrix(f, chunk[repeat], model.features), recency[repeat])
+            pred[repeat] = model.predict(X[repeat], recency[repeat])
+            effects[repeat] = occlusion_effects(model, X[repeat], recency[repeat], reference, pred[repeat],
+                                                 groups)
             fallback = model.fallback_gap or 0.0
             pred[~repeat] = np.clip(fallback, recency[~repeat], recency[~repeat] + model.horizon)
         else:
-            pred = model.predict(matrix(f, chunk, model.features), recency)
+            pred = model.predict(X, recency)
+            effects = occlusion_effects(model, X, recency, reference, pred, groups)
         for i, pk in enumerate(h.customer_pks[chunk]):
             if int(pk) in erased:
                 continue
             row = CustomerPrediction(customer_id=int(pk), target=spec.name, model_version=version,
-                                     computed_at=computed)
+                                     computed_at=computed,
+                                     drivers=top_drivers(effects[i], X[i], reference, model.features, groups))
             value = float(pred[i])
             if spec.kind == "classifier":
                 row.probability = min(1.0, max(0.0, value))
@@ -98,7 +111,7 @@ def score_customers(spec: TargetSpec, model: ServedModel, version: ModelVersion,
         for start in range(0, len(objects), UPSERT_BATCH):
             CustomerPrediction.objects.bulk_create(
                 objects[start:start + UPSERT_BATCH], update_conflicts=True, unique_fields=["customer", "target"],
-                update_fields=["probability", "value", "predicted_at", "model_version", "computed_at"],
+                update_fields=["probability", "value", "predicted_at", "model_version", "computed_at", "drivers"],
             )
         CustomerPrediction.objects.filter(target=spec.name).exclude(computed_at=computed).delete()
     return len(objects)

@@ -1,9 +1,12 @@
-"""The hybrid recommender: several candidate sources fused by weighted reciprocal rank.
+"""The hybrid recommender: several candidate sources fused by a `FusionMethod` (see `fusion.py`).
 
-`fit` trains every source on one Dataset; `recommend` fuses their ranked lists; `save`/`load` write a
-folder of `arrays.npz` (numpy only, `allow_pickle=False`) and `model.json` (ids, weights, parameters).
+`fit` trains every source on one Dataset; `recommend` fuses their scored lists; `save`/`load` write a
+folder of `arrays.npz` (numpy only, `allow_pickle=False`) and `model.json` (ids, weights, fusion,
+parameters; a file without `fusion` was saved when every version used RRF with k=60, and loads as such).
 `tune_weights` picks the fusion weights from a coarse grid on validation windows cut from the training
-data only, and keeps the defaults unless a change helps on average and on most windows.
+data only, and keeps the starting weights unless a change helps on average and on most windows; on the
+development data's later windows it overfitted short windows (`python -m evaluation.fusion`), so the product
+keeps equal weights and uses the search only through `fusion.shrink_weights`.
 """
 
 from __future__ import annotations
@@ -19,14 +22,15 @@ import numpy as np
 
 from . import sources as src
 from .data import Dataset
-from .fusion import Fused, fuse
+from .fusion import DEFAULT_FUSION, RRF_60, Fused, FusionMethod
 from .metrics import evaluate
 from .queries import Ranked, UserQuery, query_for
 from .splits import Split
 
 FORMAT = 1
 COARSE_GRID = (0.0, 0.5, 1.0, 2.0)
-DEFAULT_WEIGHTS = {
+# The starting point of the coarse search before equal weights won (kept: the evaluation reports it as "current")
+SEARCH_START_WEIGHTS = {
     "popularity": 0.5,
     "trending": 0.5,
     "als": 1.0,
@@ -34,6 +38,7 @@ DEFAULT_WEIGHTS = {
     "co_purchase": 1.0,
     "content": 0.5,
 }
+DEFAULT_WEIGHTS = {name: 1.0 for name in SEARCH_START_WEIGHTS}  # equal weights on normalised scores
 
 
 def default_sources(with_content: bool = True, seed: int = 42) -> list[Any]:
@@ -51,11 +56,13 @@ class HybridRecommender:
         weights: dict[str, float] | None = None,
         rrf_k: int = 60,
         depth: int = 100,
+        fusion: FusionMethod = DEFAULT_FUSION,
     ) -> None:
         self.sources: dict[str, Any] = {s.name: s for s in (sources if sources is not None else default_sources())}
         self.weights = {name: DEFAULT_WEIGHTS.get(name, 1.0) for name in self.sources}
         self.weights.update(weights or {})
         self.rrf_k = rrf_k
+        self.fusion = fusion
         self.depth = depth  # how many candidates each source contributes to the fusion
         self.users: list[str] = []
         self.items: list[str] = []
@@ -88,8 +95,8 @@ class HybridRecommender:
     def recommend(self, query: UserQuery, n: int = 10, lists: dict[str, Ranked] | None = None) -> Fused:
         """The fused top n: (item index, score, {source: rank})."""
         lists = lists if lists is not None else self.per_source(query)
-        ranked = {name: [item for item, _ in pairs] for name, pairs in lists.items()}
-        return fuse(ranked, self.weights, self.rrf_k)[:n]
+        fused, _ = self.fusion.apply(lists, self.weights)
+        return fused[:n]
 
     def source(self, name: str) -> Any:
         return self.sources[name]
@@ -105,6 +112,7 @@ class HybridRecommender:
             "format": FORMAT,
             "sources": {name: s.params() for name, s in self.sources.items()},
             "weights": self.weights,
+            "fusion": self.fusion.label,
             "rrf_k": self.rrf_k,
             "depth": self.depth,
             "users": self.users,
@@ -127,7 +135,10 @@ class HybridRecommender:
             prefix = f"{name}__"
             source.restore({k[len(prefix) :]: v for k, v in stored.items() if k.startswith(prefix)}, params)
             sources.append(source)
-        model = cls(sources, meta["weights"], int(meta["rrf_k"]), int(meta["depth"]))
+        # a model.json without "fusion" was saved when every version fused by RRF with its rrf_k
+        fusion = FusionMethod.parse(meta["fusion"]) if meta.get("fusion") \
+            else FusionMethod("rrf", k=float(meta["rrf_k"]))
+        model = cls(sources, meta["weights"], int(meta["rrf_k"]), int(meta["depth"]), fusion)
         model.weights = {name: float(w) for name, w in meta["weights"].items()}
         model.users, model.items = list(meta["users"]), list(meta["items"])
         model.user_index = {u: i for i, u in enumerate(model.users)}
@@ -148,18 +159,22 @@ class WindowLists:
     """Per-source candidate lists for every user of one split, so many weightings can be scored cheaply."""
 
     split: Split
-    lists: dict[str, dict[str, list[int]]]  # user -> source -> item indices
+    lists: dict[str, dict[str, Ranked]]  # user -> source -> (item index, score), best first
     items: list[str]
 
-    def score(self, weights: dict[str, float], k: int, rrf_k: int, metric: str) -> float:
-        return self.evaluate(weights, k, rrf_k)[metric]
+    def score(self, weights: dict[str, float], k: int, method: FusionMethod, metric: str) -> float:
+        return self.evaluate(weights, k, method)[metric]
 
-    def evaluate(self, weights: dict[str, float], k: int, rrf_k: int) -> dict[str, float]:
-        rankings = {}
+    def rankings(self, weights: dict[str, float] | None, k: int, method: FusionMethod) -> dict[str, list[str]]:
+        """Each user's fused top k item ids."""
+        out = {}
         for user, per in self.lists.items():
-            fused = fuse(per, weights, rrf_k)[:k]
-            rankings[user] = [self.items[item] for item, _, _ in fused]
-        return evaluate(rankings, self.split.targets, k, len(self.items))
+            fused, _ = method.apply(per, weights)
+            out[user] = [self.items[item] for item, _, _ in fused[:k]]
+        return out
+
+    def evaluate(self, weights: dict[str, float], k: int, method: FusionMethod = RRF_60) -> dict[str, float]:
+        return evaluate(self.rankings(weights, k, method), self.split.targets, k, len(self.items))
 
 
 def window_lists(
@@ -172,7 +187,7 @@ def window_lists(
     model.fit(split.train, vectors)
     lists = {}
     for user, query in split_queries(split).items():
-        lists[user] = {name: [item for item, _ in pairs] for name, pairs in model.per_source(query).items()}
+        lists[user] = model.per_source(query)
     return WindowLists(split, lists, model.items)
 
 
@@ -207,6 +222,8 @@ def tune_weights(
     max_loss: float = 0.05,
     passes: int = 2,
     prepared: Sequence[WindowLists] | None = None,
+    method: FusionMethod = RRF_60,
+    start: dict[str, float] | None = None,
 ) -> TuningResult:
     """Coordinate search over a coarse grid of fusion weights, scored on several validation windows.
 
@@ -214,18 +231,19 @@ def tune_weights(
     (relative) and no window loses more than `max_loss` (relative): small windows are noisy, and a
     weight that wins on one of them while losing on another is noise fitted. Returns the weights and
     each window's score before and after. `prepared` (the splits' `window_lists`) saves refitting when the
-    caller has them already.
+    caller has them already. The search scores `method` (RRF k=60, as it always did, unless told) from
+    `start` (the starting weights of the search before equal weights won, unless told).
     """
     key = f"{metric}@{k}"
     if prepared is None:
         prepared = [window_lists(split, make, item_vectors) for split in splits]
     base = make()
     names = [name for name in base.sources if any(name in per for w in prepared for per in w.lists.values())]
-    weights = {name: base.weights.get(name, 1.0) for name in names}
-    rrf_k = base.rrf_k
+    begin = SEARCH_START_WEIGHTS if start is None else start
+    weights = {name: float(begin.get(name, 1.0)) for name in names}
 
     def scores(w: dict[str, float]) -> list[float]:
-        return [window.score(w, k, rrf_k, key) for window in prepared]
+        return [window.score(w, k, method, key) for window in prepared]
 
     sizes = np.array([max(len(window.split.targets), 1) for window in prepared], dtype=np.float64)
 

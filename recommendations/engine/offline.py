@@ -31,6 +31,7 @@ from typing import Any, TextIO
 import numpy as np
 
 from .data import DAY, Dataset, build_dataset
+from .fusion import shrink_weights
 from .hybrid import HybridRecommender, default_sources, split_queries, tune_weights
 from .metrics import evaluate
 from .splits import Split, cutoff_split, cutoff_windows, holdout_split, holdout_windows
@@ -325,12 +326,17 @@ def run_evaluation(
         else:
             val = holdout_windows(split.train, holdout_fraction or 0.2, max(windows - 1, 2))
         if val:
-            result = tune_weights(val, make, vectors, k=k)
-            model.weights.update(result.weights)
+            # the coarse search, in the model's fusion from equal weights, then shrunk towards equal weights by the
+            # validation sample size: a search on a few dozen users is mostly noise (`python -m evaluation.fusion`)
+            result = tune_weights(val, make, vectors, k=k, method=model.fusion, start=dict(model.weights))
+            users = sum(len(s.targets) for s in val)
+            model.weights.update(shrink_weights(result.weights, users))
             tuning = result.as_dict()
+            tuning["searched"] = result.weights
+            tuning["weights"] = {name: round(w, 4) for name, w in model.weights.items()}
             tuning["window_users"] = [len(s.targets) for s in val]
-            say(f"tuned weights {result.weights}: {result.metric} per window {result.default_scores} -> "
-                f"{result.chosen_scores}")
+            say(f"searched weights {result.weights}, shrunk by {users} validation users to {tuning['weights']}: "
+                f"{result.metric} per window {result.default_scores} -> {result.chosen_scores}")
         seconds["tune"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     aligned = split.train.align_item_vectors(*vectors) if vectors else None

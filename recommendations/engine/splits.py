@@ -21,23 +21,33 @@ class Split:
     label: str = ""
 
 
-def _targets(dataset: Dataset, train_mask: np.ndarray, test_mask: np.ndarray) -> dict[str, set[str]]:
-    """Test items per user with rows on both sides: items after the split, minus the ones before it."""
+def _targets(
+    dataset: Dataset, train_mask: np.ndarray, test_mask: np.ndarray, next_items: int | None = None
+) -> dict[str, set[str]]:
+    """Test items per user with rows on both sides: items after the split, minus the ones before it (only the
+    first `next_items` such items by time when given)."""
     before: dict[int, set[int]] = {}
     for u, i in zip(dataset.row_user[train_mask].tolist(), dataset.row_item[train_mask].tolist(), strict=True):
         before.setdefault(u, set()).add(i)
     after: dict[int, set[int]] = {}
-    for u, i in zip(dataset.row_user[test_mask].tolist(), dataset.row_item[test_mask].tolist(), strict=True):
+    rows = np.flatnonzero(test_mask)
+    rows = rows[np.argsort(dataset.row_time[rows], kind="stable")]
+    for u, i in zip(dataset.row_user[rows].tolist(), dataset.row_item[rows].tolist(), strict=True):
         if u in before and i not in before[u]:
-            after.setdefault(u, set()).add(i)
+            items = after.setdefault(u, set())
+            if next_items is None or len(items) < next_items:
+                items.add(i)
     return {dataset.users[u]: {dataset.items[i] for i in items} for u, items in after.items()}
 
 
-def cutoff_split(dataset: Dataset, cutoff: float, end: float | None = None, label: str = "") -> Split:
-    """Train on rows before `cutoff` (epoch seconds), test on rows in [cutoff, end)."""
+def cutoff_split(
+    dataset: Dataset, cutoff: float, end: float | None = None, label: str = "", next_items: int | None = None
+) -> Split:
+    """Train on rows before `cutoff` (epoch seconds), test on rows in [cutoff, end) (each user's first
+    `next_items` new items there, when given: a MovieLens user rating 500 films in a day is one user)."""
     train_mask = dataset.row_time < cutoff
     test_mask = ~train_mask if end is None else (~train_mask & (dataset.row_time < end))
-    return Split(dataset.subset(train_mask), _targets(dataset, train_mask, test_mask), label)
+    return Split(dataset.subset(train_mask), _targets(dataset, train_mask, test_mask, next_items), label)
 
 
 def holdout_masks(dataset: Dataset, fraction: float) -> np.ndarray:
@@ -73,7 +83,7 @@ def limit_users(split: Split, max_users: int, seed: int = 0) -> Split:
     return Split(split.train, {users[i]: split.targets[users[i]] for i in sorted(chosen)}, split.label)
 
 
-def cutoff_windows(train: Dataset, horizon_days: float, windows: int = 3) -> list[Split]:
+def cutoff_windows(train: Dataset, horizon_days: float, windows: int = 3, next_items: int | None = None) -> list[Split]:
     """Validation splits inside `train`: consecutive windows ending at its last row, newest first.
 
     Each window is min(horizon, span / (windows + 1)) long so the oldest still has training rows before it.
@@ -85,7 +95,7 @@ def cutoff_windows(train: Dataset, horizon_days: float, windows: int = 3) -> lis
     out = []
     for w in range(windows):
         stop = end - w * length
-        split = cutoff_split(train, stop - length, stop, label=f"window {w + 1}")
+        split = cutoff_split(train, stop - length, stop, label=f"window {w + 1}", next_items=next_items)
         if split.targets:
             out.append(split)
     return out

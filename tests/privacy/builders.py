@@ -11,12 +11,12 @@ from decimal import Decimal
 from django.utils import timezone
 
 from assistant.models import Conversation, ConversationMessage
-from campaigns.models import Arm, Assignment, Campaign, Experiment, Message, Variant
+from campaigns.models import Arm, Assignment, Campaign, Experiment, Message, UpliftModel, UpliftScore, Variant
 from catalog.models import GeneratedText, Product
 from customers.models import Customer, EventType
 from recommendations.models import RecommendationSet
 from tests.campaigns.builders import campaign, experiment, variant
-from tests.catalog.builders import product, review
+from tests.catalog.builders import model_version, product, review
 from tests.customers.builders import customer, event, prediction, profile, segment
 
 _seq = itertools.count(1)
@@ -40,9 +40,9 @@ def running_experiment() -> tuple[Campaign, Experiment]:
 
 
 def person(camp: Campaign | None = None, exp: Experiment | None = None, *, arm_key: str = "A") -> Person:
-    """A customer named in every table: profile and segment, a prediction, events of each kind (the campaign
-    ones inside the attribution window), a review, recommendations, a message and an assignment, copy
-    written for them, a conversation, and a cached generated text that names their email."""
+    """A customer named in every table: profile and segment, a prediction, an uplift score, events of each kind
+    (the campaign ones inside the attribution window), a review, recommendations, a message and an assignment,
+    copy written for them, a conversation, and a cached generated text that names their email."""
     n = next(_seq)
     if camp is None or exp is None:
         camp, exp = running_experiment()
@@ -54,6 +54,10 @@ def person(camp: Campaign | None = None, exp: Experiment | None = None, *, arm_k
     profile(who, lifecycle="active", orders=1, interests={"keywords": [[f"tea-{n}", 1.0]]},
             lifecycle_segment=segment(kind="lifecycle", key=f"lifecycle-{n}"))
     prediction(who, "churn", probability=0.25)
+    uplift_model = UpliftModel.objects.filter(experiment=exp).first() or UpliftModel.objects.create(
+        experiment=exp, version=model_version(role="uplift"), control_arm="holdout", treated_arms=["A", "B"]
+    )
+    UpliftScore.objects.create(model=uplift_model, customer=who, uplift=0.04)
     arm = Arm.objects.get(experiment=exp, key=arm_key)
     assigned = timezone.now() - timedelta(days=2)
     Assignment.objects.create(experiment=exp, arm=arm, customer=who, assigned_at=assigned)

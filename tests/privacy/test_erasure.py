@@ -62,6 +62,7 @@ def test_the_report_lists_what_was_deleted_and_anonymised() -> None:
         "catalog.generatedtext": 1,
         "customers.customerprofile": 1,
         "customers.customerprediction": 1,
+        "campaigns.upliftscore": 1,
         "recommendations.recommendationset": 1,
         "campaigns.message": 1,
         "campaigns.variant": 1,

@@ -34,6 +34,7 @@ def test_every_section_holds_the_customer_and_nothing_of_another() -> None:
     lifecycle = ann.customer.profile.lifecycle_segment
     assert lifecycle is not None and [s["key"] for s in document["segments"]] == [lifecycle.key]
     assert [p["target"] for p in document["predictions"]] == ["churn"]
+    assert [u["uplift"] for u in document["uplift_scores"]] == [0.04]
     assert sorted(e["type"] for e in document["events"]) == ["click", "exposure", "open", "purchase", "search", "view"]
     assert [r["product_sku"] for r in document["reviews"]] == [ann.product.sku]
     assert document["recommendations"][0]["items"][0]["sku"] == ann.product.sku

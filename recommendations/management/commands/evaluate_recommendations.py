@@ -53,7 +53,7 @@ class Command(BaseCommand):
             default="",
             help="Comma-separated item codes that are not products (e.g. POST,D,M for Online Retail).",
         )
-        parser.add_argument("--no-tune", action="store_true", help="Keep the default fusion weights.")
+        parser.add_argument("--no-tune", action="store_true", help="Keep equal fusion weights (no search).")
         parser.add_argument("--seed", type=int, default=42)
         parser.add_argument("--format", choices=["table", "json"], default="table")
 
