@@ -128,7 +128,8 @@ def _fit_mle(model: Any, data: pd.DataFrame, names: list[str], what: str) -> tup
         raise NotEnoughHistory(f"{what}: could not be fitted ({type(exc).__name__}: {exc})") from exc
     try:
         cov = np.linalg.inv(-hess)
-        se = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore"):
+            se = np.sqrt(np.diag(cov))
     except np.linalg.LinAlgError:
         se = np.full(len(names), np.nan)
     if not np.all(np.isfinite(se)):
@@ -176,6 +177,12 @@ class BuyTillYouDie:
         spend = repeat[np.isfinite(rfm.monetary[repeat]) & (rfm.monetary[repeat] > 0)]
         mean_order_value = float(np.mean(rfm.monetary[spend])) if len(spend) else 0.0
         model = cls(params, intervals, mean_order_value, _bg_model=bg)
+        if np.isnan(model.expected_purchases(rfm, 30)[buyers]).any():
+            raise NotEnoughHistory(
+                f"BG/NBD: the fit on {len(buyers)} customers with an order is degenerate ("
+                + ", ".join(f"{k} = {v:.3g}" for k, v in params.items())
+                + "): no finite expectation, as when nobody has lapsed yet"
+            )
         if len(spend) >= MIN_GAMMA_GAMMA:
             gg_flat = {name: Prior("HalfFlat") for name in ("p", "q", "v")}
             gg = GammaGammaModel(model_config=gg_flat)

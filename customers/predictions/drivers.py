@@ -41,7 +41,7 @@ class FeatureText:
     """How a feature reads: `phrase` with `{v}` for the customer's value in `unit`; `missing` when it is NaN."""
 
     phrase: str
-    unit: str  # "count", "times", "days", "money", "ratio"
+    unit: str  # "count", "times", "days", "money", "ratio", "share"
     missing: str = "none"
 
 
@@ -75,6 +75,10 @@ FEATURE_TEXT: dict[str, FeatureText] = {
     "clicks_30d": FeatureText("clicked {v} emails in the last 30 days", "count"),
     "distinct_products": FeatureText("{v} different products seen or bought", "count"),
     "distinct_categories": FeatureText("{v} different categories seen or bought", "count"),
+    "bgnbd_purchases_30d": FeatureText("BG/NBD expects {v} orders in the next 30 days", "count", "no order yet"),
+    "bgnbd_purchases_90d": FeatureText("BG/NBD expects {v} orders in the next 90 days", "count", "no order yet"),
+    "bgnbd_p_alive": FeatureText("BG/NBD: {v} likely still a customer", "share", "no order yet"),
+    "bgnbd_value_90d": FeatureText("BG/NBD x Gamma-Gamma expects {v} in the next 90 days", "money", "no order yet"),
 }
 
 # What a positive and a negative effect does to each target, and the effect's unit.
@@ -98,6 +102,8 @@ def format_value(x: float | None, unit: str, currency: str) -> str:
         return f"{x:,.2f} {currency}"
     if unit == "ratio":
         return f"{x:.1f}x"
+    if unit == "share":
+        return f"{x:.0%}"
     if unit == "days":
         if x < 1:
             return "less than a day"
@@ -132,6 +138,8 @@ GROUPS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "email": (("opens_30d", "clicks_30d"), ("opens_30d", "clicks_30d")),
     "activity": (("tenure_days", "days_since_last_event", "active_days_30d", "active_days_90d"),
                  ("active_days_90d", "days_since_last_event")),
+    "buy_till_you_die": (("bgnbd_purchases_30d", "bgnbd_purchases_90d", "bgnbd_p_alive", "bgnbd_value_90d"),
+                         ("bgnbd_purchases_90d", "bgnbd_p_alive")),
 }
 SHOWN_PER_DRIVER = 2
 

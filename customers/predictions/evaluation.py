@@ -1,9 +1,10 @@
 """How good a target's model is on the validation rows, beside naive baselines that give the numbers a scale.
 
 Classifiers: AUC, Brier, log loss and a calibration table, against the training base rate and recency
-alone. Value: MAE and RMSE against the training mean, "the last 90 days repeat" and zero. Next order:
-MAE in days against the customer's own and the global median gap. Each result names the metric a new
-version is selected by (`selection`).
+alone. Value: MAE and RMSE (error), normalised Gini and Spearman (ranking) against the training mean, "the
+last 90 days repeat", BG/NBD + Gamma-Gamma and zero. Next order: MAE in days against the customer's own and
+the global median gap. Every target has `deciles` (mean predicted vs mean actual per decile of prediction)
+and names the metric a new version is selected by (`selection`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,22 @@ def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict
             out.append({"decile": i + 1, "n": len(idx), "mean_predicted": round(float(p[idx].mean()), 4),
                         "observed": round(float(y[idx].mean()), 4)})
     return out
+
+
+def decile_table(actual: np.ndarray, predicted: np.ndarray) -> list[dict[str, Any]]:
+    """Ten groups of rows by predicted value, lowest first: how many, mean predicted, mean actual. The admin draws
+    it (predicted vs actual per decile); a model that ranks well has actuals rising with the deciles."""
+    order = np.argsort(predicted, kind="stable")
+    return [{"decile": i + 1, "n": len(idx), "mean_predicted": round(float(predicted[idx].mean()), 4),
+             "mean_actual": round(float(actual[idx].mean()), 4)}
+            for i, idx in enumerate(np.array_split(order, 10)) if len(idx)]
+
+
+def value_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float | None]:
+    """MAE and RMSE (the error), normalised Gini and Spearman (the ranking) of a value prediction."""
+    return {"mae": _mae(predicted, actual), "rmse": _rmse(predicted, actual),
+            "normalised_gini": _rounded(normalised_gini(actual, predicted)),
+            "spearman": _rounded(spearman(actual, predicted))}
 
 
 def classifier_metrics(y: np.ndarray, p: np.ndarray, base_rate: float, naive_score: np.ndarray) -> dict[str, Any]:
@@ -101,28 +118,41 @@ def evaluate(spec: TargetSpec, model: ServedModel, train: Dataset, valid: Datase
         y = ~valid.bought if spec.name == "churn" else valid.bought
         naive = recency_or_event if spec.name == "churn" else -recency_or_event
         metrics = classifier_metrics(y, pred, float(y_train.mean()), naive)
+        metrics["deciles"] = decile_table(y.astype(float), pred)
         metrics["baseline"] = "brier: training base rate; auc: days since the last order (or event)"
         metrics["selection"] = {"metric": "brier", "score": -metrics["brier"]}
         return metrics
     if spec.kind == "value":
-        p_buy = model.classifier.predict_proba(valid.X)[:, 1]
-        metrics = {f"buy_{k}": v for k, v in classifier_metrics(
-            valid.bought, p_buy, float(train.bought.mean()), -recency_or_event).items() if k != "baseline_auc"}
-        last_90 = valid.X[:, col["revenue_90d"]]
+        metrics = {}
+        if model.classifier is not None:  # the hurdle's first part, judged on its own
+            p_buy = model.classifier.predict_proba(valid.X)[:, 1]
+            metrics = {f"buy_{k}": v for k, v in classifier_metrics(
+                valid.bought, p_buy, float(train.bought.mean()), -recency_or_event).items() if k != "baseline_auc"}
+        bgnbd = valid.X[:, col["bgnbd_value_90d"]]
+        scores = {
+            "model": pred,
+            "mean": np.full(valid.size, train.value.mean()),
+            "last_90d": valid.X[:, col["revenue_90d"]],
+            # customers without an order are outside BG/NBD: they are expected to spend nothing
+            "bgnbd": np.nan_to_num(bgnbd, nan=0.0) if np.isfinite(bgnbd).any() else None,
+            "zero": np.zeros(valid.size),
+        }
+        table = {name: value_metrics(valid.value, score) if score is not None else None
+                 for name, score in scores.items()}
+        metrics.update(table.pop("model") or {})
+        for name, row in table.items():
+            for k, v in (row or dict.fromkeys(("mae", "rmse", "normalised_gini", "spearman"))).items():
+                metrics[f"baseline_{k}_{name}"] = v
         metrics.update({
-            "mae": _mae(pred, valid.value),
-            "baseline_mae_mean": _mae(np.full(valid.size, train.value.mean()), valid.value),
-            "baseline_mae_last_90d": _mae(last_90, valid.value),
-            "baseline_mae_zero": _mae(np.zeros(valid.size), valid.value),
-            "rmse": _rmse(pred, valid.value),
-            "baseline_rmse_mean": _rmse(np.full(valid.size, train.value.mean()), valid.value),
-            "baseline_rmse_last_90d": _rmse(last_90, valid.value),
-            "baseline_rmse_zero": _rmse(np.zeros(valid.size), valid.value),
             "total_predicted": round(float(pred.sum()), 2),
             "total_observed": round(float(valid.value.sum()), 2),
-            "spearman": _rounded(spearman(valid.value, pred)),
+            "bgnbd_covered_share": round(float(np.isfinite(bgnbd).mean()), 4) if valid.size else None,
+            "model_kind": "hurdle: P(order) x E[revenue | order]" if model.value_loss == "hurdle"
+            else "gradient boosting, Poisson deviance (log link) on the revenue",
+            "deciles": decile_table(valid.value, pred),
             "baseline": "mean: training mean of the 90-day revenue; last_90d: the 90 days before the cutoff "
-                        "repeat; zero: nobody buys",
+                        "repeat; bgnbd: BG/NBD expected orders x Gamma-Gamma spend, fitted at the cutoff (0 for "
+                        "customers without an order); zero: nobody buys",
         })
         # An expected value is a mean: squared error is the proper score for it (MAE favours the median, which
         # is 0 for most customers, so "predict zero" wins on MAE while saying nothing).
@@ -143,6 +173,7 @@ def evaluate(spec: TargetSpec, model: ServedModel, train: Dataset, valid: Datase
         "baseline": "own median gap: the customer's median gap between past orders; global: the median gap of "
                     "training re-orders; both clipped, like the model, to the outcome window",
         "note": f"conditional on an order within {spec.horizon} days of the cutoff",
+        "deciles": decile_table(gap, pred[reordered]),
     }
     metrics["selection"] = {"metric": "mae_days", "score": -metrics["mae_days"]}
     return metrics

@@ -8,14 +8,18 @@ comes from the future it is scored on.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from ..models import EventType
-from .history import TYPE_CODES, History
-from .targets import TargetSpec
+from .btyd import BuyTillYouDie, rfm_at
+from .history import TYPE_CODES, History, day_text
+from .targets import NotEnoughHistory, TargetSpec
+
+logger = logging.getLogger(__name__)
 
 FeatureSet = tuple[np.ndarray, dict[str, np.ndarray]]
 """(seen, features) of every customer at one cutoff: `seen` marks customers with an event before it."""
@@ -23,12 +27,18 @@ FeatureSet = tuple[np.ndarray, dict[str, np.ndarray]]
 FeatureCache = dict[float, FeatureSet]
 """Feature sets by cutoff: the targets of one training run share their cutoffs."""
 
+BTYD_FEATURES = ["bgnbd_purchases_30d", "bgnbd_purchases_90d", "bgnbd_p_alive", "bgnbd_value_90d"]
+"""Buy-till-you-die expectations, fitted on the shop's buyers at each cutoff (NaN for customers without an
+order; 0 for everyone when the history cannot fit them: gradient boosting fails on a column of NaN only, and
+a constant column is ignored). The horizons are the targets' (30 and 90 days)."""
+
 FEATURES = [
     "recency_days", "orders", "revenue", "avg_order_value", "first_order_age_days", "orders_30d", "orders_90d",
     "revenue_90d", "gap_mean", "gap_median", "gap_std", "gap_last", "overdue_ratio",
     "tenure_days", "days_since_last_event", "days_since_last_view", "active_days_30d", "active_days_90d",
     "views_7d", "views_30d", "views_90d", "carts_7d", "carts_30d", "carts_90d", "searches_30d",
     "opens_30d", "clicks_30d", "distinct_products", "distinct_categories",
+    *BTYD_FEATURES,
 ]
 
 
@@ -115,7 +125,25 @@ def features_at(h: History, cutoff: float) -> FeatureSet:
             f[f"{name}_{days}d"] = count(ac[sel], acount[sel])
     f["distinct_products"] = count(h.p_cust[h.p_t < cutoff])
     f["distinct_categories"] = count(h.g_cust[h.g_t < cutoff])
+    f.update(btyd_features(h, cutoff))
     return seen, f
+
+
+def btyd_features(h: History, cutoff: float) -> dict[str, np.ndarray]:
+    """BG/NBD + Gamma-Gamma fitted on the orders before `cutoff` (one fit per cutoff: `FeatureCache` keeps the
+    result), or 0 everywhere with the reason logged when the history cannot identify them."""
+    rfm = rfm_at(h, cutoff)
+    try:
+        model = BuyTillYouDie.fit(rfm)
+    except NotEnoughHistory as exc:
+        logger.info("no buy-till-you-die features at %s: %s", day_text(cutoff), exc)
+        return {name: np.zeros(h.n) for name in BTYD_FEATURES}
+    return {
+        "bgnbd_purchases_30d": model.expected_purchases(rfm, 30),
+        "bgnbd_purchases_90d": model.expected_purchases(rfm, 90),
+        "bgnbd_p_alive": model.p_alive(rfm),
+        "bgnbd_value_90d": model.expected_value(rfm, 90),
+    }
 
 
 def matrix(f: dict[str, np.ndarray], rows: np.ndarray, names: Sequence[str] = FEATURES) -> np.ndarray:

@@ -111,13 +111,22 @@ def train_target(
         "positives_train": int(train.bought.sum()),
         "positives_validation": int(valid.bought.sum()),
         "features": list(FEATURES),
-        "model": "HistGradientBoosting" + (" + CalibratedClassifierCV(cv=3, "
-                                           f"{'isotonic' if train.size >= ISOTONIC_FROM else 'sigmoid'})"
-                                           if spec.kind != "gap" else " (absolute error)"),
+        "model": _model_text(spec, served, train.size),
         "seed": SEED,
         "served_model": "refitted on every window up to the validation cutoff (labels end at `now`)",
     }
     return served, metrics, params
+
+
+def _model_text(spec: TargetSpec, served: ServedModel, rows: int) -> str:
+    calibrated = f" + CalibratedClassifierCV(cv=3, {'isotonic' if rows >= ISOTONIC_FROM else 'sigmoid'})"
+    if spec.kind == "gap":
+        return "HistGradientBoosting (absolute error)"
+    if spec.kind == "value" and served.value_loss == "poisson":
+        return "HistGradientBoosting (Poisson deviance, log link)"
+    if spec.kind == "value":
+        return f"hurdle: HistGradientBoosting{calibrated} x HistGradientBoosting (log1p revenue)"
+    return "HistGradientBoosting" + calibrated
 
 
 def train_predictions(

@@ -74,3 +74,13 @@ def test_normalised_gini_and_spearman_at_known_points() -> None:
     assert np.isnan(normalised_gini(np.zeros(6), actual))
     assert spearman(actual, actual) == pytest.approx(1.0)
     assert np.isnan(spearman(actual, np.ones(6)))
+
+
+def test_nobody_lapsed_is_a_degenerate_fit_not_a_crash() -> None:
+    """Everyone buys every week up to the cutoff: BG/NBD's dropout cannot be estimated, and it says so."""
+    n = 40
+    cust = np.repeat(np.arange(n), 20)
+    t = np.tile(np.arange(20) * 7.0, n) + np.repeat(np.arange(n) % 5, 20)
+    rfm = rfm_at(history_from_orders(cust, t, np.full(len(cust), 10.0), n, 200.0), 140.0)
+    with pytest.raises(NotEnoughHistory, match="BG/NBD: the fit on 40 customers with an order is degenerate"):
+        BuyTillYouDie.fit(rfm)

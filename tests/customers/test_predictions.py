@@ -15,6 +15,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from catalog.models import ModelVersion
+from customers.management.commands.train_predictions import Command as TrainPredictions
 from customers.models import Customer, CustomerPrediction, Event
 from customers.predictions import (
     FEATURES,
@@ -169,8 +170,25 @@ def test_trains_every_target_and_stores_ordered_predictions() -> None:
     for key in ("auc", "brier", "log_loss", "calibration", "baseline_brier"):
         assert key in purchase
     assert 0.5 < purchase["auc"] <= 1 and len(purchase["calibration"]) == 10
-    assert "baseline_mae_mean" in report.outcomes[2].metrics
+    # the buy-till-you-die features were fitted (this shop has enough repeat buyers and lapsed ones)
+    _, features = features_at(load_history(NOW), to_days(NOW))
+    weekly_row = int(np.searchsorted(load_history(NOW).customer_pks, shop.customers["weekly-0"].pk))
+    assert features["bgnbd_p_alive"][weekly_row] > 0.5 and features["bgnbd_purchases_30d"][weekly_row] > 1
+    value = report.outcomes[2].metrics
+    for metric in ("mae", "rmse", "normalised_gini", "spearman"):
+        assert metric in value and all(f"baseline_{metric}_{b}" in value for b in ("mean", "last_90d", "bgnbd"))
+    assert value["normalised_gini"] > value["baseline_normalised_gini_mean"] == 0
+    assert value["baseline_rmse_bgnbd"] is not None and value["bgnbd_covered_share"] > 0.5  # fitted at the cutoff
+    assert "Poisson" in report.outcomes[2].params["model"]
     assert "baseline_mae_days_own_median_gap" in report.outcomes[3].metrics
+    table = StringIO()
+    TrainPredictions(stdout=table)._table(report, calibration=False)
+    assert "value normalised Gini" in table.getvalue() and "BG/NBD x Gamma-Gamma" in table.getvalue()
+    for outcome in report.outcomes:  # the admin's decile chart: predicted vs actual, lowest decile first
+        deciles = outcome.metrics["deciles"]
+        assert [d["decile"] for d in deciles] == list(range(1, len(deciles) + 1)) and len(deciles) >= 5
+        assert set(deciles[0]) == {"decile", "n", "mean_predicted", "mean_actual"}
+        assert deciles[0]["mean_predicted"] <= deciles[-1]["mean_predicted"]
 
     def pred(key: str, target: str) -> CustomerPrediction:
         return CustomerPrediction.objects.get(customer=shop.customers[key], target=target)

@@ -96,16 +96,15 @@ class Command(BaseCommand):
         served = f"; predictions from {o.serving}" if o.serving else "; no active version: nothing stored"
         self.stdout.write(f"{o.target}: version {o.version} ({state}{served})")
         if "baseline_mae_last_90d" in m:
-            self.stdout.write(
-                f"  value MAE {m['mae']:.2f} vs baselines: training mean {m['baseline_mae_mean']:.2f}, last 90 days "
-                f"{m['baseline_mae_last_90d']:.2f}, zero {m['baseline_mae_zero']:.2f}; total predicted "
-                f"{m['total_predicted']:.2f} vs observed {m['total_observed']:.2f}"
-            )
-            self.stdout.write(
-                f"  value RMSE {m['rmse']:.2f} vs baselines: training mean {m['baseline_rmse_mean']:.2f}, last 90 "
-                f"days {m['baseline_rmse_last_90d']:.2f}, zero {m['baseline_rmse_zero']:.2f}; rank correlation "
-                f"{m['spearman']:.3f}"
-            )
+            baselines = {"training mean": "mean", "last 90 days": "last_90d", "BG/NBD x Gamma-Gamma": "bgnbd",
+                         "zero": "zero"}
+            rows = (("mae", "MAE", 2), ("rmse", "RMSE", 2), ("normalised_gini", "normalised Gini", 3),
+                    ("spearman", "Spearman", 3))
+            for metric, label, digits in rows:
+                others = ", ".join(f"{name} {_num(m.get(f'baseline_{metric}_{key}'), digits).strip()}"
+                                   for name, key in baselines.items() if f"baseline_{metric}_{key}" in m)
+                self.stdout.write(f"  value {label} {_num(m.get(metric), digits).strip()} vs baselines: {others}")
+            self.stdout.write(f"  total predicted {m['total_predicted']:.2f} vs observed {m['total_observed']:.2f}")
         if "mae_days" in m:
             self.stdout.write(
                 f"  next-order MAE {m['mae_days']:.2f} days vs own median gap "
