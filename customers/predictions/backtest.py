@@ -32,7 +32,7 @@ from sklearn.metrics import roc_auc_score
 
 from .btyd import BuyTillYouDie, rfm_at
 from .evaluation import normalised_gini, spearman
-from .features import FeatureCache, FeatureSet, cached_features, features_at, labels_at, matrix, population
+from .features import FeatureCache, cached_features, features_at, labels_at, matrix, population
 from .history import History, day_text
 from .targets import SEED, TARGETS, NotEnoughHistory, TargetSpec
 from .training import train_target
@@ -153,19 +153,6 @@ def recency_method(target: str, ctx: Context) -> Prediction:
     return Prediction(np.asarray(mapping.predict(recency), dtype=float), recency if increasing else -recency)
 
 
-NEVER_OBSERVED = ("days_since_last_view",)
-"""Features an orders-only history cannot have (no views): missing for everyone, and scikit-learn's
-HistGradientBoosting cannot bin an all-missing column, so they are a constant 0 (never split on) here."""
-
-
-class OrdersOnlyFeatures(dict[float, FeatureSet]):
-    """A feature cache for an orders-only history: it stores `NEVER_OBSERVED` features as 0."""
-
-    def __setitem__(self, cutoff: float, value: FeatureSet) -> None:
-        seen, f = value
-        super().__setitem__(cutoff, (seen, {**f, **{k: np.zeros(len(seen)) for k in NEVER_OBSERVED}}))
-
-
 def model_method(target: str, ctx: Context) -> Prediction:
     served, _metrics, _params = train_target(ctx.spec, ctx.past, ctx.cache)
     _seen, f = cached_features(ctx.past, ctx.cutoff, ctx.cache)
@@ -244,7 +231,7 @@ def predict_at_cutoff(tx: Transactions, cutoff: float, methods: Sequence[str] = 
     check_cutoff(tx, cutoff)
     past = history_before(tx.history, cutoff)
     seen, f = features_at(past, cutoff)
-    cache: FeatureCache = OrdersOnlyFeatures()
+    cache: FeatureCache = {}
     rows: dict[str, np.ndarray] = {}
     predictions: dict[str, dict[str, Prediction | str]] = {}
     fits: dict[str, Any] = {}

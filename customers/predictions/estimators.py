@@ -30,8 +30,24 @@ def _booster_params(n: int) -> dict[str, Any]:
             "early_stopping": False, "random_state": SEED}
 
 
+def fill_all_missing(X: np.ndarray) -> np.ndarray:
+    """`X` with every column that is missing for all rows set to 0.
+
+    scikit-learn's HistGradientBoosting cannot bin an all-missing column ("window shape cannot be larger than
+    input array shape"); a shop with only orders has no views, so `days_since_last_view` is such a column. A
+    constant is never split on, so the fitted model ignores that column whatever it is given later.
+    """
+    empty = np.isnan(X).all(axis=0) if len(X) else np.zeros(X.shape[1], dtype=bool)
+    if not empty.any():
+        return X
+    filled = X.copy()
+    filled[:, empty] = 0.0
+    return filled
+
+
 def fit_classifier(X: np.ndarray, y: np.ndarray) -> CalibratedClassifierCV:
     """Gradient boosting calibrated by 3-fold cross-validation: isotonic with enough rows, else sigmoid."""
+    X = fill_all_missing(X)
     method = "isotonic" if len(y) >= ISOTONIC_FROM else "sigmoid"
     model = CalibratedClassifierCV(HistGradientBoostingClassifier(**_booster_params(len(y))), method=method, cv=3)
     return model.fit(X, y.astype(int))
@@ -41,6 +57,7 @@ def fit_value_regressor(X: np.ndarray, value: np.ndarray) -> tuple[HistGradientB
     """log1p(revenue | an order) and a factor that makes the out-of-fold predictions sum to the revenue:
     exp() of a mean log under-predicts the mean, and Duan's smearing (mean exp(residual)) over-corrected by
     1.8x on the demo shop's heavy-tailed order values; a ratio of sums is calibrated in the large."""
+    X = fill_all_missing(X)
     y = np.log1p(np.maximum(value, 0))
     params = _booster_params(len(y))
     model = HistGradientBoostingRegressor(**params).fit(X, y)
@@ -54,10 +71,12 @@ def fit_value_regressor(X: np.ndarray, value: np.ndarray) -> tuple[HistGradientB
 def fit_value_poisson(X: np.ndarray, value: np.ndarray) -> HistGradientBoostingRegressor:
     """One booster on the 90-day revenue itself, every customer, Poisson deviance with a log link (Tweedie with
     power 1): zeros need no separate model and the predictions' sum matches the revenue's in training."""
+    X = fill_all_missing(X)
     return HistGradientBoostingRegressor(loss="poisson", **_booster_params(len(value))).fit(X, np.maximum(value, 0))
 
 
 def fit_gap_regressor(X: np.ndarray, gap: np.ndarray) -> HistGradientBoostingRegressor:
+    X = fill_all_missing(X)
     return HistGradientBoostingRegressor(loss="absolute_error", **_booster_params(len(gap))).fit(X, gap)
 
 
@@ -89,6 +108,7 @@ class ServedModel:
             gap = np.asarray(self.regressor.predict(X), dtype=float)
             return np.clip(gap, recency, recency + self.horizon)
         return np.asarray(self.classifier.predict_proba(X)[:, 1], dtype=float)  # churn's classes are churned
+
 
 
 def fit_served(spec: TargetSpec, data: Dataset, value_loss: str | None = None) -> ServedModel:

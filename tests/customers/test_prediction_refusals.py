@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from customers.models import Event
 from customers.predictions import TARGETS, train_predictions
 from jobs.models import JobStatus
 from jobs.runner import execute
@@ -53,3 +54,18 @@ def test_an_estimator_that_cannot_fit_is_a_refusal_not_a_crash(monkeypatch: pyte
     monkeypatch.setattr(training, "fit_served", window_error)
     report = train_predictions(START + timedelta(days=240), ["purchase_30d"])
     assert report.trained == [] and "could not be fitted on this history" in report.refused["purchase_30d"]
+
+
+def test_a_shop_with_only_orders_trains_every_target() -> None:
+    """No views at all: `days_since_last_view` is missing for every customer, a column HistGradientBoosting
+    cannot bin ("window shape ..."); it is fitted as a constant instead of refusing the shop."""
+    from tests.customers.test_predictions import periodic_shop
+
+    shop = periodic_shop()
+    shop.events = [e for e in shop.events if e.type == "purchase"]
+    Event.objects.all().delete()
+    shop.save()
+    assert not Event.objects.exclude(type="purchase").exists()
+    report = train_predictions(START + timedelta(days=240))
+    assert report.refused == {}
+    assert set(report.trained) == set(TARGETS)
