@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -43,10 +44,13 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from scipy import stats
 
+from audit.log import record
+from audit.models import AuditAction
 from catalog.models import Product
+from core.actors import Actor
 from customers.lifecycle import lifecycle_key, lifecycle_of
 from customers.models import CarriedTotals, CustomerProfile, Event, EventType, Lifecycle, Segment
 
@@ -191,24 +195,47 @@ def depths_of(arms: list[Arm]) -> tuple[Depth, list[Depth], list[str]]:
     return reference, others, notes
 
 
-def set_discount(arm: Arm, percent: float | Decimal | None) -> Arm:
-    """Store the discount an arm offers (None: not a discount arm). Raises DiscountError naming the arm
-    and the reason for a value outside 0-90 or a discount on the holdout."""
-    if percent is not None:
-        try:
-            value = Decimal(str(percent))
-        except ArithmeticError:
-            raise DiscountError(f"arm {arm.key}: discount_percent={percent!r} is not a number") from None
-        if not value.is_finite() or not 0 <= value <= MAX_DISCOUNT_PERCENT:
-            raise DiscountError(
-                f"arm {arm.key}: discount_percent={percent!r} must be between 0 and {MAX_DISCOUNT_PERCENT}"
-            )
-        if arm.is_holdout and value != 0:
-            raise DiscountError(f"arm {arm.key} is the holdout (no message): it cannot offer a discount")
-        percent = value.quantize(Decimal("0.1"))
-    arm.discount_percent = percent
-    arm.save(update_fields=["discount_percent"])
-    return arm
+def check_discount(arm: Arm, percent: object) -> Decimal | None:
+    """The discount `percent` as stored (one decimal), or None for blank. Raises DiscountError naming the arm
+    and the reason for a value that is not a number, outside 0-90, or a discount on the holdout."""
+    if percent is None or (isinstance(percent, str) and not percent.strip()):
+        return None
+    try:
+        value = Decimal(str(percent).strip())
+    except ArithmeticError:
+        raise DiscountError(f"arm {arm.key}: discount_percent={percent!r} is not a number") from None
+    if not value.is_finite() or not 0 <= value <= MAX_DISCOUNT_PERCENT:
+        raise DiscountError(
+            f"arm {arm.key}: discount_percent={percent!r} must be between 0 and {MAX_DISCOUNT_PERCENT}"
+        )
+    if arm.is_holdout and value != 0:
+        raise DiscountError(f"arm {arm.key} is the holdout (no message): it cannot offer a discount")
+    return value.quantize(Decimal("0.1"))
+
+
+def set_discounts(experiment: Experiment, discounts: Mapping[str, object], actor: Actor) -> dict[str, str | None]:
+    """Store the discount each named arm offers (arm key -> percent, blank or None: not a discount arm),
+    all or nothing, with an audit entry of the changes. Returns arm key -> the stored value as text."""
+    arms = {arm.key: arm for arm in Arm.objects.filter(experiment=experiment)}
+    unknown = sorted(set(discounts) - set(arms))
+    if unknown:
+        raise DiscountError(f"unknown arm(s) {', '.join(unknown)}; the experiment has {', '.join(sorted(arms))}")
+    checked = {key: check_discount(arms[key], value) for key, value in discounts.items()}  # every one first
+    changes = {
+        key: {"from": _text(arms[key].discount_percent), "to": _text(value)}
+        for key, value in checked.items()
+        if arms[key].discount_percent != value
+    }
+    with transaction.atomic():
+        for key, value in checked.items():
+            Arm.objects.filter(pk=arms[key].pk).update(discount_percent=value)
+        if changes:
+            record(actor, AuditAction.OTHER, experiment, details={"discount_percent": changes})
+    return {key: _text(value) for key, value in checked.items()}
+
+
+def _text(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
 
 
 # --- per-customer outcomes -----------------------------------------------------------------------------

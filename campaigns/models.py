@@ -4,6 +4,7 @@ and the experiment that compares the variants."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -237,6 +238,10 @@ class Arm(models.Model):
     @property
     def is_holdout(self) -> bool:
         return self.variant_id is None
+
+    def clean(self) -> None:
+        if self.variant_id is None and self.discount_percent not in (None, 0):
+            raise ValidationError({"discount_percent": "the holdout gets no message, so it cannot offer a discount"})
 
 
 class Assignment(models.Model):

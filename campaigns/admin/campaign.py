@@ -17,6 +17,7 @@ from django.utils.safestring import SafeString
 
 from ..audience import AudienceError, audience_size, validate_audience_filters
 from ..models import Campaign, Variant
+from .discounts import DiscountsPage
 from .preview import PreviewPage
 from .results import ResultsPage
 from .review import ReviewPage
@@ -81,7 +82,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
+class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage, DiscountsPage):
     form = CampaignForm
     list_display = [
         "name", "channel", "goal", "status_badge", "variants_progress", "created_by", "created_at", "pages",
@@ -238,5 +239,6 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
             view(self.review_view, "review"),
             view(self.preview_view, "preview"),
             view(self.results_view, "results"),
+            view(self.discounts_view, "discounts"),
             *super().get_urls(),
         ]

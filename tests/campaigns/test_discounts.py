@@ -10,17 +10,20 @@ from typing import Any
 
 import numpy as np
 import pytest
-from django.test import override_settings
+from django.test import Client, override_settings
 
+from audit.models import AuditAction, AuditEntry
 from campaigns.discounts import (
     DiscountError,
     difference_interval,
     discount_suggestions,
     sample_size_for_difference,
-    set_discount,
+    set_discounts,
 )
 from campaigns.models import Arm, Campaign, Experiment, Variant
+from tests.jobs.builders import author
 
+from .admin_pages import messages, page
 from .builders import campaign, variant
 from .discount_simulation import DEPTHS, TRUTH, simulate, true_incremental
 
@@ -174,14 +177,62 @@ def test_arms_without_a_discount_are_left_out_with_a_note() -> None:
     assert result["notes"] == ["left out, no discount set: B (set discount_percent on the experiment page)"]
 
 
-def test_set_discount_validates_the_range_and_the_holdout() -> None:
-    exp = _experiment(None)
-    holdout, arm = exp.arms.get(key="holdout"), exp.arms.get(key="A")
-    assert set_discount(arm, 12.5).discount_percent == Decimal("12.5")
+def test_set_discounts_validates_every_arm_first_and_audits_the_change() -> None:
+    exp = _experiment(None, None)
+    manager = author()
+    assert set_discounts(exp, {"A": "12.5", "B": 20}, manager) == {"A": "12.5", "B": "20"}
+    entry = AuditEntry.objects.get(action=AuditAction.OTHER, target_id=str(exp.pk))
+    assert entry.details == {"discount_percent": {"A": {"from": None, "to": "12.5"}, "B": {"from": None, "to": "20"}}}
     for bad in (-1, 91, "lots", float("nan")):
-        with pytest.raises(DiscountError, match=r"arm A: discount_percent="):
-            set_discount(arm, bad)  # type: ignore[arg-type]
+        with pytest.raises(DiscountError, match=r"arm B: discount_percent="):
+            set_discounts(exp, {"A": 30, "B": bad}, manager)
     with pytest.raises(DiscountError, match="arm holdout is the holdout"):
-        set_discount(holdout, 10)
-    arm.refresh_from_db()
-    assert arm.discount_percent == Decimal("12.5")  # nothing half-written
+        set_discounts(exp, {"holdout": 10}, manager)
+    with pytest.raises(DiscountError, match=r"unknown arm\(s\) Z; the experiment has A, B, holdout"):
+        set_discounts(exp, {"Z": 10}, manager)
+    assert dict(exp.arms.values_list("key", "discount_percent")) == {
+        "A": Decimal("12.5"), "B": Decimal("20.0"), "holdout": None,  # nothing half-written
+    }
+    assert set_discounts(exp, {"A": "", "holdout": 0}, manager) == {"A": None, "holdout": "0"}
+
+
+# --- admin page ----------------------------------------------------------------------------------------
+
+
+def test_discounts_page_shows_the_table_the_evidence_and_a_chart_per_segment(manager_web: Client) -> None:
+    sim = simulate(per_arm=60, seed=2)
+    response = manager_web.get(page("discounts", sim.experiment.campaign))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Measured against <strong>holdout (no message)</strong>" in html
+    for name in ("All customers", "Loyal", "Lapsed"):
+        assert f"<h2>{name} <span" in html
+    assert "All customers (n = 480)" in html
+    assert html.count('aria-label="incremental margin by depth: ') == 3  # a chart per segment
+    assert "<script>" not in html  # inline SVG drawn on the server, no inline script
+    assert "incremental margin" in html and "revenue / customer" in html
+    assert "Not enough evidence" in html or "Suggestion:" in html
+    assert 'name="discount-D20"' in html and 'value="20.0"' in html
+
+
+def test_discounts_page_says_why_when_the_arms_cannot_answer(manager_web: Client, analyst_web: Client) -> None:
+    exp = _experiment(None, None)
+    html = manager_web.get(page("discounts", exp.campaign)).content.decode()
+    assert "No discount comparison yet:</strong> no arm has a discount set" in html
+    read_only = analyst_web.get(page("discounts", exp.campaign)).content.decode()
+    assert "Read-only: only campaign managers set the arms" in read_only and 'name="discount-A"' not in read_only
+    assert analyst_web.post(page("discounts", exp.campaign), {"discount-A": "10"}).status_code == 403
+
+
+def test_manager_sets_the_arms_discounts_on_the_page(manager_web: Client) -> None:
+    exp = _experiment(None, None)
+    url = page("discounts", exp.campaign)
+    response = manager_web.post(url, {"discount-A": "10", "discount-B": "25", "discount-holdout": ""})
+    assert response.status_code == 302
+    assert messages(response) == ["Discounts saved: A 10%, B 25%, holdout –."]
+    assert dict(exp.arms.values_list("key", "discount_percent")) == {
+        "A": Decimal("10.0"), "B": Decimal("25.0"), "holdout": None,
+    }
+    refused = manager_web.post(url, {"discount-A": "95", "discount-B": "5"})
+    assert messages(refused)[-1] == "arm A: discount_percent='95' must be between 0 and 90"
+    assert exp.arms.get(key="B").discount_percent == Decimal("25.0")  # nothing half-written
