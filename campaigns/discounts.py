@@ -502,7 +502,7 @@ def discount_suggestions(experiment: Experiment, until: datetime | None = None) 
     and the suggestion or the sample needed. Plain JSON (undefined numbers are None).
 
     {"experiment", "campaign", "confidence", "alpha", "power", "currency", "reference": depth label,
-    "depths": [{"label", "discount_percent", "arms", "is_holdout"}], "gross_margin": {...}, "notes",
+    "depths": [{"depth", "discount_percent", "arms", "is_holdout"}], "gross_margin": {...}, "notes",
     "segments": [{"key", "name", "kind", "membership", "n", "rows": [...], "suggestion": {...}}]}.
     Raises DiscountError when the arms cannot answer the question.
     """
@@ -540,7 +540,7 @@ def discount_suggestions(experiment: Experiment, until: datetime | None = None) 
         "currency": settings.DEFAULT_CURRENCY,
         "reference": reference_depth.label,
         "depths": [
-            {"label": d.label, "discount_percent": d.percent, "arms": list(d.arm_keys), "is_holdout": d.is_holdout}
+            {"depth": d.label, "discount_percent": d.percent, "arms": list(d.arm_keys), "is_holdout": d.is_holdout}
             for d in [reference_depth, *depths]
         ],
         "gross_margin": {

@@ -5,12 +5,18 @@ and arms that cannot answer the question get a clear reason."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pytest
+import requests
+import schemathesis
+from django.db.models import Model
 from django.test import Client, override_settings
+from rest_framework.test import APIClient
+from schemathesis.core.transport import Response as SchemathesisResponse
 
 from audit.models import AuditAction, AuditEntry
 from campaigns.discounts import (
@@ -21,6 +27,7 @@ from campaigns.discounts import (
     set_discounts,
 )
 from campaigns.models import Arm, Campaign, Experiment, Variant
+from tests.api.action_mixins import ReadActionTests
 from tests.jobs.builders import author
 
 from .admin_pages import messages, page
@@ -38,7 +45,7 @@ def test_large_experiment_suggests_the_true_best_depth_per_segment() -> None:
     sim = simulate(per_arm=700)
     result = discount_suggestions(sim.experiment)
     assert result["reference"] == "holdout (no message)"
-    assert [d["label"] for d in result["depths"]] == ["holdout (no message)", "10%", "20%", "30%"]
+    assert [d["depth"] for d in result["depths"]] == ["holdout (no message)", "10%", "20%", "30%"]
     lapsed, loyal = _segment(result, "lifecycle-lapsed"), _segment(result, "lifecycle-loyal")
     assert lapsed["n"] == loyal["n"] == 4 * 700
     # lapsed customers: 20% is best (true incremental margin 1.6 per customer; 30% gives 0.7, 10% 0.7)
@@ -173,7 +180,7 @@ def test_a_zero_percent_message_arm_is_the_reference_without_a_holdout() -> None
 
 def test_arms_without_a_discount_are_left_out_with_a_note() -> None:
     result = discount_suggestions(_experiment(10, None))
-    assert [d["label"] for d in result["depths"]] == ["holdout (no message)", "10%"]
+    assert [d["depth"] for d in result["depths"]] == ["holdout (no message)", "10%"]
     assert result["notes"] == ["left out, no discount set: B (set discount_percent on the experiment page)"]
 
 
@@ -236,3 +243,47 @@ def test_manager_sets_the_arms_discounts_on_the_page(manager_web: Client) -> Non
     refused = manager_web.post(url, {"discount-A": "95", "discount-B": "5"})
     assert messages(refused)[-1] == "arm A: discount_percent='95' must be between 0 and 90"
     assert exp.arms.get(key="B").discount_percent == Decimal("25.0")  # nothing half-written
+
+
+# --- API -----------------------------------------------------------------------------------------------
+
+
+class TestDiscountsRoute(ReadActionTests):
+    """GET /campaigns/{id}/discounts/: analysts and managers read it, nobody else; GET only."""
+
+    url = "/api/v1/campaigns/"
+    model = Campaign
+    permissions = ("campaigns.view_campaign",)
+    builder = campaign
+    action = "discounts"
+
+    def make_ready(self) -> Campaign:
+        return _experiment(10, 20).campaign
+
+    def check_read(self, obj: Model, body: Any) -> None:
+        assert body["reference"] == "holdout (no message)"
+        assert [d["depth"] for d in body["depths"]] == ["holdout (no message)", "10%", "20%"]
+
+
+def test_api_gives_the_same_numbers_and_matches_its_schema(manager_client: APIClient, anon_client: APIClient) -> None:
+    sim = simulate(per_arm=30, seed=4)
+    url = f"/api/v1/campaigns/{sim.experiment.campaign_id}/discounts/"
+    response = manager_client.get(url)
+    assert response.status_code == 200
+    body = response.json()
+    assert body == json.loads(json.dumps(discount_suggestions(sim.experiment)))
+    assert _segment(body, "lifecycle-lapsed")["rows"][2]["depth"] == "20%"
+    schema = schemathesis.openapi.from_dict(anon_client.get("/api/schema/?format=json").json())
+    operation = schema["/api/v1/campaigns/{id}/discounts/"]["GET"]
+    prepared = requests.Request("GET", f"http://testserver{url}").prepare()
+    answer = SchemathesisResponse(200, {"Content-Type": ["application/json"]}, response.content, prepared, 0.0, True)
+    operation.validate_response(answer)  # raises when the body does not match the documented schema
+
+
+def test_api_says_why_the_arms_cannot_answer(manager_client: APIClient) -> None:
+    exp = _experiment(10, 10, holdout=False)
+    response = manager_client.get(f"/api/v1/campaigns/{exp.campaign_id}/discounts/")
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("every arm offers the same discount (10%) and there is no holdout")
+    no_experiment = campaign()
+    assert manager_client.get(f"/api/v1/campaigns/{no_experiment.pk}/discounts/").status_code == 404
