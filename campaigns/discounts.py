@@ -321,7 +321,9 @@ def _interval_text(low: float, high: float) -> str:
 
 
 @dataclass
-class _Group:
+class DepthSample:
+    """One depth's customers in one segment: converted, list revenue and margin per customer."""
+
     depth: Depth
     converted: np.ndarray
     revenue: np.ndarray
@@ -333,7 +335,7 @@ class _Group:
 
 
 def _segment_rows(
-    groups: list[_Group], reference: _Group, confidence: float
+    groups: list[DepthSample], reference: DepthSample, confidence: float
 ) -> list[dict[str, Any]]:
     rows = []
     for g in [reference, *groups]:
@@ -362,7 +364,7 @@ def _segment_rows(
 
 
 def suggest(
-    groups: list[_Group], reference: _Group, *, alpha: float, power: float
+    groups: list[DepthSample], reference: DepthSample, *, alpha: float, power: float
 ) -> dict[str, Any]:
     """The segment's suggestion: {"status": "suggested" | "not_enough_evidence" | "no_data", "depth",
     "discount_percent", "text", "sample_needed_per_arm", "compared_with"}, as the module docstring says."""
@@ -378,8 +380,8 @@ def suggest(
         }
     means = {id(g): float(np.mean(g.margin)) for g in candidates}
     best = max(candidates, key=lambda g: (means[id(g)], g is reference, -g.depth.percent))
-    open_against: list[tuple[_Group, float, float, float]] = []
-    closest: tuple[_Group, float, float, float] | None = None
+    open_against: list[tuple[DepthSample, float, float, float]] = []
+    closest: tuple[DepthSample, float, float, float] | None = None
     for other in candidates:
         if other is best:
             continue
@@ -518,9 +520,9 @@ def discount_suggestions(experiment: Experiment, until: datetime | None = None) 
     confidence = 1 - experiment.alpha
     segments = []
     for description, mask in _segments(experiment, data, notes):
-        def group(depth: Depth, mask: np.ndarray = mask) -> _Group:
+        def group(depth: Depth, mask: np.ndarray = mask) -> DepthSample:
             selected = mask & np.isin(data.arm_id, depth.arm_ids)
-            return _Group(depth, data.converted[selected], data.revenue[selected], margin[selected])
+            return DepthSample(depth, data.converted[selected], data.revenue[selected], margin[selected])
 
         reference = group(reference_depth)
         groups = [group(d) for d in depths]

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, chinese_sentiment, experiments, recommendations, send_time, sentiment
+from . import aspects, chinese_sentiment, discounts, experiments, recommendations, send_time, sentiment
 
 
 def main() -> int:
     codes = [
         sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]),
         experiments.main([]), send_time.main([]),
+        discounts.main([]),
     ]
     return max(codes)
 
