@@ -392,14 +392,18 @@ def suggest(
             open_against.append((other, diff, low, high))
     assert closest is not None
     ref_text = "the holdout" if reference.depth.is_holdout else f"the {reference.depth.label} message"
+
+    def name(g: DepthSample) -> str:
+        return ref_text if g is reference else g.depth.label
+
     level = f"{confidence:.0%}"
     if not open_against:
         other, diff, low, high = closest
         if best is reference:
             text = (
                 f"No discount pays for itself here: every depth earns less margin per customer than {ref_text}; "
-                f"the closest, {other.depth.label}, earns {_money(-diff)} per customer "
-                f"({level} interval {_interval_text(-high, -low)})."
+                f"the closest, {other.depth.label}, loses {_money(diff)} per customer "
+                f"({level} interval {_interval_text(low, high)})."
             )
         else:
             inc, inc_low, inc_high = difference_interval(best.margin, reference.margin, confidence)
@@ -426,12 +430,15 @@ def suggest(
     finite = [n for n in needed if math.isfinite(n)]
     sample = math.ceil(max(finite)) if finite and len(finite) == len(needed) else None
     other, diff, low, high = min(open_against, key=lambda item: item[1])
-    head = (
-        f"Not enough evidence: {best.depth.label} looks best "
-        + (f"({_money(means[id(best)] - means[id(reference)])} margin per customer over {ref_text})"
-           if best is not reference else f"(no depth beats {ref_text} on margin)")
-        + f", but its lead over {other.depth.label} ({_money(diff)} per customer, {level} interval "
-        f"{_interval_text(low, high)}) could be chance."
+    if best is reference:
+        head = f"Not enough evidence: no discount looks better than {ref_text}, but {ref_text}'s"
+    else:
+        lead = _money(means[id(best)] - means[id(reference)])
+        head = f"Not enough evidence: {best.depth.label} looks best ({lead} margin per customer over {ref_text})"
+        head += ", but its"
+    head += (
+        f" lead over {name(other)} ({_money(diff)} per customer, {level} interval {_interval_text(low, high)})"
+        " could be chance."
     )
     if sample is None:
         tail = (
@@ -444,7 +451,7 @@ def suggest(
             "too small to matter."
         )
     else:
-        counts = " and ".join(f"{g.n:,} at {g.depth.label}" for g in (best, other))
+        counts = " and ".join(f"{g.n:,} at {name(g)}" for g in (best, other))
         tail = (
             f" To tell them apart ({power:.0%} power, {alpha:g} level) about {sample:,} customers per arm are "
             f"needed; this segment has {counts}."
