@@ -6,6 +6,7 @@ and arms that cannot answer the question get a clear reason."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -27,12 +28,14 @@ from campaigns.discounts import (
     set_discounts,
 )
 from campaigns.models import Arm, Campaign, Experiment, Variant
+from customers.models import CustomerProfile, Segment
 from tests.api.action_mixins import ReadActionTests
+from tests.customers.builders import segment
 from tests.jobs.builders import author
 
 from .admin_pages import messages, page
 from .builders import campaign, variant
-from .discount_simulation import DEPTHS, TRUTH, simulate, true_incremental
+from .discount_simulation import DEPTHS, START, TRUTH, simulate, true_incremental
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +137,23 @@ def test_products_without_a_cost_use_the_default_margin() -> None:
     assert result["gross_margin"]["revenue_with_product_cost"] == 0
     row = next(r for r in _segment(result, "all")["rows"] if r["discount_percent"] == 10)
     assert row["margin_per_customer"] == pytest.approx(row["revenue_per_customer"] * (0.9 - 0.75), rel=1e-9)
+
+
+def test_behavioural_segments_count_only_when_fixed_before_the_start() -> None:
+    sim = simulate(per_arm=10, seed=6, stages=("loyal",))
+    tea = segment(name="Tea & loose leaf", updated_at=START - timedelta(days=3))
+    assigned = list(sim.experiment.assignments.values_list("customer_id", flat=True))
+    CustomerProfile.objects.bulk_create(
+        [CustomerProfile(customer_id=c, behaviour_segment=tea) for c in assigned[:24]]
+    )
+    result = discount_suggestions(sim.experiment)
+    row = _segment(result, tea.key)
+    assert (row["name"], row["kind"], row["n"]) == ("Tea & loose leaf", "behavioural", 24)
+    assert result["notes"] == []
+    Segment.objects.filter(pk=tea.pk).update(updated_at=START + timedelta(days=1))  # rebuilt after the start
+    result = discount_suggestions(sim.experiment)
+    assert all(s["kind"] != "behavioural" for s in result["segments"])
+    assert result["notes"][0].startswith("behavioural segments left out: they were rebuilt after the experiment")
 
 
 # --- inputs that cannot answer the question ------------------------------------------------------------
