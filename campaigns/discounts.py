@@ -264,7 +264,18 @@ def customer_outcomes(experiment: Experiment, until: datetime | None = None) -> 
     params = _params(experiment, until)
     params["default_cost"] = 1 - settings.DEFAULT_GROSS_MARGIN_PERCENT / 100
     until_sql = " AND a.assigned_at <= %(until)s" if until is not None else ""
+    # the history before assignment is one grouped join (a lateral per customer let the planner pick the
+    # type/time index and read every purchase once per customer on tables not yet analysed)
     sql = f"""
+        WITH h AS (
+            SELECT a.customer_id,
+                   COUNT(DISTINCT COALESCE(NULLIF(e.order_id, ''), 'at:' || e.occurred_at::text)) AS orders,
+                   MIN(e.occurred_at) AS first_order, MAX(e.occurred_at) AS last_order
+            FROM {Assignment._meta.db_table} a
+            JOIN {Event._meta.db_table} e ON e.customer_id = a.customer_id AND e.occurred_at < a.assigned_at
+            WHERE a.experiment_id = %(experiment)s AND e.type = %(purchase)s{until_sql}
+            GROUP BY a.customer_id
+        )
         SELECT a.arm_id, COALESCE(o.purchases, 0) > 0, COALESCE(o.revenue, 0), COALESCE(o.cost, 0),
                COALESCE(o.costed, 0),
                COALESCE(h.orders, 0) + CASE WHEN c.last_order_at < a.assigned_at THEN c.orders ELSE 0 END,
@@ -280,12 +291,7 @@ def customer_outcomes(experiment: Experiment, until: datetime | None = None) -> 
             FROM {Event._meta.db_table} e LEFT JOIN {Product._meta.db_table} pr ON pr.id = e.product_id
             WHERE {_window_sql(until)} AND e.type = %(purchase)s
         ) o ON TRUE
-        LEFT JOIN LATERAL (
-            SELECT COUNT(DISTINCT COALESCE(NULLIF(e.order_id, ''), 'at:' || e.occurred_at::text)) AS orders,
-                   MIN(e.occurred_at) AS first_order, MAX(e.occurred_at) AS last_order
-            FROM {Event._meta.db_table} e
-            WHERE e.customer_id = a.customer_id AND e.type = %(purchase)s AND e.occurred_at < a.assigned_at
-        ) h ON TRUE
+        LEFT JOIN h ON h.customer_id = a.customer_id
         LEFT JOIN {CarriedTotals._meta.db_table} c ON c.customer_id = a.customer_id
         LEFT JOIN {CustomerProfile._meta.db_table} p ON p.customer_id = a.customer_id
         WHERE a.experiment_id = %(experiment)s{until_sql}
