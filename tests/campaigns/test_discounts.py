@@ -28,7 +28,7 @@ from campaigns.discounts import (
     set_discounts,
 )
 from campaigns.models import Arm, Campaign, Experiment, Variant
-from customers.models import CustomerProfile, Segment
+from customers.models import CarriedTotals, CustomerProfile, Event, Segment
 from tests.api.action_mixins import ReadActionTests
 from tests.customers.builders import segment
 from tests.jobs.builders import author
@@ -154,6 +154,22 @@ def test_behavioural_segments_count_only_when_fixed_before_the_start() -> None:
     result = discount_suggestions(sim.experiment)
     assert all(s["kind"] != "behavioural" for s in result["segments"])
     assert result["notes"][0].startswith("behavioural segments left out: they were rebuilt after the experiment")
+
+
+def test_lifecycle_at_assignment_counts_what_retention_carried_over() -> None:
+    """Customers whose old purchases retention deleted keep their stage: the carried totals count, and
+    purchases after the assignment (the offer's effect) never move anyone."""
+    sim = simulate(per_arm=5, seed=8, stages=("lapsed",))
+    moved = list(sim.experiment.assignments.order_by("customer_id").values_list("customer_id", flat=True)[:6])
+    Event.objects.filter(customer_id__in=moved, occurred_at__lt=START).delete()
+    CarriedTotals.objects.bulk_create([
+        CarriedTotals(customer_id=c, orders=3, revenue=Decimal("150"), first_order_at=START - timedelta(days=80),
+                      last_order_at=START - timedelta(days=20))
+        for c in moved
+    ])
+    result = discount_suggestions(sim.experiment)
+    assert _segment(result, "lifecycle-loyal")["n"] == 6
+    assert _segment(result, "lifecycle-lapsed")["n"] == 20 - 6
 
 
 # --- inputs that cannot answer the question ------------------------------------------------------------
