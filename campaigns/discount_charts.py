@@ -38,13 +38,14 @@ def margin_by_depth_svg(
     numbers = [float(v) for b in bars for v in (b.value, b.low, b.high) if v is not None and math.isfinite(v)]
     if not numbers:
         return mark_safe('<p class="help">No outcomes recorded yet.</p>')
-    top = _nice(max(max(numbers), 0.0) * 1.05) if max(numbers) > 0 else 0.0
-    bottom = -_nice(-min(min(numbers), 0.0) * 1.05) if min(numbers) < 0 else 0.0
+    high, low = max(max(numbers), 0.0), min(min(numbers), 0.0)
+    step = _nice((high - low) / 4) if high > low else 1.0  # ticks at round numbers, zero among them
+    top, bottom = math.ceil(high / step) * step, math.floor(low / step) * step
     if top == bottom:
-        top = 1.0
+        top = bottom + step
     pad_left, pad_right, pad_top, pad_bottom = 56, 12, 22, 30
     plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
-    step = plot_w / max(len(bars), 1)
+    slot = plot_w / max(len(bars), 1)  # horizontal room per depth
 
     def y(value: float) -> float:
         return pad_top + plot_h * (top - value) / (top - bottom)
@@ -55,8 +56,8 @@ def margin_by_depth_svg(
         f"<title>{escape(title)}</title>",
         f'<text x="{pad_left}" y="13" font-weight="bold">{escape(title)}</text>',
     ]
-    for tick in range(5):
-        value = bottom + (top - bottom) * tick / 4
+    for tick in range(round((top - bottom) / step) + 1):
+        value = bottom + step * tick
         ty = y(value)
         parts.append(
             f'<line x1="{pad_left}" x2="{width - pad_right}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#eee"/>'
@@ -67,7 +68,7 @@ def margin_by_depth_svg(
         'stroke-dasharray="4 3"/>'
     )
     for i, bar in enumerate(bars):
-        cx = pad_left + step * (i + 0.5)
+        cx = pad_left + slot * (i + 0.5)
         colour = (
             SUGGESTED_COLOUR if bar.suggested else HOLDOUT_COLOUR if bar.reference else ARM_COLOURS[0]
         )

@@ -98,5 +98,7 @@ class DiscountsPage(CampaignPages):
                 context["unavailable"] = str(exc)
             else:
                 context["result"] = result
+                context["level"] = percent(result["confidence"], 0)
+                context["cost_share"] = percent(result["gross_margin"]["revenue_with_product_cost"], 0)
                 context["segments"] = discounts_context(result)
         return TemplateResponse(request, "admin/campaigns/campaign/discounts.html", context)
