@@ -253,6 +253,7 @@ def test_discounts_page_shows_the_table_the_evidence_and_a_chart_per_segment(man
     assert "All customers (n = 480)" in html
     assert html.count('aria-label="incremental margin by depth: ') == 3  # a chart per segment
     assert "<script>" not in html  # inline SVG drawn on the server, no inline script
+    assert ">0.00</text>" in html  # the zero line (the reference) is on every chart
     assert "incremental margin" in html and "revenue / customer" in html
     assert "Not enough evidence" in html or "Suggestion:" in html
     assert 'name="discount-D20"' in html and 'value="20.0"' in html
