@@ -4,8 +4,12 @@ and the experiment that compares the variants."""
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+
+MAX_DISCOUNT_PERCENT = 90  # deeper than this is a giveaway, not an offer to test
 
 
 class Campaign(models.Model):
@@ -219,10 +223,23 @@ class Arm(models.Model):
     variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="arms")
     weight = models.FloatField(default=1.0, help_text="Relative share of new assignments.")
     is_control = models.BooleanField(default=False, help_text="Lifts are measured against this arm.")
+    discount_percent = models.DecimalField(
+        max_digits=4, decimal_places=1, null=True, blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(MAX_DISCOUNT_PERCENT)],
+        help_text="Discount this arm's message offers, 0-90 (blank: not a discount arm; the holdout counts as 0). "
+                  "Arms at different depths feed the discount suggestions (campaigns.discounts).",
+    )
 
     class Meta:
         ordering = ["experiment_id", "key"]
-        constraints = [models.UniqueConstraint(fields=["experiment", "key"], name="arm_key_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["experiment", "key"], name="arm_key_unique"),
+            models.CheckConstraint(
+                condition=models.Q(discount_percent__isnull=True)
+                | models.Q(discount_percent__gte=0, discount_percent__lte=MAX_DISCOUNT_PERCENT),
+                name="arm_discount_percent_0_90",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.key
@@ -230,6 +247,10 @@ class Arm(models.Model):
     @property
     def is_holdout(self) -> bool:
         return self.variant_id is None
+
+    def clean(self) -> None:
+        if self.variant_id is None and self.discount_percent not in (None, 0):
+            raise ValidationError({"discount_percent": "the holdout gets no message, so it cannot offer a discount"})
 
 
 class Assignment(models.Model):

@@ -257,6 +257,9 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "USD")
+# Gross margin (percent of the list price) of what customers buy, for the discount suggestions
+# (campaigns.discounts), used where a product has no unit cost in its attributes ("cost").
+DEFAULT_GROSS_MARGIN_PERCENT = env_int("DEFAULT_GROSS_MARGIN_PERCENT", 40, minimum=0, maximum=99)
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"

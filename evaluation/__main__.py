@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from . import aspects, chinese_sentiment, experiments, fusion, recommendations, send_time, sentiment
+from . import aspects, chinese_sentiment, discounts, experiments, fusion, recommendations, send_time, sentiment
 from . import uplift as uplift_simulation
 
 
@@ -14,6 +14,7 @@ def main() -> int:
         sentiment.main([]), chinese_sentiment.main([]), aspects.main([]), recommendations.main([]), fusion.main([]),
         experiments.main([]), send_time.main([]), send_time.main(["--demo"]),
         uplift_simulation.main([]),
+        discounts.main([]),
     ]
     return max(codes)
 

@@ -21,6 +21,7 @@ from ..audience import AudienceError, audience_size, validate_audience_filters
 from ..charts import scheduled_hours_svg
 from ..delivery import sending_progress
 from ..models import Campaign, Variant
+from .discounts import DiscountsPage
 from .preview import PreviewPage
 from .results import ResultsPage
 from .review import ReviewPage
@@ -87,7 +88,7 @@ class CampaignForm(forms.ModelForm[Campaign]):
 
 
 @admin.register(Campaign)
-class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
+class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage, DiscountsPage):
     form = CampaignForm
     list_display = [
         "name", "channel", "goal", "status_badge", "variants_progress", "created_by", "created_at", "pages",
@@ -271,5 +272,6 @@ class CampaignAdmin(ReviewPage, PreviewPage, ResultsPage):
             view(self.review_view, "review"),
             view(self.preview_view, "preview"),
             view(self.results_view, "results"),
+            view(self.discounts_view, "discounts"),
             *super().get_urls(),
         ]

@@ -88,6 +88,7 @@ class CampaignPages(admin.ModelAdmin[Campaign]):
                 ("review", "Review", reverse("admin:campaigns_campaign_review", args=[campaign.pk])),
                 ("preview", "Preview", reverse("admin:campaigns_campaign_preview", args=[campaign.pk])),
                 ("results", "Results", reverse("admin:campaigns_campaign_results", args=[campaign.pk])),
+                ("discounts", "Discounts", reverse("admin:campaigns_campaign_discounts", args=[campaign.pk])),
             ],
         }
 

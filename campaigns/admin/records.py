@@ -127,7 +127,7 @@ class MessageAdmin(admin.ModelAdmin[Message]):
 
 class ArmInline(admin.TabularInline[Arm, Experiment]):
     model = Arm
-    fields = ["key", "variant", "weight", "is_control", "assigned"]
+    fields = ["key", "variant", "weight", "is_control", "discount_percent", "assigned"]
     readonly_fields = ["assigned"]
     autocomplete_fields = ["variant"]
     extra = 0

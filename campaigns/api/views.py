@@ -15,6 +15,7 @@ of its copy variants.
 /campaigns/{id}/audience/        GET ?sample=n: size and the first customers
 /campaigns/{id}/preview/         GET ?customer=<id>&variant=<id>: the message as that customer would get it
 /campaigns/{id}/results/         GET ?metric=: the experiment's analysis (`campaigns.analysis.analyse`)
+/campaigns/{id}/discounts/       GET: discount depth per segment (`campaigns.discounts.discount_suggestions`)
 /campaigns/{campaign_pk}/variants/            list; {id}/ get, PATCH edits subject/preheader/body;
                                               {id}/approve/, {id}/reject/ {reason}
 
@@ -52,9 +53,11 @@ from jobs.runner import UnknownJobKind
 from .. import actions
 from ..analysis import analyse
 from ..audience import AudienceError, audience_queryset
+from ..discounts import DiscountError, discount_suggestions
 from ..models import Campaign, Experiment, Variant
 from ..personalisation import preview
 from ..uplift import uplift_summary
+from .discounts import DiscountSuggestionsSerializer
 from .serializers import (
     AUDIENCE_RESPONSE,
     ERROR_RESPONSE,
@@ -373,6 +376,28 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         except ValueError as exc:
             raise ValidationError({"detail": str(exc)}) from exc
         return Response({**_jsonable(analysis), "uplift": uplift_summary(experiment)})
+
+    @extend_schema(
+        summary="Discount depth per segment",
+        description=(
+            "From an experiment whose arms offer different discounts (`discount_percent`) against a holdout or a "
+            "0% arm: per segment (all customers, lifecycle stage at assignment, behavioural segments fixed before "
+            "the start), each depth's customers, conversion, revenue and incremental margin per customer with "
+            "intervals, and the suggested depth or the sample per arm still needed. 400 says why the arms cannot "
+            "answer (one arm, no discounts set, no reference)."
+        ),
+        responses={200: DiscountSuggestionsSerializer, 400: ERROR_RESPONSE, 404: ERROR_RESPONSE},
+    )
+    @action(detail=True, methods=["get"])
+    def discounts(self, request: Request, pk: str | None = None) -> Response:
+        campaign = self.get_object()
+        experiment = Experiment.objects.filter(campaign=campaign).first()
+        if experiment is None:
+            raise NotFound(f"campaign {campaign.pk} has no experiment yet")
+        try:
+            return Response(discount_suggestions(experiment))
+        except DiscountError as exc:
+            raise ValidationError({"detail": str(exc)}) from exc
 
 
 @extend_schema_view(
