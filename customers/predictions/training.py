@@ -18,7 +18,7 @@ from django.utils import timezone
 from catalog.model_versions import active_version, record_version
 from core.progress import NO_PROGRESS, Progress
 
-from .estimators import ISOTONIC_FROM, ServedModel, fit_served
+from .estimators import ISOTONIC_FROM, ServedModel, fit_served, fit_stack
 from .evaluation import evaluate
 from .features import FEATURES, FeatureCache, build_dataset
 from .history import History, day_text, default_now, from_days, load_history
@@ -84,7 +84,14 @@ def train_target(
         check_dataset(spec, train, "training", plan.train_cutoffs)
         check_dataset(spec, valid, "validation", [plan.validation_cutoff])
     model = fit_served(spec, train)
+    model.stack = fit_stack(model, valid)
     metrics = evaluate(spec, model, train, valid)
+    metrics["stack"] = (
+        {"coef": [round(c, 4) for c in model.stack.coef], "intercept": round(model.stack.intercept, 4),
+         "note": "with BG/NBD, fitted on the validation rows these metrics are measured on (slightly optimistic; "
+                 "evaluate_predictions measures it after a cutoff)"}
+        if model.stack is not None else None
+    )
     metrics["validation"] = plan.mode
     if plan.mode == "customer split":
         metrics["validation_note"] = (
@@ -95,6 +102,7 @@ def train_target(
     fit_seconds = time.monotonic() - started
     full = build_dataset(spec, h, plan.refit_cutoffs, cache) if plan.mode == "later window" else every
     served = fit_served(spec, full)
+    served.stack = model.stack
     metrics["train_seconds"] = round(time.monotonic() - started, 2)
     metrics["evaluation_fit_seconds"] = round(fit_seconds, 2)
     params = {

@@ -84,3 +84,28 @@ def test_nobody_lapsed_is_a_degenerate_fit_not_a_crash() -> None:
     rfm = rfm_at(history_from_orders(cust, t, np.full(len(cust), 10.0), n, 200.0), 140.0)
     with pytest.raises(NotEnoughHistory, match="BG/NBD: the fit on 40 customers with an order is degenerate"):
         BuyTillYouDie.fit(rfm)
+
+
+@pytest.mark.slow
+def test_the_served_model_is_stacked_with_bgnbd_and_ranks_at_least_as_well_as_the_booster(simulated) -> None:
+    """On a history whose true process is BG/NBD, the booster alone ranks worse than BG/NBD; the stack fitted
+    on the validation window must not: measured on the 30 days after a cutoff no fit has seen."""
+    from sklearn.metrics import roc_auc_score
+
+    from customers.predictions import TARGETS
+    from customers.predictions.features import cached_features, matrix
+    from customers.predictions.training import train_target
+
+    _process, cust, t, value, n = simulated
+    past = t < CUTOFF
+    h = history_from_orders(cust[past], t[past], value[past], n, CUTOFF)
+    served, metrics, _params = train_target(TARGETS["purchase_30d"], h, {})
+    assert served.stack is not None and metrics["stack"]["coef"] == [round(c, 4) for c in served.stack.coef]
+    seen, f = cached_features(h, CUTOFF, {})
+    rows = np.flatnonzero(seen)
+    X, recency = matrix(f, rows), f["recency_days"][rows]
+    bought = np.bincount(cust[(t >= CUTOFF) & (t < CUTOFF + 30)], minlength=n)[rows] > 0
+    stacked = served.predict(X, recency)
+    alone = served.predict(X, recency, stacked=False)
+    assert ((stacked >= 0) & (stacked <= 1)).all()
+    assert roc_auc_score(bought, stacked) >= roc_auc_score(bought, alone) - 0.005
