@@ -9,13 +9,20 @@ ENV PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 PIP_EXTRA_INDEX_URL=${PIP_EXTRA_INDEX_
 WORKDIR /app
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
+# every package of [tool.setuptools.packages.find] (tests/test_dockerfile.py keeps the two lists equal)
+COPY core core
+COPY audit audit
+COPY access access
 COPY ecommarketing ecommarketing
 COPY catalog catalog
 COPY customers customers
+COPY recommendations recommendations
 COPY campaigns campaigns
 COPY inference inference
 COPY jobs jobs
 COPY ingest ingest
+COPY assistant assistant
+COPY privacy privacy
 COPY demo demo
 COPY manage.py ./
 RUN pip install "${TORCH_SPEC}" && pip install .
