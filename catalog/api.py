@@ -19,6 +19,7 @@ from .upserts import PRODUCT_UPSERT, REVIEW_UPSERT
 
 
 class ProductFilter(filters.FilterSet):
+    sku = filters.CharFilter(help_text="The product's SKU, exactly (or use `products/by-sku/{sku}/`).")
     category = filters.CharFilter(lookup_expr="istartswith", help_text="Category path prefix.")
     brand = filters.CharFilter(lookup_expr="iexact")
     min_price = filters.NumberFilter(field_name="price", lookup_expr="gte")
@@ -27,14 +28,14 @@ class ProductFilter(filters.FilterSet):
 
     class Meta:
         model = Product
-        fields = ["category", "brand", "is_active", "in_stock", "currency"]
+        fields = ["sku", "category", "brand", "is_active", "in_stock", "currency"]
 
 
 @upsert_schema(
     PRODUCT_UPSERT,
     one="a product",
     many="products",
-    list_description="Filter by category prefix, brand, price, stock.",
+    list_description="Filter by SKU (exact), category prefix, brand, price, stock.",
     destroy_description="Its reviews are deleted with it.",
 )
 class ProductViewSet(UpsertModelViewSet[Product]):

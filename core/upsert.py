@@ -44,6 +44,9 @@ class UpsertReport:
     created: int = 0
     updated: int = 0
     errors: list[RowError] = field(default_factory=list)
+    # Only when asked for (`upsert(..., with_ids=True)`, the bulk API): (key, primary key, created) of
+    # each row written, in request order; an import of millions of rows does not keep them.
+    ids: list[tuple[str, Any, bool]] = field(default_factory=list)
 
     @property
     def rejected(self) -> int:
@@ -53,6 +56,7 @@ class UpsertReport:
         self.created += other.created
         self.updated += other.updated
         self.errors.extend(other.errors)
+        self.ids.extend(other.ids)
 
     def as_dict(self, max_errors: int = 1000) -> dict[str, Any]:
         return {
@@ -147,11 +151,12 @@ def upsert(
     index_offset: int = 0,
     create_missing: bool = False,
     indexes: Sequence[int] | None = None,
+    with_ids: bool = False,
 ) -> UpsertReport:
     """Validate `rows` and upsert the valid ones in one transaction. See the module docstring.
 
     `indexes` names each row in error reports (file line numbers); by default row i is
-    `index_offset + i`.
+    `index_offset + i`. `with_ids` fills the report's `ids` (one more query).
     """
     report = UpsertReport()
     names = list(indexes) if indexes is not None else [index_offset + i for i in range(len(rows))]
@@ -189,10 +194,19 @@ def upsert(
         for fields, named in groups.items():
             update_fields = [f for f in fields if f != spec.key] + [f for f in auto_now if f not in fields]
             failed |= _write(spec, named, update_fields, report)
+        if with_ids:
+            report.ids = _written_ids(spec, [key for key in valid if key not in failed], existing)
     report.updated = len(existing - failed)
     report.created = len(valid) - len(existing) - len(failed - existing)
     report.errors.sort(key=lambda error: error.index)
     return report
+
+
+def _written_ids(spec: UpsertSpec, keys: list[str], existing: set[str]) -> list[tuple[str, Any, bool]]:
+    """(key, primary key, created) of the rows written, in the order they came in. Bulk inserts do not
+    return the primary keys of rows that were updated on conflict, so they are read back by key."""
+    pks = dict(spec.model._default_manager.filter(**{f"{spec.key}__in": keys}).values_list(spec.key, "pk"))
+    return [(key, pks[key], key not in existing) for key in keys if key in pks]
 
 
 def _write(

@@ -70,17 +70,47 @@ class BulkReportSerializer(serializers.Serializer):
     errors_truncated = serializers.BooleanField()
 
 
-# A 400 is a report when every row was rejected, and DRF's field errors when the body is no list of rows.
-BULK_REFUSED = OpenApiResponse(
-    {"anyOf": [{"$ref": "#/components/schemas/BulkReport"}, VALIDATION_ERROR]},
-    description="Every row rejected (a report), or the body is not a list of rows (field errors).",
-)
+def bulk_report_serializer(spec: UpsertSpec) -> type[BulkReportSerializer]:
+    """The bulk report of one model: the shared counts and errors, and `ids`, each row written named by
+    the model's key (`sku`, `external_id`) with its id and whether it was created. One class per model,
+    so the schema names the key (components `<Model>BulkReport` and `<Model>Written`)."""
+    name = spec.model.__name__
+    written = type(
+        f"{name}WrittenSerializer",
+        (serializers.Serializer,),
+        {
+            spec.key: serializers.CharField(help_text=f"The row's {spec.key}, as stored."),
+            "id": serializers.IntegerField(help_text="The object's id (its pk in the API's routes)."),
+            "created": serializers.BooleanField(help_text="True when the row was new, false when it updated."),
+            "__module__": __name__,
+        },
+    )
+    return type(
+        f"{name}BulkReportSerializer",
+        (BulkReportSerializer,),
+        {
+            "ids": written(many=True, help_text="The rows written, in request order (a key sent twice: once)."),
+            "__module__": __name__,
+        },
+    )
+
+
+def bulk_refused(report: type[BulkReportSerializer]) -> OpenApiResponse:
+    """A 400 is a report when every row was rejected, and DRF's field errors when the body is no list of
+    rows."""
+    component = report.__name__.removesuffix("Serializer")
+    return OpenApiResponse(
+        {"anyOf": [{"$ref": f"#/components/schemas/{component}"}, VALIDATION_ERROR]},
+        description="Every row rejected (a report), or the body is not a list of rows (field errors).",
+    )
+
 
 BULK_DESCRIPTION = (
     "Adds `POST <collection>/bulk/`: upsert up to BULK_MAX_ROWS rows by their external id.\n\n"
     "Valid rows are written in one transaction; invalid rows are reported by index and not written. "
     "Answers 200 when at least one row was written or there was nothing to write, 400 when every row "
-    "was rejected. Needs both the add and the change permission of the model."
+    "was rejected. The reply's `ids` lists each row written with its key, its id and whether it was created. "
+    "Needs both the add and the change permission of the model."
 )
 
 
@@ -121,10 +151,11 @@ class UpsertModelViewSet(viewsets.ModelViewSet[_M]):
         create_missing = bool(spec.create_missing) and request.query_params.get("create_missing") in {
             "1", "true", "yes",
         }
-        report = upsert(spec, rows, create_missing=create_missing)
+        report = upsert(spec, rows, create_missing=create_missing, with_ids=True)
         spec.run_after_write(report, request.user)
         code = status.HTTP_400_BAD_REQUEST if rows and report.rejected == len(rows) else status.HTTP_200_OK
-        return Response(BulkReportSerializer(report.as_dict()).data, status=code)
+        body = {**report.as_dict(), "ids": [{spec.key: k, "id": pk, "created": new} for k, pk, new in report.ids]}
+        return Response(body, status=code)
 
 
 def upsert_schema(
@@ -157,10 +188,11 @@ def _bulk_schema(spec: UpsertSpec) -> Any:
                 "create_missing", bool, description="Create customers that the rows name but that do not exist."
             )
         )
+    report = bulk_report_serializer(spec)
     return extend_schema(
         summary="Bulk upsert",
         description=BULK_DESCRIPTION,
         request=spec.serializer_class(many=True),
-        responses={200: BulkReportSerializer, 400: BULK_REFUSED},
+        responses={200: report, 400: bulk_refused(report)},
         parameters=parameters,
     )

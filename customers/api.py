@@ -28,13 +28,16 @@ from .upserts import CUSTOMER_UPSERT, EVENT_UPSERT
 
 
 class CustomerFilter(filters.FilterSet):
+    external_id = filters.CharFilter(
+        help_text="The shop's customer id, exactly (or use `customers/by-external-id/{external_id}/`)."
+    )
     created_after = MomentFilter(field_name="created_at", lookup_expr="gte")
     created_before = MomentFilter(field_name="created_at", lookup_expr="lt")
     email = filters.CharFilter(lookup_expr="iexact")
 
     class Meta:
         model = Customer
-        fields = ["email", "locale", "marketing_consent"]
+        fields = ["external_id", "email", "locale", "marketing_consent"]
 
 
 @upsert_schema(

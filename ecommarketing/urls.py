@@ -3,7 +3,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from .api import router
+from .api import key_routes, router
 from .health import healthz, readyz
 from .metrics import metrics
 
@@ -19,6 +19,7 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("metrics", metrics, name="metrics"),
     path("admin/", admin.site.urls),
+    path("api/v1/", include(key_routes)),
     path("api/v1/", include(router.urls)),
     path("assistant/", include("assistant.urls")),
     path("unsubscribe/", include("customers.urls")),

@@ -31,7 +31,7 @@ def rows() -> None:
         ("/api/v1/events/?custmer=ann", "custmer"),
         ("/api/v1/products/?colour=blue", "colour"),
         ("/api/v1/reviews/?stars=5", "stars"),
-        ("/api/v1/products/?search=mug&sku=MUG", "sku"),
+        ("/api/v1/products/?search=mug&skew=MUG", "skew"),
     ],
 )
 def test_an_unknown_parameter_is_a_400_naming_it(rows: None, analyst_client: APIClient, url: str, param: str) -> None:

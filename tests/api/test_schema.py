@@ -109,7 +109,11 @@ def test_schema_documents_nulls_blank_choices_and_bulk_refusals(schema: dict[str
     bulk = schema["paths"]["/api/v1/products/bulk/"]["post"]
     assert set(bulk["requestBody"]["content"]) == {"application/json"}  # rows are JSON only
     bulk_400 = bulk["responses"]["400"]
-    assert {"$ref": "#/components/schemas/BulkReport"} in bulk_400["content"]["application/json"]["schema"]["anyOf"]
+    refused = bulk_400["content"]["application/json"]["schema"]["anyOf"]
+    assert {"$ref": "#/components/schemas/ProductBulkReport"} in refused
+    report = schema["components"]["schemas"]["ProductBulkReport"]["properties"]["ids"]["items"]
+    assert report == {"$ref": "#/components/schemas/ProductWritten"}
+    assert set(schema["components"]["schemas"]["ProductWritten"]["properties"]) == {"sku", "id", "created"}
 
 
 def test_unknown_api_url_answers_json_404(anon_client: APIClient) -> None:
