@@ -25,9 +25,14 @@ def _frame(width: int, height: int, label: str) -> list[str]:
 
 def _week_labels(weeks: Sequence[str], x_of: Any, y: float) -> list[str]:
     step = max(1, len(weeks) // 6)
+    shown = list(range(0, len(weeks), step))
+    if shown and shown[-1] != len(weeks) - 1:
+        if len(weeks) - 1 - shown[-1] < step:
+            shown.pop()  # too close to the latest week, whose date matters more
+        shown.append(len(weeks) - 1)
     return [
-        f'<text x="{x_of(i):.1f}" y="{y:.1f}" text-anchor="middle" fill="#666">{escape(week[5:])}</text>'
-        for i, week in enumerate(weeks) if i % step == 0 or i == len(weeks) - 1
+        f'<text x="{x_of(i):.1f}" y="{y:.1f}" text-anchor="middle" fill="#666">{escape(weeks[i][5:])}</text>'
+        for i in shown
     ]
 
 

@@ -20,8 +20,8 @@ from campaigns.models import Campaign, Variant
 from customers.models import EventType, Lifecycle
 from dashboard import figures
 from jobs.models import Job, JobStatus
-from tests.catalog.builders import product, review, review_insight
 from tests.campaigns.builders import campaign, subscriber, variant
+from tests.catalog.builders import product, review, review_insight
 from tests.customers.builders import customer, customers, event, profile, purchase, segment
 
 pytestmark = pytest.mark.django_db
@@ -101,7 +101,7 @@ def test_a_customer_without_a_profile_counts_as_a_prospect() -> None:
 
 
 def test_the_admin_home_shows_the_dashboard(manager_web: Client) -> None:
-    shop = build_shop(4)
+    build_shop(4)
     page = manager_web.get(reverse("admin:index")).content.decode()
     assert 'id="dashboard"' in page and "<svg" in page
     assert "Blue mug" in page and "The handle broke after a week." in page
