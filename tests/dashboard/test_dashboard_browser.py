@@ -51,6 +51,9 @@ def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[
         connection.close()
 
 
+STAND_IN = {4: ("positive", 0.8), 3: ("neutral", 0.0), 2: ("negative", -0.7)}  # stars (clipped 2-4) -> sentiment
+
+
 def demo_like_shop() -> None:
     """The demo's seed (small), profiles rebuilt (a fake embedder for search queries), a running A/B test and
     jobs. The seed's reviews get a sentiment from their stars, standing in for the sentiment model."""
@@ -60,7 +63,7 @@ def demo_like_shop() -> None:
     ReviewInsight.objects.bulk_create([
         ReviewInsight(review_id=pk, text_hash="stand-in", sentiment=s, polarity=p)
         for pk, rating in Review.objects.values_list("pk", "rating")
-        for s, p in [("positive", 0.8) if rating >= 4 else ("neutral", 0.0) if rating == 3 else ("negative", -0.7)]
+        for s, p in [STAND_IN[min(max(rating or 3, 2), 4)]]
     ])
     running_campaign("Spring mugs")
     Job.objects.create(kind="analyse_reviews", status=JobStatus.RUNNING, progress_done=120, progress_total=400)
