@@ -24,6 +24,7 @@ COPY ingest ingest
 COPY assistant assistant
 COPY privacy privacy
 COPY demo demo
+COPY dashboard dashboard
 COPY manage.py ./
 RUN pip install "${TORCH_SPEC}" && pip install .
 RUN useradd --create-home app && mkdir -p /app/var && chown app /app/var

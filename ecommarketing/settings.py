@@ -200,6 +200,7 @@ INSTALLED_APPS = [
     "privacy",  # after customers: its admin replaces the customer page's
     "ingest",
     "demo",
+    "dashboard",  # the admin home as the manager's dashboard
 ]
 
 MIDDLEWARE = [
