@@ -21,6 +21,8 @@ Filters (all optional, combined with AND):
   min_purchase_probability  0..1: predicted purchase in 30 days (CustomerPrediction) at least this
   min_churn_risk            0..1: predicted churn risk at least this (win-back)
   max_churn_risk            0..1
+  category                  "Sports > Running" or a list: viewed, added to cart or bought a product of that category
+                            or one below it ("Sports > Running" covers "Sports > Running > Shoes"), case-insensitive
   uplift_top_percent        0 < k <= 100: "customers most likely to be changed by the offer", the top k% of the
                             audience (the other filters applied) by predicted uplift, keeping only a positive one
                             (sleeping dogs, whom the offer puts off, are never included); customers the model has
@@ -53,7 +55,10 @@ class AudienceError(ValueError):
 FILTER_KEYS = (
     "lifecycle", "locale", "country", "min_orders", "max_orders", "min_revenue",
     "min_purchase_probability", "min_churn_risk", "max_churn_risk", "uplift_top_percent", "uplift_model",
+    "category",
 )
+# what counts as showing interest in a product: browsing it, carting it or buying it (not a message click or open)
+CATEGORY_EVENTS = (EventType.VIEW, EventType.ADD_TO_CART, EventType.PURCHASE)
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 
@@ -98,6 +103,8 @@ def validate_audience_filters(filters: Any) -> dict[str, Any]:
             clean[key] = _string_list(key, value, list(Lifecycle.values))
         elif key in ("locale", "country"):
             clean[key] = _string_list(key, value)
+        elif key == "category":
+            clean[key] = [" > ".join(part.strip() for part in v.split(">")) for v in _string_list(key, value)]
         elif key in ("min_orders", "max_orders"):
             clean[key] = _whole(key, value)
         elif key == "min_revenue":
@@ -223,7 +230,19 @@ def filters_q(filters: dict[str, Any]) -> Q:
         q &= Q(_prediction(PredictionTarget.CHURN, probability__gte=filters["min_churn_risk"]))
     if "max_churn_risk" in filters:
         q &= Q(_prediction(PredictionTarget.CHURN, probability__lte=filters["max_churn_risk"]))
+    if "category" in filters:
+        q &= Q(_in_category(filters["category"]))
     return q
+
+
+def _in_category(categories: list[str]) -> Exists:
+    """Whether the customer browsed, carted or bought a product of any of `categories` or a category below one."""
+    category_q = Q()
+    for category in categories:
+        category_q |= Q(product__category__iexact=category) | Q(product__category__istartswith=f"{category} >")
+    return Exists(
+        Event.objects.filter(category_q, customer_id=OuterRef("pk"), type__in=CATEGORY_EVENTS, product__isnull=False)
+    )
 
 
 def audience_queryset(campaign: Campaign) -> QuerySet[Customer]:

@@ -175,14 +175,50 @@ def _fit(
 
 
 _URL = re.compile(r"https?://[^\s<]+")
+_PRODUCT_LINE = re.compile(r"^- (?P<title>.+): (?P<url>https?://\S+)$")
+# inline styles: email clients drop <style> blocks and stylesheets
+BUTTON_STYLE = (
+    "display:inline-block;padding:10px 20px;background:#1f5f8b;color:#ffffff;border-radius:4px;"
+    "text-decoration:none;font-weight:bold;max-width:100%;box-sizing:border-box;text-align:center"
+)
+BODY_STYLE = (
+    "max-width:600px;margin:0 auto;padding:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;"
+    "line-height:1.5;color:#222;overflow-wrap:anywhere;word-break:break-word"
+)
+CTA_LABEL = "Shop now"
+PRODUCT_CTA_LABEL = "View product"
+
+
+def button(url: str, label: str) -> str:
+    """A call to action as a link styled as a button (`url` and `label` already HTML-escaped)."""
+    return f'<a href="{url}" style="{BUTTON_STYLE}">{label}</a>'
+
+
+def _html_line(line: str) -> str:
+    """One escaped line: a product line becomes its title and a button, a line that is only a link a
+    "Shop now" button; other links stay inline."""
+    product = _PRODUCT_LINE.match(line)
+    if product:
+        return f"<strong>{product['title']}</strong><br>{button(product['url'], PRODUCT_CTA_LABEL)}"
+    if _URL.fullmatch(line.strip()):
+        return button(line.strip(), CTA_LABEL)
+    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', line)
 
 
 def _html(subject: str, preheader: str, body: str) -> str:
-    """A plain HTML alternative: the same text in paragraphs, links clickable, the preheader hidden."""
-    escaped = _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', html_lib.escape(body))
-    paragraphs = "".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in escaped.split("\n\n") if p.strip())
+    """The HTML alternative: the same text in paragraphs in a column at most 600px wide (long links wrap),
+    product and landing links as buttons, other links clickable, the preheader hidden."""
+    paragraphs = "".join(
+        "<p>" + "<br>".join(_html_line(line) for line in p.split("\n")) + "</p>"
+        for p in html_lib.escape(body).split("\n\n")
+        if p.strip()
+    )
     hidden = f'<div style="display:none">{html_lib.escape(preheader)}</div>' if preheader else ""
-    return f"<html><head><title>{html_lib.escape(subject)}</title></head><body>{hidden}{paragraphs}</body></html>"
+    return (
+        f'<html><head><meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html_lib.escape(subject)}</title></head>"
+        f'<body style="margin:0"><div style="{BODY_STYLE}">{hidden}{paragraphs}</div></body></html>'
+    )
 
 
 UNSUBSCRIBE_LABEL = "Unsubscribe:"

@@ -14,7 +14,8 @@ PRODUCT_CATEGORY = "Sports > Running > Shoes"
 
 def prepare_demo_campaign() -> Campaign | None:
     """Give the win-back campaign its product (the most bought running shoe in stock) so generation writes one
-    group of two email variants for its audience (at-risk and lapsed customers, set by the seed).
+    group of two email variants for its audience (lapsed customers who browsed, carted or bought running
+    products, set by the seed).
 
     Returns the campaign when it is a draft without variants, i.e. when copy should be generated; None when
     it is missing or already past that point (a second `make demo` does not regenerate or disturb a review).

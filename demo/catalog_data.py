@@ -2571,7 +2571,7 @@ DEMO_CAMPAIGNS: tuple[dict[str, object], ...] = (
         "goal": "winback",
         "channel": "email",
         "brief": (
-            "Customers who bought running shoes from us but have not ordered in four months or more. "
+            "Customers who bought or browsed running gear with us but have not ordered in six months or more. "
             "Remind them what they liked, show the newest road and trail shoes that fit their past "
             "purchases, and mention free 30-day returns on worn shoes. Goal: a first order back."
         ),
@@ -2584,7 +2584,7 @@ DEMO_CAMPAIGNS: tuple[dict[str, object], ...] = (
         "banned_words": ["guilt", "last chance", "hurry"],
         "required_text": "You get this email because you agreed to hear from us. Unsubscribe: example.com/unsubscribe",
         "sign_off": "See you on the trails,\nThe running team",
-        "audience_filters": {"lifecycle": ["at_risk", "lapsed"]},
+        "audience_filters": {"lifecycle": ["lapsed"], "category": ["Sports > Running"]},
         "variants_per_group": 2,
     },
     {

@@ -61,7 +61,8 @@ class CampaignForm(forms.ModelForm[Campaign]):
             "audience_filters": (
                 'JSON, all optional: {"lifecycle": ["at_risk"], "locale": "en", "country": "GB", "min_orders": 1, '
                 '"max_orders": 5, "min_revenue": 50, "min_purchase_probability": 0.2, "min_churn_risk": 0.5, '
-                '"max_churn_risk": 0.9}; "uplift_top_percent": 20 (with "uplift_model": "<version>", else the active '
+                '"max_churn_risk": 0.9, "category": "Sports > Running" (viewed, carted or bought there)}; '
+                '"uplift_top_percent": 20 (with "uplift_model": "<version>", else the active '
                 'one) keeps the 20% the offer is most likely to change'
             ),
         }

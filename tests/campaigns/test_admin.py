@@ -3,15 +3,21 @@ customer; analysts read everything and change nothing. (Results pages: test_admi
 
 from __future__ import annotations
 
+import html as html_lib
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
 from django.db import connection
+from django.templatetags.static import static
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+import campaigns as campaigns_app
 from campaigns.models import Campaign, CampaignTransition, Experiment, Message, Variant
+from campaigns.personalisation import BUTTON_STYLE, PRODUCT_CTA_LABEL, button
 from catalog.models import Product
 from customers.models import Customer
 from jobs.models import Job
@@ -296,6 +302,26 @@ def test_preview_renders_the_email_for_the_chosen_customer(manager_web: Client, 
     assert "Stoneware mug" in html and "utm_campaign=campaign-" in html  # product with a tracked link
     assert "Reply STOP to unsubscribe" in html  # required text
     assert "Alan Turing" in html  # the other audience customer can be picked
+
+
+def test_preview_shows_links_as_buttons_in_a_column_that_fits(manager_web: Client, in_review: Campaign) -> None:
+    ada = Customer.objects.get(name="Ada Lovelace")
+    a = in_review.variants.get(label="A")
+    response = manager_web.get(page("preview", in_review), {"customer": ada.pk, "variant": a.pk})
+    rendered = response.context["rendered"]
+    url = html_lib.escape(rendered.products[0].url)
+    # the email's own call to action: a button-styled link to the tracked product URL, in a 600px column
+    assert button(url, PRODUCT_CTA_LABEL) in rendered.html and BUTTON_STYLE.startswith("display:inline-block")
+    assert "max-width:600px" in rendered.html and "overflow-wrap:anywhere" in rendered.html
+    html = response.content.decode()
+    assert html_lib.escape(button(url, PRODUCT_CTA_LABEL)) in html  # the same email, in the iframe's srcdoc
+    assert f'<a class="button cmp-cta" href="{url}"' in html  # the product list beside it
+    assert '<div class="cmp-inbox cmp-preview">' in html and "onchange=" not in html and "<style" not in html
+    stylesheet = static("campaigns/campaign-admin.css")
+    assert f'<link rel="stylesheet" href="{stylesheet}">' in html
+    css = (Path(campaigns_app.__file__).parent / "static/campaigns/campaign-admin.css").read_text()
+    assert ".cmp-inbox{max-width:680px;width:100%" in css and ".cmp-inbox iframe{display:block;width:100%" in css
+    assert "@media (max-width:767px){.cmp-picker{grid-template-columns:minmax(0,1fr)}}" in css
 
 
 def test_preview_search_and_customer_outside_the_audience(manager_web: Client, in_review: Campaign) -> None:

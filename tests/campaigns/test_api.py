@@ -41,6 +41,7 @@ def test_create_with_segments_products_and_filters(manager_client: APIClient) ->
     [
         ({"audience_filters": {"planet": "mars"}}, "audience_filters", "unknown audience filter"),
         ({"audience_filters": {"min_orders": -2}}, "audience_filters", "whole number >= 0"),
+        ({"audience_filters": {"category": ""}}, "audience_filters", "'category': expected a non-empty string"),
         ({"segments": [987654]}, "segments", "Invalid pk"),
         ({"banned_words": "cheap"}, "banned_words", "list of non-empty words"),
         ({"status": "approved"}, "status", "transition/"),

@@ -18,7 +18,7 @@ from campaigns.audience import (
 )
 from catalog.models import ModelRole
 from customers.models import Customer, EventType
-from tests.catalog.builders import model_version
+from tests.catalog.builders import model_version, product
 from tests.customers.builders import customer, event, prediction, profile, segment
 
 from .builders import campaign, subscriber
@@ -118,6 +118,7 @@ def test_each_filter() -> None:
         ({"min_revenue": "lots"}, "'min_revenue': expected a number >= 0"),
         ({"min_purchase_probability": 1.5}, "'min_purchase_probability': expected a number between 0.0 and 1.0"),
         ({"min_churn_risk": -0.1}, "'min_churn_risk': expected a number between"),
+        ({"category": ["Sports", 3]}, "'category': expected a non-empty string or list of strings"),
     ],
 )
 def test_bad_filters_name_the_key_and_value(filters: Any, message: str) -> None:
@@ -129,8 +130,32 @@ def test_bad_filters_name_the_key_and_value(filters: Any, message: str) -> None:
         audience_size(camp)
 
 
+def test_category_means_browsed_carted_or_bought_there_or_below() -> None:
+    shoe = product(category="Sports > Running > Shoes")
+    watch = product(category="sports > running")
+    kettle = product(category="Home > Kitchen")
+    lookalike = product(category="Sports > Running Club Merch")
+    viewer, buyer = subscriber(external_id="viewer"), subscriber(external_id="buyer")
+    carter = subscriber(external_id="carter")
+    event(viewer, EventType.VIEW, product=shoe)
+    event(buyer, EventType.PURCHASE, product=watch, value=Decimal("80"))
+    event(carter, EventType.ADD_TO_CART, product=shoe)
+    event(subscriber(external_id="cook"), EventType.PURCHASE, product=kettle)
+    event(subscriber(external_id="fan"), EventType.VIEW, product=lookalike)
+    event(subscriber(external_id="clicker"), EventType.CLICK, product=shoe)  # a message click is not interest
+    assert ids(campaign(audience_filters={"category": "Sports > Running"})) == {"viewer", "buyer", "carter"}
+    assert ids(campaign(audience_filters={"category": "sports>running>shoes"})) == {"viewer", "carter"}
+    assert ids(campaign(audience_filters={"category": ["Home > Kitchen", "Sports > Running > Shoes"]})) == {
+        "viewer", "carter", "cook"
+    }
+    profile(buyer, lifecycle="lapsed")
+    profile(viewer, lifecycle="active")
+    assert ids(campaign(audience_filters={"category": "Sports > Running", "lifecycle": "lapsed"})) == {"buyer"}
+
+
 def test_filters_are_normalised() -> None:
     assert validate_audience_filters(None) == {}
     assert validate_audience_filters({"lifecycle": "new", "locale": " en ", "min_orders": 0}) == {
         "lifecycle": ["new"], "locale": ["en"], "min_orders": 0
     }
+    assert validate_audience_filters({"category": " Sports>Running "}) == {"category": ["Sports > Running"]}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import html as html_lib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from campaigns.personalisation import first_name, render
+from campaigns.personalisation import CTA_LABEL, PRODUCT_CTA_LABEL, button, first_name, render
 from customers.unsubscribe import unsubscribe_url
 from recommendations.models import RecommendationSet
 from tests.catalog.builders import product
@@ -68,3 +69,21 @@ def test_sms_drops_products_before_shortening_the_copy() -> None:
     longer = variant(camp, subject="", preheader="", body="Warm tea in a stoneware mug. " * 8)
     message = render(longer, ada)
     assert len(message.body) <= 160 and "…" in message.body and message.body.endswith("Reply STOP to opt out")
+
+
+def test_email_html_has_button_calls_to_action_in_a_narrow_column() -> None:
+    camp = campaign(landing_url="https://shop.example.com/autumn?ref=nl&x=1")
+    mug = product(title="Mug & saucer")
+    camp.products.set([mug])
+    message = render(variant(camp, body="Our mugs are back."), subscriber(name="Grace Hopper"))
+    url = html_lib.escape(message.products[0].url)
+    assert f"<strong>Mug &amp; saucer</strong><br>{button(url, PRODUCT_CTA_LABEL)}" in message.html
+    assert 'style="max-width:600px;' in message.html and 'name="viewport"' in message.html
+    unsubscribe = message.body.rsplit("Unsubscribe: ", 1)[1]
+    assert f'<a href="{html_lib.escape(unsubscribe)}">' in message.html  # a plain link, not a button
+    camp.products.set([])
+    landing = render(variant(camp, label="B", body="Our mugs are back."), subscriber(name="Ada"))
+    assert not landing.products
+    landing_url = landing.body.split("\n\n")[-3]
+    assert landing_url.startswith("https://shop.example.com/autumn?")
+    assert button(html_lib.escape(landing_url), CTA_LABEL) in landing.html

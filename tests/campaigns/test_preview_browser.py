@@ -1,0 +1,75 @@
+"""The campaign preview in a real browser (Playwright driving Debian's chromium): at a desktop and a phone
+width the page never scrolls sideways, however long the tracked links, and the email's product link is a button."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import User
+from django.db import connection
+
+from campaigns.models import Campaign, Variant
+from tests.access.test_csp_browser import CHROMIUM, sign_in
+from tests.catalog.builders import product
+
+from .admin_pages import page
+from .builders import campaign, subscriber, variant
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True),  # the live server reads what the test wrote
+    pytest.mark.slow,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+# the elements sticking out past the window's right edge, to say what overflows when the test fails
+OVERFLOWING = """[...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 8)
+  .map(e => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`)"""
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        yield chromium
+        chromium.close()
+        connection.close()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_preview_fits_the_window_and_shows_a_button(browser: Any, live_server: Any, width: int) -> None:
+    long_path = "/".join(["trail-running-shoes-with-a-very-long-landing-page-path"] * 3)
+    camp = campaign(status=Campaign.Status.IN_REVIEW, landing_url=f"https://shop.example.com/{long_path}")
+    camp.products.add(product(title="Trail shoe"))
+    variant(camp, status=Variant.Status.APPROVED, body="Your trails miss you. " * 12)
+    subscriber(name="Ada Lovelace", email="ada.lovelace.with.a.long.address@runners-club.example.com")
+    admin = User.objects.create_superuser("root", "root@example.com", "pw")
+    tab = browser.new_page(viewport={"width": width, "height": 900})
+    tab.set_default_timeout(15_000)
+    problems: list[str] = []
+    tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    sign_in(tab, live_server, admin)
+    response = tab.goto(f"{live_server.url}{page('preview', camp)}")
+    assert response is not None and response.status == 200
+    tab.wait_for_selector(".cmp-preview iframe")
+    tab.wait_for_load_state("networkidle")
+    scroll_width, inner_width = tab.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    wide = tab.evaluate(OVERFLOWING)  # named in the failure message
+    assert scroll_width <= inner_width, (width, scroll_width, inner_width, wide)
+    email = tab.frame_locator(".cmp-preview iframe")
+    cta = email.locator("a", has_text="View product")
+    assert cta.count() == 1 and "product=" in (cta.get_attribute("href") or "")
+    assert cta.evaluate("a => getComputedStyle(a).display") == "inline-block"
+    frame_scroll, frame_width = email.locator("body").evaluate(
+        "b => [b.ownerDocument.documentElement.scrollWidth, b.ownerDocument.defaultView.innerWidth]"
+    )
+    assert frame_scroll <= frame_width, (width, frame_scroll, frame_width)
+    assert not problems, problems
