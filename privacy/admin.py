@@ -1,6 +1,6 @@
 """The customer page with personal-data rights: a "Download personal data (JSON)" link and an "Erase..."
-button with a confirmation page. Replaces customers' own admin of Customer (this package may import the
-campaigns and the assistant that the export reads; customers may not).
+button with a confirmation page; and the customer's precomputed recommendations. Replaces customers' own admin
+of Customer (this package may import the campaigns, recommendations and the assistant; customers may not).
 
 Deleting a customer is not offered: it cascaded to messages and experiment assignments; erasure keeps the
 shop's figures and removes the person. An erased customer's row is read-only.
@@ -24,6 +24,7 @@ from django.utils.safestring import SafeString
 from core.actors import has_perm
 from customers.admin import CustomerAdmin
 from customers.models import Customer
+from recommendations.customer_page import recommendations_section
 
 from .erasure import PERMISSION as ERASE_PERMISSION
 from .erasure import request_erasure
@@ -33,8 +34,17 @@ EXPORT_PERMISSION = "customers.export_customer"
 
 
 class PrivacyCustomerAdmin(CustomerAdmin):
-    readonly_fields = [*CustomerAdmin.readonly_fields, "erased_at", "personal_data"]
-    fieldsets = [*CustomerAdmin.fieldsets, ("Personal data", {"fields": ["erased_at", "personal_data"]})]
+    readonly_fields = [*CustomerAdmin.readonly_fields, "recommendations_summary", "erased_at", "personal_data"]
+    fieldsets = [
+        *CustomerAdmin.fieldsets,
+        ("Recommendations", {"fields": ["recommendations_summary"]}),
+        ("Personal data", {"fields": ["erased_at", "personal_data"]}),
+    ]
+
+    @admin.display(description="recommendations")
+    def recommendations_summary(self, customer: Customer) -> SafeString | str:
+        """The precomputed recommendations with their reasons (customers may not import recommendations)."""
+        return recommendations_section(customer)
 
     def has_delete_permission(self, request: HttpRequest, obj: Customer | None = None) -> bool:
         return False  # erase instead: a delete changed past experiment results

@@ -9,7 +9,8 @@ from django.utils import timezone
 class RecommendationSet(models.Model):
     """The top-k products for one customer, as the hybrid ranker produced them.
 
-    `items` keeps rank order: [{"product": id, "sku", "score", "reason", "sources": {source: rank}}].
+    `items` keeps rank order: [{"product": id, "sku", "score", "reason", "reason_source", "sources": {source: rank}}]
+    (`reason_source` is absent from rows precomputed before it was stored).
     A campaign reads these at send time instead of ranking live; a rebuild overwrites the row.
     """
 

@@ -84,6 +84,7 @@ class RecommendationResult:
                 "title": item.product.title,
                 "score": round(item.score, 6),
                 "reason": item.reason,
+                "reason_source": item.reason_source,
                 "sources": item.sources,
             }
             for item in self.items

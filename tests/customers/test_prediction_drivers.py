@@ -163,10 +163,7 @@ def test_customer_page_queries_do_not_grow_with_events(manager_web: Client) -> N
         counts.append(len(queries))
         assert "Expected value over 90 days" in page
     assert counts[0] == counts[1] <= 12, counts  # 8 here: session, user, customer, profile, predictions...
-    assert "events (the latest 50)" in page.lower()
-    response = manager_web.get(reverse("admin:customers_customer_change", args=[many.pk]))
-    shown = [form.instance for form in response.context["inline_admin_formsets"][0].formset.forms]
-    assert len(shown) == 50 and shown[0].occurred_at == max(e.occurred_at for e in many.events.all())
+    assert "Events (80)" in page  # one page of them: tests/customers/test_customer_page.py
 
 
 def _version_page(client: Client, **fields: Any) -> str:

@@ -80,7 +80,8 @@ def test_precompute_job_writes_sets_idempotently(trained_shop: Shop, run_on_comm
     assert job.progress_done == job.progress_total == customers
     alice = RecommendationSet.objects.get(customer=trained_shop.customers["alice"])
     assert len(alice.items) == 5 and alice.model_version == trained_shop.extra["version"] and alice.job == job
-    assert set(alice.items[0]) == {"product", "sku", "title", "score", "reason", "sources"}
+    assert set(alice.items[0]) == {"product", "sku", "title", "score", "reason", "reason_source", "sources"}
+    assert all(i["reason_source"] in i["sources"] or i["reason_source"] == "" for i in alice.items)
     first = [i["product"] for i in alice.items]
 
     again = start_job("precompute_recommendations", {"k": 5})
