@@ -178,6 +178,20 @@ class TestCampaignPreview(CampaignRead):
         assert UNSUBSCRIBE_LINE in body["body"] and "\n\nUnsubscribe: http" in body["body"]
 
 
+class TestCampaignDiscounts(CampaignRead):
+    action = "discounts"
+
+    def make_ready(self) -> Campaign:
+        tested = approvable()
+        exp = experiment(tested, holdout=0.1)
+        exp.arms.exclude(key="holdout").update(discount_percent=20)
+        return tested
+
+    def check_read(self, obj: Model, body: Any) -> None:
+        assert body["reference"] and [d["discount_percent"] for d in body["depths"]][-1] == 20
+        assert body["segments"][0]["rows"]
+
+
 class TestCampaignResults(CampaignRead):
     action = "results"
 
