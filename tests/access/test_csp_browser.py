@@ -5,7 +5,6 @@ assistant's demo page load with no CSP violation reported and no script error.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,14 +13,9 @@ from django.conf import settings as django_settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import Client
-from django.utils import timezone
 
-from campaigns import experiments
-from campaigns.models import Campaign, Variant
-from customers.models import EventType
-from tests.campaigns.builders import campaign, subscriber, variant
+from tests.campaigns.builders import experiment_under_way
 from tests.catalog.builders import product, product_insight
-from tests.customers.builders import event
 
 CHROMIUM = Path("/usr/bin/chromium")
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
@@ -57,28 +51,12 @@ def sign_in(tab: Any, live_server: Any, user: User) -> None:
     tab.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
 
 
-def running_campaign() -> Campaign:
-    camp = campaign(status=Campaign.Status.IN_REVIEW)
-    for _ in range(2):
-        variant(camp, status=Variant.Status.APPROVED)
-    experiment = experiments.create_experiment(camp, holdout_weight=0.2, minimum_sample=5)
-    Campaign.objects.filter(pk=camp.pk).update(status=Campaign.Status.RUNNING)
-    start = timezone.now() - timedelta(days=3)
-    people = [subscriber() for _ in range(12)]
-    assigned = experiments.assign(experiment, [p.pk for p in people], now=start)
-    for i, who in enumerate(people):
-        if not assigned[who.pk].is_holdout:
-            event(who, EventType.EXPOSURE, occurred_at=start + timedelta(hours=1), attributes={"campaign": camp.pk})
-            if i % 2:
-                event(who, EventType.OPEN, occurred_at=start + timedelta(days=1), attributes={"campaign": camp.pk})
-    return camp
-
 
 def test_pages_pass_the_policy(browser_page: tuple[Any, list[str]], live_server: Any, settings: Any) -> None:
     tab, problems = browser_page
     settings.DEBUG = True  # the assistant's demo page is a development page
     admin = User.objects.create_superuser("root", "root@example.com", "pw")
-    camp = running_campaign()
+    camp = experiment_under_way()
     item = product()
     product_insight(item)
     sign_in(tab, live_server, admin)

@@ -5,11 +5,15 @@ valid, distinct object (a counter keeps names unique); keyword arguments overrid
 from __future__ import annotations
 
 import itertools
+from datetime import timedelta
 from typing import Any
 
+from django.utils import timezone
+
+from campaigns import experiments
 from campaigns.models import Arm, Campaign, Experiment, Variant
-from customers.models import Customer
-from tests.customers.builders import customer
+from customers.models import Customer, EventType
+from tests.customers.builders import customer, event
 from tests.jobs.builders import author
 
 UNSUBSCRIBE_LINE = "You receive this because you opted in. Reply STOP to unsubscribe."
@@ -66,3 +70,22 @@ def experiment(campaign: Campaign, *, holdout: float = 0.0) -> Experiment:
     if holdout:
         Arm.objects.create(experiment=exp, key="holdout", variant=None, weight=holdout)
     return exp
+
+
+def experiment_under_way(name: str | None = None) -> Campaign:
+    """A running A/B test of two variants with a holdout, started three days ago: 12 subscribers assigned, the
+    offered ones exposed and every other one opening."""
+    camp = campaign(status=Campaign.Status.IN_REVIEW, **({"name": name} if name else {}))
+    for _ in range(2):
+        variant(camp, status=Variant.Status.APPROVED)
+    experiment = experiments.create_experiment(camp, holdout_weight=0.2, minimum_sample=5)
+    Campaign.objects.filter(pk=camp.pk).update(status=Campaign.Status.RUNNING)
+    start = timezone.now() - timedelta(days=3)
+    people = [subscriber() for _ in range(12)]
+    assigned = experiments.assign(experiment, [p.pk for p in people], now=start)
+    for i, who in enumerate(people):
+        if not assigned[who.pk].is_holdout:
+            event(who, EventType.EXPOSURE, occurred_at=start + timedelta(hours=1), attributes={"campaign": camp.pk})
+            if i % 2:
+                event(who, EventType.OPEN, occurred_at=start + timedelta(days=1), attributes={"campaign": camp.pk})
+    return camp

@@ -15,34 +15,15 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import experiments
-from campaigns.models import Campaign, Variant
-from customers.models import EventType, Lifecycle
+from customers.models import Lifecycle
 from dashboard import figures
 from jobs.models import Job, JobStatus
-from tests.campaigns.builders import campaign, subscriber, variant
+from tests.campaigns.builders import experiment_under_way
 from tests.catalog.builders import product, review, review_insight
-from tests.customers.builders import customer, customers, event, profile, purchase, segment
+from tests.customers.builders import customer, customers, profile, purchase, segment
 
 pytestmark = pytest.mark.django_db
 
-
-def running_campaign(name: str) -> Campaign:
-    """A running A/B test of two variants with a holdout, some customers exposed and some opening."""
-    camp = campaign(name=name, status=Campaign.Status.IN_REVIEW)
-    for _ in range(2):
-        variant(camp, status=Variant.Status.APPROVED)
-    experiment = experiments.create_experiment(camp, holdout_weight=0.2, minimum_sample=5)
-    Campaign.objects.filter(pk=camp.pk).update(status=Campaign.Status.RUNNING)
-    start = timezone.now() - timedelta(days=3)
-    people = [subscriber() for _ in range(12)]
-    assigned = experiments.assign(experiment, [p.pk for p in people], now=start)
-    for i, who in enumerate(people):
-        if not assigned[who.pk].is_holdout:
-            event(who, EventType.EXPOSURE, occurred_at=start + timedelta(hours=1), attributes={"campaign": camp.pk})
-            if i % 2:
-                event(who, EventType.OPEN, occurred_at=start + timedelta(days=1), attributes={"campaign": camp.pk})
-    return camp
 
 
 def build_shop(n_customers: int) -> dict[str, Any]:
@@ -71,7 +52,7 @@ def build_shop(n_customers: int) -> dict[str, Any]:
     Job.objects.create(kind="rebuild_profiles", status=JobStatus.RUNNING, progress_done=3, progress_total=10)
     Job.objects.create(kind="import_data", status=JobStatus.FAILED, error="Row 3: price is not a number.",
                        finished_at=now - timedelta(hours=2))
-    camp = running_campaign("Spring mugs")
+    camp = experiment_under_way("Spring mugs")
     return {"now": now, "item": item, "people": people, "campaign": camp}
 
 
@@ -133,7 +114,7 @@ def test_cold_render_queries_do_not_grow_with_the_shop(manager_web: Client) -> N
     for who in people:
         profile(who, lifecycle=Lifecycle.ACTIVE)
         purchase(who, item, value=Decimal("3.00"), now=timezone.now(), days_ago=2)
-    running_campaign("Second test")
+    experiment_under_way("Second test")
     assert _cold_queries(manager_web) <= small + 20  # one more campaign: a constant handful (CAMPAIGNS_SHOWN at most)
     assert _cold_queries(manager_web) == _cold_queries(manager_web)
 

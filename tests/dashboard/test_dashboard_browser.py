@@ -20,7 +20,7 @@ from customers import profiles
 from customers.segments import rebuild_segments
 from demo.seed import SeedOptions, seed_shop
 from jobs.models import Job, JobStatus
-from tests.dashboard.test_dashboard import running_campaign
+from tests.campaigns.builders import experiment_under_way
 from tests.vectors import fake_embed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -65,7 +65,7 @@ def demo_like_shop() -> None:
         for pk, rating in Review.objects.values_list("pk", "rating")
         for s, p in [STAND_IN[min(max(rating or 3, 2), 4)]]
     ])
-    running_campaign("Spring mugs")
+    experiment_under_way("Spring mugs")
     Job.objects.create(kind="analyse_reviews", status=JobStatus.RUNNING, progress_done=120, progress_total=400)
     Job.objects.create(kind="import_data", status=JobStatus.FAILED, error="Row 3, column price: not a number.",
                        finished_at=timezone.now())
