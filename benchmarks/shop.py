@@ -84,10 +84,11 @@ def build_shop(size: ShopSize, now: datetime | None = None) -> dict[str, int]:
 
     rows = io.StringIO()
     for i in range(size.customers):
-        rows.write(f"{PREFIX}{i:06d}\t\tBench customer {i}\ten\tt\t{{}}\t{created}\t{created}\n")
+        rows.write(f"{PREFIX}{i:06d}\t\tBench customer {i}\ten\t\tt\t{{}}\t{created}\t{created}\n")
     _copy(
         "customers_customer",
-        ["external_id", "email", "name", "locale", "marketing_consent", "attributes", "created_at", "updated_at"],
+        ["external_id", "email", "name", "locale", "timezone", "marketing_consent", "attributes", "created_at",
+         "updated_at"],
         rows,
     )
     customer_ids = _ids("customers_customer", "external_id")
