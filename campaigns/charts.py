@@ -12,6 +12,8 @@ from typing import Any
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from catalog.charts import axis_end
+
 # Distinguishable for the common colour-vision deficiencies (Okabe-Ito); the holdout is always grey.
 ARM_COLOURS = ["#0072b2", "#e69f00", "#009e73", "#cc79a7", "#d55e00", "#56b4e9", "#f0e442"]
 HOLDOUT_COLOUR = "#777777"
@@ -58,7 +60,7 @@ def rate_over_time_svg(
     rates = [p.rate for s in series for p in s.points if _finite(p.rate)]
     latest = [max(s.points, key=lambda p: p.day).high for s in series if s.points]
     top = max([r * 1.1 for r in rates] + [v for v in latest if _finite(v)], default=0.0)
-    top = min(1.0, _nice(top * 1.1)) if top > 0 else 0.01
+    top = min(1.0, axis_end(top * 1.1)) if top > 0 else 0.01
     index = {d: i for i, d in enumerate(days)}
     span = max(len(days) - 1, 1)
 
@@ -137,18 +139,6 @@ def interval_bar(rate: float, low: float, high: float, scale: float, colour: str
         'fill-opacity="0.35"/>'
         f'<line x1="{mid:.1f}" x2="{mid:.1f}" y1="0" y2="12" stroke="{colour}" stroke-width="2"/></svg>'
     )
-
-
-def _nice(value: float) -> float:
-    """Round up to a readable axis end (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)."""
-    if value <= 0:
-        return 0.01
-    exponent = math.floor(math.log10(value))
-    base = 10**exponent
-    for step in (1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10):
-        if value <= step * base:
-            return step * base
-    return 10 * base
 
 
 def qini_svg(

@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .charts import ARM_COLOURS, HOLDOUT_COLOUR, _nice
+from catalog.charts import axis_end
+
+from .charts import ARM_COLOURS, HOLDOUT_COLOUR
 
 SUGGESTED_COLOUR = "#009e73"
 
@@ -39,7 +41,7 @@ def margin_by_depth_svg(
     if not numbers:
         return mark_safe('<p class="help">No outcomes recorded yet.</p>')
     high, low = max(max(numbers), 0.0), min(min(numbers), 0.0)
-    step = _nice((high - low) / 4) if high > low else 1.0  # ticks at round numbers, zero among them
+    step = axis_end((high - low) / 4) if high > low else 1.0  # ticks at round numbers, zero among them
     top, bottom = math.ceil(high / step) * step, math.floor(low / step) * step
     if top == bottom:
         top = bottom + step

@@ -56,7 +56,7 @@ from customers.models import CarriedTotals, CustomerProfile, Event, EventType, L
 
 from . import experiment_stats as st
 from .models import MAX_DISCOUNT_PERCENT, Arm, Assignment, Experiment
-from .outcomes import _params, _window_sql, json_number  # the attribution window of the results page
+from .outcomes import json_number, window_params, window_sql  # the attribution window of the results page
 
 NAN = float("nan")
 ALL_KEY = "all"
@@ -261,7 +261,7 @@ def customer_outcomes(experiment: Experiment, until: datetime | None = None) -> 
     """Per assigned customer: arm, converted, list revenue and cost of goods in the attribution window, the
     lifecycle stage at assignment (purchases before it, plus what retention carried over from older ones)
     and the behavioural segment now. One query."""
-    params = _params(experiment, until)
+    params = window_params(experiment, until)
     params["default_cost"] = 1 - settings.DEFAULT_GROSS_MARGIN_PERCENT / 100
     until_sql = " AND a.assigned_at <= %(until)s" if until is not None else ""
     # the history before assignment is one grouped join (a lateral per customer let the planner pick the
@@ -289,7 +289,7 @@ def customer_outcomes(experiment: Experiment, until: datetime | None = None) -> 
                                       ELSE %(default_cost)s END) AS cost,
                    SUM(e.value) FILTER (WHERE {_COST_KNOWN}) AS costed
             FROM {Event._meta.db_table} e LEFT JOIN {Product._meta.db_table} pr ON pr.id = e.product_id
-            WHERE {_window_sql(until)} AND e.type = %(purchase)s
+            WHERE {window_sql(until)} AND e.type = %(purchase)s
         ) o ON TRUE
         LEFT JOIN h ON h.customer_id = a.customer_id
         LEFT JOIN {CarriedTotals._meta.db_table} c ON c.customer_id = a.customer_id

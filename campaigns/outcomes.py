@@ -38,7 +38,7 @@ _KIND_SQL = {
 }
 
 
-def _params(experiment: Experiment, until: datetime | None) -> dict[str, Any]:
+def window_params(experiment: Experiment, until: datetime | None) -> dict[str, Any]:
     campaign = Campaign.objects.only("attribution_days").get(pk=experiment.campaign_id)
     return {
         "experiment": experiment.pk,
@@ -53,7 +53,7 @@ def _params(experiment: Experiment, until: datetime | None) -> dict[str, Any]:
     }
 
 
-def _window_sql(until: datetime | None) -> str:
+def window_sql(until: datetime | None) -> str:
     """Events of the assignment's customer inside its attribution window (and before `until`)."""
     sql = (
         "e.customer_id = a.customer_id AND e.occurred_at >= a.assigned_at"
@@ -79,13 +79,13 @@ def arm_outcomes(experiment: Experiment, until: datetime | None = None) -> dict[
         FROM {Assignment._meta.db_table} a
         LEFT JOIN LATERAL (
             SELECT {firsts}, SUM(e.value) FILTER (WHERE {_KIND_SQL["converted"]}) AS revenue
-            FROM {Event._meta.db_table} e WHERE {_window_sql(until)}
+            FROM {Event._meta.db_table} e WHERE {window_sql(until)}
         ) f ON TRUE
         WHERE {_assignments_sql(until)}
         GROUP BY a.arm_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(experiment, until))
+        cursor.execute(sql, window_params(experiment, until))
         rows = {row[0]: row[1:] for row in cursor.fetchall()}
     outcomes: dict[str, dict[str, Any]] = {}
     for arm in Arm.objects.filter(experiment=experiment).order_by("key"):
@@ -127,7 +127,7 @@ def outcomes_over_time(experiment: Experiment, metric: str, until: datetime | No
             FROM {Assignment._meta.db_table} a
             LEFT JOIN LATERAL (
                 SELECT MIN(e.occurred_at) AS first_at FROM {Event._meta.db_table} e
-                WHERE {_window_sql(until)} AND {_KIND_SQL[outcome]}
+                WHERE {window_sql(until)} AND {_KIND_SQL[outcome]}
             ) f ON TRUE
             WHERE {_assignments_sql(until)}
         )
@@ -138,7 +138,7 @@ def outcomes_over_time(experiment: Experiment, metric: str, until: datetime | No
         ) x GROUP BY arm_id, day ORDER BY day
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(experiment, until))
+        cursor.execute(sql, window_params(experiment, until))
         rows: list[tuple[int, date, int, int]] = cursor.fetchall()
     arms = list(Arm.objects.filter(experiment=experiment).order_by("key"))
     if not rows:
@@ -178,10 +178,10 @@ def customer_conversions(experiment: Experiment) -> list[tuple[int, int, bool]]:
     purchase inside the customer's attribution window); one query. The rows an uplift model learns from."""
     sql = f"""
         SELECT a.customer_id, a.arm_id, EXISTS (
-            SELECT 1 FROM {Event._meta.db_table} e WHERE {_window_sql(None)} AND {_KIND_SQL["converted"]}
+            SELECT 1 FROM {Event._meta.db_table} e WHERE {window_sql(None)} AND {_KIND_SQL["converted"]}
         )
         FROM {Assignment._meta.db_table} a WHERE {_assignments_sql(None)} ORDER BY a.customer_id
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, _params(experiment, None))
+        cursor.execute(sql, window_params(experiment, None))
         return [(int(c), int(a), bool(v)) for c, a, v in cursor.fetchall()]

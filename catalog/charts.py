@@ -73,8 +73,9 @@ def share_bar(share: float, colour: str) -> SafeString:
     )
 
 
-def _axis_end(value: float) -> float:
-    """Round up to a readable axis end (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten)."""
+def axis_end(value: float) -> float:
+    """Round up to a readable axis end (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten); every chart's
+    axis (catalog, campaigns) uses it, so the same data gets the same ticks everywhere."""
     if value <= 0:
         return 1.0
     base = 10 ** math.floor(math.log10(value))
@@ -106,7 +107,7 @@ def deciles_svg(rows: Sequence[dict[str, Any]], *, unit: str, currency: str = ""
     pad_left, pad_right, pad_top, pad_bottom = 76, 12, 14, 48
     plot_w, plot_h = width - pad_left - pad_right, height - pad_top - pad_bottom
     peak = max(max(float(r["mean_predicted"]), float(r["mean_actual"])) for r in rows)
-    top = min(1.0, _axis_end(peak * 1.05)) if unit == "percent" else _axis_end(peak * 1.05)
+    top = min(1.0, axis_end(peak * 1.05)) if unit == "percent" else axis_end(peak * 1.05)
     slot = plot_w / len(rows)
     bar = max(2.0, slot * 0.36)
     label = title or "Predicted vs actual per decile"

@@ -5,51 +5,22 @@ assistant's demo page load with no CSP violation reported and no script error.""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.db import connection
-from django.test import Client
 
+from tests.browser import BROWSER_MARKS, launched_browser, sign_in, watched_tab
 from tests.campaigns.builders import experiment_under_way
 from tests.catalog.builders import product, product_insight
 
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server reads what the test wrote
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page()
-        tab.set_default_timeout(15_000)
-        problems: list[str] = []
-        tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
-        tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        yield tab, problems
-        browser.close()
-        connection.close()
-
-
-def sign_in(tab: Any, live_server: Any, user: User) -> None:
-    client = Client()
-    client.force_login(user)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    tab.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
-
+    with launched_browser(monkeypatch) as browser:
+        yield watched_tab(browser)
 
 
 def test_pages_pass_the_policy(browser_page: tuple[Any, list[str]], live_server: Any, settings: Any) -> None:

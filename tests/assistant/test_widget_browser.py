@@ -12,47 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from assistant import answering
 from assistant.models import Article, Author, Conversation, ConversationMessage, ConversationStatus, PublishableKey
 from assistant.views import DEMO_KEY_NAME
 from inference import registry
+from tests.browser import BROWSER_MARKS, launched_browser, sync_api, watched_tab
 from tests.catalog.builders import product
 
 from .builders_api import key, scripted_answering
 
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server and the answer stream use their own connections
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 __all__ = ["scripted_answering"]  # a fixture, used by name
 TIMEOUT_MS = 15_000
 
 
 @pytest.fixture
 def page(live_server: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     settings.DEBUG = True  # the demo page is for DEBUG (or staff)
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page()
-        tab.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
+    with launched_browser(monkeypatch) as browser:
+        tab, problems = watched_tab(browser, timeout_ms=TIMEOUT_MS)
         yield tab
-        browser.close()
-        # the ORM calls made while Playwright ran opened a connection of their own (another context): close it,
-        # or the test database cannot be dropped at the end of the session
-        connection.close()
-        assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not problems, f"policy violations or JavaScript errors on the page: {problems}"
 
 
 def wait_for(check: Any, what: str, seconds: float = 10.0) -> None:

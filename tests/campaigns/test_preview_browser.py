@@ -8,22 +8,15 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 
 from campaigns.models import Campaign, Variant
-from tests.access.test_csp_browser import CHROMIUM, sign_in
+from tests.browser import BROWSER_MARKS, launched_browser, sign_in, watched_tab
 from tests.catalog.builders import product
 
 from .admin_pages import page
 from .builders import campaign, subscriber, variant
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server reads what the test wrote
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 # the elements sticking out past the window's right edge, to say what overflows when the test fails
@@ -34,14 +27,8 @@ OVERFLOWING = """[...document.querySelectorAll('body *')]
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with launched_browser(monkeypatch) as chromium:
         yield chromium
-        chromium.close()
-        connection.close()
 
 
 @pytest.mark.parametrize("width", [1280, 390])
@@ -52,10 +39,7 @@ def test_preview_fits_the_window_and_shows_a_button(browser: Any, live_server: A
     variant(camp, status=Variant.Status.APPROVED, body="Your trails miss you. " * 12)
     subscriber(name="Ada Lovelace", email="ada.lovelace.with.a.long.address@runners-club.example.com")
     admin = User.objects.create_superuser("root", "root@example.com", "pw")
-    tab = browser.new_page(viewport={"width": width, "height": 900})
-    tab.set_default_timeout(15_000)
-    problems: list[str] = []
-    tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
+    tab, problems = watched_tab(browser, width=width)
     sign_in(tab, live_server, admin)
     response = tab.goto(f"{live_server.url}{page('preview', camp)}")
     assert response is not None and response.status == 200

@@ -9,10 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth.models import User
-from django.db import connection
-from django.test import Client
 from django.utils import timezone
 
 from catalog.models import Review, ReviewInsight
@@ -20,35 +17,18 @@ from customers import profiles
 from customers.segments import rebuild_segments
 from demo.seed import SeedOptions, seed_shop
 from jobs.models import Job, JobStatus
+from tests.browser import BROWSER_MARKS, launched_browser, sign_in, watched_tab
 from tests.campaigns.builders import experiment_under_way
 from tests.vectors import fake_embed
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server reads what the test wrote
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture
 def browser_page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, list[str]]]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.set_default_timeout(15_000)
-        problems: list[str] = []
-        tab.on("console", lambda msg: problems.append(msg.text) if "Content Security Policy" in msg.text else None)
-        tab.on("pageerror", lambda error: problems.append(f"script error: {error}"))
-        yield tab, problems
-        browser.close()
-        connection.close()
+    with launched_browser(monkeypatch) as browser:
+        yield watched_tab(browser)
 
 
 STAND_IN = {4: ("positive", 0.8), 3: ("neutral", 0.0), 2: ("negative", -0.7)}  # stars (clipped 2-4) -> sentiment
@@ -75,10 +55,7 @@ def test_the_dashboard_loads_under_the_policy(browser_page: tuple[Any, list[str]
     tab, problems = browser_page
     demo_like_shop()
     admin = User.objects.create_superuser("root", "root@example.com", "pw")
-    client = Client()
-    client.force_login(admin)
-    cookie = client.cookies[django_settings.SESSION_COOKIE_NAME]
-    tab.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+    sign_in(tab, live_server, admin)
     response = tab.goto(f"{live_server.url}/admin/")
     assert response is not None and response.status == 200
     assert "script-src 'self'" in response.headers["content-security-policy"]

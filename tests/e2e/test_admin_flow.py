@@ -25,7 +25,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.contrib.auth.models import Group, User
 from django.core import mail
-from django.db import connection
 from django.urls import reverse
 
 from campaigns.models import Assignment, Campaign, Message, Variant
@@ -33,19 +32,13 @@ from campaigns.roles import CAMPAIGN_MANAGER
 from customers.models import Customer
 from inference import registry
 from jobs.models import Job, JobStatus
+from tests.browser import BROWSER_MARKS, launched_browser, sync_api, watched_tab
 from tests.campaigns.builders import UNSUBSCRIBE_LINE
 from tests.campaigns.test_generation import GOOD, part_of
 from tests.catalog.builders import product, product_insight
 from tests.inference.http_server import send_json, serving
 
-CHROMIUM = Path("/usr/bin/chromium")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server reads what the test writes, and the reverse
-    pytest.mark.slow,  # the real embedding model scores the generated copy
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS
 TIMEOUT_MS = 30_000
 PASSWORD = "pw-for-tests"
 CUSTOMERS_CSV = (
@@ -113,20 +106,10 @@ def manager_user() -> User:
 
 @pytest.fixture
 def page(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    # Playwright's sync API runs an event loop in this thread; the test's own ORM calls are still synchronous.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
-        tab = browser.new_page(viewport={"width": 1280, "height": 900})
-        tab.set_default_timeout(TIMEOUT_MS)
-        errors: list[str] = []
-        tab.on("pageerror", lambda error: errors.append(str(error)))
+    with launched_browser(monkeypatch) as browser:
+        tab, problems = watched_tab(browser, timeout_ms=TIMEOUT_MS)
         yield tab
-        browser.close()
-        connection.close()  # the ORM's connection of Playwright's context: else the test database stays in use
-        assert not errors, f"JavaScript errors on the page: {errors}"
+    assert not problems, f"policy violations or JavaScript errors on the page: {problems}"
 
 
 def wait_for_job(page: Any, job: Job, seconds: float = 20.0) -> Job:
