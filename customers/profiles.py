@@ -29,10 +29,8 @@ rebuild.
 
 from __future__ import annotations
 
-import gc
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,6 +42,7 @@ from django.utils import timezone
 from scipy import sparse
 
 from catalog.models import ProductEmbedding, Review, ReviewInsight
+from core.collector import cycle_collection_paused
 from core.progress import NO_PROGRESS, Progress
 from core.vector_rows import copy_rows, fetch_binary, vector_from_binary, vector_to_binary
 
@@ -234,23 +233,9 @@ def _run(now: datetime | None, embed_texts: EmbedTexts | None) -> _Run:
     )
 
 
-@contextmanager
-def _no_cycle_collection() -> Iterator[None]:
-    """Pause Python's cycle collector: a batch allocates about a million small lists (the interests) and no
-    reference cycles, and each collection it triggered rescanned everything the run keeps (product terms,
-    vectors), which took a third of a rebuild. Reference counting still frees every batch."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _process(ids: list[int], run: _Run, *, incremental: bool, batch_size: int, progress: Progress) -> None:
     progress.set_total(len(ids))
-    with _no_cycle_collection():
+    with cycle_collection_paused():  # a batch builds about a million small lists (interests) and no cycles
         for start in range(0, len(ids), batch_size):
             chunk = ids[start : start + batch_size]
             _process_batch(chunk, run, incremental=incremental)
