@@ -242,6 +242,20 @@ def _process(ids: list[int], run: _Run, *, incremental: bool, batch_size: int, p
             progress.advance(len(chunk))
 
 
+def _customer_ids(values: Iterable[Any]) -> list[int]:
+    """Distinct ids in order; a value that is not a whole number is refused with its place, before any write."""
+    ids = set()
+    for place, value in enumerate(values):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, bool) or (isinstance(value, float) and value != number):
+            raise ValueError(f"customer_ids[{place}]: {value!r} is not a customer id (a whole number)")
+        ids.add(number)
+    return sorted(ids)
+
+
 def rebuild_profiles(
     *,
     now: datetime | None = None,
@@ -254,10 +268,11 @@ def rebuild_profiles(
     (then `finish_rebuild`: RFM scores, lifecycle sizes), or only `customer_ids` (one chunk of a rebuild
     spread over workers; whoever runs the last chunk calls `finish_rebuild`). Erased customers are skipped.
     `embed_texts` embeds search queries (default: the embedder)."""
+    wanted = None if customer_ids is None else _customer_ids(customer_ids)
     run = _run(now, embed_texts)
     customers = Customer.objects.filter(erased_at__isnull=True)
-    if customer_ids is not None:
-        customers = customers.filter(pk__in=sorted({int(pk) for pk in customer_ids}))
+    if wanted is not None:
+        customers = customers.filter(pk__in=wanted)
     ids = list(customers.order_by("pk").values_list("pk", flat=True))
     _process(ids, run, incremental=False, batch_size=batch_size, progress=progress)
     result: dict[str, Any] = {"profiles": len(ids), "last_event_id": run.snapshot}
@@ -296,11 +311,11 @@ def update_profiles(
 ) -> dict[str, Any]:
     """Fold new events into the given customers' profiles (default: every customer with new events);
     interests, RFM and lifecycle are recomputed for them; RFM scores use the cut points of all profiles."""
+    wanted = None if customer_ids is None else _customer_ids(customer_ids)
     run = _run(now, embed_texts)
-    if customer_ids is None:
+    if wanted is None:
         ids = customers_with_new_events()
     else:
-        wanted = sorted({int(pk) for pk in customer_ids})
         ids = list(
             Customer.objects.filter(pk__in=wanted, erased_at__isnull=True).order_by("pk").values_list("pk", flat=True)
         )

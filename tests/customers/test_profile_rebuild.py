@@ -153,3 +153,16 @@ def test_a_batch_costs_a_fixed_number_of_queries() -> None:
     with CaptureQueriesContext(connection) as large:
         profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed, customer_ids=[p.pk for p in shop["people"]])
     assert len(large.captured_queries) == len(small.captured_queries)
+
+
+@pytest.mark.parametrize("bad", [[1, "abc"], [1, None], [2.5], [True]])
+def test_a_customer_id_that_is_not_a_whole_number_is_refused_before_any_write(bad: list[Any]) -> None:
+    ann = customer()
+    event(ann, "view", product=product(), days_ago=1)
+    place = len(bad) - 1
+    refused = rf"customer_ids\[{place}\]: .* is not a customer id \(a whole number\)"
+    with pytest.raises(ValueError, match=refused):
+        profiles.rebuild_profiles(now=NOW, embed_texts=fake_embed, customer_ids=bad)
+    with pytest.raises(ValueError, match=refused):
+        profiles.update_profiles(bad, now=NOW, embed_texts=fake_embed)
+    assert not CustomerProfile.objects.exists()
