@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from pgvector.django import HnswIndex, VectorField
+from pgvector.django import VectorField
 
 from catalog.models import Product
 
@@ -149,7 +149,8 @@ class CustomerProfile(models.Model):
     as of `decayed_at`: exponential decay lets new events be added without re-reading old ones (multiply
     the sum by the decay since `decayed_at`, add the new terms). `last_event_id` marks the events already
     folded in. `vector` is the unit-length mix of that sum and the customer's review embeddings (re-read on
-    every update, since reviews are analysed later and may be edited), indexed for nearest-product search.
+    every update, since reviews are analysed later and may be edited): the query of nearest-product search.
+    No index on it: nothing searches customers by vector, and an HNSW graph cost a rebuild 3 ms per profile.
     """
 
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, primary_key=True, related_name="profile")
@@ -180,13 +181,6 @@ class CustomerProfile(models.Model):
 
     class Meta:
         indexes = [
-            HnswIndex(
-                name="customer_profile_hnsw",
-                fields=["vector"],
-                m=16,
-                ef_construction=64,
-                opclasses=["vector_cosine_ops"],
-            ),
             models.Index(fields=["lifecycle"], name="profile_lifecycle_idx"),
         ]
 

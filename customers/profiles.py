@@ -18,14 +18,19 @@ recomputed from all of a customer's events on each update: they are aggregates, 
 product and query, order totals), read in the same statement as the events, so a rebuild after a purge
 gives the profile it gave before.
 
-Everything works on batches of customers with set-based queries (a handful of queries per batch, never
-one per event), so a rebuild scales to 100,000 customers.
+Everything works on batches of customers with set-based queries (a handful per batch, never one per event):
+PostgreSQL sums the decayed weights per (customer, product) and (customer, query) (`event_weights.py`);
+the vector sums are one sparse (customer x product) x (product x 384) product per batch with product
+vectors read once per run in binary form; interests are sparse products too (`interests.py`); each batch is
+written with one binary COPY and one INSERT ... ON CONFLICT. Profile vectors carry no index: nothing
+searches customers by vector, and keeping an HNSW graph up to date cost 3 ms per written profile, most of a
+rebuild.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,193 +41,186 @@ from django.db.models import Max
 from django.utils import timezone
 from scipy import sparse
 
-from catalog.models import ProductEmbedding, ReviewInsight
+from catalog.models import ProductEmbedding, Review, ReviewInsight
+from core.collector import cycle_collection_paused
 from core.progress import NO_PROGRESS, Progress
+from core.vector_rows import copy_rows, fetch_binary, vector_from_binary, vector_to_binary
 
 from . import behaviour
-from .interests import ProductFacts, ProductWeights, SearchWeights, interests
+from .event_weights import BatchWeights, read_weights
+from .interests import InterestTerms
 from .lifecycle import ensure_lifecycle_segments, lifecycle_of, refresh_lifecycle_sizes
-from .models import CarriedProductWeight, CarriedSearchWeight, Customer, CustomerProfile, Event, EventType
+from .models import Customer, CustomerProfile, Event
 from .queries import EmbedTexts, embed_queries
 from .rfm import order_facts, score_rfm
 
 logger = logging.getLogger(__name__)
 
-BATCH = 2000  # customers per batch: ~2000 x 384 float32 sums (3 MB) plus their events' aggregates
+BATCH = 5000  # customers per batch and transaction: 5000 x 384 float64 sums (15 MB) plus their events' rows
 DIM = 384
 
 
 @dataclass
 class _Run:
-    """State shared by the batches of one run: product facts and embeddings read so far, the embedder."""
+    """State shared by the batches of one run: product terms and embeddings read so far, the embedder."""
 
     now: datetime
     snapshot: int  # highest event id considered; later events wait for the next update
     embed_texts: EmbedTexts | None  # None: the shop's embedding model
     lifecycle_ids: dict[str, int]
-    products: dict[int, ProductFacts] = field(default_factory=dict)
+    terms: InterestTerms = field(default_factory=InterestTerms)
     product_vectors: dict[int, np.ndarray | None] = field(default_factory=dict)
 
     def load_product_vectors(self, ids: Iterable[int]) -> None:
-        missing = [pk for pk in set(ids) if pk not in self.product_vectors]
+        """Read the embeddings of products not read yet in this run (one query, binary)."""
+        missing = sorted({int(pk) for pk in ids} - self.product_vectors.keys())
+        if not missing:
+            return
         for pk in missing:
             self.product_vectors[pk] = None
-        for pk, vector in ProductEmbedding.objects.filter(product_id__in=missing).values_list(
-            "product_id", "embedding"
+        for pk, vector in fetch_binary(
+            f"SELECT product_id, embedding FROM {ProductEmbedding._meta.db_table} WHERE product_id = ANY(%s)",
+            [missing],
         ):
-            self.product_vectors[pk] = np.asarray(vector, dtype=np.float32)
+            self.product_vectors[pk] = vector_from_binary(vector)
 
 
-def _event_weights(
-    customer_ids: Sequence[int], after: Sequence[int], run: _Run, *, carried: bool = False
-) -> tuple[ProductWeights, SearchWeights]:
-    """(customer, product, decayed weight) and (customer, query, decayed weight) for events with
-    after[customer] < id <= snapshot; with `carried`, plus the weights retention kept of deleted events."""
-    event = Event._meta.db_table
-    decay = behaviour.decay_sql("e.occurred_at", "%(now)s")
-    kept = behaviour.decay_sql("c.as_of", "%(now)s")
-    carried_products = carried_searches = ""
-    if carried:
-        carried_products = f"""UNION ALL SELECT c.customer_id, c.product_id, c.weight * {kept}
-            FROM {CarriedProductWeight._meta.db_table} c WHERE c.customer_id = ANY(%(ids)s)"""
-        carried_searches = f"""UNION ALL SELECT c.customer_id, c.query, c.weight * {kept}
-            FROM {CarriedSearchWeight._meta.db_table} c WHERE c.customer_id = ANY(%(ids)s)"""
-    params: dict[str, Any] = {
-        "ids": list(customer_ids),
-        "after": list(after),
-        "snapshot": run.snapshot,
-        "now": run.now,
-        "types": sorted(str(t) for t in behaviour.ENGAGEMENT_EVENTS),
-        "search": str(EventType.SEARCH),
-    }
-    scope = f"""FROM {event} e JOIN unnest(%(ids)s::bigint[], %(after)s::bigint[]) AS c(cid, after)
-                ON e.customer_id = c.cid AND e.id > c.after AND e.id <= %(snapshot)s"""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""SELECT cid, pid, SUM(w) FROM (
-                    SELECT e.customer_id AS cid, e.product_id AS pid, {behaviour.weight_sql("e.type")} * {decay} AS w
-                    {scope} WHERE e.type = ANY(%(types)s) AND e.product_id IS NOT NULL
-                    {carried_products}) t
-                GROUP BY cid, pid""",
-            params,
-        )
-        products = cursor.fetchall()
-        cursor.execute(
-            f"""SELECT cid, q, SUM(w) FROM (
-                    SELECT e.customer_id AS cid, lower(btrim(e.query)) AS q,
-                           {behaviour.SEARCH_WEIGHT!r}::float8 * {decay} AS w
-                    {scope} WHERE e.type = %(search)s AND btrim(e.query) <> ''
-                    {carried_searches}) t
-                GROUP BY cid, q""",
-            params,
-        )
-        searches = cursor.fetchall()
-    return products, searches
-
-
-def _sum_vectors(
-    customer_ids: Sequence[int], products: ProductWeights, searches: SearchWeights, run: _Run
-) -> tuple[np.ndarray, np.ndarray]:
-    """Weighted sums (n, DIM) and weight sums (n,) of the product and search terms."""
-    row = {cid: i for i, cid in enumerate(customer_ids)}
-    n = len(customer_ids)
-    run.load_product_vectors(p for _, p, _ in products)
-    queries = sorted({q for _, q, _ in searches})
-    query_vectors = dict(zip(queries, embed_queries(queries, run.embed_texts), strict=True)) if queries else {}
-    terms: list[tuple[int, np.ndarray, float]] = []
-    for c, p, w in products:
-        vector = run.product_vectors[p]
-        if vector is not None:
-            terms.append((row[c], vector, float(w)))
-    terms += [(row[c], query_vectors[q], float(w)) for c, q, w in searches]
+def _sum_vectors(n: int, weights: BatchWeights, run: _Run) -> tuple[np.ndarray, np.ndarray]:
+    """Weighted sums (n, DIM) and weight sums (n,) of the product and search terms; a product without an
+    embedding adds nothing to either."""
     sums = np.zeros((n, DIM), dtype=np.float64)
     weight_sums = np.zeros(n, dtype=np.float64)
-    if terms:
-        rows = np.fromiter((t[0] for t in terms), dtype=np.int64, count=len(terms))
-        values = np.fromiter((t[2] for t in terms), dtype=np.float64, count=len(terms))
-        matrix = np.stack([t[1] for t in terms]).astype(np.float64)
-        weights = sparse.csr_matrix((values, (rows, np.arange(len(terms)))), shape=(n, len(terms)))
-        sums = np.asarray(weights @ matrix)
-        np.add.at(weight_sums, rows, values)
+    run.load_product_vectors(weights.products.tolist())
+    embedded = np.fromiter(
+        (run.product_vectors[pk] is not None for pk in weights.products.tolist()), dtype=bool,
+        count=len(weights.products),
+    )
+    rows, values = weights.product_rows[embedded], weights.product_weights[embedded]
+    if len(rows):
+        columns, column_of = np.unique(weights.products[embedded], return_inverse=True)
+        vectors = np.stack([run.product_vectors[pk] for pk in columns.tolist()]).astype(np.float64)  # type: ignore[misc]
+        by_product = sparse.csr_matrix((values, (rows, column_of.reshape(-1))), shape=(n, len(columns)))
+        sums += by_product @ vectors
+        weight_sums += np.bincount(rows, weights=values, minlength=n)
+    if weights.queries:
+        queries = sorted(set(weights.queries))
+        column = {q: i for i, q in enumerate(queries)}
+        by_query = sparse.csr_matrix(
+            (weights.search_weights, (weights.search_rows, [column[q] for q in weights.queries])),
+            shape=(n, len(queries)),
+        )
+        sums += by_query @ embed_queries(queries, run.embed_texts).astype(np.float64)
+        weight_sums += np.bincount(weights.search_rows, weights=weights.search_weights, minlength=n)
     return sums, weight_sums
 
 
 def _review_sums(customer_ids: Sequence[int], run: _Run) -> np.ndarray:
     """Decayed, weighted sums of the customer's own review embeddings (n, DIM)."""
-    row = {cid: i for i, cid in enumerate(customer_ids)}
     sums = np.zeros((len(customer_ids), DIM), dtype=np.float64)
-    for cid, vector, written in ReviewInsight.objects.filter(
-        review__customer_id__in=customer_ids, embedding__isnull=False
-    ).values_list("review__customer_id", "embedding", "review__created_at"):
-        age_days = (run.now - written).total_seconds() / 86400
-        sums[row[cid]] += behaviour.REVIEW_WEIGHT * behaviour.decay(age_days) * np.asarray(vector, dtype=np.float64)
+    found = fetch_binary(
+        f"""SELECT c.n - 1, i.embedding, r.created_at
+            FROM {ReviewInsight._meta.db_table} i JOIN {Review._meta.db_table} r ON r.id = i.review_id
+            JOIN unnest(%s::bigint[]) WITH ORDINALITY AS c(cid, n) ON r.customer_id = c.cid
+            WHERE i.embedding IS NOT NULL""",
+        [list(customer_ids)],
+    )
+    if found:
+        rows = np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found))
+        ages = np.fromiter(((run.now - r[2]).total_seconds() / 86400 for r in found), dtype=np.float64,
+                           count=len(found))
+        vectors = np.stack([vector_from_binary(r[1]) for r in found]).astype(np.float64)  # type: ignore[misc]
+        np.add.at(sums, rows, (behaviour.REVIEW_WEIGHT * behaviour.decay(ages))[:, None] * vectors)
     return sums
 
 
-def _unit(vector: np.ndarray) -> np.ndarray | None:
-    norm = float(np.linalg.norm(vector))
-    return (vector / norm).astype(np.float32) if norm > 0 else None
+@dataclass(frozen=True)
+class _Stored:
+    """What an incremental update continues from."""
+
+    vector_sum: np.ndarray | None
+    weight_sum: float
+    decayed_at: datetime | None
+    last_event_id: int
+
+
+def _stored(customer_ids: Sequence[int]) -> dict[int, _Stored]:
+    rows = fetch_binary(
+        f"""SELECT customer_id, vector_sum, weight_sum, decayed_at, last_event_id
+            FROM {CustomerProfile._meta.db_table} WHERE customer_id = ANY(%s)""",
+        [list(customer_ids)],
+    )
+    return {cid: _Stored(vector_from_binary(vector), weight, at, last) for cid, vector, weight, at, last in rows}
+
+
+def _units(vectors: np.ndarray) -> list[np.ndarray | None]:
+    """Each row at unit length as float32, None for a zero row."""
+    norms = np.linalg.norm(vectors, axis=1)
+    scaled = (vectors / np.where(norms > 0, norms, 1.0)[:, None]).astype(np.float32)
+    return [scaled[i] if norms[i] > 0 else None for i in range(len(vectors))]
+
+
+
+_COLUMNS = {  # written by every run, with their PostgreSQL types for the binary COPY
+    "customer_id": "int8", "vector": "vector", "vector_sum": "vector", "weight_sum": "float8",
+    "decayed_at": "timestamptz", "last_event_id": "int8", "interests": "jsonb", "first_order_at": "timestamptz",
+    "last_order_at": "timestamptz", "last_seen_at": "timestamptz", "orders": "int4", "revenue": "numeric",
+    "recency_days": "float8", "lifecycle": "text", "lifecycle_segment_id": "int8", "updated_at": "timestamptz",
+}
+
+
+def _write(rows: Iterator[tuple[Any, ...]]) -> None:
+    """Upsert the batch's profiles: a binary COPY into a temporary table, then one INSERT ... ON CONFLICT
+    (a new profile starts without RFM score or behavioural segment; an existing one keeps them)."""
+    table = CustomerProfile._meta.db_table
+    columns = ", ".join(_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE profile_rows ON COMMIT DROP AS SELECT {columns} FROM {table} WITH NO DATA"
+        )
+    copy_rows("profile_rows", list(_COLUMNS), list(_COLUMNS.values()), rows)
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _COLUMNS if c != "customer_id")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""INSERT INTO {table} ({columns}, rfm_score) SELECT {columns}, '' FROM profile_rows
+                ON CONFLICT (customer_id) DO UPDATE SET {updates}"""
+        )
+        cursor.execute("DROP TABLE profile_rows")
 
 
 def _process_batch(customer_ids: list[int], run: _Run, *, incremental: bool) -> None:
-    existing = {
-        p.customer_id: p
-        for p in CustomerProfile.objects.filter(customer_id__in=customer_ids).only(
-            "customer_id", "vector_sum", "weight_sum", "decayed_at", "last_event_id"
-        )
-    }
-    zeros = [0] * len(customer_ids)
-    all_products, all_searches = _event_weights(customer_ids, zeros, run, carried=True)
+    n = len(customer_ids)
+    every = read_weights(customer_ids, [0] * n, snapshot=run.snapshot, now=run.now, carried=True)
     if incremental:
-        after = [existing[c].last_event_id if c in existing else 0 for c in customer_ids]
-        new_products, new_searches = _event_weights(customer_ids, after, run)
-        sums, weight_sums = _sum_vectors(customer_ids, new_products, new_searches, run)
+        stored = _stored(customer_ids)
+        after = [stored[c].last_event_id if c in stored else 0 for c in customer_ids]
+        sums, weight_sums = _sum_vectors(n, read_weights(customer_ids, after, snapshot=run.snapshot, now=run.now), run)
         for i, cid in enumerate(customer_ids):
-            old = existing.get(cid)
+            old = stored.get(cid)
             if old is None or old.vector_sum is None or old.decayed_at is None or not old.last_event_id:
                 continue
             factor = behaviour.decay((run.now - old.decayed_at).total_seconds() / 86400)
-            sums[i] += factor * np.asarray(old.vector_sum, dtype=np.float64)
+            sums[i] += factor * old.vector_sum.astype(np.float64)
             weight_sums[i] += factor * old.weight_sum
     else:
-        sums, weight_sums = _sum_vectors(customer_ids, all_products, all_searches, run)
-    reviews = _review_sums(customer_ids, run)
-    interest = interests(customer_ids, all_products, all_searches, run.products)
+        sums, weight_sums = _sum_vectors(n, every, run)
+    vectors = [vector_to_binary(v) for v in _units(sums + _review_sums(customer_ids, run))]
+    kept_sums = [vector_to_binary(sums[i]) if weight_sums[i] > 0 else None for i in range(n)]
+    interest = run.terms.interests(customer_ids, every)
     orders_of = order_facts(customer_ids)
-    rows = []
-    for i, cid in enumerate(customer_ids):
-        orders, revenue, first, last, seen = orders_of.get(cid, (0, 0, None, None, None))
-        stage = lifecycle_of(orders, first, last, run.now)
-        has_sum = weight_sums[i] > 0
-        rows.append(
-            CustomerProfile(
-                customer_id=cid,
-                vector=_unit(sums[i] + reviews[i]),
-                vector_sum=sums[i].astype(np.float32) if has_sum else None,
-                weight_sum=float(weight_sums[i]),
-                decayed_at=run.now,
-                last_event_id=run.snapshot,
-                interests=interest[cid],
-                first_order_at=first,
-                last_order_at=last,
-                last_seen_at=seen,
-                orders=orders,
-                revenue=revenue,
-                recency_days=None if last is None else round(max(0.0, (run.now - last).total_seconds() / 86400), 3),
-                lifecycle=stage,
-                lifecycle_segment_id=run.lifecycle_ids[stage],
-                updated_at=run.now,
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        for i, cid in enumerate(customer_ids):
+            orders, revenue, first, last, seen = orders_of.get(cid, (0, 0, None, None, None))
+            stage = lifecycle_of(orders, first, last, run.now)
+            recency = None if last is None else round(max(0.0, (run.now - last).total_seconds() / 86400), 3)
+            yield (
+                cid, vectors[i], kept_sums[i],
+                float(weight_sums[i]), run.now, run.snapshot, interest[cid], first, last, seen, orders, revenue,
+                recency, stage, run.lifecycle_ids[stage], run.now,
             )
-        )
-    fields = [
-        "vector", "vector_sum", "weight_sum", "decayed_at", "last_event_id", "interests", "first_order_at",
-        "last_order_at", "last_seen_at", "orders", "revenue", "recency_days", "lifecycle", "lifecycle_segment",
-        "updated_at",
-    ]
+
     with transaction.atomic():
-        CustomerProfile.objects.bulk_create(
-            rows, update_conflicts=True, unique_fields=["customer"], update_fields=fields
-        )
+        _write(rows())
 
 
 # --- entry points ------------------------------------------------------------------------------------------
@@ -237,10 +235,25 @@ def _run(now: datetime | None, embed_texts: EmbedTexts | None) -> _Run:
 
 def _process(ids: list[int], run: _Run, *, incremental: bool, batch_size: int, progress: Progress) -> None:
     progress.set_total(len(ids))
-    for start in range(0, len(ids), batch_size):
-        chunk = ids[start : start + batch_size]
-        _process_batch(chunk, run, incremental=incremental)
-        progress.advance(len(chunk))
+    with cycle_collection_paused():  # a batch builds about a million small lists (interests) and no cycles
+        for start in range(0, len(ids), batch_size):
+            chunk = ids[start : start + batch_size]
+            _process_batch(chunk, run, incremental=incremental)
+            progress.advance(len(chunk))
+
+
+def _customer_ids(values: Iterable[Any]) -> list[int]:
+    """Distinct ids in order; a value that is not a whole number is refused with its place, before any write."""
+    ids = set()
+    for place, value in enumerate(values):
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or isinstance(value, bool) or (isinstance(value, float) and value != number):
+            raise ValueError(f"customer_ids[{place}]: {value!r} is not a customer id (a whole number)")
+        ids.add(number)
+    return sorted(ids)
 
 
 def rebuild_profiles(
@@ -249,15 +262,30 @@ def rebuild_profiles(
     progress: Progress = NO_PROGRESS,
     embed_texts: EmbedTexts | None = None,
     batch_size: int = BATCH,
+    customer_ids: Sequence[int] | None = None,
 ) -> dict[str, Any]:
-    """Recompute every customer's profile from all their events, BATCH customers per transaction, then
-    RFM scores and lifecycle segment sizes. `embed_texts` embeds search queries (default: the embedder)."""
+    """Recompute profiles from all their events, `batch_size` customers per transaction. Every customer's
+    (then `finish_rebuild`: RFM scores, lifecycle sizes), or only `customer_ids` (one chunk of a rebuild
+    spread over workers; whoever runs the last chunk calls `finish_rebuild`). Erased customers are skipped.
+    `embed_texts` embeds search queries (default: the embedder)."""
+    wanted = None if customer_ids is None else _customer_ids(customer_ids)
     run = _run(now, embed_texts)
-    ids = list(Customer.objects.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+    customers = Customer.objects.filter(erased_at__isnull=True)
+    if wanted is not None:
+        customers = customers.filter(pk__in=wanted)
+    ids = list(customers.order_by("pk").values_list("pk", flat=True))
     _process(ids, run, incremental=False, batch_size=batch_size, progress=progress)
+    result: dict[str, Any] = {"profiles": len(ids), "last_event_id": run.snapshot}
+    if customer_ids is None:
+        result["lifecycle"] = finish_rebuild(now=run.now)["lifecycle"]
+    return result
+
+
+def finish_rebuild(*, now: datetime | None = None) -> dict[str, Any]:
+    """What follows the profiles of a full rebuild: RFM scores of every profile (quintiles need them all)
+    and the lifecycle segments' sizes."""
     score_rfm()
-    sizes = refresh_lifecycle_sizes(run.now)
-    return {"profiles": len(ids), "last_event_id": run.snapshot, "lifecycle": sizes}
+    return {"lifecycle": refresh_lifecycle_sizes(now or timezone.now())}
 
 
 def customers_with_new_events() -> list[int]:
@@ -283,11 +311,11 @@ def update_profiles(
 ) -> dict[str, Any]:
     """Fold new events into the given customers' profiles (default: every customer with new events);
     interests, RFM and lifecycle are recomputed for them; RFM scores use the cut points of all profiles."""
+    wanted = None if customer_ids is None else _customer_ids(customer_ids)
     run = _run(now, embed_texts)
-    if customer_ids is None:
+    if wanted is None:
         ids = customers_with_new_events()
     else:
-        wanted = sorted({int(pk) for pk in customer_ids})
         ids = list(
             Customer.objects.filter(pk__in=wanted, erased_at__isnull=True).order_by("pk").values_list("pk", flat=True)
         )

@@ -4,7 +4,7 @@ Profiles are sums over events, so what old events contribute can be kept without
 - interest weights per (customer, product) and (customer, normalised query), decayed to the purge's `now`
   (`CarriedProductWeight`, `CarriedSearchWeight`). Decay is exponential, so `weight * decay(t - as_of)` is
   at any later t exactly what the events would give; a rebuild adds these rows to the events' own weights
-  (`profiles._event_weights`), so the profile vector and interests stay the same (the product's current
+  (`event_weights.read_weights`), so the profile vector and interests stay the same (the product's current
   embedding is used, as a rebuild with the events would);
 - order figures per customer (`CarriedTotals`: orders, revenue, first and last order, last seen), added by
   `rfm.order_facts`, so RFM and lifecycle stay the same.

@@ -13,6 +13,8 @@ from typing import Any
 
 from django.db import connection
 
+from core.vector_rows import fetch_binary
+
 from . import behaviour
 from .models import CarriedTotals, CustomerProfile, Event
 
@@ -26,9 +28,8 @@ def order_facts(customer_ids: Sequence[int]) -> dict[int, OrderFacts]:
     retention carried over from deleted events (`CarriedTotals`; retention deletes an order's lines together,
     so no order is on both sides)."""
     event, carried = Event._meta.db_table, CarriedTotals._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""WITH ev AS (
+    rows = fetch_binary(  # binary: five timestamps a customer parse faster than from text
+        f"""WITH ev AS (
                     SELECT customer_id,
                            COUNT(DISTINCT COALESCE(NULLIF(order_id, ''), 'at:' || occurred_at::text))
                                FILTER (WHERE type = ANY(%(purchase)s)) AS orders,
@@ -44,9 +45,9 @@ def order_facts(customer_ids: Sequence[int]) -> dict[int, OrderFacts]:
                        LEAST(ev.first_order, c.first_order_at), GREATEST(ev.last_order, c.last_order_at),
                        GREATEST(ev.seen, c.last_seen_at)
                 FROM ev FULL OUTER JOIN c ON c.customer_id = ev.customer_id""",
-            {"ids": list(customer_ids), "purchase": sorted(str(t) for t in behaviour.PURCHASE_EVENTS)},
-        )
-        return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in cursor.fetchall()}
+        {"ids": list(customer_ids), "purchase": sorted(str(t) for t in behaviour.PURCHASE_EVENTS)},
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4], row[5]) for row in rows}
 
 
 def rfm_cut_points() -> dict[str, list[float]] | None:
