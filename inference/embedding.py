@@ -17,6 +17,7 @@ from .metrics import observed
 from .progress import OnBatch
 
 MAX_TOKENS = 256  # the model was trained on up to 256 word pieces; longer input is truncated
+MIN_SHARE = 0.8  # a batch closes before a text shorter than this share of its longest (little padding)
 
 
 class Embedder:
@@ -40,7 +41,9 @@ class Embedder:
         cleaned = [clean_text(text) for text in texts]
         if not cleaned:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        rows = map_batched(cleaned, batch_size or self.device.embed_batch_size, self._encode_batch, on_batch)
+        rows = map_batched(
+            cleaned, batch_size or self.device.embed_batch_size, self._encode_batch, on_batch, MIN_SHARE
+        )
         return np.stack(rows).astype(np.float32, copy=False)
 
     @torch.inference_mode()

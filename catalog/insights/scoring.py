@@ -12,7 +12,9 @@ from inference import registry
 from inference.aspects.meta import product_mentions
 from inference.aspects.polarity import mentions_with_polarity
 from inference.aspects.terms import AspectExtractor
-from inference.sentiment.classifier import SentimentClassifier
+from inference.sentiment.classifier import SentimentClassifier, SentimentPrediction
+from inference.sentiment.prototypes import PrototypeSentiment
+from inference.shared_encoding import SharedPass
 
 from ..active_models import SentimentRoutes, active_aspect_extractor, chinese_aspect_extractor, sentiment_routes
 from ..language import detect_language
@@ -77,14 +79,20 @@ class Scorer:
     def score(
         self, texts: Sequence[str], declared_languages: Sequence[str] | None = None, *, embed: bool = True
     ) -> list[TextScore]:
+        """Sentiment, aspects with polarity, wishes and embedding of each text. Models that read the same
+        text with the same encoder share its pass (`SharedPass`): the embedding, the prototype sentiment
+        of the whole text and of each aspect's clause are one encoding of each distinct text."""
         languages = [
             detect_language(text, (declared_languages or [""] * len(texts))[i]) for i, text in enumerate(texts)
         ]
+        shared = _SharedPasses(self.embedder)
+        # the embedding first, as one call over the chunk: the vectors the sentiment steps then reuse
+        embeddings = shared.encode(texts) if embed and self.embedder is not None else None
         routes = [self.route(language) for language in languages]
         predictions: list[Any] = [None] * len(texts)
         for rows in _groups([id(classifier) for classifier, _ in routes]):
             classifier = routes[rows[0]][0]
-            for i, prediction in zip(rows, classifier.predict([texts[i] for i in rows]), strict=True):
+            for i, prediction in zip(rows, shared.predict(classifier, [texts[i] for i in rows]), strict=True):
                 predictions[i] = prediction
         # aspects, with polarity per mention from the tagger's polarity head when it has one, else the
         # sentiment of its clause by the text's own sentiment model: one call per (extractor, model)
@@ -94,12 +102,11 @@ class Scorer:
             extractor, group_classifier = extractors[rows[0]], routes[rows[0]][0]
 
             def classify(contexts: list[str], classifier: SentimentClassifier = group_classifier) -> list[str]:
-                return [p.label for p in classifier.predict(contexts)] if contexts else []
+                return [p.label for p in shared.predict(classifier, contexts)] if contexts else []
 
             for i, mentions in zip(rows, mentions_with_polarity(extractor, [texts[i] for i in rows], classify),
                                    strict=True):
                 mentions_per_text[i] = mentions
-        embeddings = self.embedder.encode(texts) if embed and self.embedder is not None else None
 
         results = []
         for i in range(len(texts)):
@@ -120,6 +127,28 @@ class Scorer:
                 )
             )
         return results
+
+
+class _SharedPasses:
+    """The encoder passes of one `Scorer.score` call: one `SharedPass` per embedder, so the embedding and
+    every prototype classifier on that embedder read each distinct text once."""
+
+    def __init__(self, embedder: Any) -> None:
+        self.embedder = embedder
+        self._passes: dict[int, SharedPass] = {}
+
+    def _pass(self, embedder: Any) -> SharedPass:
+        if id(embedder) not in self._passes:
+            self._passes[id(embedder)] = SharedPass(embedder)
+        return self._passes[id(embedder)]
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self._pass(self.embedder).encode(texts)
+
+    def predict(self, classifier: SentimentClassifier, texts: Sequence[str]) -> list[SentimentPrediction]:
+        if isinstance(classifier, PrototypeSentiment):
+            return classifier.predict(texts, shared=self._pass(classifier.embedder))
+        return classifier.predict(texts)
 
 
 def _groups(keys: Sequence[Hashable]) -> list[list[int]]:

@@ -87,14 +87,21 @@ class PrototypeSentiment:
         return probs
 
     @observed("sentiment")
-    def predict(self, texts: Sequence[str], on_batch: OnBatch | None = None) -> list[SentimentPrediction]:
+    def predict(
+        self, texts: Sequence[str], on_batch: OnBatch | None = None, *, shared: EmbedderLike | None = None
+    ) -> list[SentimentPrediction]:
+        """`shared`: an encoder pass over this classifier's own embedder (`inference.shared_encoding.SharedPass`)
+        whose vectors of texts already read (the review being embedded) are reused, not encoded again."""
+        encoder = self.embedder if shared is None else shared
+        if encoder.version != self.embedder.version:
+            raise ValueError(f"shared encoder {encoder.version} is not this classifier's {self.embedder.version}")
         prepared, rows = split_empty(texts)
         results = [EMPTY_PREDICTION] * len(prepared)
         if len(rows) < len(prepared) and on_batch is not None:
             on_batch(len(prepared) - len(rows))
         if rows:
             kept = [prepared[i] for i in rows]
-            probs = self.probabilities(kept, self.embedder.encode(kept, on_batch=on_batch))
+            probs = self.probabilities(kept, encoder.encode(kept, on_batch=on_batch))
             for i, row in zip(rows, probs, strict=True):
                 results[i] = SentimentPrediction.from_probs(dict(zip(LABELS, row.tolist(), strict=True)))
         return results
