@@ -20,7 +20,7 @@ from jobs.models import Job
 from tests.audit.builders import acts
 
 from .admin_pages import messages, page
-from .builders import approvable, experiment, subscriber, variant
+from .builders import approvable, experiment, proofed, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/campaigns/"
@@ -31,11 +31,12 @@ def _locmem_mail(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def approved(subscribers: int = 3) -> Campaign:
+def approved(subscribers: int = 3, *, test_sent: bool = True) -> Campaign:
+    """An approved campaign reaching `subscribers`, its copy test-sent (unless `test_sent` is False)."""
     camp = approvable(status=Campaign.Status.APPROVED)  # one subscriber of its own
     for _ in range(subscribers - 1):
         subscriber()
-    return camp
+    return proofed(camp) if test_sent else camp
 
 
 def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) -> None:
@@ -46,7 +47,7 @@ def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) 
         assert "would reach 3 customers now" in refused.json()["detail"]
         assert "confirm_recipients=3" in refused.json()["detail"]
     camp.refresh_from_db()
-    assert camp.status == "approved" and not Job.objects.exists() and not acts().exists()
+    assert camp.status == "approved" and not Job.objects.exists() and not acts().exclude(action="test_send").exists()
     moved = manager_client.post(f"{API}{camp.pk}/transition/", {"to": "running"}, format="json")
     assert moved.status_code == 400 and moved.json()["recipients"] == 3  # the other way in, the same rule
     sent = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 3}, format="json")
@@ -89,11 +90,12 @@ def test_the_admin_asks_send_to_n_customers_before_sending(manager_web: Client, 
 def test_a_test_send_goes_to_the_manager_only_and_counts_nowhere(
     manager_client: APIClient, manager_web: Client, manager: User
 ) -> None:
-    camp = approved(2)
+    camp = approved(2, test_sent=False)
     variant(camp)  # B, in review: tested too, after the approved one
     response = manager_client.post(f"{API}{camp.pk}/test-send/")
     assert response.status_code == 200, response.content
-    assert response.json() == {"to": "manager@example.com", "variants": ["A", "B"]}
+    assert response.json() == {"to": "manager@example.com", "addresses": ["manager@example.com"],
+                               "variants": ["A", "B"]}
     assert [m.to for m in mail.outbox] == [["manager@example.com"]] * 2
     first = mail.outbox[0]
     assert first.subject == "[TEST] Your next favourite mug" and first.extra_headers["X-Test-Send"] == "1"
@@ -112,7 +114,7 @@ def test_a_test_send_goes_to_the_manager_only_and_counts_nowhere(
 def test_a_test_send_is_refused_without_an_address(
     manager_client: APIClient, manager_web: Client, manager: User, analyst_client: APIClient
 ) -> None:
-    camp = approved(1)
+    camp = approved(1, test_sent=False)
     User.objects.filter(pk=manager.pk).update(email="")
     response = manager_client.post(f"{API}{camp.pk}/test-send/")
     assert response.status_code == 400 and "your user has none" in response.json()["detail"]
