@@ -2,9 +2,9 @@
 
 Rules: the head, styles and elements marked `data-text="skip"` are left out (the hidden preheader; the header
 and headline, which the footer and the Subject already say; images and the link around a product's image,
-whose alt text and link repeat the title and the button); rows,
-tables, headings (and elements marked `data-text="block"`) are separated by a blank line, paragraphs (and
-elements marked `data-text="line"`) by a line break; a link marked `data-button` or `data-text="line"` (buttons, the unsubscribe link) becomes its
+whose alt text and link repeat the title and the button). Rows, tables, headings and elements marked
+`data-text="block"` are separated by a blank line; paragraphs and elements marked `data-text="line"` by a
+line break. A link marked `data-button` or `data-text="line"` (buttons, the unsubscribe link) becomes its
 own line "Label: URL", any other link "text (URL)" (just the URL when that is its text), so every link of
 the HTML is in the text.
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.forms import ModelForm
@@ -33,8 +34,22 @@ def _value(brand: Brand, field: str) -> str:
     return value.name if field == "logo" else str(value)
 
 
+class BrandForm(forms.ModelForm[Brand]):
+    logo_url = forms.URLField(required=False, assume_scheme="https", max_length=200,
+                              help_text=Brand._meta.get_field("logo_url").help_text)
+
+    class Meta:
+        model = Brand
+        fields = ["name", "primary_colour", "accent_colour", "logo", "logo_url", "address", "reply_to"]
+        widgets = {
+            "primary_colour": forms.TextInput(attrs={"size": 8, "placeholder": "#1f5f8b"}),
+            "accent_colour": forms.TextInput(attrs={"size": 8, "placeholder": "#b4461b"}),
+        }
+
+
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin[Brand]):
+    form = BrandForm
     fieldsets = [
         ("Name and colours", {"fields": ["name", "primary_colour", "accent_colour", "swatches"]}),
         ("Logo", {"fields": ["logo", "logo_url", "logo_preview"]}),
@@ -65,7 +80,7 @@ class BrandAdmin(admin.ModelAdmin[Brand]):
     def logo_preview(self, brand: Brand) -> SafeString:
         address = logo_address(brand)
         if not address:
-            return format_html("<span class='help'>No logo: the email's header shows the name.</span>")
+            return format_html("<span class='help'>{}</span>", "No logo: the email's header shows the name.")
         return format_html(
             '<span style="display:inline-block;padding:12px 20px;background:{}"><img src="{}" alt="{}" '
             'style="height:40px;width:auto"></span><br><span class="help">{}</span>',

@@ -4,6 +4,7 @@ only and counts nowhere, and each deliberate act leaves an audit entry."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -14,8 +15,10 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from campaigns import actions
+from campaigns.brand import current_brand
 from campaigns.delivery import queue_messages, recipients_now
 from campaigns.models import Assignment, Campaign, Message
+from campaigns.plain_text import html_to_text
 from jobs.models import Job
 from tests.audit.builders import acts
 
@@ -142,3 +145,64 @@ def test_reviews_overrides_and_moves_are_audited(manager_client: APIClient) -> N
     assert answer.status_code == 200
     override = AuditEntry.objects.get(action="override")
     assert override.details == {"what": "winner", "arm": "B", "note": "brand"}
+
+
+def test_a_send_starts_only_after_a_test_of_its_current_copy(
+    manager_client: APIClient, manager_web: Client, run_on_commit: None
+) -> None:
+    camp = approved(1, test_sent=False)
+    refused = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
+    why = (f"send a test first: no test was sent yet; the email of variant A must be tested before the real send "
+           f"(the admin's \"Send a test\" or POST /campaigns/{camp.pk}/test-send/)")
+    assert refused.status_code == 400 and refused.json()["detail"] == why
+    change_page = manager_web.get(page("change", camp)).content.decode()
+    assert f'<div class="cmp-why">{html.escape(why)}</div>' in change_page  # the blocked button says why
+    assert not mail.outbox and Campaign.objects.get(pk=camp.pk).status == "approved"
+    # a test to a list of addresses, rendered as the real send renders it (the brand's template and Reply-To)
+    brand = current_brand()
+    brand.reply_to = "hello@shop.example"
+    brand.save()
+    sent = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": ["qa@example.com", "Boss@Example.com"]},
+                               format="json")
+    assert sent.json() == {"to": "qa@example.com", "addresses": ["qa@example.com", "Boss@Example.com"],
+                           "variants": ["A"]}
+    proof = mail.outbox[0]
+    assert isinstance(proof, mail.EmailMultiAlternatives)
+    assert proof.to == ["qa@example.com", "Boss@Example.com"] and proof.reply_to == ["hello@shop.example"]
+    proof_html = str(proof.alternatives[0][0])
+    assert 'bgcolor="#1f5f8b"' in proof_html and 'class="ecm-unsubscribe"' in proof_html
+    assert proof.body == html_to_text(proof_html)
+    assert manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 1}, format="json").status_code == 202
+
+
+def test_a_change_after_the_test_asks_for_another(manager: User, manager_web: Client) -> None:
+    camp = approved(1)
+    actions.check_start_sending(camp, manager)  # tested: nothing blocks it
+    brand = current_brand()
+    brand.primary_colour = "#0b4f6c"
+    brand.save()
+    with pytest.raises(actions.UntestedSend, match=r"variant A changed .* since the last test"):
+        actions.check_start_sending(camp, manager)
+    messages(manager_web.post(page("test-send", camp), {"to": "qa@example.com, lead@example.com"}, follow=True))
+    assert mail.outbox[-1].to == ["qa@example.com", "lead@example.com"]
+    camp.refresh_from_db()
+    actions.check_start_sending(camp, manager)
+    Campaign.objects.filter(pk=camp.pk).update(offer="20% off with code AUTUMN20")
+    camp.refresh_from_db()
+    with pytest.raises(actions.UntestedSend, match="changed"):
+        actions.check_start_sending(camp, manager)
+
+
+def test_test_addresses_are_checked_before_anything_is_sent(manager_client: APIClient, manager_web: Client) -> None:
+    camp = approved(1, test_sent=False)
+    bad = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": ["qa@example.com", "not-an-address"]},
+                              format="json")
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "test address 2 ('not-an-address') is not an email address"
+    many = [f"qa{i}@example.com" for i in range(11)]
+    too_many = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": many}, format="json")
+    assert "at most 10 addresses; 11 were given" in too_many.json()["detail"]
+    texts = messages(manager_web.post(page("test-send", camp), {"to": "qa@example.com; nope"}, follow=True))
+    assert texts == [f"{camp}: test address 2 ('nope') is not an email address"]
+    assert not mail.outbox and not AuditEntry.objects.filter(action="test_send").exists()
+    assert Campaign.objects.get(pk=camp.pk).tested_at is None
