@@ -320,7 +320,8 @@ def test_preview_shows_links_as_buttons_in_a_column_that_fits(manager_web: Clien
     html = response.content.decode()
     assert html_lib.escape(cta.group(0)) in html  # the same email, in the iframe's srcdoc
     assert 'class="cmp-desktop"' in html and "width=narrow" in html  # desktop first, a link to the phone width
-    narrow = manager_web.get(page("preview", in_review), {"customer": ada.pk, "variant": a.pk, "width": "narrow"})
+    phone = {"customer": str(ada.pk), "variant": str(a.pk), "width": "narrow"}
+    narrow = manager_web.get(page("preview", in_review), phone)
     assert 'class="cmp-narrow"' in narrow.content.decode()
     assert f'<a class="button cmp-cta" href="{url}"' in html  # the product list beside it
     assert '<div class="cmp-inbox cmp-preview">' in html and "onchange=" not in html and "<style" not in html
