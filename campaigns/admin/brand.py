@@ -1,7 +1,7 @@
 """The brand's admin page: one row (name, colours, logo, address, reply-to) edited in place.
 
-The list goes straight to the one row's form (created with the defaults the first time); nobody adds a
-second row or deletes it. The model's `clean` (`campaigns.brand.brand_problems`) refuses a colour white text
+The list holds the one row (created with the defaults on the first visit); nobody adds a second row or
+deletes it. The model's `clean` (`campaigns.brand.brand_problems`) refuses a colour white text
 cannot be read on, or a logo that is no PNG, JPEG or GIF or is too big, naming the field and the reason.
 Each saved change is an audit entry (fields from -> to) in the save's transaction: the brand is in every
 email customers get.
@@ -15,8 +15,7 @@ from django import forms
 from django.contrib import admin
 from django.db import transaction
 from django.forms import ModelForm
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.urls import reverse
+from django.http import HttpRequest, HttpResponse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
@@ -50,6 +49,7 @@ class BrandForm(forms.ModelForm[Brand]):
 @admin.register(Brand)
 class BrandAdmin(admin.ModelAdmin[Brand]):
     form = BrandForm
+    list_display = ["name", "primary_colour", "accent_colour", "reply_to", "updated_at"]
     fieldsets = [
         ("Name and colours", {"fields": ["name", "primary_colour", "accent_colour", "swatches"]}),
         ("Logo", {"fields": ["logo", "logo_url", "logo_preview"]}),
@@ -64,9 +64,9 @@ class BrandAdmin(admin.ModelAdmin[Brand]):
         return False
 
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        """The one row's form (there is no list of brands)."""
-        brand = current_brand()
-        return HttpResponseRedirect(reverse("admin:campaigns_brand_change", args=[brand.pk]))
+        """The list of the one row (created with the defaults on the first visit), a click from its form."""
+        current_brand()
+        return super().changelist_view(request, extra_context)
 
     @admin.display(description="as buttons and prices")
     def swatches(self, brand: Brand) -> SafeString:

@@ -267,7 +267,7 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
             "not one."
         ),
         request=ProofAddressesSerializer,
-        responses={200: TEST_SEND_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        responses={200: TEST_SEND_RESPONSE, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], url_path="test-send", permission_classes=[StepPermissions])
     def test_send(self, request: Request, pk: str | None = None) -> Response:
