@@ -174,8 +174,8 @@ def _write_campaigns() -> int:
     gets the demo's name and colours unless someone changed it already."""
     brand = current_brand()
     if brand.name == Brand._meta.get_field("name").get_default():
-        for attr, value in catalog_data.DEMO_BRAND.items():
-            setattr(brand, attr, value)
+        for field_name, text in catalog_data.DEMO_BRAND.items():
+            setattr(brand, field_name, text)
         brand.full_clean()
         brand.save()
     written = 0
