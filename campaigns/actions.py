@@ -18,8 +18,10 @@ Steps:
   running campaign only queues another send (newcomers to the audience, requeued failures). Sending is a
   deliberate act: `N` must equal `delivery.recipients_now` (the admin's confirmation page shows the number,
   the API's `send/` takes it in the body); otherwise `RecipientsNotConfirmed` names the number.
-- `do_test_send(campaign, actor)`: the variants emailed to the acting manager's own address, marked as a
-  test (`campaigns.proofs`); refused when the user has no email address.
+- `do_test_send(campaign, actor, to=None)`: the variants emailed to the acting manager's own address (or to
+  the addresses `to`, at most 10), marked as a test (`campaigns.proofs`), and the fingerprints of what was
+  shown kept on the campaign; refused when the user has no email address and none is given. An approved
+  campaign starts sending only after a test of its current approved copy (`UntestedSend`).
 - `do_transition(campaign, to, actor, note)`: a plain move of the machine (submit for review, approve
   the campaign, reopen review, back to draft, finish; finishing before running is a cancel, with a note).
 - `do_move(campaign, to, actor, note)`: what a workflow button in the admin and `POST transition/` in the
@@ -39,9 +41,11 @@ winner overrides.
 from __future__ import annotations
 
 import logging
-from typing import Any
+import re
+from typing import Any, NamedTuple
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 
@@ -57,7 +61,7 @@ from .delivery import DeliveryError, check_can_send, recipients_now
 from .experiments import ExperimentError, create_experiment
 from .generation import GenerationRefused
 from .models import Arm, Campaign, CampaignTransition, Experiment, Variant
-from .proofs import proof_variants, send_proofs
+from .proofs import proof_variants, send_proofs, untested_variants
 from .workflow import (
     ReviewError,
     TransitionError,
@@ -86,7 +90,22 @@ class RecipientsNotConfirmed(DeliveryError):
                    f"confirm_recipients={recipients}")
         super().__init__(why)
 
+class UntestedSend(DeliveryError):
+    """A send started before a test send showed the email it would send (or after a change since)."""
+
+    def __init__(self, campaign: Campaign, labels: list[str]) -> None:
+        self.labels = labels
+        which = f"variant{'s' if len(labels) != 1 else ''} {', '.join(labels)}"
+        when = ("no test was sent yet" if campaign.tested_at is None
+                else f"{which} changed (copy, offer, landing page, products or brand) since the last test")
+        super().__init__(
+            f"send a test first: {when}; the email of {which} must be tested before the real send "
+            f"(the admin's \"Send a test\" or POST /campaigns/{campaign.pk}/test-send/)"
+        )
+
+
 GENERATE_JOB = "generate_campaign"
+MAX_TEST_ADDRESSES = 10
 SEND_JOB = "send_campaign"
 CHANGE_EXPERIMENT_PERMISSION = "campaigns.change_experiment"
 REGENERATE_NOTE = "regenerate unapproved copy"
@@ -248,9 +267,14 @@ def do_end_generation(campaign: Campaign, note: str, *, failed: bool = False) ->
 
 
 def check_start_sending(campaign: Campaign, actor: Actor) -> None:
-    """Approved (or running) campaigns that still pass the approval rules are sent, by campaign managers."""
+    """Approved (or running) campaigns that still pass the approval rules are sent, by campaign managers; an
+    approved one starts only after a test send showed its current approved copy (`proofs.untested_variants`)."""
     check_permission(actor)
     check_can_send(campaign)
+    if campaign.status == Status.APPROVED:
+        untested = untested_variants(campaign)
+        if untested:
+            raise UntestedSend(campaign, untested)
 
 
 def check_recipients_confirmed(campaign: Campaign, confirm_recipients: int | None) -> int:
@@ -296,28 +320,63 @@ def check_send_job(campaign: Campaign, job_id: int, confirmation: int | None) ->
         )
 
 
-def check_test_send(campaign: Campaign, actor: Actor) -> str:
-    """Campaign managers test a campaign with variants, at their own address; returns the address."""
+def test_addresses(raw: str | list[str] | None) -> list[str]:
+    """The addresses a test goes to, from a list or text separated by commas, semicolons or new lines
+    (empty: none given). Raises DeliveryError naming the address that is not one, or too many."""
+    items = raw if isinstance(raw, list) else re.split(r"[,;\s]+", raw or "")
+    addresses: list[str] = []
+    for position, item in enumerate(items, start=1):
+        address = str(item).strip()
+        if not address:
+            continue
+        try:
+            validate_email(address)
+        except ValidationError as exc:
+            raise DeliveryError(f"test address {position} ({address!r}) is not an email address") from exc
+        if address.lower() not in {a.lower() for a in addresses}:
+            addresses.append(address)
+    if len(addresses) > MAX_TEST_ADDRESSES:
+        raise DeliveryError(f"a test goes to at most {MAX_TEST_ADDRESSES} addresses; {len(addresses)} were given")
+    return addresses
+
+
+def check_test_send(campaign: Campaign, actor: Actor, to: str | list[str] | None = None) -> list[str]:
+    """Campaign managers test a campaign with variants, at their own address or at the addresses `to`
+    (at most MAX_TEST_ADDRESSES); returns the addresses."""
     check_permission(actor)
-    user = stored_user(actor)
-    address = (user.email if user is not None else "").strip()
-    if not address:
-        raise DeliveryError(
-            "a test is sent to your own email address and your user has none: add it to your account first"
-        )
+    addresses = test_addresses(to)
+    if not addresses:
+        user = stored_user(actor)
+        own = (user.email if user is not None else "").strip()
+        if not own:
+            raise DeliveryError(
+                "a test is sent to your own email address and your user has none: add it to your account first, "
+                "or give the addresses to send it to"
+            )
+        addresses = [own]
     if not proof_variants(campaign):
         raise DeliveryError("the campaign has no variants to test yet: generate or write copy first")
-    return address
+    return addresses
 
 
-def do_test_send(campaign: Campaign, actor: Actor) -> list[str]:
-    """Email the variants to the acting manager, marked "[TEST]" (`campaigns.proofs`: no message, no
-    exposure, nothing counted in the experiment); returns the labels sent."""
-    address = check_test_send(campaign, actor)
+class ProofSent(NamedTuple):
+    addresses: list[str]
+    variants: list[str]
+
+
+def do_test_send(campaign: Campaign, actor: Actor, to: str | list[str] | None = None) -> ProofSent:
+    """Email the variants to the acting manager (or to `to`), marked "[TEST]" (`campaigns.proofs`: no
+    message, no exposure, nothing counted in the experiment), and remember what was tested, which lets the
+    send start; returns the addresses and the variants' labels."""
+    addresses = check_test_send(campaign, actor, to)
     with transaction.atomic():
-        labels = send_proofs(campaign, address)
-        audit(actor, AuditAction.TEST_SEND, campaign, details={"to": address, "variants": labels})
-    return labels
+        locked = _locked(campaign)
+        labels, fingerprints = send_proofs(locked, addresses)
+        locked.tested_at, locked.tested_copy = timezone.now(), fingerprints
+        locked.save(update_fields=["tested_at", "tested_copy"])
+        audit(actor, AuditAction.TEST_SEND, locked, details={"to": ", ".join(addresses), "variants": labels})
+    campaign.tested_at, campaign.tested_copy = locked.tested_at, locked.tested_copy
+    return ProofSent(addresses, labels)
 
 
 # --- variant review ---------------------------------------------------------------------------------------

@@ -15,14 +15,15 @@ campaign moves to running, the `send_campaign` job is queued); this module is th
    (campaign, customer) constraint, so re-running adds only newcomers.
 4. Queued messages are claimed in batches: rows locked with `SKIP LOCKED` (two workers never take the same
    row), customers who lost consent since assignment marked skipped, the rest rendered
-   (`campaigns.personalisation.render`) and marked sent in the same transaction, before anything leaves.
+   (`campaigns.personalisation.render`, in the brand's template with the arm's discount) and marked sent in
+   the same transaction, before anything leaves.
    A retried or duplicated job finds no queued rows for them and sends nothing twice. The price is
    at-most-once: a crash between the claim and the send leaves messages "sent" without a `provider_id`;
    they are counted as `unconfirmed`, never re-sent automatically.
 5. Email goes through Django's email framework (`EmailMultiAlternatives`, one connection per batch;
-   `provider_id` is the Message-ID), each with `List-Unsubscribe` and `List-Unsubscribe-Post` (one-click,
-   RFC 8058) naming the customer's signed link, which the body carries too (`customers.unsubscribe`);
-   SMS and push go to `CAMPAIGN_WEBHOOK_URL` as one JSON POST per batch,
+   `provider_id` is the Message-ID; Reply-To the brand's), each with `List-Unsubscribe` and
+   `List-Unsubscribe-Post` (one-click, RFC 8058) naming the customer's signed link, which the body carries too
+   (`customers.unsubscribe`); SMS and push go to `CAMPAIGN_WEBHOOK_URL` as one JSON POST per batch,
    or without it to a JSONL file under `CAMPAIGN_EXPORT_DIR` for the provider to pick up.
 6. Each message that left gets an EXPOSURE event (`external_id` "exposure-<message id>", attributes
    `{"campaign", "message", "arm", "variant"}`), idempotent like the messages.
@@ -70,8 +71,9 @@ from customers.models import Customer, Event, EventType
 from customers.unsubscribe import list_unsubscribe_headers
 
 from .audience import audience_queryset, consenting, reachable_q, recipient_of
+from .brand import current_brand
 from .experiments import assign
-from .models import Assignment, Campaign, Experiment, Message, Variant
+from .models import Assignment, Brand, Campaign, Experiment, Message, Variant
 from .personalisation import RenderedMessage, render
 from .workflow import approval_problems, experiment_problems
 
@@ -203,6 +205,7 @@ def claim_batch(
             .values_list("pk", flat=True)
         )
         now = timezone.now()
+        brand = current_brand()  # once a batch: every message of it in the same template
         claimed: list[Claimed] = []
         skipped = failed = 0
         for message in batch:
@@ -213,7 +216,8 @@ def claim_batch(
             assert message.variant is not None  # queued messages always carry their arm's variant
             message.variant.campaign = campaign
             try:
-                rendered = render(message.variant, message.customer, message_id=message.pk)
+                rendered = render(message.variant, message.customer, message_id=message.pk, arm=message.arm,
+                                  brand=brand)
             except Exception as exc:  # one customer's bad data must not stop the campaign
                 logger.exception("rendering message %s failed", message.pk)
                 message.status, message.error = Message.Status.FAILED, f"render failed: {exc}"
@@ -236,6 +240,7 @@ def claim_batch(
 def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
     """One connection for the batch; each message sent on its own so one bad address fails only itself."""
     connection = get_connection(fail_silently=False)
+    replies = reply_to(current_brand())
     try:
         connection.open()
     except Exception as exc:  # nothing left: the batch is failed, not lost (see requeue_failed)
@@ -251,6 +256,7 @@ def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
                 body=rendered.body,
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 to=[message.recipient],
+                reply_to=replies,
                 headers={
                     "Message-ID": message_id,
                     "X-Campaign-Id": str(campaign.pk),
@@ -272,6 +278,11 @@ def _send_email(campaign: Campaign, claimed: list[Claimed]) -> None:
                 message.status, message.error = Message.Status.FAILED, "email backend accepted no message"
     finally:
         connection.close()
+
+
+def reply_to(brand: Brand) -> list[str]:
+    """The brand's Reply-To address, when it has one."""
+    return [brand.reply_to] if brand.reply_to else []
 
 
 def mail_domain() -> str:

@@ -85,6 +85,10 @@ class Campaign(models.Model):
     attribution_days = models.PositiveSmallIntegerField(
         default=7, help_text="Opens, clicks and purchases within this many days of the send count for the campaign."
     )
+    # the last test send (`campaigns.proofs`): when, and the fingerprint of each variant's email it showed
+    # (copy, template and brand); a send starts only when every approved variant's fingerprint is among them
+    tested_at = models.DateTimeField(null=True, blank=True)
+    tested_copy = models.JSONField(default=list, blank=True, help_text="Fingerprints of the variants last tested.")
     status_changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -339,3 +343,50 @@ class UpliftScore(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id}: {self.uplift:+.3f}"
+
+
+class Brand(models.Model):
+    """The shop's look in every email: one row (`brand.current_brand`), set on its admin page.
+
+    Checked in `campaigns.brand` (colours as #rrggbb with readable contrast, the logo's type and size) so a
+    bad value is refused with its reason before any email shows it.
+    """
+
+    SINGLETON_ID = 1
+
+    name = models.CharField(max_length=120, default="Our shop", help_text="Shown in the header when there is no "
+                            "logo, as the logo's alt text, and in the footer.")
+    primary_colour = models.CharField(
+        max_length=7, default="#1f5f8b",
+        help_text="Header bar and buttons (#rrggbb). White button text must stay readable on it (contrast 4.5:1).",
+    )
+    accent_colour = models.CharField(
+        max_length=7, default="#b4461b",
+        help_text="Prices and the offer (#rrggbb), as text on white: contrast 4.5:1 at least.",
+    )
+    logo = models.FileField(
+        upload_to="brand/", blank=True,
+        help_text="PNG, JPEG or GIF, at most 1 MB (stored on this server and served at PUBLIC_BASE_URL).",
+    )
+    logo_url = models.URLField(
+        blank=True, help_text="Or an https address of the logo (used when no file is uploaded)."
+    )
+    address = models.TextField(
+        blank=True, help_text="The shop's postal address and footer text (anti-spam laws ask for an address).",
+    )
+    reply_to = models.EmailField(blank=True, help_text="Where customers' replies go (Reply-To); blank: the sender.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "brand"
+        verbose_name_plural = "brand"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from .brand import brand_problems  # the rules live in one place, beside the rendering that needs them
+
+        problems = brand_problems(self)
+        if problems:
+            raise ValidationError(problems)

@@ -9,9 +9,13 @@ is what delivery sends and what the admin preview shows for a chosen customer. I
   product then the campaign's chosen products; each with a link to `campaign.landing_url` carrying the
   product, UTM tags (not in SMS) and the campaign and message ids (`ecm_campaign`, `ecm_message`) for click
   attribution;
-  `{products}` in the copy marks where they go, else they follow the body;
-- ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it); an email
-  then ends with the customer's signed unsubscribe link (`customers.unsubscribe`; the headers carry it too);
+  `{products}` in the copy marks where they go, else they follow the body (in an email: before the sign-off);
+- ends with `campaign.required_text` verbatim (moved to the end when the copy already carries it);
+- email: lays the message out in the brand's template (`campaigns.email_template`: header with the logo,
+  the subject as headline, paragraphs, buttons, the offer block with the arm's discount, product blocks with
+  image and price, a footer with the required text, the brand's address and the customer's signed
+  unsubscribe link, which the headers carry too); the plain-text part is read from that HTML
+  (`campaigns.plain_text`), so it lists every link;
 - respects the channel limits of `campaigns.channels.LIMITS` (subject, preheader; the whole body for SMS 160
   and push 178): the product list is shortened first, then the copy (never the required text). Email
   bodies may grow past the generation limit with the greeting and the product list.
@@ -21,7 +25,6 @@ honoured for hand-written copy.
 
 from __future__ import annotations
 
-import html as html_lib
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,8 +37,12 @@ from customers.unsubscribe import unsubscribe_url
 from recommendations.models import RecommendationSet
 from recommendations.ranking import recommend_for_customer
 
+from .brand import current_brand
 from .channels import LIMITS
-from .models import Campaign, Variant
+from .email_template import ProductCard, discount_label, email_content, format_price, render_email
+from .generation.parts import offer_sentence
+from .models import Arm, Brand, Campaign, Variant
+from .plain_text import html_to_text
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,8 @@ class RenderedProduct:
     sku: str
     title: str
     url: str
+    price: str = ""  # formatted in the product's currency, "" without a price
+    image: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,27 +132,25 @@ def _fill_name(text: str, name: str) -> str:
     return text.replace(FIRST_NAME, name)
 
 
-def _product_lines(products: list[RenderedProduct], channel: str) -> list[str]:
-    if channel == Campaign.Channel.EMAIL:
-        return [f"- {p.title}: {p.url}" if p.url else f"- {p.title}" for p in products]
+def _product_lines(products: list[RenderedProduct]) -> list[str]:
     return [f"{p.title} {p.url}".strip() for p in products]
 
 
-def _compose(copy: str, product_lines: list[str], required: str, channel: str) -> str:
-    joiner = "\n" if channel == Campaign.Channel.EMAIL else " "
-    products_text = joiner.join(product_lines)
+def _compose(copy: str, product_lines: list[str], required: str) -> str:
+    """An SMS or push body: the copy with the products where `{products}` stands (else after it), then the
+    required text, on one line."""
+    products_text = " ".join(product_lines)
     if required and required in copy:  # the copy's own copy of the required text moves to the very end
         copy = copy.replace(required, "").strip()
     if PRODUCTS in copy:
         text = copy.replace(PRODUCTS, products_text).strip()
     elif products_text:
-        header = "\n\nPicked for you:\n" if channel == Campaign.Channel.EMAIL else " "
-        text = f"{copy.rstrip()}{header}{products_text}"
+        text = f"{copy.rstrip()} {products_text}"
     else:
         text = copy.strip()
     if required:
-        text = f"{text}\n\n{required}" if channel == Campaign.Channel.EMAIL else f"{text} {required}".strip()
-    return re.sub(r"[ \t]+", " ", text) if channel != Campaign.Channel.EMAIL else text
+        text = f"{text} {required}".strip()
+    return re.sub(r"[ \t]+", " ", text)
 
 
 def _truncate(text: str, limit: int) -> str:
@@ -159,82 +166,71 @@ def _truncate(text: str, limit: int) -> str:
 def _fit(
     copy: str, products: list[RenderedProduct], required: str, channel: str, limit: int | None
 ) -> tuple[str, list[RenderedProduct]]:
-    """The composed text within `limit`: drop products from the end first, then shorten the copy."""
+    """The composed SMS or push text within `limit`: drop products from the end first, then shorten the copy."""
     kept = list(products)
     while True:
-        text = _compose(copy, _product_lines(kept, channel), required, channel)
+        text = _compose(copy, _product_lines(kept), required)
         if limit is None or len(text) <= limit or not kept:
             break
         kept.pop()
     if limit is not None and len(text) > limit:
-        room = limit - len(_compose("", [], required, channel))
+        room = limit - len(_compose("", [], required))
         if room <= 0:
             raise ValueError(f"the required text alone ({len(required)} characters) exceeds the {channel} limit")
-        text = _compose(_truncate(copy.replace(PRODUCTS, "").strip(), room), [], required, channel)
+        text = _compose(_truncate(copy.replace(PRODUCTS, "").strip(), room), [], required)
     return text, kept
 
 
-_URL = re.compile(r"https?://[^\s<]+")
-_PRODUCT_LINE = re.compile(r"^- (?P<title>.+): (?P<url>https?://\S+)$")
-# inline styles: email clients drop <style> blocks and stylesheets
-BUTTON_STYLE = (
-    "display:inline-block;padding:10px 20px;background:#1f5f8b;color:#ffffff;border-radius:4px;"
-    "text-decoration:none;font-weight:bold;max-width:100%;box-sizing:border-box;text-align:center"
-)
-BODY_STYLE = (
-    "max-width:600px;margin:0 auto;padding:16px;font-family:Helvetica,Arial,sans-serif;font-size:15px;"
-    "line-height:1.5;color:#222;overflow-wrap:anywhere;word-break:break-word"
-)
-CTA_LABEL = "Shop now"
-PRODUCT_CTA_LABEL = "View product"
+def product_image(product: Product) -> str:
+    """The product's picture for the email: `attributes["image_url"]` (or `"image"`) when it is an https
+    address (mail clients block plain http images); else "" and the block shows no image."""
+    for key in ("image_url", "image"):
+        value = product.attributes.get(key) if isinstance(product.attributes, dict) else None
+        if isinstance(value, str) and value.startswith("https://") and len(value) <= 2000:
+            return value
+    return ""
 
 
-def button(url: str, label: str) -> str:
-    """A call to action as a link styled as a button (`url` and `label` already HTML-escaped)."""
-    return f'<a href="{url}" style="{BUTTON_STYLE}">{label}</a>'
-
-
-def _html_line(line: str) -> str:
-    """One escaped line: a product line becomes its title and a button, a line that is only a link a
-    "Shop now" button; other links stay inline."""
-    product = _PRODUCT_LINE.match(line)
-    if product:
-        return f"<strong>{product['title']}</strong><br>{button(product['url'], PRODUCT_CTA_LABEL)}"
-    if _URL.fullmatch(line.strip()):
-        return button(line.strip(), CTA_LABEL)
-    return _URL.sub(lambda m: f'<a href="{m.group(0)}">{m.group(0)}</a>', line)
-
-
-def _html(subject: str, preheader: str, body: str) -> str:
-    """The HTML alternative: the same text in paragraphs in a column at most 600px wide (long links wrap),
-    product and landing links as buttons, other links clickable, the preheader hidden."""
-    paragraphs = "".join(
-        "<p>" + "<br>".join(_html_line(line) for line in p.split("\n")) + "</p>"
-        for p in html_lib.escape(body).split("\n\n")
-        if p.strip()
+def _email(
+    campaign: Campaign, variant: Variant, copy: str, products: list[RenderedProduct], subject: str,
+    preheader: str, link: str, arm: Arm | None, brand: Brand, message_id: int | None,
+) -> tuple[str, str]:
+    """The email's HTML in the brand's template and its plain text, read from that HTML. The copy's own
+    landing link (its call to action) gets the tracking the product links have."""
+    required = campaign.required_text.strip()
+    if required and required in copy:  # the copy's own copy of the required text moves to the footer
+        copy = copy.replace(required, "").strip()
+    if campaign.landing_url:
+        tracked = tracked_url(campaign, variant, None, message_id)
+        copy = re.sub(rf"(?<!\S){re.escape(campaign.landing_url)}(?!\S)", lambda _: tracked, copy)
+    cards = tuple(ProductCard(p.title, p.url, p.image, p.price) for p in products)
+    content = email_content(
+        subject=subject, preheader=preheader, copy=copy, products=cards, required_text=required,
+        unsubscribe=link, brand=brand, offer=offer_sentence(campaign.offer) if campaign.offer.strip() else "",
+        discount=discount_label(arm.discount_percent if arm is not None else None),
+        sign_off=campaign.sign_off.strip(),
     )
-    hidden = f'<div style="display:none">{html_lib.escape(preheader)}</div>' if preheader else ""
-    return (
-        f'<html><head><meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html_lib.escape(subject)}</title></head>"
-        f'<body style="margin:0"><div style="{BODY_STYLE}">{hidden}{paragraphs}</div></body></html>'
-    )
-
-
-UNSUBSCRIBE_LABEL = "Unsubscribe:"
+    html = render_email(content)
+    return html, html_to_text(html)
 
 
 def render(
-    variant: Variant, customer: Customer, *, message_id: int | None = None, unsubscribe: str | None = None
+    variant: Variant, customer: Customer, *, message_id: int | None = None, unsubscribe: str | None = None,
+    arm: Arm | None = None, brand: Brand | None = None,
 ) -> RenderedMessage:
     """The variant filled in for `customer` (name, products with tracked links, required text), within limits.
-    Email ends with `unsubscribe` (default: the customer's signed link; a test link for an unsaved customer)."""
+    Email is laid out in the brand's template (`brand`, default the shop's; the offer block shows `arm`'s
+    discount) and ends with `unsubscribe` (default: the customer's signed link; a test link for an unsaved
+    customer); its text part is read from the HTML."""
     campaign = variant.campaign
     channel = campaign.channel
     limits: dict[str, int] = LIMITS.get(channel, {})
     name = first_name(customer)
     products = [
-        RenderedProduct(p.pk, p.sku, p.title, tracked_url(campaign, variant, p, message_id))
+        RenderedProduct(
+            p.pk, p.sku, p.title, tracked_url(campaign, variant, p, message_id),
+            price=format_price(p.price, p.currency), image=product_image(p),
+        )
         for p in choose_products(variant, customer)
     ]
     subject = _fill_name(variant.subject, name)
@@ -249,14 +245,13 @@ def render(
     copy = _fill_name(copy, name)
     if channel == Campaign.Channel.EMAIL and campaign.landing_url and not products:
         copy = f"{copy.rstrip()}\n\n{tracked_url(campaign, variant, None, message_id)}"
-    # email bodies grow with the greeting and product list; only SMS and push have hard total limits
-    body_limit = None if channel == Campaign.Channel.EMAIL else limits.get("body")
-    body, kept = _fit(copy, products, campaign.required_text.strip(), channel, body_limit)
-    if channel == Campaign.Channel.EMAIL:
+    if channel == Campaign.Channel.EMAIL:  # email bodies have no hard total limit: the template lays them out
         link = unsubscribe if unsubscribe is not None else unsubscribe_url(customer if customer.pk else None)
-        body = f"{body.rstrip()}\n\n{UNSUBSCRIBE_LABEL} {link}"
-    html = _html(subject, preheader, body) if channel == Campaign.Channel.EMAIL else ""
-    return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept, html=html)
+        html, body = _email(campaign, variant, copy, products, subject, preheader, link, arm,
+                            brand if brand is not None else current_brand(), message_id)
+        return RenderedMessage(subject=subject, preheader=preheader, body=body, products=products, html=html)
+    body, kept = _fit(copy, products, campaign.required_text.strip(), channel, limits.get("body"))
+    return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept)
 
 
 def preview(variant: Variant, customer: Customer) -> dict[str, Any]:
@@ -269,5 +264,6 @@ def preview(variant: Variant, customer: Customer) -> dict[str, Any]:
         "preheader": message.preheader,
         "body": message.body,
         "html": message.html,
-        "products": [{"id": p.id, "sku": p.sku, "title": p.title, "url": p.url} for p in message.products],
+        "products": [{"id": p.id, "sku": p.sku, "title": p.title, "url": p.url, "price": p.price, "image": p.image}
+                     for p in message.products],
     }

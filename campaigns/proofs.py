@@ -1,14 +1,24 @@
 """Test sends (proofs): the campaign's variants, rendered as a customer would get them, emailed to the manager.
 
-A proof is a plain email to one address, outside the experiment: no `Message`, no assignment, no exposure
-event, so it never counts in the results. It is rendered for a sample customer who is not stored ("Alex
-Sample", the campaign's own products instead of someone's recommendations), so no customer's personal data
-leaves in a test mail. The subject starts with "[TEST]", an `X-Test-Send` header marks it, and its
+A proof is a plain email to the manager (or a list of addresses), outside the experiment: no `Message`, no
+assignment, no exposure event, so it never counts in the results. It is rendered for a sample customer who is
+not stored ("Alex Sample", the campaign's own products instead of someone's recommendations), so no customer's
+personal data leaves in a test mail. The subject starts with "[TEST]", an `X-Test-Send` header marks it, and its
 unsubscribe link and headers are the harmless test token (`customers.unsubscribe`). SMS and push copy is
-emailed as text. The step (who may, the audit entry) is `campaigns.actions.do_test_send`.
+emailed as text. It goes through the same rendering as the real send (`personalisation.render`: the brand's
+template, the plain text read from it, the Reply-To). The step (who may, to whom, the audit entry) is
+`campaigns.actions.do_test_send`.
+
+A real send starts only after a test of what it will send (`untested_variants`): each tested variant's
+`fingerprint` (its subject, preheader and body, the campaign's template fields that shape the email, and the
+brand) is stored on the campaign; editing the copy, the offer, the landing page or the brand changes the
+fingerprint, and the send step asks for a new test.
 """
 
 from __future__ import annotations
+
+import hashlib
+import json
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -17,8 +27,9 @@ from django.core.mail.message import make_msgid
 from customers.models import Customer
 from customers.unsubscribe import list_unsubscribe_headers, unsubscribe_url
 
-from .delivery import DeliveryError, mail_domain
-from .models import Campaign, Variant
+from .brand import current_brand, fingerprint_fields
+from .delivery import DeliveryError, mail_domain, reply_to
+from .models import Brand, Campaign, Variant
 from .personalisation import render
 
 PREFIX = "[TEST]"
@@ -39,9 +50,31 @@ def sample_customer(campaign: Campaign, address: str) -> Customer:
     return Customer(name=SAMPLE_NAME, email=address, locale=campaign.language or "en", marketing_consent=True)
 
 
-def _proof(campaign: Campaign, variant: Variant, address: str) -> EmailMultiAlternatives:
+def fingerprint(campaign: Campaign, variant: Variant, brand: Brand) -> str:
+    """What a test of this variant showed, as a short hash: its copy, the campaign's fields that shape the
+    email (offer, landing page, required text, sign-off, products) and the brand."""
+    shown = [
+        variant.pk, variant.subject, variant.preheader, variant.body, variant.product_id,
+        campaign.channel, campaign.offer, campaign.landing_url, campaign.required_text, campaign.sign_off,
+        campaign.recommend_products, sorted(campaign.products.values_list("pk", flat=True)),
+        list(fingerprint_fields(brand)),
+    ]
+    return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+def untested_variants(campaign: Campaign) -> list[str]:
+    """Labels of the approved variants a send would use whose current email no test send showed (the
+    first `MAX_VARIANTS` approved ones: those a test sends)."""
+    brand = current_brand()
+    tested = set(campaign.tested_copy or [])
+    approved = [v for v in proof_variants(campaign) if v.status == Variant.Status.APPROVED]
+    return [v.label for v in approved if fingerprint(campaign, v, brand) not in tested]
+
+
+def _proof(campaign: Campaign, variant: Variant, addresses: list[str], brand: Brand) -> EmailMultiAlternatives:
     variant.campaign = campaign
-    rendered = render(variant, sample_customer(campaign, address), unsubscribe=unsubscribe_url(None))
+    rendered = render(variant, sample_customer(campaign, addresses[0]), unsubscribe=unsubscribe_url(None),
+                      brand=brand)
     channel = campaign.get_channel_display()
     if campaign.channel == Campaign.Channel.EMAIL:
         subject = f"{PREFIX} {rendered.subject}"
@@ -52,7 +85,8 @@ def _proof(campaign: Campaign, variant: Variant, address: str) -> EmailMultiAlte
         subject=subject,
         body=rendered.body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address],
+        to=addresses,
+        reply_to=reply_to(brand),
         headers={
             "Message-ID": make_msgid(domain=mail_domain()),
             "X-Test-Send": "1",
@@ -66,16 +100,17 @@ def _proof(campaign: Campaign, variant: Variant, address: str) -> EmailMultiAlte
     return email
 
 
-def send_proofs(campaign: Campaign, address: str) -> list[str]:
-    """Email one proof per variant (`proof_variants`) to `address`; returns the variants' labels.
-    Raises DeliveryError when the mail server refuses or cannot be reached."""
+def send_proofs(campaign: Campaign, addresses: list[str]) -> tuple[list[str], list[str]]:
+    """Email one proof per variant (`proof_variants`) to `addresses`; returns the variants' labels and their
+    fingerprints. Raises DeliveryError when the mail server refuses or cannot be reached."""
     variants = proof_variants(campaign)
     if not variants:
         raise DeliveryError("the campaign has no variants to test yet: generate or write copy first")
-    mails = [_proof(campaign, v, address) for v in variants]
+    brand = current_brand()
+    mails = [_proof(campaign, v, addresses, brand) for v in variants]
     try:
         with get_connection(fail_silently=False) as connection:
             connection.send_messages(mails)
     except Exception as exc:  # the mail server's words are the reason the manager needs
         raise DeliveryError(f"the test could not be sent: {exc}") from exc
-    return [v.label for v in variants]
+    return [v.label for v in variants], [fingerprint(campaign, v, brand) for v in variants]

@@ -2565,6 +2565,15 @@ CATEGORIES: tuple[Category, ...] = (
 # Phones a case or screen protector can be "for", when the demo has no smartphone products to point at.
 FALLBACK_PHONES: tuple[str, ...] = ("Lumio Nova 12", "Nexa Edge S", "Orbit Arc 11 Lite")
 
+# The demo shop's brand in its emails (campaigns.models.Brand), written while the row still has the defaults.
+DEMO_BRAND: dict[str, str] = {
+    "name": "Northwind Outfitters",
+    "primary_colour": "#0b4f6c",
+    "accent_colour": "#a3301c",
+    "address": "Northwind Outfitters · 12 Harbour Road · Bristol BS1 4RN · United Kingdom",
+    "reply_to": "hello@northwind.example",
+}
+
 DEMO_CAMPAIGNS: tuple[dict[str, object], ...] = (
     {
         "name": "[Demo] Win back lapsed runners",

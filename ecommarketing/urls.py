@@ -23,6 +23,7 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("assistant/", include("assistant.urls")),
     path("unsubscribe/", include("customers.urls")),
+    path("brand/", include("campaigns.urls")),
     path("api/auth/", include("rest_framework.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),

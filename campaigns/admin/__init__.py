@@ -6,4 +6,4 @@ Views only translate: every step goes through `campaigns.actions`, jobs are queu
 numbers come from `campaigns.analysis`. Analysts (view permission only) see every page without buttons.
 """
 
-from . import campaign, records  # noqa: F401  (the modules register their ModelAdmins)
+from . import brand, campaign, records  # noqa: F401  (the modules register their ModelAdmins)

@@ -199,14 +199,13 @@ class CampaignPages(admin.ModelAdmin[Campaign]):
         if request.method != "POST":
             return HttpResponseRedirect(change_url)
         try:
-            labels = do_test_send(campaign, request.user)
+            sent = do_test_send(campaign, request.user, request.POST.get("to", ""))
         except PermissionDenied as exc:
             return self.refused(request, campaign, exc)
         except REFUSALS as exc:
             self.message_user(request, f"{campaign}: {exc}", messages.ERROR)
         else:
-            to = getattr(request.user, "email", "")
-            sent = f"{campaign}: test sent to {to} (variants {', '.join(labels)})."
-            self.message_user(request, sent, messages.SUCCESS)
+            done = f"{campaign}: test sent to {', '.join(sent.addresses)} (variants {', '.join(sent.variants)})."
+            self.message_user(request, done, messages.SUCCESS)
         next_url = request.POST.get("next", "")
         return HttpResponseRedirect(next_url if next_url.startswith(change_url) else change_url)

@@ -1,5 +1,6 @@
 """The preview page: a variant rendered as one customer of the audience would get it (name, products,
-tracked links, required text), with the channel's character limits beside it."""
+tracked links, required text; email in the brand's template, the same rendering as the send, at a desktop
+or a phone's width), with the channel's character limits beside it."""
 
 from __future__ import annotations
 
@@ -84,6 +85,7 @@ class PreviewPage(CampaignPages):
             "rendered": rendered,
             "render_error": render_error,
             "is_email": campaign.channel == Campaign.Channel.EMAIL,
+            "narrow": request.GET.get("width") == "narrow",  # the email at a phone's width (its media query)
             "body_limit": limit,
             "body_length": len(rendered.body) if rendered else 0,
             "subject_limit": CHANNEL_LIMITS.get(campaign.channel, {}).get("subject"),

@@ -192,8 +192,21 @@ SEND_REFUSED_RESPONSE = OpenApiResponse(
 )
 TEST_SEND_RESPONSE = inline_serializer(
     "CampaignTestSend",
-    {"to": serializers.EmailField(), "variants": serializers.ListField(child=serializers.CharField())},
+    {
+        "to": serializers.EmailField(help_text="The first address the test went to."),
+        "addresses": serializers.ListField(child=serializers.EmailField(), help_text="Every address it went to."),
+        "variants": serializers.ListField(child=serializers.CharField()),
+    },
 )
+
+
+class ProofAddressesSerializer(serializers.Serializer[Any]):
+    """Where a test goes: the listed addresses, or (none given) the requesting user's own address."""
+
+    to = serializers.ListField(
+        child=serializers.CharField(max_length=254), required=False, default=list, max_length=50,
+        help_text="Addresses to send the test to (at most 10); empty: your own address.",
+    )
 
 WINNER_RESPONSE = inline_serializer(
     "CampaignWinner",

@@ -70,6 +70,7 @@ from .serializers import (
     CampaignFilter,
     CampaignSerializer,
     GenerateSerializer,
+    ProofAddressesSerializer,
     RejectSerializer,
     SendSerializer,
     TransitionSerializer,
@@ -256,20 +257,25 @@ class CampaignViewSet(viewsets.ModelViewSet[Campaign]):
         return _queued(_step(actions.do_start_sending, campaign, request.user, confirm_recipients=confirm))
 
     @extend_schema(
-        summary="Send a test to yourself",
+        summary="Send a test",
         description=(
-            "Emails every variant (approved first, at most 10) to the requesting user's own address, rendered for "
-            "a sample customer and marked as a test (subject starting \"[TEST]\", header X-Test-Send). No message "
-            "is recorded and nothing counts in the experiment. 400 when the user has no email address."
+            "Emails every variant (approved first, at most 10) to the requesting user's own address, or to the "
+            "addresses in `to` (at most 10), rendered for a sample customer exactly as the real send renders it "
+            "(the brand's template) and marked as a test (subject starting \"[TEST]\", header X-Test-Send). No "
+            "message is recorded and nothing counts in the experiment. A send starts only after a test of the "
+            "current approved copy. 400 when the user has no email address and none is given, or an address is "
+            "not one."
         ),
-        request=None,
-        responses={200: TEST_SEND_RESPONSE, 400: ERROR_RESPONSE, 403: ERROR_RESPONSE},
+        request=ProofAddressesSerializer,
+        responses={200: TEST_SEND_RESPONSE, 400: BAD_REQUEST, 403: ERROR_RESPONSE},
     )
     @action(detail=True, methods=["post"], url_path="test-send", permission_classes=[StepPermissions])
     def test_send(self, request: Request, pk: str | None = None) -> Response:
         campaign = self.get_object()
-        labels = _step(actions.do_test_send, campaign, request.user)
-        return Response({"to": getattr(request.user, "email", ""), "variants": labels})
+        params = ProofAddressesSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        sent = _step(actions.do_test_send, campaign, request.user, params.validated_data["to"] or None)
+        return Response({"to": sent.addresses[0], "addresses": sent.addresses, "variants": sent.variants})
 
     @extend_schema(
         summary="Choose the winner",

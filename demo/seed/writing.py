@@ -12,7 +12,8 @@ from typing import TypeVar
 
 from django.db import connection, models, transaction
 
-from campaigns.models import Campaign
+from campaigns.brand import current_brand
+from campaigns.models import Brand, Campaign
 from catalog.models import Product, Review
 from core.progress import Progress
 from customers.models import Customer, Event, EventType
@@ -169,7 +170,14 @@ def _delete_stale(model: type[models.Model], key: str, prefix: str, keep: set[st
 
 
 def _write_campaigns() -> int:
-    """The sample draft campaigns, matched by name; an existing one keeps its status and history."""
+    """The sample draft campaigns, matched by name; an existing one keeps its status and history. The brand
+    gets the demo's name and colours unless someone changed it already."""
+    brand = current_brand()
+    if brand.name == Brand._meta.get_field("name").get_default():
+        for field_name, text in catalog_data.DEMO_BRAND.items():
+            setattr(brand, field_name, text)
+        brand.full_clean()
+        brand.save()
     written = 0
     for spec in catalog_data.DEMO_CAMPAIGNS:
         fields = {k: v for k, v in spec.items() if k != "name"}

@@ -16,7 +16,7 @@ from campaigns.delivery import recipients_now
 from campaigns.models import Campaign, Experiment, Message, Variant
 from jobs.models import Job, JobStatus
 from tests.audit.builders import acts
-from tests.campaigns.builders import approvable, campaign, experiment, variant
+from tests.campaigns.builders import approvable, campaign, experiment, proofed, variant
 from tests.jobs.builders import job
 
 from .action_mixins import WriteActionTests
@@ -67,7 +67,7 @@ class TestCampaignSend(CampaignStep):
     action_status = 202
 
     def make_ready(self) -> Campaign:
-        return approvable(status=Campaign.Status.APPROVED)
+        return proofed(approvable(status=Campaign.Status.APPROVED))  # a send starts after a test send
 
     def action_body(self, obj: Model) -> dict[str, Any]:
         assert isinstance(obj, Campaign)

@@ -8,9 +8,10 @@ import itertools
 from datetime import timedelta
 from typing import Any
 
+from django.core import mail
 from django.utils import timezone
 
-from campaigns import experiments
+from campaigns import actions, experiments
 from campaigns.models import Arm, Campaign, Experiment, Variant
 from customers.models import Customer, EventType
 from tests.customers.builders import customer, event
@@ -59,6 +60,15 @@ def approvable(**fields: Any) -> Campaign:
     variant(camp, status=Variant.Status.APPROVED)
     subscriber()
     return camp
+
+
+def proofed(campaign: Campaign, to: str = "proofs@example.com") -> Campaign:
+    """The campaign after a real test send of its current copy (as the system, to `to`), which a send needs
+    before it starts; the proofs are taken out of the test outbox so a test counts only the real send."""
+    actions.do_test_send(campaign, None, to)
+    if hasattr(mail, "outbox"):
+        mail.outbox.clear()
+    return campaign
 
 
 def experiment(campaign: Campaign, *, holdout: float = 0.0) -> Experiment:

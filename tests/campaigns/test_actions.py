@@ -21,7 +21,7 @@ from jobs.models import Job
 from jobs.runner import start_job
 
 from .admin_pages import messages, page
-from .builders import UNSUBSCRIBE_LINE, approvable, campaign, subscriber, variant
+from .builders import UNSUBSCRIBE_LINE, approvable, campaign, proofed, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/campaigns/"
@@ -129,7 +129,8 @@ def in_review() -> Campaign:
 
 
 def approved() -> Campaign:
-    camp = in_review()
+    """Approved, its copy test-sent (a send starts only after a test)."""
+    camp = proofed(in_review())
     Campaign.objects.filter(pk=camp.pk).update(status="approved")
     camp.refresh_from_db()
     return camp

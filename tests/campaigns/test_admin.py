@@ -4,6 +4,7 @@ customer; analysts read everything and change nothing. (Results pages: test_admi
 from __future__ import annotations
 
 import html as html_lib
+import re
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 import campaigns as campaigns_app
+from campaigns.email_template import PRODUCT_CTA_LABEL
 from campaigns.models import Campaign, CampaignTransition, Experiment, Message, Variant
-from campaigns.personalisation import BUTTON_STYLE, PRODUCT_CTA_LABEL, button
 from catalog.models import Product
 from customers.models import Customer
 from jobs.models import Job
 
 from .admin_pages import messages, page
-from .builders import GENERATION_TRACE, UNSUBSCRIBE_LINE, campaign, subscriber, variant
+from .builders import GENERATION_TRACE, UNSUBSCRIBE_LINE, campaign, proofed, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -133,6 +134,7 @@ def test_start_creates_the_experiment_and_sends(
     manager_web: Client, in_review: Campaign, manager: User, run_on_commit: None
 ) -> None:
     Campaign.objects.filter(pk=in_review.pk).update(status=Campaign.Status.APPROVED)
+    proofed(in_review)
     confirm = manager_web.post(page("transition", in_review), {"to": "running"})
     assert "Send to 2 customers?" in confirm.content.decode()  # nothing sent before the confirmation
     assert not Experiment.objects.filter(campaign=in_review).exists() and not mail.outbox
@@ -311,10 +313,16 @@ def test_preview_shows_links_as_buttons_in_a_column_that_fits(manager_web: Clien
     rendered = response.context["rendered"]
     url = html_lib.escape(rendered.products[0].url)
     # the email's own call to action: a button-styled link to the tracked product URL, in a 600px column
-    assert button(url, PRODUCT_CTA_LABEL) in rendered.html and BUTTON_STYLE.startswith("display:inline-block")
+    cta = re.search(rf'<a href="{re.escape(url)}" data-button="1" style="display:inline-block;[^"]*">'
+                    rf"{PRODUCT_CTA_LABEL}</a>", rendered.html)
+    assert cta is not None
     assert "max-width:600px" in rendered.html and "overflow-wrap:anywhere" in rendered.html
     html = response.content.decode()
-    assert html_lib.escape(button(url, PRODUCT_CTA_LABEL)) in html  # the same email, in the iframe's srcdoc
+    assert html_lib.escape(cta.group(0)) in html  # the same email, in the iframe's srcdoc
+    assert 'class="cmp-desktop"' in html and "width=narrow" in html  # desktop first, a link to the phone width
+    phone = {"customer": str(ada.pk), "variant": str(a.pk), "width": "narrow"}
+    narrow = manager_web.get(page("preview", in_review), phone)
+    assert 'class="cmp-narrow"' in narrow.content.decode()
     assert f'<a class="button cmp-cta" href="{url}"' in html  # the product list beside it
     assert '<div class="cmp-inbox cmp-preview">' in html and "onchange=" not in html and "<style" not in html
     stylesheet = static("campaigns/campaign-admin.css")

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from campaigns.brand import current_brand
 from campaigns.models import Campaign, CampaignTransition, Variant
 from jobs.models import Job
 from tests.catalog.builders import product
@@ -92,7 +93,9 @@ def test_audience_and_preview(analyst_client: APIClient) -> None:
     assert preview.status_code == 200, preview.content
     body = preview.json()
     copy, link = body["body"].rsplit("\n\nUnsubscribe: ", 1)
-    assert copy.startswith("Hi Grace,") and copy.endswith(UNSUBSCRIBE_LINE) and "/unsubscribe/" in link
+    # the footer: the required text, then the brand's name (and address), then the signed link
+    assert copy.startswith("Hi Grace,") and copy.endswith(f"{UNSUBSCRIBE_LINE}\n\n{current_brand().name}")
+    assert "/unsubscribe/" in link and body["html"].count(link) == 1
     assert "utm_campaign=campaign-" in body["body"]
     assert analyst_client.get(f"{URL}{camp.pk}/preview/?customer=987654").status_code == 404
     assert analyst_client.get(f"{URL}{camp.pk}/preview/?variant=987654").status_code == 404
@@ -108,6 +111,9 @@ def test_send_needs_approval_and_starts_the_job(manager_client: APIClient, run_o
     assert refused.status_code == 400 and "this one is in_review" in refused.json()["detail"]
     Campaign.objects.filter(pk=camp.pk).update(status="approved")
     experiment(camp)
+    untested = manager_client.post(f"{URL}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
+    assert untested.status_code == 400 and untested.json()["detail"].startswith("send a test first: no test was sent")
+    assert manager_client.post(f"{URL}{camp.pk}/test-send/").status_code == 200
     response = manager_client.post(f"{URL}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
     assert response.status_code == 202, response.content
     job = Job.objects.get(pk=response.json()["id"])

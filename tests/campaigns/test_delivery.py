@@ -24,7 +24,7 @@ from jobs.models import Job
 from jobs.runner import start_job
 from tests.customers.builders import event
 
-from .builders import UNSUBSCRIBE_LINE, campaign, experiment, subscriber, variant
+from .builders import UNSUBSCRIBE_LINE, campaign, experiment, proofed, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 
@@ -72,7 +72,7 @@ def test_an_approved_campaign_is_sent_only_once_started() -> None:
 
 
 def test_starting_to_send_moves_to_running_and_the_send_fills_the_outbox(run_on_commit: None, manager: Any) -> None:
-    camp = approved_campaign(3)
+    camp = proofed(approved_campaign(3))
     job = do_start_sending(camp, manager, confirm_recipients=3)
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
@@ -158,6 +158,7 @@ def test_an_approved_campaign_without_experiment_gets_one(manager: Any) -> None:
     camp = campaign(status="approved")
     variant(camp, status="approved", body=f"Mugs for tea. {UNSUBSCRIBE_LINE}")
     subscriber()
+    proofed(camp)
     do_start_sending(camp, manager, confirm_recipients=1)  # creates the experiment; its job (not run here) sends
     counts = send_campaign(camp)
     assert camp.experiment.arms.filter(variant__isnull=False).count() == 1

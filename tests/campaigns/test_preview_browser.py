@@ -1,8 +1,10 @@
 """The campaign preview in a real browser (Playwright driving Debian's chromium): at a desktop and a phone
-width the page never scrolls sideways, however long the tracked links, and the email's product link is a button."""
+width the page never scrolls sideways, however long the tracked links, and the email's product link is a button;
+the preview's phone width shows the email's narrow layout."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -51,9 +53,21 @@ def test_preview_fits_the_window_and_shows_a_button(browser: Any, live_server: A
     email = tab.frame_locator(".cmp-preview iframe")
     cta = email.locator("a", has_text="View product")
     assert cta.count() == 1 and "product=" in (cta.get_attribute("href") or "")
-    assert cta.evaluate("a => getComputedStyle(a).display") == "inline-block"
     frame_scroll, frame_width = email.locator("body").evaluate(
         "b => [b.ownerDocument.documentElement.scrollWidth, b.ownerDocument.defaultView.innerWidth]"
     )
+    # the desktop preview is a 640px frame (scrolled inside its box on a narrow screen): the email's desktop
+    # layout, its buttons inline
+    assert frame_width == 640 and cta.evaluate("a => getComputedStyle(a).display") == "inline-block"
     assert frame_scroll <= frame_width, (width, frame_scroll, frame_width)
     assert not problems, problems
+    if width > 767:  # the phone-width preview: a 375px frame, where the email's media query applies
+        if os.environ.get("SAVE_SCREENSHOTS") == "1":
+            tab.screenshot(path="/tmp/preview-desktop.png", full_page=True)
+        tab.get_by_role("link", name="phone (375px)").click()
+        tab.wait_for_selector(".cmp-preview iframe.cmp-narrow")
+        frame = tab.frame_locator(".cmp-preview iframe.cmp-narrow")
+        assert frame.locator("body").evaluate("b => b.ownerDocument.defaultView.innerWidth") == 375
+        assert frame.locator("a", has_text="View product").evaluate("a => getComputedStyle(a).display") == "block"
+        if os.environ.get("SAVE_SCREENSHOTS") == "1":
+            tab.screenshot(path="/tmp/preview-phone.png", full_page=True)

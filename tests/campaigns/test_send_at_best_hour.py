@@ -24,7 +24,7 @@ from campaigns.models import Campaign, Message
 from customers.models import Customer, Event, EventType
 from tests.customers.builders import event
 
-from .builders import UNSUBSCRIBE_LINE, campaign, experiment, subscriber, variant
+from .builders import UNSUBSCRIBE_LINE, campaign, experiment, proofed, subscriber, variant
 
 START = datetime(2026, 1, 15, 9, 10, tzinfo=UTC)  # 10:10 in Paris, 04:10 in New York
 
@@ -220,6 +220,7 @@ def test_the_send_confirmation_says_when_messages_go_out(manager_web: Any) -> No
     subscriber()
     camp = campaign(status="approved", send_timing="best_hour")
     variant(camp, status="approved", body=f"Stoneware mugs. {UNSUBSCRIBE_LINE}")
+    proofed(camp)
     url = reverse("admin:campaigns_campaign_transition", args=[camp.pk])
     page = manager_web.post(url, {"to": "running"}).content.decode()
     assert "Send to 1 customer" in page and "best hour within the next" in page

@@ -4,6 +4,7 @@ only and counts nowhere, and each deliberate act leaves an audit entry."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
@@ -14,13 +15,15 @@ from rest_framework.test import APIClient
 
 from audit.models import AuditEntry
 from campaigns import actions
+from campaigns.brand import current_brand
 from campaigns.delivery import queue_messages, recipients_now
 from campaigns.models import Assignment, Campaign, Message
+from campaigns.plain_text import html_to_text
 from jobs.models import Job
 from tests.audit.builders import acts
 
 from .admin_pages import messages, page
-from .builders import approvable, experiment, subscriber, variant
+from .builders import approvable, experiment, proofed, subscriber, variant
 
 pytestmark = pytest.mark.django_db
 API = "/api/v1/campaigns/"
@@ -31,11 +34,12 @@ def _locmem_mail(settings: Any) -> None:
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 
 
-def approved(subscribers: int = 3) -> Campaign:
+def approved(subscribers: int = 3, *, test_sent: bool = True) -> Campaign:
+    """An approved campaign reaching `subscribers`, its copy test-sent (unless `test_sent` is False)."""
     camp = approvable(status=Campaign.Status.APPROVED)  # one subscriber of its own
     for _ in range(subscribers - 1):
         subscriber()
-    return camp
+    return proofed(camp) if test_sent else camp
 
 
 def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) -> None:
@@ -46,7 +50,7 @@ def test_the_api_send_needs_the_number_of_recipients(manager_client: APIClient) 
         assert "would reach 3 customers now" in refused.json()["detail"]
         assert "confirm_recipients=3" in refused.json()["detail"]
     camp.refresh_from_db()
-    assert camp.status == "approved" and not Job.objects.exists() and not acts().exists()
+    assert camp.status == "approved" and not Job.objects.exists() and not acts().exclude(action="test_send").exists()
     moved = manager_client.post(f"{API}{camp.pk}/transition/", {"to": "running"}, format="json")
     assert moved.status_code == 400 and moved.json()["recipients"] == 3  # the other way in, the same rule
     sent = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 3}, format="json")
@@ -89,11 +93,12 @@ def test_the_admin_asks_send_to_n_customers_before_sending(manager_web: Client, 
 def test_a_test_send_goes_to_the_manager_only_and_counts_nowhere(
     manager_client: APIClient, manager_web: Client, manager: User
 ) -> None:
-    camp = approved(2)
+    camp = approved(2, test_sent=False)
     variant(camp)  # B, in review: tested too, after the approved one
     response = manager_client.post(f"{API}{camp.pk}/test-send/")
     assert response.status_code == 200, response.content
-    assert response.json() == {"to": "manager@example.com", "variants": ["A", "B"]}
+    assert response.json() == {"to": "manager@example.com", "addresses": ["manager@example.com"],
+                               "variants": ["A", "B"]}
     assert [m.to for m in mail.outbox] == [["manager@example.com"]] * 2
     first = mail.outbox[0]
     assert first.subject == "[TEST] Your next favourite mug" and first.extra_headers["X-Test-Send"] == "1"
@@ -112,7 +117,7 @@ def test_a_test_send_goes_to_the_manager_only_and_counts_nowhere(
 def test_a_test_send_is_refused_without_an_address(
     manager_client: APIClient, manager_web: Client, manager: User, analyst_client: APIClient
 ) -> None:
-    camp = approved(1)
+    camp = approved(1, test_sent=False)
     User.objects.filter(pk=manager.pk).update(email="")
     response = manager_client.post(f"{API}{camp.pk}/test-send/")
     assert response.status_code == 400 and "your user has none" in response.json()["detail"]
@@ -140,3 +145,64 @@ def test_reviews_overrides_and_moves_are_audited(manager_client: APIClient) -> N
     assert answer.status_code == 200
     override = AuditEntry.objects.get(action="override")
     assert override.details == {"what": "winner", "arm": "B", "note": "brand"}
+
+
+def test_a_send_starts_only_after_a_test_of_its_current_copy(
+    manager_client: APIClient, manager_web: Client, run_on_commit: None
+) -> None:
+    camp = approved(1, test_sent=False)
+    refused = manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 1}, format="json")
+    why = (f"send a test first: no test was sent yet; the email of variant A must be tested before the real send "
+           f"(the admin's \"Send a test\" or POST /campaigns/{camp.pk}/test-send/)")
+    assert refused.status_code == 400 and refused.json()["detail"] == why
+    change_page = manager_web.get(page("change", camp)).content.decode()
+    assert f'<div class="cmp-why">{html.escape(why)}</div>' in change_page  # the blocked button says why
+    assert not mail.outbox and Campaign.objects.get(pk=camp.pk).status == "approved"
+    # a test to a list of addresses, rendered as the real send renders it (the brand's template and Reply-To)
+    brand = current_brand()
+    brand.reply_to = "hello@shop.example"
+    brand.save()
+    sent = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": ["qa@example.com", "Boss@Example.com"]},
+                               format="json")
+    assert sent.json() == {"to": "qa@example.com", "addresses": ["qa@example.com", "Boss@Example.com"],
+                           "variants": ["A"]}
+    proof = mail.outbox[0]
+    assert isinstance(proof, mail.EmailMultiAlternatives)
+    assert proof.to == ["qa@example.com", "Boss@Example.com"] and proof.reply_to == ["hello@shop.example"]
+    proof_html = str(proof.alternatives[0][0])
+    assert 'bgcolor="#1f5f8b"' in proof_html and 'class="ecm-unsubscribe"' in proof_html
+    assert proof.body == html_to_text(proof_html)
+    assert manager_client.post(f"{API}{camp.pk}/send/", {"confirm_recipients": 1}, format="json").status_code == 202
+
+
+def test_a_change_after_the_test_asks_for_another(manager: User, manager_web: Client) -> None:
+    camp = approved(1)
+    actions.check_start_sending(camp, manager)  # tested: nothing blocks it
+    brand = current_brand()
+    brand.primary_colour = "#0b4f6c"
+    brand.save()
+    with pytest.raises(actions.UntestedSend, match=r"variant A changed .* since the last test"):
+        actions.check_start_sending(camp, manager)
+    messages(manager_web.post(page("test-send", camp), {"to": "qa@example.com, lead@example.com"}, follow=True))
+    assert mail.outbox[-1].to == ["qa@example.com", "lead@example.com"]
+    camp.refresh_from_db()
+    actions.check_start_sending(camp, manager)
+    Campaign.objects.filter(pk=camp.pk).update(offer="20% off with code AUTUMN20")
+    camp.refresh_from_db()
+    with pytest.raises(actions.UntestedSend, match="changed"):
+        actions.check_start_sending(camp, manager)
+
+
+def test_test_addresses_are_checked_before_anything_is_sent(manager_client: APIClient, manager_web: Client) -> None:
+    camp = approved(1, test_sent=False)
+    bad = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": ["qa@example.com", "not-an-address"]},
+                              format="json")
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "test address 2 ('not-an-address') is not an email address"
+    many = [f"qa{i}@example.com" for i in range(11)]
+    too_many = manager_client.post(f"{API}{camp.pk}/test-send/", {"to": many}, format="json")
+    assert "at most 10 addresses; 11 were given" in too_many.json()["detail"]
+    texts = messages(manager_web.post(page("test-send", camp), {"to": "qa@example.com; nope"}, follow=True))
+    assert texts == [f"{camp}: test address 2 ('nope') is not an email address"]
+    assert not mail.outbox and not AuditEntry.objects.filter(action="test_send").exists()
+    assert Campaign.objects.get(pk=camp.pk).tested_at is None

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.core.management import CommandError, call_command
 
-from campaigns.models import Campaign
+from campaigns.models import Brand, Campaign
 from catalog.models import Product, Review
 from customers.models import Customer, Event, EventType
 from demo import catalog_data
@@ -96,6 +96,8 @@ def test_tiny_seed_creates_the_requested_shop_quickly() -> None:
     campaigns = Campaign.objects.filter(name__startswith="[Demo] ")
     assert campaigns.count() == 3
     assert all(c.status == Campaign.Status.DRAFT and c.brief and c.brand_voice for c in campaigns)
+    brand = Brand.objects.get()  # the demo's brand in its emails, valid by the brand's own rules
+    assert (brand.name, brand.primary_colour) == ("Northwind Outfitters", "#0b4f6c")
 
     events = Event.objects.filter(external_id__startswith="demo-e-")
     anchor = datetime(2025, 6, 30, tzinfo=UTC)
