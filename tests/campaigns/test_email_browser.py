@@ -14,27 +14,20 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from PIL import Image, ImageDraw
 
 from campaigns.brand import current_brand
 from campaigns.models import Brand
 from campaigns.personalisation import render
 from customers.unsubscribe import read_token
+from tests.browser import BROWSER_MARKS, launched_browser
 from tests.catalog.builders import product
 
 from .builders import campaign, subscriber, variant
 
-CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs"
 IMAGES = "https://images.stride.example/"  # product pictures: answered by the test (no network at run time)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed in this environment")
-
-pytestmark = [
-    pytest.mark.django_db(transaction=True),  # the live server reads the brand the test wrote
-    pytest.mark.slow,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason=f"no chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytestmark = BROWSER_MARKS  # the live server reads the brand the test wrote
 BODY = (
     "Hi {first_name},\n\nYour trails miss you. The Trail Runner X grips wet rock and drains fast, and the merino "
     "socks keep blisters away on long runs.\n\n15% off with code AUTUMN15.\n\nTake a look: "
@@ -63,14 +56,8 @@ def rgb(colour: str) -> str:
 
 @pytest.fixture
 def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
-        )
+    with launched_browser(monkeypatch) as chromium:
         yield chromium
-        chromium.close()
-        connection.close()
 
 
 def branded_email() -> tuple[str, int, Brand]:
