@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from core.large_lists import LargeListAdmin
 from jobs.runner import start_job
 
 from .active_models import forget_loaded_models
@@ -33,7 +34,7 @@ class ReviewInline(admin.TabularInline[Review, Product]):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(LargeListAdmin, admin.ModelAdmin[Product]):
     list_display = [
         "sku", "title", "category", "brand", "price", "currency", "is_active", "in_stock", "review_count",
         "average_rating",
@@ -138,11 +139,10 @@ class ReviewInsightInline(admin.StackedInline[ReviewInsight, Review]):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin[Review]):
+class ReviewAdmin(LargeListAdmin, admin.ModelAdmin[Review]):
     list_display = ["external_id", "product", "rating", "sentiment", "short_text", "language", "source", "created_at"]
-    list_filter = ["rating", "insight__sentiment", "language", "source"]
+    list_filter = ["rating", "insight__sentiment", "language", "source", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["external_id", "title", "text", "product__sku", "product__title"]
-    date_hierarchy = "created_at"
     list_select_related = ["product", "insight"]
     autocomplete_fields = ["product", "customer"]
     readonly_fields = ["updated_at"]
@@ -166,7 +166,7 @@ class ReviewAdmin(admin.ModelAdmin[Review]):
 
 
 @admin.register(ProductInsight)
-class ProductInsightAdmin(admin.ModelAdmin[ProductInsight]):
+class ProductInsightAdmin(LargeListAdmin, admin.ModelAdmin[ProductInsight]):
     list_display = ["product", "review_count", "rating_average", "top_pain_point", "top_praised", "computed_at"]
     search_fields = ["product__sku", "product__title"]
     list_select_related = ["product"]
@@ -220,7 +220,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
 
 @admin.register(GeneratedText)
-class GeneratedTextAdmin(admin.ModelAdmin[GeneratedText]):
+class GeneratedTextAdmin(LargeListAdmin, admin.ModelAdmin[GeneratedText]):
     list_display = ["prompt_hash", "model_name", "short_output", "created_at"]
     search_fields = ["prompt", "output", "model_name"]
     readonly_fields = ["prompt_hash", "model_name", "prompt", "output", "created_at"]
