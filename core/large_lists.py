@@ -10,7 +10,7 @@ rows, so a page costs the same whatever the table's size. The list then says "ab
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from django.conf import settings
 from django.core.paginator import Paginator
@@ -83,5 +83,5 @@ class LargeListAdmin:
     """Mix into a ModelAdmin of a big table (before `admin.ModelAdmin`): estimated counts, no second COUNT(*)
     of the whole table, and "about 1.2 million" in the list's footer (`templates/admin/pagination.html`)."""
 
-    paginator = EstimatedCountPaginator
-    show_full_result_count = False
+    paginator: ClassVar[type] = EstimatedCountPaginator
+    show_full_result_count: ClassVar[bool] = False
