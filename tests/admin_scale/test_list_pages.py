@@ -202,3 +202,21 @@ def test_event_search_is_exact_and_indexed(admin_client: Client) -> None:
     nothing = admin_client.get(url + "?q=o-").content.decode()  # a part of an id matches nothing
     assert "0 events" in nothing
     assert "An exact event id, order id" in nothing  # the search says what it matches
+
+
+def test_the_product_page_shows_the_latest_reviews_only(admin_client: Client) -> None:
+    from catalog.admin import REVIEWS_SHOWN
+
+    item = product(title="Blue Mug")
+    now = timezone.now()
+    Review.objects.bulk_create([
+        Review(external_id=f"latest-{i}", product=item, rating=1 + i % 5, text=f"Review number {i}.",
+               created_at=now - timedelta(days=i))
+        for i in range(REVIEWS_SHOWN + 10)
+    ])
+    page = admin_client.get(reverse("admin:catalog_product_change", args=[item.pk])).content.decode()
+    assert "Review number 0." in page and f"Review number {REVIEWS_SHOWN - 1}." in page
+    assert f"Review number {REVIEWS_SHOWN}." not in page  # older ones: in the review list
+    listed = admin_client.get(reverse("admin:catalog_product_changelist") + "?q=Blue+Mug").content.decode()
+    assert f'<td class="field-review_count">{REVIEWS_SHOWN + 10}</td>' in listed
+    assert '<td class="field-average_rating">3.0</td>' in listed
