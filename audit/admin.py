@@ -5,17 +5,17 @@ from __future__ import annotations
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.large_lists import LargeListAdmin
+
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(LargeListAdmin, admin.ModelAdmin):
     list_display = ("at", "actor_label", "action", "target_type", "target_label", "ip")
     list_filter = ("action", "target_type", ("at", admin.DateFieldListFilter))
     search_fields = ("actor_label", "target_label", "target_id")
-    date_hierarchy = "at"
     readonly_fields = [f.name for f in AuditEntry._meta.fields]
-    show_full_result_count = False
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

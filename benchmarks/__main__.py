@@ -6,7 +6,9 @@ import importlib
 import os
 import sys
 
-MODULES = ["benchmarks.ingest", "benchmarks.insight", "benchmarks.profiles", "benchmarks.recommendations"]
+MODULES = [
+    "benchmarks.ingest", "benchmarks.insight", "benchmarks.profiles", "benchmarks.recommendations", "benchmarks.pages",
+]
 
 
 def main() -> int:

@@ -8,6 +8,7 @@ Popularity inside a category follows a Zipf law. Every row is tagged (`BENCHSHOP
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -15,6 +16,7 @@ import numpy as np
 from django.db import connection
 
 PREFIX = "BENCHSHOP-"
+CHUNK_ROWS = 200_000  # rows formatted and sent to COPY at a time
 DIMENSIONS = 384
 
 
@@ -35,6 +37,72 @@ def _copy(table: str, columns: list[str], rows: io.StringIO) -> None:
     ) as copy:
         while chunk := rows.read(1 << 20):
             copy.write(chunk)
+
+
+def _copy_chunks(table: str, columns: list[str], chunks: Iterator[tuple[str, int]]) -> int:
+    """One COPY fed chunk by chunk (a few hundred thousand rows each): memory stays flat at 10 M events, and a
+    failure rolls the whole table's rows back. Returns the rows written."""
+    written = 0
+    with connection.cursor() as cursor, cursor.cursor.copy(
+        f"COPY {table} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for text, rows in chunks:
+            copy.write(text)
+            written += rows
+            print(f"  {table}: {written:,} rows", flush=True)
+    return written
+
+
+def _customer_rows(size: ShopSize, created: str) -> Iterator[tuple[str, int]]:
+    for first in range(0, size.customers, CHUNK_ROWS):
+        last = min(first + CHUNK_ROWS, size.customers)
+        yield "".join(
+            f"{PREFIX}{i:06d}\t\tBench customer {i}\ten\t\tt\t{{}}\t{created}\t{created}\n" for i in range(first, last)
+        ), last - first
+
+
+def _event_rows(
+    size: ShopSize, rng: np.random.Generator, product_category: np.ndarray, product_pk: np.ndarray,
+    customer_pk: np.ndarray, now: datetime, created: str,
+) -> Iterator[tuple[str, int]]:
+    """Each customer's events, drawn in numpy per chunk of customers: a favourite category 60% of the time,
+    a second one 60% of the rest, else any; inside a category a Zipf popularity rank; 15% purchases (three
+    lines an order), 15% add-to-cart, the rest views, spread over `size.days`."""
+    by_category = np.argsort(product_category, kind="stable")  # product indexes grouped by category
+    members = np.bincount(product_category, minlength=size.categories)
+    offsets = np.concatenate([[0], np.cumsum(members)[:-1]])
+    favourite = rng.integers(0, size.categories, (size.customers, 2))
+    counts = rng.poisson(size.events_per_customer, size.customers) + 1
+    per_chunk = max(1, int(CHUNK_ROWS // (size.events_per_customer + 1)))
+    pks = customer_pk.tolist()
+    for first in range(0, size.customers, per_chunk):
+        last = min(first + per_chunk, size.customers)
+        n = counts[first:last]
+        who = np.repeat(np.arange(first, last), n)
+        j = np.arange(len(who)) - np.repeat(np.cumsum(n) - n, n)
+        m = len(who)
+        first_pick, second_pick = rng.random(m) < 0.6, rng.random(m) < 0.6
+        category = np.where(first_pick, favourite[who, 0],
+                            np.where(second_pick, favourite[who, 1], rng.integers(0, size.categories, m)))
+        keep = members[category] > 0
+        rank = np.minimum(rng.zipf(1.6, m) - 1, np.maximum(members[category] - 1, 0))
+        product = product_pk[by_category[np.minimum(offsets[category] + rank, len(by_category) - 1)]]
+        roll = rng.random(m)
+        kind = np.where(roll < 0.15, "purchase", np.where(roll < 0.3, "add_to_cart", "view"))
+        seconds = rng.uniform(0, size.days * 86400, m)
+        value = rng.uniform(2, 200, m)
+        lines = []
+        for i, jj, pk, k, ago, v, ok in zip(who.tolist(), j.tolist(), product.tolist(), kind.tolist(),
+                                            seconds.tolist(), value.tolist(), keep.tolist(), strict=True):
+            if not ok:
+                continue
+            when = (now - timedelta(seconds=ago)).isoformat()
+            bought = k == "purchase"
+            order_id = f"{PREFIX}O{i}-{jj // 3}" if bought else ""
+            quantity, amount = ("1", f"{v:.2f}") if bought else ("\\N", "\\N")
+            lines.append(f"{PREFIX}{i}-{jj}\t{pks[i]}\t{pk}\t{k}\t\t{order_id}\t{quantity}\t{amount}\t{{}}"
+                         f"\t{when}\t{created}\n")
+        yield "".join(lines), len(lines)
 
 
 def _ids(table: str, key: str) -> dict[str, int]:
@@ -82,48 +150,20 @@ def build_shop(size: ShopSize, now: datetime | None = None) -> dict[str, int]:
 
     _write_embeddings(size, product_category, product_pk, created)
 
-    rows = io.StringIO()
-    for i in range(size.customers):
-        rows.write(f"{PREFIX}{i:06d}\t\tBench customer {i}\ten\t\tt\t{{}}\t{created}\t{created}\n")
-    _copy(
+    _copy_chunks(
         "customers_customer",
         ["external_id", "email", "name", "locale", "timezone", "marketing_consent", "attributes", "created_at",
          "updated_at"],
-        rows,
+        _customer_rows(size, created),
     )
     customer_ids = _ids("customers_customer", "external_id")
-
-    # Products of each category ranked by a Zipf popularity, so a few items per category dominate.
-    by_category = [np.flatnonzero(product_category == c) for c in range(size.categories)]
-    favourite = rng.integers(0, size.categories, (size.customers, 2))
-    counts = rng.poisson(size.events_per_customer, size.customers) + 1
-    rows = io.StringIO()
-    n_events = 0
-    for i in range(size.customers):
-        customer_pk = customer_ids[f"{PREFIX}{i:06d}"]
-        for j in range(counts[i]):
-            cat = favourite[i, 0] if rng.random() < 0.6 else (
-                favourite[i, 1] if rng.random() < 0.6 else rng.integers(0, size.categories)
-            )
-            members = by_category[cat]
-            if len(members) == 0:
-                continue
-            rank = min(int(rng.zipf(1.6)) - 1, len(members) - 1)
-            product = product_pk[members[rank]]
-            roll = rng.random()
-            kind = "purchase" if roll < 0.15 else "add_to_cart" if roll < 0.3 else "view"
-            when = (now - timedelta(days=float(rng.uniform(0, size.days)))).isoformat()
-            order = f"{PREFIX}O{i}-{j // 3}" if kind == "purchase" else ""
-            quantity, value = ("1", f"{rng.uniform(2, 200):.2f}") if kind == "purchase" else ("\\N", "\\N")
-            rows.write(
-                f"{PREFIX}{i}-{j}\t{customer_pk}\t{product}\t{kind}\t\t{order}\t{quantity}\t{value}\t{{}}\t{when}\t{created}\n"
-            )
-            n_events += 1
-    _copy(
+    customer_pk = np.array([customer_ids[f"{PREFIX}{i:06d}"] for i in range(size.customers)])
+    del customer_ids
+    n_events = _copy_chunks(
         "customers_event",
         ["external_id", "customer_id", "product_id", "type", "query", "order_id", "quantity", "value", "attributes",
          "occurred_at", "created_at"],
-        rows,
+        _event_rows(size, rng, product_category, product_pk, customer_pk, now, created),
     )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE catalog_product; ANALYZE catalog_productembedding; ANALYZE customers_customer;"

@@ -4,7 +4,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db import transaction
-from django.db.models import Avg, Count, QuerySet
+from django.db.models import Avg, Count, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -13,6 +14,7 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 
+from core.large_lists import LargeListAdmin
 from jobs.runner import start_job
 
 from .active_models import forget_loaded_models
@@ -21,9 +23,15 @@ from .model_versions import activate
 from .models import GeneratedText, ModelVersion, Product, ProductInsight, Review, ReviewInsight
 from .version_metrics import deciles_chart, headline_rows, quality_table
 
+REVIEWS_SHOWN = 20  # reviews inline on a product's page, newest first (a product may have thousands)
+
 
 class ReviewInline(admin.TabularInline[Review, Product]):
+    """The product's latest REVIEWS_SHOWN reviews (`ProductAdmin.get_formset_kwargs` bounds them); the review
+    list filtered to the product holds every one."""
+
     model = Review
+    verbose_name_plural = f"latest reviews (at most {REVIEWS_SHOWN}; all of them in the review list)"
     fields = ["created_at", "rating", "title", "text", "language"]
     readonly_fields = ["created_at", "rating", "title", "text", "language"]
     extra = 0
@@ -33,7 +41,7 @@ class ReviewInline(admin.TabularInline[Review, Product]):
 
 
 @admin.register(Product)
-class ProductAdmin(admin.ModelAdmin[Product]):
+class ProductAdmin(LargeListAdmin, admin.ModelAdmin[Product]):
     list_display = [
         "sku", "title", "category", "brand", "price", "currency", "is_active", "in_stock", "review_count",
         "average_rating",
@@ -108,7 +116,23 @@ class ProductAdmin(admin.ModelAdmin[Product]):
         return HttpResponseRedirect(reverse("admin:catalog_product_insight", args=[product.pk]))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Product]:
-        return super().get_queryset(request).annotate(_reviews=Count("reviews"), _rating=Avg("reviews__rating"))
+        """Review count and average rating as correlated subqueries on the (product, created_at) index: computed
+        for the page's 50 rows only, where a JOIN + GROUP BY aggregated every review of the shop first."""
+        reviews = Review.objects.filter(product=OuterRef("pk")).order_by().values("product")
+        return super().get_queryset(request).annotate(
+            _reviews=Coalesce(Subquery(reviews.annotate(n=Count("pk")).values("n")), 0),
+            _rating=Subquery(reviews.annotate(mean=Avg("rating")).values("mean")),
+        )
+
+    def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
+        """The review inline shows only the latest REVIEWS_SHOWN reviews (an inline's queryset cannot be sliced,
+        so their ids are read first: one query on the (product, created_at) index)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        if isinstance(inline, ReviewInline) and obj is not None and obj.pk is not None:
+            latest = list(Review.objects.filter(product=obj).order_by("-created_at", "-id")
+                          .values_list("pk", flat=True)[:REVIEWS_SHOWN])
+            kwargs["queryset"] = kwargs["queryset"].filter(pk__in=latest)
+        return kwargs
 
     @admin.display(description="reviews", ordering="_reviews")
     def review_count(self, product: Product) -> int:
@@ -138,11 +162,10 @@ class ReviewInsightInline(admin.StackedInline[ReviewInsight, Review]):
 
 
 @admin.register(Review)
-class ReviewAdmin(admin.ModelAdmin[Review]):
+class ReviewAdmin(LargeListAdmin, admin.ModelAdmin[Review]):
     list_display = ["external_id", "product", "rating", "sentiment", "short_text", "language", "source", "created_at"]
-    list_filter = ["rating", "insight__sentiment", "language", "source"]
+    list_filter = ["rating", "insight__sentiment", "language", "source", ("created_at", admin.DateFieldListFilter)]
     search_fields = ["external_id", "title", "text", "product__sku", "product__title"]
-    date_hierarchy = "created_at"
     list_select_related = ["product", "insight"]
     autocomplete_fields = ["product", "customer"]
     readonly_fields = ["updated_at"]
@@ -166,7 +189,7 @@ class ReviewAdmin(admin.ModelAdmin[Review]):
 
 
 @admin.register(ProductInsight)
-class ProductInsightAdmin(admin.ModelAdmin[ProductInsight]):
+class ProductInsightAdmin(LargeListAdmin, admin.ModelAdmin[ProductInsight]):
     list_display = ["product", "review_count", "rating_average", "top_pain_point", "top_praised", "computed_at"]
     search_fields = ["product__sku", "product__title"]
     list_select_related = ["product"]
@@ -220,7 +243,7 @@ class ModelVersionAdmin(admin.ModelAdmin[ModelVersion]):
 
 
 @admin.register(GeneratedText)
-class GeneratedTextAdmin(admin.ModelAdmin[GeneratedText]):
+class GeneratedTextAdmin(LargeListAdmin, admin.ModelAdmin[GeneratedText]):
     list_display = ["prompt_hash", "model_name", "short_output", "created_at"]
     search_fields = ["prompt", "output", "model_name"]
     readonly_fields = ["prompt_hash", "model_name", "prompt", "output", "created_at"]

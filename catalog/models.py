@@ -100,6 +100,7 @@ class Review(models.Model):
         indexes = [
             models.Index(fields=["product", "created_at"], name="review_product_time_idx"),
             models.Index(fields=["updated_at"], name="review_updated_idx"),
+            models.Index(fields=["created_at", "id"], name="review_time_idx"),  # the review list, the dashboard
         ]
         constraints = [
             models.CheckConstraint(

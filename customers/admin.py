@@ -12,8 +12,9 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from catalog.models import ModelVersion
+from catalog.models import ModelVersion, Product
 from catalog.version_metrics import deciles_chart, quality_table
+from core.large_lists import LargeListAdmin
 from jobs.runner import start_job
 
 from .models import Customer, CustomerPrediction, CustomerProfile, Event, Lifecycle, PredictionTarget, Segment
@@ -128,11 +129,15 @@ def _weights(items: list[list[Any]]) -> SafeString | str:
 
 
 @admin.register(Customer)
-class CustomerAdmin(admin.ModelAdmin[Customer]):
+class CustomerAdmin(LargeListAdmin, admin.ModelAdmin[Customer]):
+    """A million customers: estimated counts, filters on indexed columns (a date range on `created_at`, not a
+    date hierarchy, which reads every row for its years), search on trigram indexes (migration 0008)."""
+
     list_display = ["external_id", "name", "email", "locale", "marketing_consent", "lifecycle", "created_at"]
-    list_filter = [LifecycleFilter, SegmentFilter, "marketing_consent", "locale"]
+    list_filter = [
+        LifecycleFilter, SegmentFilter, "marketing_consent", "locale", ("created_at", admin.DateFieldListFilter),
+    ]
     search_fields = ["external_id", "email", "name"]
-    date_hierarchy = "created_at"
     list_select_related = ["profile"]
     readonly_fields = ["updated_at", "profile_summary", "predictions_summary", "send_hour"]
     fieldsets = [
@@ -229,16 +234,16 @@ class CustomerAdmin(admin.ModelAdmin[Customer]):
 
 
 @admin.register(CustomerPrediction)
-class CustomerPredictionAdmin(admin.ModelAdmin[CustomerPrediction]):
+class CustomerPredictionAdmin(LargeListAdmin, admin.ModelAdmin[CustomerPrediction]):
     """The predictions overview: per target, the serving version's deciles and metrics beside baselines, then
     every customer's stored prediction with its first driver. Read-only: predictions are made by training."""
 
     change_list_template = "admin/customers/customerprediction/change_list.html"
     list_display = ["customer", "target", "shown", "first_driver", "model_version", "computed_at"]
     list_filter = ["target"]
-    search_fields = ["customer__external_id", "customer__email"]
+    search_fields = ["customer__external_id__exact", "customer__email__exact"]  # unique / indexed: no scan
+    search_help_text = "A customer's exact id or email."
     list_select_related = ["customer", "model_version"]
-    show_full_result_count = False
     fields = ("customer", "target", "shown", "drivers_text", "model_version", "computed_at")
     readonly_fields = fields
 
@@ -274,15 +279,36 @@ class CustomerPredictionAdmin(admin.ModelAdmin[CustomerPrediction]):
 
 
 @admin.register(Event)
-class EventAdmin(admin.ModelAdmin[Event]):
+class EventAdmin(LargeListAdmin, admin.ModelAdmin[Event]):
+    """Tens of millions of rows: estimated counts, the type and date filters and the newest-first order on
+    indexes, and an exact-match search (a text search inside every event would read them all)."""
+
     list_display = ["occurred_at", "type", "customer", "product", "query", "order_id", "quantity", "value"]
-    list_filter = ["type"]
-    search_fields = ["external_id", "customer__external_id", "customer__email", "product__sku", "query", "order_id"]
-    date_hierarchy = "occurred_at"
+    list_filter = ["type", ("occurred_at", admin.DateFieldListFilter)]
+    search_fields = ["external_id"]  # the search box; `get_search_results` decides what it matches
+    search_help_text = "An exact event id, order id, customer id or email, or product SKU."
     list_select_related = ["customer", "product"]
     autocomplete_fields = ["customer", "product"]
-    show_full_result_count = False  # events grow to millions: skip the second COUNT(*)
     readonly_fields = ["created_at"]
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Event], search_term: str,
+    ) -> tuple[QuerySet[Event], bool]:
+        """Exact matches on indexed keys. The customers and products are looked up first, so the events
+        are found by `customer_id IN (...)` on the event's own index rather than a join across the table."""
+        term = search_term.strip()
+        if not term:
+            return queryset, False
+        customers = list(
+            Customer.objects.filter(Q(external_id=term) | Q(email=term)).values_list("pk", flat=True)[:100]
+        )
+        products = list(Product.objects.filter(sku=term).values_list("pk", flat=True)[:1])
+        wanted = Q(external_id=term) | Q(order_id=term)
+        if customers:
+            wanted |= Q(customer_id__in=customers)
+        if products:
+            wanted |= Q(product_id__in=products)
+        return queryset.filter(wanted), False
 
 
 @admin.register(Segment)

@@ -14,8 +14,9 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.cache import cache
+from django.db import connection, transaction
 from django.db.models import Avg, Count, Max, Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import Collate, TruncWeek
 from django.utils import timezone
 
 from campaigns.analysis import analyse
@@ -44,17 +45,22 @@ def _week_start(moment: datetime) -> datetime:
 
 def sales_by_week(now: datetime) -> list[dict[str, Any]]:
     """Revenue (sum of purchase line values) and orders (distinct order ids) per week, oldest first, with
-    the empty weeks as zeros: one GROUP BY on the (type, occurred_at) index."""
+    the empty weeks as zeros: one GROUP BY over the purchases' covering index."""
     first = _week_start(now) - timedelta(weeks=WEEKS - 1)
     rows = (
         Event.objects.filter(type=EventType.PURCHASE, occurred_at__gte=first)
         .annotate(week=TruncWeek("occurred_at"))
         .values("week")
-        .annotate(revenue=Sum("value"), orders=Count("order_id", distinct=True, filter=~Q(order_id="")),
-                  lines=Count("pk", filter=Q(order_id="")))
+        # every column read is in the partial index `event_purchase_sales_idx` (an index-only scan, no heap);
+        # order ids compared bytewise ("C"): the distinct count sorts them, and a locale collation is slow
+        .annotate(revenue=Sum("value"),
+                  orders=Count(Collate("order_id", "C"), distinct=True, filter=~Q(order_id="")),
+                  lines=Count("occurred_at", filter=Q(order_id="")))
         .order_by("week")
     )
-    by_week = {timezone.localtime(r["week"]).date(): r for r in rows}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '64MB'")  # the distinct sort in memory (a year of orders: ~30 MB)
+        by_week = {timezone.localtime(r["week"]).date(): r for r in rows}
     weeks = []
     for n in range(WEEKS):
         day = (first + timedelta(weeks=n)).date()

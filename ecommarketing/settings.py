@@ -184,6 +184,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",  # OpClass in index expressions (the customers' trigram search indexes)
     "rest_framework",
     "django_filters",
     "drf_spectacular",
@@ -234,7 +235,8 @@ WSGI_APPLICATION = "ecommarketing.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # core/templates before the apps': its admin/pagination.html (estimated counts) replaces Django's own
+        "DIRS": [BASE_DIR / "templates", BASE_DIR / "core" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -258,6 +260,8 @@ TIME_ZONE = env_str("TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 DEFAULT_CURRENCY = env_str("DEFAULT_CURRENCY", "USD")
+# Admin lists count exactly up to this many rows, above it they show the planner's estimate (core.large_lists)
+ADMIN_EXACT_COUNT_LIMIT = env_int("ADMIN_EXACT_COUNT_LIMIT", 100_000, minimum=100)
 # Gross margin (percent of the list price) of what customers buy, for the discount suggestions
 # (campaigns.discounts), used where a product has no unit cost in its attributes ("cost").
 DEFAULT_GROSS_MARGIN_PERCENT = env_int("DEFAULT_GROSS_MARGIN_PERCENT", 40, minimum=0, maximum=99)

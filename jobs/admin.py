@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
+from core.large_lists import LargeListAdmin
+
 from . import runner
 from .models import Job, JobStatus
 
@@ -31,7 +33,7 @@ def progress_bar(job: Job) -> str:
 
 
 @admin.register(Job)
-class JobAdmin(admin.ModelAdmin[Job]):
+class JobAdmin(LargeListAdmin, admin.ModelAdmin[Job]):
     list_display = ["id", "kind", "status", "progress_display", "counts", "created_by", "created_at", "finished_at"]
     list_filter = ["status", "kind", "queue"]
     search_fields = ["kind", "error"]

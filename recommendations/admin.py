@@ -8,16 +8,18 @@ from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from core.large_lists import LargeListAdmin
+
 from .models import RecommendationSet
 
 
 @admin.register(RecommendationSet)
-class RecommendationSetAdmin(admin.ModelAdmin[RecommendationSet]):
+class RecommendationSetAdmin(LargeListAdmin, admin.ModelAdmin[RecommendationSet]):
     list_display = ["customer", "item_count", "top_items", "model_version", "computed_at"]
     list_select_related = ["customer", "model_version"]
     list_filter = ["model_version", "computed_at"]
-    search_fields = ["customer__external_id", "customer__email", "customer__name"]
-    date_hierarchy = "computed_at"
+    search_fields = ["customer__external_id__exact", "customer__email__exact"]  # indexed: no scan of a million
+    search_help_text = "A customer's exact id or email."
     fields = ["customer", "model_version", "job", "computed_at", "items_table"]
     readonly_fields = ["customer", "model_version", "job", "computed_at", "items_table"]
     list_per_page = 50

@@ -26,6 +26,7 @@ class RecommendationSet(models.Model):
 
     class Meta:
         ordering = ["-computed_at"]
+        indexes = [models.Index(fields=["computed_at"], name="recommendation_set_time_idx")]  # the admin list
 
     def __str__(self) -> str:
         return f"Recommendations for {self.customer_id}"

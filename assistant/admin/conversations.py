@@ -21,6 +21,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.safestring import SafeString
 
 from core.actors import has_perm
+from core.large_lists import LargeListAdmin
 
 from .. import inbox
 from ..models import (
@@ -74,7 +75,7 @@ def handlers() -> QuerySet[User]:
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin[Conversation]):
+class ConversationAdmin(LargeListAdmin, admin.ModelAdmin[Conversation]):
     list_display = [
         "short_id", "created_at", "status_badge", "handoff_reason", "product", "language", "assigned_to",
         "message_count", "helpful", "not_helpful", "last_question",

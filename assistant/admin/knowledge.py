@@ -15,6 +15,8 @@ from django.templatetags.static import static
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from core.large_lists import LargeListAdmin
+
 from ..models import Article, KnowledgeChunk, ProductQuestion, PublishableKey
 from ..rendering import render_markdown
 from .formatting import DASH, excerpt
@@ -33,7 +35,7 @@ PREVIEW_STYLE = mark_safe(
 
 
 @admin.register(ProductQuestion)
-class ProductQuestionAdmin(admin.ModelAdmin[ProductQuestion]):
+class ProductQuestionAdmin(LargeListAdmin, admin.ModelAdmin[ProductQuestion]):
     list_display = ["product", "short_question", "short_answer", "source", "language", "created_at"]
     list_filter = ["source", "language", ("product", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["product"]
@@ -80,7 +82,7 @@ class ArticleAdmin(admin.ModelAdmin[Article]):
 
 
 @admin.register(KnowledgeChunk)
-class KnowledgeChunkAdmin(admin.ModelAdmin[KnowledgeChunk]):
+class KnowledgeChunkAdmin(LargeListAdmin, admin.ModelAdmin[KnowledgeChunk]):
     """What the assistant searches, as indexed; read-only (the index job writes it from the sources)."""
 
     list_display = ["kind", "title", "product", "language", "position", "embedding_model", "updated_at"]

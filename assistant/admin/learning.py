@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString
 
 from catalog.models import Product
 from core.actors import has_perm
+from core.large_lists import LargeListAdmin
 
 from .. import inbox
 from ..models import ArticleTopic, UnansweredQuestion
@@ -62,7 +63,7 @@ class ProductAnswerForm(forms.Form):
 
 
 @admin.register(UnansweredQuestion)
-class UnansweredQuestionAdmin(admin.ModelAdmin[UnansweredQuestion]):
+class UnansweredQuestionAdmin(LargeListAdmin, admin.ModelAdmin[UnansweredQuestion]):
     list_display = ["short_question", "product", "language", "created_at", "best", "resolved", "answered_by", "learn"]
     list_filter = [ResolvedFilter, "language", "created_at"]
     list_select_related = ["product", "answered_by_article", "answered_by_question", "resolved_by"]

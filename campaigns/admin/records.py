@@ -4,12 +4,17 @@ rejecting and editing copy happen on the campaign's review page; the winner is c
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator
+
+from core.large_lists import LargeListAdmin
 
 from .. import charts
 from ..models import Arm, Assignment, Experiment, Message, UpliftModel, Variant
@@ -104,14 +109,14 @@ class VariantAdmin(admin.ModelAdmin[Variant]):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin[Message]):
+class MessageAdmin(LargeListAdmin, admin.ModelAdmin[Message]):
     list_display = [
         "campaign", "customer", "channel", "status_badge", "arm", "variant", "recipient", "scheduled_for", "sent_at",
     ]
     list_filter = ["status", "channel", "campaign"]
-    search_fields = ["recipient", "customer__external_id", "customer__email", "provider_id", "campaign__name"]
+    search_fields = ["customer__external_id__exact", "customer__email__exact"]  # indexed: no scan of every message
+    search_help_text = "A customer's exact id or email."
     list_select_related = ["campaign", "customer", "arm", "variant"]
-    show_full_result_count = False  # one row per customer per campaign: skip the second COUNT(*)
     readonly_fields = [f.name for f in Message._meta.fields] + ["status_badge"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -178,13 +183,28 @@ class ExperimentAdmin(admin.ModelAdmin[Experiment]):
                            m.get("n_treated"), m.get("n_control"))
 
 
+class ExperimentFilter(admin.SimpleListFilter):
+    """The experiments by their campaign's name in one query (the default filter read each campaign alone)."""
+
+    title = "experiment"
+    parameter_name = "experiment"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(str(pk), f"Experiment of {name}") for pk, name in
+                Experiment.objects.order_by("-pk").values_list("pk", "campaign__name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Assignment]) -> QuerySet[Assignment]:
+        value = self.value()
+        return queryset.filter(experiment_id=value) if value and value.isdigit() else queryset
+
+
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin[Assignment]):
+class AssignmentAdmin(LargeListAdmin, admin.ModelAdmin[Assignment]):
     list_display = ["experiment", "arm", "customer", "assigned_at"]
-    list_filter = ["arm__experiment", "arm__key"]
-    search_fields = ["customer__external_id", "customer__email"]
+    list_filter = [ExperimentFilter, "arm__key"]
+    search_fields = ["customer__external_id__exact", "customer__email__exact"]
+    search_help_text = "A customer's exact id or email."
     list_select_related = ["experiment__campaign", "arm", "customer"]
-    show_full_result_count = False
     readonly_fields = ["experiment", "arm", "customer", "assigned_at"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
