@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from catalog.models import Product
 from customers.models import Customer
 from customers.unsubscribe import unsubscribe_url
+from recommendations import served
 from recommendations.models import RecommendationSet
 from recommendations.ranking import recommend_for_customer
 
@@ -252,6 +253,8 @@ def render(
     # email bodies grow with the greeting and product list; only SMS and push have hard total limits
     body_limit = None if channel == Campaign.Channel.EMAIL else limits.get("body")
     body, kept = _fit(copy, products, campaign.required_text.strip(), channel, body_limit)
+    if message_id is not None and campaign.recommend_products and kept:  # a message being sent, not a preview
+        served.record(served.Channel.CAMPAIGN, len(kept))
     if channel == Campaign.Channel.EMAIL:
         link = unsubscribe if unsubscribe is not None else unsubscribe_url(customer if customer.pk else None)
         body = f"{body.rstrip()}\n\n{UNSUBSCRIBE_LABEL} {link}"
