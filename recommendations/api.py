@@ -110,12 +110,14 @@ class CustomerRecommendationsViewSet(viewsets.GenericViewSet[Customer]):
     def list(self, request: Request, customer_pk: str | None = None) -> Response:
         params = _query_params(RecommendationQuerySerializer, request)
         customer_id = _int_id(customer_pk)
-        if customer_id is None or not Customer.objects.filter(pk=customer_id).exists():
+        if customer_id is None:
             raise NotFound(f"no customer with id {customer_pk}")
         result = recommend_for_customer(
             customer_id, k=params["k"], category=params.get("category") or None,
             exclude_purchased=params["exclude_purchased"],
         )
+        if not result.customer_exists:  # read with the customer's context: no query of its own
+            raise NotFound(f"no customer with id {customer_pk}")
         served.record(served.Channel.API, len(result.items))
         return Response({
             "customer": customer_id,

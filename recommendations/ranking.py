@@ -75,6 +75,7 @@ class RecommendationResult:
     model_version: ModelVersion | None
     personalised: bool
     fallback: str  # "" when personalised, else "segment_popularity" or "popularity"
+    customer_exists: bool = True  # False: no customer has this id (ranked as a stranger)
 
     def as_items_json(self) -> list[dict[str, Any]]:
         return [
@@ -111,9 +112,16 @@ class Ranker:
             self._gram = factors.T @ factors
 
     @classmethod
-    def active(cls) -> Ranker:
+    def active(cls, version_id: int | None = None, *, known: bool = False) -> Ranker:
         """The ranker of the active version, built once per process and version (its ALS Gram matrix costs
-        tens of milliseconds on a large catalogue: never per request)."""
+        tens of milliseconds on a large catalogue: never per request). With `known`, `version_id` is the active
+        version as just read (with a customer's context): no query when it is the one loaded."""
+        if known:
+            with _lock:
+                cached = _active[0] if _active else None
+            if cached is not None and cached.tables is not None and cached.version is not None \
+                    and cached.version.pk == version_id:
+                return cached
         version, tables = serving_model()
         with _lock:
             cached = _active[0] if _active else None
@@ -136,12 +144,14 @@ class Ranker:
         exclude_purchased: bool = True,
         now: datetime | None = None,
         diversity: float = DEFAULT_LAMBDA,
+        contexts: dict[int, CustomerContext] | None = None,
     ) -> dict[int, RecommendationResult]:
         if not 1 <= k <= 1000:
             raise ValueError(f"k must be between 1 and 1000, got {k}")
         now = now or timezone.now()
         category = (category or "").strip() or None
-        contexts = load_contexts(customer_ids, now=now)
+        if contexts is None:
+            contexts = load_contexts(customer_ids, now=now)
         n_source = max(50, 5 * k)
         als_scores = self._als_scores_batch([contexts[c] for c in customer_ids], now)
         candidates = {
@@ -335,7 +345,7 @@ class Ranker:
             ordered = sorted(sources, key=lambda s: -shares.get(s, 0.0))
             reason_source, reason = explain(cand, pid, ordered, rows, self.tables, category)
             items.append(Recommendation(rows[pid].as_product(), score, dict(sources), reason, reason_source))
-        return RecommendationResult(context.customer_id, items, self.version, personal, fallback)
+        return RecommendationResult(context.customer_id, items, self.version, personal, fallback, context.exists)
 
 
 def fuse(
@@ -369,9 +379,11 @@ def recommend_for_customer(
 ) -> RecommendationResult:
     """Top-k products for one customer, explained; popularity (segment, else shop) when nothing is known."""
     customer_id = customer.pk if isinstance(customer, Customer) else int(customer)
-    ranker = Ranker.active()
-    return ranker.recommend([customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now)[
-        customer_id
-    ]
+    now = now or timezone.now()
+    contexts = load_contexts([customer_id], now=now)  # with the active version's id: one round trip for both
+    ranker = Ranker.active(contexts[customer_id].recommender_version_id, known=True)
+    return ranker.recommend(
+        [customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now, contexts=contexts
+    )[customer_id]
 
 
