@@ -23,8 +23,8 @@ its complements (the `co_purchase` source) weigh COMPLEMENT_BOOST times more; `c
 category path starts with it (case-insensitive). Then MMR on product embeddings (`diversity.mmr`).
 
 Speed: the version's serving tables are numpy arrays loaded once per process (reloaded when the active version
-changes, `serving.py`); one request runs a fixed handful of queries whatever the number of candidates (see
-`Ranker`). Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
+changes, `serving.py`); one request runs three queries whatever the number of candidates: the context with the
+active version's id, the content search, the candidates' product rows (see `recommend_for_customer`). Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
 sentences (`reasons.py`); batch precompute (`precompute.py`) and similar products (`similar.py`) reuse it.
 """
 
