@@ -99,7 +99,7 @@ def load_contexts(customer_ids: Sequence[int], *, now: datetime) -> dict[int, Cu
         customer=Customer._meta.db_table, profile=CustomerProfile._meta.db_table, segment=Segment._meta.db_table,
         event=Event._meta.db_table, product=Product._meta.db_table, version=ModelVersion._meta.db_table,
     )
-    params = {
+    params: dict[str, Any] = {
         "ids": list(customer_ids),
         "types": sorted(str(t) for t in (*behaviour.ENGAGEMENT_EVENTS, EventType.SEARCH)),
         "since": now - timedelta(days=behaviour.HISTORY_DAYS),

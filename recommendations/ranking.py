@@ -24,7 +24,8 @@ category path starts with it (case-insensitive). Then MMR on product embeddings 
 
 Speed: the version's serving tables are numpy arrays loaded once per process (reloaded when the active version
 changes, `serving.py`); one request runs three queries whatever the number of candidates: the context with the
-active version's id, the content search, the candidates' product rows (see `recommend_for_customer`). Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
+active version's id, the content search, the candidates' product rows (see `recommend_for_customer`), with one
+BLAS thread. Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
 sentences (`reasons.py`); batch precompute (`precompute.py`) and similar products (`similar.py`) reuse it.
 """
 
@@ -32,12 +33,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.utils import timezone
+from threadpoolctl import ThreadpoolController
 
 from catalog.models import ModelVersion, Product
 from customers.models import Customer, EventType
@@ -382,8 +385,22 @@ def recommend_for_customer(
     now = now or timezone.now()
     contexts = load_contexts([customer_id], now=now)  # with the active version's id: one round trip for both
     ranker = Ranker.active(contexts[customer_id].recommender_version_id, known=True)
-    return ranker.recommend(
-        [customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now, contexts=contexts
-    )[customer_id]
+    with _one_blas_thread():
+        return ranker.recommend(
+            [customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now, contexts=contexts
+        )[customer_id]
+
+
+_blas: list[ThreadpoolController] = []
+
+
+def _one_blas_thread() -> AbstractContextManager[Any]:
+    """One request's matrix products are small (one customer's ALS scores, a 30 x 30 similarity): BLAS threads
+    only wait for each other, and next to other processes they spin for milliseconds (ALS scores of 42,572
+    items: 12 ms median with OpenBLAS's 2 threads on the loaded benchmark machine, 0.2 ms with one). The batch
+    job keeps its threads: its products are large."""
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
 
 
