@@ -85,8 +85,8 @@ def rankings() -> dict[str, Any]:
     from catalog.models import Product
 
     for pk, sku in Product.objects.filter(sku__startswith=PREFIX).order_by("sku").values_list("pk", "sku")[:SIMILAR]:
-        result = similar_products(pk, k=10)
-        out[f"similar {sku}"] = [[item.product.sku, round(item.score, 9), item.reason] for item in result.items]
+        similar = similar_products(pk, k=10)
+        out[f"similar {sku}"] = [[item.product.sku, round(item.score, 9), item.reason] for item in similar.items]
     return out
 
 
