@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from catalog.models import Product
 from customers.models import Customer
 from customers.unsubscribe import unsubscribe_url
+from recommendations import served
 from recommendations.models import RecommendationSet
 from recommendations.ranking import recommend_for_customer
 
@@ -249,9 +250,17 @@ def render(
         link = unsubscribe if unsubscribe is not None else unsubscribe_url(customer if customer.pk else None)
         html, body = _email(campaign, variant, copy, products, subject, preheader, link, arm,
                             brand if brand is not None else current_brand(), message_id)
+        _count_served(campaign, message_id, products)
         return RenderedMessage(subject=subject, preheader=preheader, body=body, products=products, html=html)
     body, kept = _fit(copy, products, campaign.required_text.strip(), channel, limits.get("body"))
+    _count_served(campaign, message_id, kept)
     return RenderedMessage(subject=subject, preheader=preheader, body=body, products=kept)
+
+
+def _count_served(campaign: Campaign, message_id: int | None, products: list[RenderedProduct]) -> None:
+    """Recommended products in a message being sent (not a preview) count as recommendations served."""
+    if message_id is not None and campaign.recommend_products and products:
+        served.record(served.Channel.CAMPAIGN, len(products))
 
 
 def preview(variant: Variant, customer: Customer) -> dict[str, Any]:

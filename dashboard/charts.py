@@ -110,3 +110,25 @@ def sentiment_svg(weeks: Sequence[dict[str, Any]], width: int = 720, height: int
     parts += _week_labels([w["week"] for w in weeks], centre, height - pad_bottom + 16)
     parts.append("</svg>")
     return mark_safe("".join(parts))
+
+
+def served_svg(days: Sequence[dict[str, Any]], width: int = 320, height: int = 70) -> SafeString:
+    """Recommendation lists served per day as small bars, today last (the trend at a glance)."""
+    pad_top, pad_bottom = 4, 16
+    plot_h = height - pad_top - pad_bottom
+    peak = max((d["lists"] for d in days), default=0) or 1
+    slot = width / max(len(days), 1)
+    bar = max(1.0, slot * 0.75)
+    parts = _frame(width, height, "Recommendation lists served per day")
+    for i, day in enumerate(days):
+        h = plot_h * day["lists"] / peak
+        parts.append(
+            f'<rect x="{i * slot + (slot - bar) / 2:.1f}" y="{pad_top + plot_h - h:.1f}" width="{bar:.1f}" '
+            f'height="{h:.1f}" fill="{BAR}"><title>{escape(day["day"])}: {day["lists"]} lists, '
+            f'{day["items"]} products</title></rect>'
+        )
+    if days:
+        parts.append(f'<text x="0" y="{height - 3}" fill="#666">{escape(days[0]["day"][5:])}</text>')
+        parts.append(f'<text x="{width}" y="{height - 3}" text-anchor="end" fill="#666">today</text>')
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # every interpolated text is escaped above

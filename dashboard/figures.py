@@ -9,7 +9,7 @@ database); the template turns it into SVG and tables.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +26,7 @@ from catalog.insights.quotes import sentence_around
 from catalog.models import ReviewInsight
 from customers.models import Customer, CustomerProfile, Event, EventType, Lifecycle, Segment
 from jobs.models import Job, JobStatus
-from recommendations.models import RecommendationSet
+from recommendations.models import RecommendationSet, ServedCount
 
 CACHE_KEY = "dashboard:figures:v1"
 CACHE_SECONDS = 300
@@ -35,6 +35,7 @@ CAMPAIGNS_SHOWN = 5  # each costs a constant handful of queries (campaigns.analy
 JOBS_SHOWN = 10
 PAIN_REVIEWS_SCANNED = 5000  # the two latest weeks' analysed reviews, at most this many, for the alerts
 PAIN_ALERTS = 5
+SERVED_DAYS = 28  # the daily bars of "recommendations served"
 
 
 def _week_start(moment: datetime) -> datetime:
@@ -185,6 +186,38 @@ def recommendation_counts() -> dict[str, Any]:
     return {"customers": row["customers"], "latest": row["latest"].isoformat() if row["latest"] else None}
 
 
+def recommendations_served(now: datetime) -> dict[str, Any]:
+    """Recommendation lists (and their products) served today, in the last 7 days and the 7 before (the trend),
+    per day for SERVED_DAYS and per channel this week: one query over at most SERVED_DAYS x channels rows."""
+    today = timezone.localdate(now)
+    first = today - timedelta(days=SERVED_DAYS - 1)
+    lists_by_day: Counter[date] = Counter()
+    items_by_day: Counter[date] = Counter()
+    week_by_channel: Counter[str] = Counter()
+    for day, channel, lists, items in ServedCount.objects.filter(day__gte=first, day__lte=today).values_list(
+        "day", "channel", "lists", "items"
+    ):
+        lists_by_day[day] += lists
+        items_by_day[day] += items
+        if day > today - timedelta(days=7):
+            week_by_channel[channel] += lists
+    days = [first + timedelta(days=n) for n in range(SERVED_DAYS)]
+    last_7 = sum(lists_by_day[d] for d in days[-7:])
+    previous_7 = sum(lists_by_day[d] for d in days[-14:-7])
+    labels = dict(ServedCount.Channel.choices)
+    return {
+        "today": lists_by_day[today],
+        "today_items": items_by_day[today],
+        "last_7_days": last_7,
+        "last_7_days_items": sum(items_by_day[d] for d in days[-7:]),
+        "previous_7_days": previous_7,
+        "trend": None if not previous_7 else round((last_7 - previous_7) / previous_7, 3),
+        "days": [{"day": d.isoformat(), "lists": lists_by_day[d], "items": items_by_day[d]} for d in days],
+        "channels": [{"channel": key, "label": str(labels[key]), "lists": n}
+                     for key, n in week_by_channel.most_common()],
+    }
+
+
 def job_attention(now: datetime) -> dict[str, Any]:
     """Jobs running or queued, and those that failed in the last 24 hours (with their readable reason)."""
     fields = ("pk", "kind", "status", "progress_done", "progress_total", "error", "created_at", "finished_at")
@@ -211,6 +244,7 @@ def compute(now: datetime | None = None) -> dict[str, Any]:
         "pain_points": growing_pain_points(now),
         "campaigns": campaign_results(),
         "recommendations": recommendation_counts(),
+        "served": recommendations_served(now),
         "jobs": job_attention(now),
     }
 

@@ -23,6 +23,7 @@ Variables (all optional in development):
   METRICS_ALLOWED_IPS, METRICS_TOKEN, PROMETHEUS_MULTIPROC_DIR   who may read /metrics; shared metrics folder
   CACHE_URL      redis://... | db:// | locmem:// (default: REDIS_URL one database up when it is redis, else db://)
   API_FAILED_AUTH_PER_MINUTE   failed token authentications per client address and minute before 429
+  RECOMMENDATIONS_SERVED_FLUSH_SECONDS   how long a process buffers its "recommendations served" counts (default 10)
   ADMIN_LOGIN_FAILURE_LIMIT, ADMIN_LOGIN_COOLOFF_MINUTES   admin login lockout (username + address)
 """
 
@@ -148,6 +149,9 @@ CELERY_BEAT_SCHEDULE = {
 JOB_HEARTBEAT_SECONDS = env_int("JOB_HEARTBEAT_SECONDS", 15, minimum=1)
 JOB_HEARTBEAT_TIMEOUT = env_int("JOB_HEARTBEAT_TIMEOUT", 120, minimum=3 * JOB_HEARTBEAT_SECONDS)
 JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Recommendations served are counted in memory by each process and added to the per-day rows at most this many
+# seconds later (one upsert per flush, none on the request path; `recommendations/served.py`).
+RECOMMENDATIONS_SERVED_FLUSH_SECONDS = env_int("RECOMMENDATIONS_SERVED_FLUSH_SECONDS", 10, minimum=1, maximum=3600)
 # The largest line value an event may carry (API, bulk, import); negative values are always refused.
 EVENT_MAX_VALUE = env_int("EVENT_MAX_VALUE", 10_000_000, minimum=1)
 # Import files: the longest line (characters) and how far a .gz file may expand, so a gzip bomb or a

@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from catalog.models import Product
 from customers.models import Customer
 
+from . import served
 from .ranking import recommend_for_customer
 from .similar import similar_products
 
@@ -109,12 +110,15 @@ class CustomerRecommendationsViewSet(viewsets.GenericViewSet[Customer]):
     def list(self, request: Request, customer_pk: str | None = None) -> Response:
         params = _query_params(RecommendationQuerySerializer, request)
         customer_id = _int_id(customer_pk)
-        if customer_id is None or not Customer.objects.filter(pk=customer_id).exists():
+        if customer_id is None:
             raise NotFound(f"no customer with id {customer_pk}")
         result = recommend_for_customer(
             customer_id, k=params["k"], category=params.get("category") or None,
             exclude_purchased=params["exclude_purchased"],
         )
+        if not result.customer_exists:  # read with the customer's context: no query of its own
+            raise NotFound(f"no customer with id {customer_pk}")
+        served.record(served.Channel.API, len(result.items))
         return Response({
             "customer": customer_id,
             "items": RecommendationItemSerializer(result.items, many=True).data,
@@ -150,6 +154,7 @@ class SimilarProductsViewSet(viewsets.GenericViewSet[Product]):
         if product_id is None or not Product.objects.filter(pk=product_id).exists():
             raise NotFound(f"no product with id {product_pk}")
         result = similar_products(product_id, k=params["k"])
+        served.record(served.Channel.SIMILAR, len(result.items))
         return Response({
             "product": product_id,
             "items": RecommendationItemSerializer(result.items, many=True).data,

@@ -7,8 +7,9 @@ weight is the sum of its events' decayed weights: the same meaning of an event a
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,8 +17,9 @@ from typing import Any
 import numpy as np
 from django.db import connection
 
+from catalog.models import ModelRole, ModelVersion, Product
 from customers import behaviour
-from customers.models import CustomerProfile, Event, EventType
+from customers.models import Customer, CustomerProfile, Event, EventType, Segment
 
 PURCHASE_EXCLUSION_DAYS = 90  # bought within this window: not recommended again (unless replenishable)
 # Bought within this window: other products of the same leaf category (its substitutes) go below everything
@@ -58,68 +60,98 @@ class CustomerContext:
     # leaf -> the product bought there most recently, within SUBSTITUTE_DAYS (replenishable products left out)
     bought_leaves: dict[str, int] = field(default_factory=dict)
     searches: list[str] = field(default_factory=list)  # recent first, distinct
+    exists: bool = True  # False: no customer with this id (the API answers 404)
+    recommender_version_id: int | None = None  # the active recommender version when the context was read
+
+
+_CONTEXT_SQL = """
+WITH wanted AS (SELECT DISTINCT unnest(%(ids)s::bigint[]) AS id)
+SELECT 'customer', c.id, NULL::bigint, NULL::bigint, NULL::varchar, NULL::timestamptz, NULL::text, NULL::boolean,
+       NULL::varchar, p.vector::text, s.id, s.name, s.is_active, p.interests, p.customer_id IS NOT NULL
+FROM wanted w JOIN {customer} c ON c.id = w.id
+LEFT JOIN {profile} p ON p.customer_id = c.id LEFT JOIN {segment} s ON s.id = p.behaviour_segment_id
+UNION ALL
+SELECT 'event', w.id, e.id, e.product_id, e.type, e.occurred_at, e.query, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+FROM wanted w CROSS JOIN LATERAL (
+    SELECT id, product_id, type, occurred_at, query FROM {event}
+    WHERE customer_id = w.id AND type = ANY(%(types)s) AND occurred_at >= %(since)s AND occurred_at <= %(now)s
+    ORDER BY occurred_at DESC, id DESC LIMIT %(limit)s
+) e
+UNION ALL
+SELECT 'purchase', e.customer_id, e.id, e.product_id, NULL, e.occurred_at, NULL,
+       coalesce(pr.attributes -> 'replenishable' = 'true'::jsonb, false), pr.category,
+       NULL, NULL, NULL, NULL, NULL, NULL
+FROM {event} e JOIN {product} pr ON pr.id = e.product_id
+WHERE e.customer_id IN (SELECT id FROM wanted) AND e.type = ANY(%(purchases)s)
+  AND e.occurred_at >= %(bought_since)s AND e.occurred_at <= %(now)s
+UNION ALL
+(SELECT 'version', id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
+ FROM {version} WHERE role = %(role)s AND language = '' AND is_active ORDER BY id LIMIT 1)
+"""
 
 
 def load_contexts(customer_ids: Sequence[int], *, now: datetime) -> dict[int, CustomerContext]:
-    """Profiles, recent events and recent purchases of these customers: three queries however many."""
-    contexts = {cid: CustomerContext(cid) for cid in customer_ids}
-    profiles = CustomerProfile.objects.filter(customer_id__in=customer_ids).select_related("behaviour_segment").only(
-        "customer_id", "vector", "interests", "behaviour_segment__id", "behaviour_segment__name",
-        "behaviour_segment__is_active",
+    """Profiles (with segment), recent events and recent purchases of these customers, and the active
+    recommender version, in one query however many customers: a request's context is one round trip.
+    Customers that do not exist get an empty context with `exists` False."""
+    contexts = {cid: CustomerContext(cid, exists=False) for cid in customer_ids}
+    sql = _CONTEXT_SQL.format(
+        customer=Customer._meta.db_table, profile=CustomerProfile._meta.db_table, segment=Segment._meta.db_table,
+        event=Event._meta.db_table, product=Product._meta.db_table, version=ModelVersion._meta.db_table,
     )
-    for profile in profiles:
-        context = contexts[profile.customer_id]
-        if profile.vector is not None:
-            vector = np.asarray(profile.vector, dtype=np.float32)
-            norm = float(np.linalg.norm(vector))
-            context.profile_vector = vector / norm if norm > 0 else None
-        segment = profile.behaviour_segment
-        if segment is not None and segment.is_active:
-            context.segment_id, context.segment_name = segment.pk, segment.name
-        categories = (profile.interests or {}).get("categories") or []
-        context.interests = [str(entry[0]) for entry in categories if isinstance(entry, list | tuple) and entry]
-
-    types = sorted(str(t) for t in (*behaviour.ENGAGEMENT_EVENTS, EventType.SEARCH))
-    since = now - timedelta(days=behaviour.HISTORY_DAYS)
-    if len(customer_ids) == 1:
-        rows: Iterable[tuple[Any, ...]] = (
-            Event.objects.filter(customer_id=customer_ids[0], type__in=types, occurred_at__gte=since,
-                                 occurred_at__lte=now)
-            .order_by("-occurred_at", "-id")
-            .values_list("customer_id", "product_id", "type", "occurred_at", "query")[:HISTORY_EVENTS]
-        )
-    else:  # the batch job: the latest HISTORY_EVENTS per customer, in one window-function query
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                SELECT customer_id, product_id, type, occurred_at, query FROM (
-                    SELECT customer_id, product_id, type, occurred_at, query,
-                           row_number() OVER (PARTITION BY customer_id ORDER BY occurred_at DESC, id DESC) AS n
-                    FROM {Event._meta.db_table}
-                    WHERE customer_id = ANY(%s) AND type = ANY(%s) AND occurred_at >= %s AND occurred_at <= %s
-                ) recent WHERE n <= %s ORDER BY customer_id, occurred_at DESC
-                """,
-                [list(customer_ids), types, since, now, HISTORY_EVENTS],
-            )
-            rows = cursor.fetchall()
-    for customer_id, product_id, event_type, occurred_at, query in rows:
+    params: dict[str, Any] = {
+        "ids": list(customer_ids),
+        "types": sorted(str(t) for t in (*behaviour.ENGAGEMENT_EVENTS, EventType.SEARCH)),
+        "since": now - timedelta(days=behaviour.HISTORY_DAYS),
+        "now": now,
+        "limit": HISTORY_EVENTS,
+        "purchases": sorted(str(t) for t in behaviour.PURCHASE_EVENTS),
+        "bought_since": now - timedelta(days=PURCHASE_EXCLUSION_DAYS),
+        "role": str(ModelRole.RECOMMENDER),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    events: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    bought: list[tuple[Any, ...]] = []
+    version_id = None
+    for part, customer_id, event_id, product_id, event_type, occurred_at, query, replenishable, category, vector_text, \
+            segment_id, segment_name, segment_active, interests, has_profile in rows:
+        if part == "customer":
+            context = contexts[customer_id]
+            context.exists = True
+            if not has_profile:
+                continue
+            if vector_text is not None:
+                vector = np.array(vector_text[1:-1].split(","), dtype=np.float32)  # as pgvector's field reads it
+                norm = float(np.linalg.norm(vector))
+                context.profile_vector = vector / norm if norm > 0 else None
+            if segment_id is not None and segment_active:
+                context.segment_id, context.segment_name = segment_id, segment_name
+            if isinstance(interests, str):  # Django leaves jsonb undecoded for its JSONField
+                interests = json.loads(interests)
+            categories = (interests or {}).get("categories") or []
+            context.interests = [str(entry[0]) for entry in categories if isinstance(entry, list | tuple) and entry]
+        elif part == "version":
+            version_id = customer_id
+        elif part == "event":
+            events[customer_id].append((occurred_at, event_id, product_id, event_type, query))
+        else:
+            bought.append((occurred_at, event_id, customer_id, product_id, replenishable, category))
+    for customer_id, history in events.items():
         context = contexts[customer_id]
-        context.events.append(HistoryEvent(product_id, event_type, occurred_at, query or ""))
-        if event_type == EventType.SEARCH and query and query not in context.searches:
-            context.searches.append(query)
+        history.sort(key=lambda row: (row[0], row[1]), reverse=True)  # recent first
+        for occurred_at, _, product_id, event_type, query in history:
+            context.events.append(HistoryEvent(product_id, event_type, occurred_at, query or ""))
+            if event_type == EventType.SEARCH and query and query not in context.searches:
+                context.searches.append(query)
 
-    bought = (
-        Event.objects.filter(
-            customer_id__in=customer_ids, type__in=behaviour.PURCHASE_EVENTS, product__isnull=False,
-            occurred_at__gte=now - timedelta(days=PURCHASE_EXCLUSION_DAYS), occurred_at__lte=now,
-        )
-        .order_by("-occurred_at")
-        .values_list("customer_id", "product_id", "product__attributes__replenishable", "product__category",
-                     "occurred_at")
-    )
+    for context in contexts.values():
+        context.recommender_version_id = version_id
     substitute_since = now - timedelta(days=SUBSTITUTE_DAYS)
-    for customer_id, product_id, replenishable, category, occurred_at in bought:
-        if replenishable is not True:
+    bought.sort(key=lambda row: (row[0], row[1]), reverse=True)  # latest first: a leaf keeps its latest purchase
+    for occurred_at, _, customer_id, product_id, replenishable, category in bought:
+        if not replenishable:
             context = contexts[customer_id]
             context.purchased.add(product_id)
             context.purchased_leaves[product_id] = leaf(category)

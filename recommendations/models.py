@@ -30,3 +30,27 @@ class RecommendationSet(models.Model):
 
     def __str__(self) -> str:
         return f"Recommendations for {self.customer_id}"
+
+
+class ServedCount(models.Model):
+    """Recommendations served on one day through one channel: lists and the products in them.
+
+    One row per (day, channel), incremented by `served.flush` with `INSERT ... ON CONFLICT DO UPDATE SET n = n + x`
+    from counts buffered in each process (no write on the request path).
+    """
+
+    class Channel(models.TextChoices):
+        API = "api", "API: a customer's recommendations"
+        SIMILAR = "similar", "API: similar products"
+        CAMPAIGN = "campaign", "Campaign messages"
+
+    day = models.DateField()
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    lists = models.BigIntegerField(default=0, help_text="Recommendation lists served.")
+    items = models.BigIntegerField(default=0, help_text="Products in those lists.")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "channel"], name="served_count_day_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.channel}: {self.lists} lists, {self.items} products"

@@ -23,8 +23,9 @@ its complements (the `co_purchase` source) weigh COMPLEMENT_BOOST times more; `c
 category path starts with it (case-insensitive). Then MMR on product embeddings (`diversity.mmr`).
 
 Speed: the version's serving tables are numpy arrays loaded once per process (reloaded when the active version
-changes, `serving.py`); one request runs a fixed handful of queries whatever the number of candidates (see
-`Ranker`). Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
+changes, `serving.py`); one request runs three queries whatever the number of candidates: the context with the
+active version's id, the content search, the candidates' product rows (see `recommend_for_customer`), with one
+BLAS thread. Around it: the customer's context (`context.py`), the database queries (`candidates.py`), the
 sentences (`reasons.py`); batch precompute (`precompute.py`) and similar products (`similar.py`) reuse it.
 """
 
@@ -32,12 +33,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
 from django.utils import timezone
+from threadpoolctl import ThreadpoolController
 
 from catalog.models import ModelVersion, Product
 from customers.models import Customer, EventType
@@ -75,6 +78,7 @@ class RecommendationResult:
     model_version: ModelVersion | None
     personalised: bool
     fallback: str  # "" when personalised, else "segment_popularity" or "popularity"
+    customer_exists: bool = True  # False: no customer has this id (ranked as a stranger)
 
     def as_items_json(self) -> list[dict[str, Any]]:
         return [
@@ -111,9 +115,16 @@ class Ranker:
             self._gram = factors.T @ factors
 
     @classmethod
-    def active(cls) -> Ranker:
+    def active(cls, version_id: int | None = None, *, known: bool = False) -> Ranker:
         """The ranker of the active version, built once per process and version (its ALS Gram matrix costs
-        tens of milliseconds on a large catalogue: never per request)."""
+        tens of milliseconds on a large catalogue: never per request). With `known`, `version_id` is the active
+        version as just read (with a customer's context): no query when it is the one loaded."""
+        if known:
+            with _lock:
+                cached = _active[0] if _active else None
+            if cached is not None and cached.tables is not None and cached.version is not None \
+                    and cached.version.pk == version_id:
+                return cached
         version, tables = serving_model()
         with _lock:
             cached = _active[0] if _active else None
@@ -136,12 +147,14 @@ class Ranker:
         exclude_purchased: bool = True,
         now: datetime | None = None,
         diversity: float = DEFAULT_LAMBDA,
+        contexts: dict[int, CustomerContext] | None = None,
     ) -> dict[int, RecommendationResult]:
         if not 1 <= k <= 1000:
             raise ValueError(f"k must be between 1 and 1000, got {k}")
         now = now or timezone.now()
         category = (category or "").strip() or None
-        contexts = load_contexts(customer_ids, now=now)
+        if contexts is None:
+            contexts = load_contexts(customer_ids, now=now)
         n_source = max(50, 5 * k)
         als_scores = self._als_scores_batch([contexts[c] for c in customer_ids], now)
         candidates = {
@@ -335,7 +348,7 @@ class Ranker:
             ordered = sorted(sources, key=lambda s: -shares.get(s, 0.0))
             reason_source, reason = explain(cand, pid, ordered, rows, self.tables, category)
             items.append(Recommendation(rows[pid].as_product(), score, dict(sources), reason, reason_source))
-        return RecommendationResult(context.customer_id, items, self.version, personal, fallback)
+        return RecommendationResult(context.customer_id, items, self.version, personal, fallback, context.exists)
 
 
 def fuse(
@@ -369,9 +382,25 @@ def recommend_for_customer(
 ) -> RecommendationResult:
     """Top-k products for one customer, explained; popularity (segment, else shop) when nothing is known."""
     customer_id = customer.pk if isinstance(customer, Customer) else int(customer)
-    ranker = Ranker.active()
-    return ranker.recommend([customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now)[
-        customer_id
-    ]
+    now = now or timezone.now()
+    contexts = load_contexts([customer_id], now=now)  # with the active version's id: one round trip for both
+    ranker = Ranker.active(contexts[customer_id].recommender_version_id, known=True)
+    with _one_blas_thread():
+        return ranker.recommend(
+            [customer_id], k=k, category=category, exclude_purchased=exclude_purchased, now=now, contexts=contexts
+        )[customer_id]
+
+
+_blas: list[ThreadpoolController] = []
+
+
+def _one_blas_thread() -> AbstractContextManager[Any]:
+    """One request's matrix products are small (one customer's ALS scores, a 30 x 30 similarity): BLAS threads
+    only wait for each other, and next to other processes they spin for milliseconds (ALS scores of 42,572
+    items: 12 ms median with OpenBLAS's 2 threads on the loaded benchmark machine, 0.2 ms with one). The batch
+    job keeps its threads: its products are large."""
+    if not _blas:
+        _blas.append(ThreadpoolController())
+    return _blas[0].limit(limits=1, user_api="blas")
 
 

@@ -18,6 +18,7 @@ from rest_framework.test import APIClient
 from access.tokens import issue_token
 from campaigns.roles import ANALYST, CAMPAIGN_MANAGER
 from core import embedded
+from recommendations import served
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -35,6 +36,19 @@ def _process_cache() -> Iterator[None]:
     every throttled request and upset the query counts. tests/access/ checks the shared caches."""
     with override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}):
         yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _served_counts_flushed_by_hand() -> Iterator[None]:
+    """The "recommendations served" timer never writes in a test; tests that read the counts call `flush()`."""
+    with override_settings(RECOMMENDATIONS_SERVED_FLUSH_SECONDS=3600):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _no_served_counts_left(_served_counts_flushed_by_hand: None) -> Iterator[None]:
+    yield
+    served.discard()
 
 
 @pytest.fixture(autouse=True)

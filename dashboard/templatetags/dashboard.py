@@ -35,5 +35,7 @@ def dashboard(context: dict[str, Any]) -> dict[str, Any]:
         "lifecycle": [s | {"width": round(100 * s["count"] / peak_stage)} for s in data["lifecycle"]],
         "segments": [s | {"width": round(100 * s["size"] / peak_segment)} for s in data["segments"]],
         "sentiment_chart": charts.sentiment_svg(data["sentiment"]) if data["sentiment"] else None,
+        "served_chart": charts.served_svg(data["served"]["days"]) if data["served"]["last_7_days"] else None,
+        "served_trend": None if data["served"]["trend"] is None else round(100 * data["served"]["trend"]),
         "can_refresh": getattr(user, "is_staff", False),
     }
