@@ -249,15 +249,38 @@ def rebuild_profiles(
     progress: Progress = NO_PROGRESS,
     embed_texts: EmbedTexts | None = None,
     batch_size: int = BATCH,
+    customer_ids: Sequence[int] | None = None,
+    snapshot: int | None = None,
+    finish: bool = True,
 ) -> dict[str, Any]:
     """Recompute every customer's profile from all their events, BATCH customers per transaction, then
-    RFM scores and lifecycle segment sizes. `embed_texts` embeds search queries (default: the embedder)."""
+    RFM scores and lifecycle segment sizes. `embed_texts` embeds search queries (default: the embedder).
+
+    A chunk of the `rebuild_profiles` job passes its `customer_ids`, the job's `now` and event `snapshot`
+    (so every chunk reads the same events) and `finish=False`; the job's finish step is `finish_rebuild`."""
     run = _run(now, embed_texts)
-    ids = list(Customer.objects.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+    if snapshot is not None:
+        run.snapshot = snapshot
+    customers = Customer.objects.filter(erased_at__isnull=True)
+    if customer_ids is not None:
+        customers = customers.filter(pk__in=list(customer_ids))
+    ids = list(customers.order_by("pk").values_list("pk", flat=True))
     _process(ids, run, incremental=False, batch_size=batch_size, progress=progress)
+    result: dict[str, Any] = {"profiles": len(ids), "last_event_id": run.snapshot}
+    if finish:
+        result["lifecycle"] = finish_rebuild(run.now)
+    return result
+
+
+def finish_rebuild(now: datetime) -> dict[str, int]:
+    """After every profile is rebuilt: RFM scores over all profiles and the lifecycle segments' sizes."""
     score_rfm()
-    sizes = refresh_lifecycle_sizes(run.now)
-    return {"profiles": len(ids), "last_event_id": run.snapshot, "lifecycle": sizes}
+    return refresh_lifecycle_sizes(now)
+
+
+def event_snapshot() -> int:
+    """The highest event id now: a chunked rebuild reads events up to it in every chunk."""
+    return Event.objects.aggregate(m=Max("pk"))["m"] or 0
 
 
 def customers_with_new_events() -> list[int]:

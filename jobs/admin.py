@@ -139,7 +139,12 @@ class JobChunkAdmin(admin.ModelAdmin[JobChunk]):
         return request.user.has_perm("jobs.change_job")
 
     def has_delete_permission(self, request: HttpRequest, obj: JobChunk | None = None) -> bool:
-        return False
+        return request.user.has_perm("jobs.delete_job")  # chunks go with their job, never alone
+
+    def get_actions(self, request: HttpRequest) -> Any:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     @admin.action(description="Retry selected failed chunks (their jobs resume)", permissions=["change"])
     def retry_chunks(self, request: HttpRequest, queryset: QuerySet[JobChunk]) -> None:
