@@ -8,8 +8,8 @@ from typing import Any
 from celery import shared_task
 
 from core.actors import Actor
-from jobs.models import Job
 from jobs.chunks import ChunkContext, Plan, chunk_size
+from jobs.models import Job
 from jobs.params import between
 from jobs.runner import Chunked, JobContext, job_kind, start_job, start_unless_queued
 
@@ -18,17 +18,17 @@ from .incremental import ids_to_do
 from .insights.products import compute_product_insights
 from .insights.reviews import analyze_reviews, pending_reviews
 from .model_versions import new_version_name
-from .models import ModelRole
+from .models import ModelRole, Review
 from .sentiment_data import NotEnoughData, load_database_by_language, load_training_data
-from .models import Review
 from .summaries.summarizing import summarize_products, top_product_ids
 from .worker_scorer import worker_scorer
-
 
 ANALYZE_CHUNK_SIZE = 1_000  # reviews per chunk task (JOB_CHUNK_SIZE overrides): a minute or so on 2 CPU cores
 
 
-def _analyze_chunk(ctx: ChunkContext, ids: list[int], force: bool = False, then_products: bool = True) -> dict[str, Any]:
+def _analyze_chunk(
+    ctx: ChunkContext, ids: list[int], force: bool = False, then_products: bool = True
+) -> dict[str, Any]:
     """One chunk of review ids, scored by this worker process's scorer (loaded once per process); a review
     whose text and models are unchanged is skipped, so a chunk run twice analyses nothing twice."""
     counts = analyze_reviews(ids, progress=ctx, scorer=worker_scorer(), force=force)

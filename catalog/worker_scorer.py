@@ -24,7 +24,8 @@ _builds = [0]  # scorers built by this process (a test reads it through `builds(
 
 def _active_versions() -> tuple[int, ...]:
     roles = [ModelRole.SENTIMENT, ModelRole.ASPECTS]
-    return tuple(ModelVersion.objects.filter(role__in=roles, is_active=True).order_by("pk").values_list("pk", flat=True))
+    active = ModelVersion.objects.filter(role__in=roles, is_active=True).order_by("pk")
+    return tuple(active.values_list("pk", flat=True))
 
 
 def worker_scorer() -> Scorer:

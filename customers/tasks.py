@@ -21,7 +21,6 @@ from .models import Customer
 from .predictions import train_predictions
 from .predictions.targets import check_targets
 
-
 REBUILD_CHUNK_SIZE = 5_000  # customers per chunk task (JOB_CHUNK_SIZE overrides)
 
 

@@ -38,7 +38,7 @@ class JobChunkInline(admin.TabularInline[JobChunk, Job]):
     can_delete = False
     show_change_link = True
     fields = ["index", "status", "progress_display", "counts", "attempts", "error", "finished_at"]
-    readonly_fields = fields
+    readonly_fields = ["index", "status", "progress_display", "counts", "attempts", "error", "finished_at"]
     ordering = ["index"]
 
     @admin.display(description="progress")

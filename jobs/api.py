@@ -7,7 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
@@ -99,6 +99,7 @@ class JobFilter(filters.FilterSet):
     retry_chunk=extend_schema(
         summary="Retry one failed chunk of a job",
         description="Queues the chunk again; a failed job runs again and finishes once the chunk succeeds.",
+        parameters=[OpenApiParameter("index", int, OpenApiParameter.PATH, description="The chunk's index, from 0.")],
         request=None,
         responses={
             202: JobChunkSerializer, 404: OpenApiResponse(description="No chunk of that index."),
@@ -130,7 +131,7 @@ class JobViewSet(
         counts = {
             f"chunks_{status}": Count("chunks", filter=Q(chunks__status=status)) for status in CHUNK_STATUSES
         }
-        return super().get_queryset().annotate(**counts).order_by(*Job._meta.ordering)  # GROUP BY drops Meta.ordering
+        return super().get_queryset().annotate(**counts).order_by("-created_at", "-id")  # GROUP BY drops Meta.ordering
 
     def create(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer = self.get_serializer(data=request.data)
@@ -176,8 +177,9 @@ class JobViewSet(
     @action(detail=True, methods=["get"])
     def chunks(self, request: Request, pk: str | None = None) -> Response:
         job = self.get_object()
-        page = self.paginate_queryset(job.chunks.order_by("index"))
-        data = JobChunkSerializer(page if page is not None else job.chunks.order_by("index"), many=True).data
+        rows = job.chunks.order_by("index")
+        page = self.paginator.paginate_queryset(rows, request, view=self) if self.paginator is not None else None
+        data = JobChunkSerializer(page if page is not None else rows, many=True).data
         return self.get_paginated_response(data) if page is not None else Response(data)
 
     @action(detail=True, methods=["post"], url_path=r"chunks/(?P<index>\d+)/retry")

@@ -353,7 +353,9 @@ def retry_chunk(chunk: JobChunk) -> JobChunk:
         )
         if not updated:
             chunk.refresh_from_db()
-            raise ValueError(f"chunk {chunk.index} of job {job.pk} is {chunk.status}: only a failed chunk can be retried")
+            raise ValueError(
+                f"chunk {chunk.index} of job {job.pk} is {chunk.status}: only a failed chunk can be retried"
+            )
         Job.objects.filter(pk=job.pk, status=JobStatus.FAILED).update(
             status=JobStatus.RUNNING, error="", traceback="", finished_at=None, heartbeat_at=timezone.now(),
         )
@@ -372,7 +374,10 @@ def reap_stale_chunks(now: datetime, timeout: int) -> dict[str, int]:
     for chunk in dead.select_related("job"):
         same = JobChunk.objects.filter(pk=chunk.pk, status=JobStatus.RUNNING, heartbeat_at=chunk.heartbeat_at)
         if chunk.attempts >= settings.JOB_MAX_ATTEMPTS:
-            reason = f"the worker running this chunk stopped (no heartbeat for {timeout} s) on each of its {chunk.attempts} attempts"
+            reason = (
+                f"the worker running this chunk stopped (no heartbeat for {timeout} s) on each of its "
+                f"{chunk.attempts} attempts"
+            )
             counts["chunks_failed"] += same.update(status=JobStatus.FAILED, error=reason, finished_at=now)
         elif same.update(status=JobStatus.QUEUED, celery_task_id="", heartbeat_at=None):
             counts["chunks_requeued"] += 1
@@ -381,7 +386,8 @@ def reap_stale_chunks(now: datetime, timeout: int) -> dict[str, int]:
                 counts["chunks_resent"] += _send(chunk.pk, chunk.job.queue)
         touched.add(chunk.job_id)
     unsent = JobChunk.objects.filter(
-        status=JobStatus.QUEUED, celery_task_id="", job__status=JobStatus.RUNNING, created_at__lt=now - timedelta(seconds=30)
+        status=JobStatus.QUEUED, celery_task_id="", job__status=JobStatus.RUNNING,
+        created_at__lt=now - timedelta(seconds=30),
     ).select_related("job")
     for chunk in unsent:
         counts["chunks_resent"] += _send(chunk.pk, chunk.job.queue)

@@ -27,14 +27,13 @@ from django.utils import timezone
 from core.actors import Actor, stored_user
 
 from . import chunks
+from .kinds import _REGISTRY, Heartbeat
 from .kinds import Chunked as Chunked  # re-exported: kinds declare themselves here
-from .kinds import Heartbeat
 from .kinds import JobCancelled as JobCancelled
 from .kinds import JobContext as JobContext
 from .kinds import JobFunction as JobFunction
 from .kinds import JobKind as JobKind
 from .kinds import UnknownJobKind as UnknownJobKind
-from .kinds import _REGISTRY
 from .kinds import job_kind as job_kind
 from .kinds import readable_error as readable_error
 from .kinds import registered_kinds as registered_kinds
