@@ -139,3 +139,18 @@ def test_api_shows_chunk_counts_lists_chunks_and_retries_one(run_on_commit: Any,
     assert manager_client.get(f"/api/v1/jobs/{job_id}/").json()["status"] == "succeeded"
     plain = manager_client.post("/api/v1/jobs/", {"kind": "ping", "params": {"steps": 1}}, format="json").json()
     assert plain["chunks"] is None  # a job run as one task
+
+
+def test_admin_shows_the_chunks_and_retries_a_failed_one(run_on_commit: Any, admin_client: Any) -> None:
+    job = runner.start_job("ping_chunks", {"chunks": 2, "steps": 1, "fail_index": 1})
+    page = admin_client.get(f"/admin/jobs/job/{job.pk}/change/").content.decode()
+    assert "1 of 2 chunk(s) failed (first: chunk 1: RuntimeError: ping chunk 1 asked to fail)" in page
+    assert "Job chunks" in page and "ping chunk 1 asked to fail" in page
+    failed = JobChunk.objects.get(job=job, index=1)
+    JobChunk.objects.filter(pk=failed.pk).update(params={**failed.params, "fail_index": None})
+    response = admin_client.post(
+        "/admin/jobs/jobchunk/", {"action": "retry_chunks", "_selected_action": [failed.pk]}, follow=True
+    )
+    assert "1 chunk(s) queued again; 0 skipped (not failed)." in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.counts == {"pings": 2, "finished": 1}
