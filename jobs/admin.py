@@ -78,6 +78,10 @@ class JobAdmin(admin.ModelAdmin[Job]):
         ),
     ]
 
+    def get_inlines(self, request: HttpRequest, obj: Job | None = None) -> Any:
+        """Chunks only on a chunked job's page: a job run as one task has none to show."""
+        return self.inlines if obj is not None and obj.plan is not None else []
+
     def get_fieldsets(self, request: HttpRequest, obj: Job | None = None) -> Any:
         """The traceback (server paths, code) is for superusers; everyone else reads the short error."""
         if request.user.is_superuser:
