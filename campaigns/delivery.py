@@ -180,19 +180,21 @@ def due_q(now: datetime) -> Q:
 
 
 def claim_batch(
-    campaign: Campaign, size: int = BATCH_SIZE, now: datetime | None = None
+    campaign: Campaign, size: int = BATCH_SIZE, now: datetime | None = None, ids: tuple[int, int] | None = None
 ) -> tuple[list[Claimed], int, int]:
     """Take up to `size` queued messages that are due: skip those who lost consent, render and mark the rest
     sent. Nothing while the campaign is not running.
 
     Returns (claimed messages with their rendering, skipped count, failed-to-render count). Commits before
-    returning, so the claim holds even if the caller dies before sending.
+    returning, so the claim holds even if the caller dies before sending. `ids` (first, last) limits the claim
+    to a range of message ids: a chunk of the send job.
     """
+    in_range = Q() if ids is None else Q(pk__gte=ids[0], pk__lte=ids[1])
     with transaction.atomic():
         if not _still_running(campaign):
             return [], 0, 0
         batch = list(
-            Message.objects.filter(due_q(now or timezone.now()), campaign=campaign)
+            Message.objects.filter(due_q(now or timezone.now()), in_range, campaign=campaign)
             .select_for_update(skip_locked=True, of=("self",))
             .select_related("customer", "variant", "arm")
             .order_by("pk")[:size]
@@ -381,7 +383,19 @@ def deliver(campaign: Campaign, claimed: list[Claimed]) -> dict[str, int]:
 def send_campaign(
     campaign: Campaign, *, progress: Progress = NO_PROGRESS, batch_size: int = BATCH_SIZE
 ) -> dict[str, int]:
-    """Send the running campaign to everyone in its audience not reached yet (see the module docstring)."""
+    """Send the running campaign to everyone in its audience not reached yet (see the module docstring), in
+    one process; the `send_campaign` job does the same in chunks: `prepare_send`, `send_messages` per range
+    of message ids, `send_outcome`."""
+    start = timezone.now()
+    counts = prepare_send(campaign, start)
+    progress.set_total(Message.objects.filter(due_q(start), campaign=campaign).count())
+    counts.update(_send_due(campaign, start, batch_size, progress))
+    counts.update(send_outcome(campaign, start))
+    return counts
+
+
+def prepare_send(campaign: Campaign, start: datetime) -> dict[str, int]:
+    """Check the campaign may be sent now, assign its audience and queue its messages (idempotent)."""
     check_can_send(campaign)
     if campaign.status != Campaign.Status.RUNNING:
         raise DeliveryError(
@@ -389,10 +403,31 @@ def send_campaign(
             f"POST /campaigns/{campaign.pk}/send/) creates its experiment, moves it to running and queues the send"
         )
     experiment = Experiment.objects.get(campaign=campaign)
-    start = timezone.now()
-    counts = queue_messages(campaign, experiment, start=start)
-    progress.set_total(Message.objects.filter(due_q(start), campaign=campaign).count())
-    counts.update(_send_due(campaign, start, batch_size, progress))
+    return queue_messages(campaign, experiment, start=start)
+
+
+def due_message_ids(campaign: Campaign, start: datetime) -> list[int]:
+    """Ids of the campaign's messages due at `start`, in order: what the send job splits into chunks."""
+    return list(Message.objects.filter(due_q(start), campaign=campaign).order_by("pk").values_list("pk", flat=True))
+
+
+def send_messages(
+    campaign: Campaign, start: datetime, first: int, last: int, *, progress: Progress = NO_PROGRESS,
+    batch_size: int = BATCH_SIZE,
+) -> dict[str, int]:
+    """Send the due messages with ids in [first, last] (a chunk of the send job). Each message is claimed once
+    (`claim_batch`), so a chunk delivered twice, or run beside the dispatcher, sends nothing twice."""
+    check_can_send(campaign)
+    progress.set_total(
+        Message.objects.filter(due_q(start), campaign=campaign, pk__gte=first, pk__lte=last).count()
+    )
+    return _send_due(campaign, start, batch_size, progress, ids=(first, last))
+
+
+def send_outcome(campaign: Campaign, start: datetime) -> dict[str, int]:
+    """After the due messages went: how many wait for their hour (best-hour timing) and how many left
+    without the provider's confirmation."""
+    counts: dict[str, int] = {}
     if campaign.send_timing == Campaign.SendTiming.BEST_HOUR:  # left for the dispatcher
         counts["scheduled"] = Message.objects.filter(
             campaign=campaign, status=Message.Status.QUEUED, scheduled_for__gt=start
@@ -405,13 +440,13 @@ def send_campaign(
 
 def _send_due(
     campaign: Campaign, now: datetime, batch_size: int, progress: Progress = NO_PROGRESS,
-    deadline: float | None = None,
+    deadline: float | None = None, ids: tuple[int, int] | None = None,
 ) -> dict[str, int]:
     """Claim and deliver the campaign's messages due at `now`, batch by batch, until none is left (or the
-    monotonic `deadline` passes)."""
+    monotonic `deadline` passes); only those with ids in the range `ids` when given."""
     totals = {"sent": 0, "skipped": 0, "failed": 0}
     while deadline is None or time.monotonic() < deadline:
-        claimed, skipped, render_failed = claim_batch(campaign, batch_size, now)
+        claimed, skipped, render_failed = claim_batch(campaign, batch_size, now, ids)
         if not claimed and not skipped and not render_failed:
             break
         result = deliver(campaign, claimed)

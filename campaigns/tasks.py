@@ -3,14 +3,17 @@ delivery.py, thompson.py) and every status move in `campaigns.actions`."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from celery import shared_task
+from django.utils import timezone
 
 from catalog.model_versions import new_version_name
 from catalog.models import ModelRole
+from jobs.chunks import ChunkContext, Plan, chunk_size, id_ranges
 from jobs.params import between
-from jobs.runner import JobContext, job_kind
+from jobs.runner import Chunked, JobContext, job_kind
 
 from . import actions, delivery, generation, thompson, uplift
 from .models import Campaign
@@ -44,18 +47,41 @@ def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False
     return counts
 
 
+SEND_CHUNK_SIZE = 1_000  # messages per chunk task (JOB_CHUNK_SIZE overrides); claimed BATCH_SIZE at a time
+
+
+def _send_chunk(ctx: ChunkContext, campaign_id: int, start: str, first: int, last: int, size: int = 0,
+                **planned: int) -> dict[str, int]:
+    """One range of message ids; each message is claimed once, so a chunk run twice sends nothing twice."""
+    campaign = Campaign.objects.get(pk=campaign_id)
+    return delivery.send_messages(campaign, datetime.fromisoformat(start), first, last, progress=ctx)
+
+
+def _send_finish(ctx: JobContext, campaign_id: int, start: str, **planned: int) -> dict[str, Any]:
+    campaign = Campaign.objects.get(pk=campaign_id)
+    sent = {key: ctx.job.counts.get(key, 0) for key in ("sent", "skipped", "failed")}
+    return {**planned, **sent, **delivery.send_outcome(campaign, datetime.fromisoformat(start))}
+
+
 @job_kind(
     actions.SEND_JOB,
     queue="default",
     description="Send an approved campaign: assign arms, one message per customer, email or webhook/export.",
     checks={"campaign_id": between(1, 2**63 - 1)},
+    chunks=Chunked(run=_send_chunk, finish=_send_finish),
 )
-def send_campaign_job(ctx: JobContext, campaign_id: int, confirmation: int | None = None) -> dict[str, Any]:
+def send_campaign_job(ctx: JobContext, campaign_id: int, confirmation: int | None = None) -> Plan:
     """Send the running campaign (`actions.do_start_sending` started it) to everyone not reached yet; a job
-    the step did not queue refuses (`actions.check_send_job`)."""
+    the step did not queue refuses (`actions.check_send_job`). Plans: the audience assigned and its messages
+    queued here, then chunk tasks of message-id ranges (`JOB_CHUNK_SIZE`, default 1,000)."""
     campaign = Campaign.objects.get(pk=campaign_id)
     actions.check_send_job(campaign, ctx.job.pk, confirmation)
-    return dict(delivery.send_campaign(campaign, progress=ctx))
+    start = timezone.now()
+    planned = delivery.prepare_send(campaign, start)
+    ids = delivery.due_message_ids(campaign, start)
+    ctx.set_total(len(ids))
+    shared = {"campaign_id": campaign.pk, "start": start.isoformat(), **planned}
+    return Plan(id_ranges(ids, chunk_size(SEND_CHUNK_SIZE)), shared)
 
 
 @job_kind(

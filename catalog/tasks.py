@@ -8,29 +8,55 @@ from typing import Any
 from celery import shared_task
 
 from core.actors import Actor
+from jobs.chunks import ChunkContext, Plan, chunk_size
 from jobs.models import Job
 from jobs.params import between
-from jobs.runner import JobContext, job_kind, start_job, start_unless_queued
+from jobs.runner import Chunked, JobContext, job_kind, start_job, start_unless_queued
 
 from . import aspect_training, product_embeddings, sentiment_training
+from .incremental import ids_to_do
 from .insights.products import compute_product_insights
-from .insights.reviews import analyze_reviews
+from .insights.reviews import analyze_reviews, pending_reviews
 from .model_versions import new_version_name
-from .models import ModelRole
+from .models import ModelRole, Review
 from .sentiment_data import NotEnoughData, load_database_by_language, load_training_data
 from .summaries.summarizing import summarize_products, top_product_ids
+from .worker_scorer import worker_scorer
+
+ANALYZE_CHUNK_SIZE = 1_000  # reviews per chunk task (JOB_CHUNK_SIZE overrides): a minute or so on 2 CPU cores
 
 
-@job_kind("analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.")
-def analyze_reviews_job(
-    ctx: JobContext, review_ids: list[int] | None = None, force: bool = False, then_products: bool = True
+def _analyze_chunk(
+    ctx: ChunkContext, ids: list[int], force: bool = False, then_products: bool = True
 ) -> dict[str, Any]:
-    """Analyse pending reviews (or the given ones), then refresh the insight of the products touched."""
-    counts = analyze_reviews(review_ids, progress=ctx, force=force)
+    """One chunk of review ids, scored by this worker process's scorer (loaded once per process); a review
+    whose text and models are unchanged is skipped, so a chunk run twice analyses nothing twice."""
+    counts = analyze_reviews(ids, progress=ctx, scorer=worker_scorer(), force=force)
     ctx.count(**counts)
+    return counts
+
+
+def _analyze_finish(ctx: JobContext, force: bool = False, then_products: bool = True) -> dict[str, Any]:
+    counts = {"analyzed": ctx.job.counts.get("analyzed", 0), "skipped": ctx.job.counts.get("skipped", 0)}
     if then_products and counts["analyzed"]:
         start_job("product_insights", {})
     return counts
+
+
+@job_kind(
+    "analyze_reviews", queue="inference", description="Sentiment, aspects and embeddings of reviews.",
+    chunks=Chunked(run=_analyze_chunk, finish=_analyze_finish),
+)
+def analyze_reviews_job(
+    ctx: JobContext, review_ids: list[int] | None = None, force: bool = False, then_products: bool = True
+) -> Plan:
+    """Analyse pending reviews (or the given ones) in chunk tasks of `JOB_CHUNK_SIZE` (default 1,000), then
+    refresh the insight of the products touched."""
+    ids = ids_to_do(Review.objects.all(), pending_reviews(), review_ids, force=bool(force))
+    ctx.set_total(len(ids))
+    size = chunk_size(ANALYZE_CHUNK_SIZE)
+    chunks = [{"ids": ids[start : start + size]} for start in range(0, len(ids), size)]
+    return Plan(chunks, {"force": bool(force), "then_products": bool(then_products)})
 
 
 @job_kind("product_insights", description="Pain points, praised aspects, topics and needs per product.")

@@ -263,29 +263,39 @@ def rebuild_profiles(
     embed_texts: EmbedTexts | None = None,
     batch_size: int = BATCH,
     customer_ids: Sequence[int] | None = None,
+    snapshot: int | None = None,
+    finish: bool | None = None,
 ) -> dict[str, Any]:
-    """Recompute profiles from all their events, `batch_size` customers per transaction. Every customer's
+    """Recompute profiles from all their events, `batch_size` customers per transaction: every customer's
     (then `finish_rebuild`: RFM scores, lifecycle sizes), or only `customer_ids` (one chunk of a rebuild
-    spread over workers; whoever runs the last chunk calls `finish_rebuild`). Erased customers are skipped.
-    `embed_texts` embeds search queries (default: the embedder)."""
+    spread over workers, which leaves the finish to the job: `finish` None means "finish when rebuilding
+    everyone"). A chunk passes the job's `now` and event `snapshot` so every chunk reads the same events.
+    Erased customers are skipped. `embed_texts` embeds search queries (default: the embedder)."""
     wanted = None if customer_ids is None else _customer_ids(customer_ids)
     run = _run(now, embed_texts)
+    if snapshot is not None:
+        run.snapshot = snapshot
     customers = Customer.objects.filter(erased_at__isnull=True)
     if wanted is not None:
         customers = customers.filter(pk__in=wanted)
     ids = list(customers.order_by("pk").values_list("pk", flat=True))
     _process(ids, run, incremental=False, batch_size=batch_size, progress=progress)
     result: dict[str, Any] = {"profiles": len(ids), "last_event_id": run.snapshot}
-    if customer_ids is None:
-        result["lifecycle"] = finish_rebuild(now=run.now)["lifecycle"]
+    if finish if finish is not None else customer_ids is None:
+        result["lifecycle"] = finish_rebuild(now=run.now)
     return result
 
 
-def finish_rebuild(*, now: datetime | None = None) -> dict[str, Any]:
+def finish_rebuild(now: datetime | None = None) -> dict[str, int]:
     """What follows the profiles of a full rebuild: RFM scores of every profile (quintiles need them all)
-    and the lifecycle segments' sizes."""
+    and the lifecycle segments' sizes, which it returns."""
     score_rfm()
-    return {"lifecycle": refresh_lifecycle_sizes(now or timezone.now())}
+    return refresh_lifecycle_sizes(now or timezone.now())
+
+
+def event_snapshot() -> int:
+    """The highest event id now: a chunked rebuild reads events up to it in every chunk."""
+    return Event.objects.aggregate(m=Max("pk"))["m"] or 0
 
 
 def customers_with_new_events() -> list[int]:

@@ -8,15 +8,46 @@ from typing import Any
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from core.actors import Actor
 from core.moments import parse_now
+from jobs.chunks import ChunkContext, Plan, chunk_size, id_ranges
 from jobs.models import Job
-from jobs.runner import JobContext, job_kind, start_unless_queued
+from jobs.runner import Chunked, JobContext, job_kind, start_unless_queued
 
 from . import profiles, retention, segments
+from .models import Customer
 from .predictions import train_predictions
 from .predictions.targets import check_targets
+
+REBUILD_CHUNK_SIZE = 5_000  # customers per chunk task (JOB_CHUNK_SIZE overrides)
+
+
+def _rebuild_chunk(
+    ctx: ChunkContext, now: str, snapshot: int, first: int, last: int, size: int = 0, then_segments: bool = True
+) -> dict[str, Any]:
+    """One range of customer ids, rebuilt from the events up to the job's snapshot, as of the job's moment."""
+    ids = list(Customer.objects.filter(pk__gte=first, pk__lte=last).order_by("pk").values_list("pk", flat=True))
+    result = profiles.rebuild_profiles(
+        now=parse_now(now), progress=ctx, customer_ids=ids, snapshot=snapshot, finish=False
+    )
+    ctx.count(profiles=result["profiles"])
+    return result
+
+
+def _rebuild_finish(ctx: JobContext, now: str, snapshot: int, then_segments: bool = True) -> dict[str, Any]:
+    """Once every range is rebuilt: RFM, lifecycle sizes, then the behavioural segments (as before)."""
+    moment = parse_now(now)
+    assert moment is not None  # the plan always stores the moment
+    result: dict[str, Any] = {
+        "profiles": ctx.job.counts.get("profiles", 0), "last_event_id": snapshot,
+        "lifecycle": profiles.finish_rebuild(moment),
+    }
+    if then_segments:
+        result["segments"] = segments.rebuild_segments(now=moment, job_id=ctx.job.pk)
+        ctx.count(segments=result["segments"].get("segments", 0))
+    return result
 
 
 @job_kind(
@@ -24,15 +55,16 @@ from .predictions.targets import check_targets
     queue="inference",
     description="Every customer's profile from all events, then lifecycle and behavioural segments.",
     checks={"now": parse_now},
+    chunks=Chunked(run=_rebuild_chunk, finish=_rebuild_finish),
 )
-def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments: bool = True) -> dict[str, Any]:
-    moment = parse_now(now)
-    result = profiles.rebuild_profiles(now=moment, progress=ctx)
-    ctx.count(profiles=result["profiles"])
-    if then_segments:
-        result["segments"] = segments.rebuild_segments(now=moment, job_id=ctx.job.pk)
-        ctx.count(segments=result["segments"].get("segments", 0))
-    return result
+def rebuild_profiles_job(ctx: JobContext, now: str | None = None, then_segments: bool = True) -> Plan:
+    """Plans ranges of customer ids (`JOB_CHUNK_SIZE`, default 5,000) sharing one moment and one event
+    snapshot; RFM, lifecycle sizes and segments need every profile, so they are the finish step."""
+    moment = parse_now(now) or timezone.now()
+    ids = list(Customer.objects.filter(erased_at__isnull=True).order_by("pk").values_list("pk", flat=True))
+    ctx.set_total(len(ids))
+    shared = {"now": moment.isoformat(), "snapshot": profiles.event_snapshot(), "then_segments": bool(then_segments)}
+    return Plan(id_ranges(ids, chunk_size(REBUILD_CHUNK_SIZE)), shared)
 
 
 @job_kind(

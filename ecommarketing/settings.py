@@ -3,6 +3,8 @@
 Variables (all optional in development):
   DATABASE_URL   postgres://user:pass@host:5432/db; unset -> embedded PostgreSQL under var/
   REDIS_URL      redis://host:6379/0 (or amqp://); unset -> Celery runs tasks eagerly in-process
+  CELERY_BROKER_URL   the broker when it is not REDIS_URL's Redis, e.g. amqp://guest:guest@rabbitmq:5672//
+  JOB_CHUNK_SIZE   items per chunk of a chunked job (0: each kind's default)
   SECRET_KEY     required when DEBUG is off; SECRET_KEY_FALLBACKS: old keys after a rotation (signatures, tombstones)
   DEBUG          1/0 (default 1: a development checkout; production sets 0)
   ALLOWED_HOSTS  comma-separated host names
@@ -102,9 +104,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env_str("REDIS_URL", "")
 if REDIS_URL:
     check_redis_url("REDIS_URL", REDIS_URL)
-CELERY_BROKER_URL = REDIS_URL or "memory://"
+# The broker: CELERY_BROKER_URL (amqp://user:pass@rabbitmq:5672// for RabbitMQ) or else REDIS_URL's Redis; the
+# cache stays on REDIS_URL (or the database). Chunked jobs need no result backend, so either broker works.
+_broker_url = env_str("CELERY_BROKER_URL", "")
+if _broker_url:
+    check_redis_url("CELERY_BROKER_URL", _broker_url)
+CELERY_BROKER_URL = _broker_url or REDIS_URL or "memory://"
 # Without a broker there is no worker: run tasks in-process so every command still works.
-CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not REDIS_URL)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", not (_broker_url or REDIS_URL))
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -152,6 +159,9 @@ JOB_MAX_ATTEMPTS = env_int("JOB_MAX_ATTEMPTS", 3, minimum=1)
 # Recommendations served are counted in memory by each process and added to the per-day rows at most this many
 # seconds later (one upsert per flush, none on the request path; `recommendations/served.py`).
 RECOMMENDATIONS_SERVED_FLUSH_SECONDS = env_int("RECOMMENDATIONS_SERVED_FLUSH_SECONDS", 10, minimum=1, maximum=3600)
+# Items per chunk of a chunked job (reviews, customers, messages, rows); 0: each kind's own default
+# (reviews 1,000, customers 5,000, messages 1,000, rows 10,000).
+JOB_CHUNK_SIZE = env_int("JOB_CHUNK_SIZE", 0, minimum=0)
 # The largest line value an event may carry (API, bulk, import); negative values are always refused.
 EVENT_MAX_VALUE = env_int("EVENT_MAX_VALUE", 10_000_000, minimum=1)
 # Import files: the longest line (characters) and how far a .gz file may expand, so a gzip bomb or a

@@ -19,16 +19,17 @@ rows), `batches` (writing), `report` (counts, reasons, the summary).
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
 
 from core.progress import NO_PROGRESS, Progress
-from core.upsert import UpsertReport
+from core.upsert import UpsertReport, UpsertSpec
 
 from .batches import write_batch
-from .mapping import make_plan
+from .mapping import Plan, make_plan
 from .options import ImportOptions, upsert_spec
-from .reading import FileSummary, inspect_file, read_records
+from .reading import FileSummary, Record, inspect_file, read_records
 from .report import MAX_KEPT_ERRORS, ErrorFile, ImportReport
 
 
@@ -72,13 +73,67 @@ def run_import(
     progress.set_total(summary.records)
     progress.stage("importing")
     _, records = read_records(path, summary.file_format, options.encoding)
-    with ErrorFile(errors_path) as error_file:
-        while batch := list(islice(records, options.batch_size)):
-            written, errors = write_batch(spec, plan, batch, create_missing=options.create_missing)
-            rejected = report.add(len(batch), written.created, written.updated, errors)
-            error_file.write(errors)
-            progress.advance(len(batch), created=written.created, updated=written.updated, rejected=rejected)
+    _write_records(records, spec, plan, options, report, progress, errors_path)
     report.elapsed = time.monotonic() - started
     # An import is the system's write (a command, or a job whoever started it), once for the whole file.
     spec.run_after_write(UpsertReport(created=report.created, updated=report.updated), None)
     return report
+
+
+def _write_records(
+    records: Iterable[Record], spec: UpsertSpec, plan: Plan, options: ImportOptions, report: ImportReport,
+    progress: Progress, errors_path: str | Path | None,
+) -> None:
+    stream = iter(records)
+    with ErrorFile(errors_path) as error_file:
+        while batch := list(islice(stream, options.batch_size)):
+            written, errors = write_batch(spec, plan, batch, create_missing=options.create_missing)
+            rejected = report.add(len(batch), written.created, written.updated, errors)
+            error_file.write(errors)
+            progress.advance(len(batch), created=written.created, updated=written.updated, rejected=rejected)
+
+
+# --- a file in chunks (the import_data job): the plan's first pass, then record ranges on any worker ----------
+
+
+def inspect_for_chunks(path: str | Path, options: ImportOptions) -> FileSummary:
+    """The job's plan: the whole first pass (a file that cannot be imported stops here, nothing written) and
+    the mapping checked against its columns; the chunks reuse the columns found."""
+    summary = inspect_file(Path(path), options.file_format, options.encoding)
+    make_plan(options, summary.columns, summary.file_format)
+    return summary
+
+
+def import_part(
+    path: str | Path,
+    options: ImportOptions,
+    summary: FileSummary,
+    first: int,
+    last: int,
+    *,
+    progress: Progress = NO_PROGRESS,
+    errors_path: str | Path | None = None,
+    max_errors: int = MAX_KEPT_ERRORS,
+) -> ImportReport:
+    """Records `first`..`last` (positions from 0) of the file: one chunk of an import job. Every row is an
+    upsert by its key, so a chunk written twice stores nothing twice. What follows the writes (analysis,
+    embeddings, profiles) runs once, in the job's finish step (`after_import`)."""
+    started = time.monotonic()
+    path = Path(path)
+    spec = upsert_spec(options.kind)
+    plan = make_plan(options, summary.columns, summary.file_format)
+    report = ImportReport(
+        kind=options.kind, file=path.name, file_format=summary.file_format, total=last - first + 1,
+        columns=dict(plan.columns), constants=dict(plan.constants), ignored_columns=plan.ignored,
+        max_errors=max_errors,
+    )
+    progress.set_total(last - first + 1)
+    _, records = read_records(path, summary.file_format, options.encoding)
+    _write_records(islice(records, first, last + 1), spec, plan, options, report, progress, errors_path)
+    report.elapsed = time.monotonic() - started
+    return report
+
+
+def after_import(kind: str, created: int, updated: int) -> None:
+    """What follows an import's writes, once for the whole file."""
+    upsert_spec(kind).run_after_write(UpsertReport(created=created, updated=updated), None)

@@ -99,6 +99,20 @@ class ImportReport:
             self._first_lines.setdefault(key, error.index)
         return rejected
 
+    def merge(self, part: dict[str, Any]) -> None:
+        """Add a chunk's `as_dict()`: counts summed, rejections kept up to `max_errors` in line order, reasons
+        counted (each chunk keeps its 50 most frequent)."""
+        for name in ("rows", "created", "updated", "rejected", "error_count"):
+            setattr(self, name, getattr(self, name) + int(part.get(name, 0)))
+        room = self.max_errors - len(self.errors)
+        if room > 0:
+            self.errors.extend(RowError(e["line"], e["field"], e["message"]) for e in part.get("errors", [])[:room])
+            self.errors.sort(key=lambda error: error.index)
+        for r in part.get("reasons", []):
+            key = (r["field"], r["reason"])
+            self._reasons[key] += int(r["count"])
+            self._first_lines[key] = min(self._first_lines.get(key, r["first_line"]), r["first_line"])
+
     def reasons(self, limit: int | None = None) -> list[Reason]:
         """Rejection reasons, the most frequent first."""
         return [
@@ -199,3 +213,16 @@ class ErrorFile:
     def __exit__(self, *exc: type[BaseException] | BaseException | TracebackType | None) -> None:
         if self.handle is not None:
             self.handle.close()
+
+
+def join_error_files(path: str | Path, parts: Sequence[Path]) -> None:
+    """The errors file of a chunked import: its chunks' files (each with its header) joined in order, then
+    removed."""
+    with Path(path).open("w", encoding="utf-8", newline="") as joined:
+        joined.write("line,field,message\r\n")
+        for part in parts:
+            if part.exists():
+                with part.open(encoding="utf-8", newline="") as handle:
+                    handle.readline()
+                    joined.writelines(handle)
+                part.unlink()

@@ -37,6 +37,12 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
+    plan = models.JSONField(
+        null=True, blank=True, help_text="A chunked job's plan once made: chunk count and what every chunk shares."
+    )
+    finish_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a chunked job's finish step was claimed (it runs once)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -57,3 +63,44 @@ class Job(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
+
+
+class JobChunk(models.Model):
+    """One slice of a chunked job, run by its own Celery task (`jobs.run_chunk`) on any worker.
+
+    Claimed by compare-and-set like a job, so a duplicate delivery does nothing; its work is idempotent, so a
+    chunk run again after its worker died changes nothing twice. The job's progress and counts are the sums
+    of its chunks'."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    params = models.JSONField(default=dict, blank=True, help_text="What this chunk covers (ids, a range, rows).")
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    attempts = models.PositiveIntegerField(default=0)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(null=True, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="What the finish step reads (e.g. rejected rows).")
+    error = models.TextField(blank=True)
+    traceback = models.TextField(blank=True)
+    celery_task_id = models.CharField(max_length=64, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["job", "index"]
+        constraints = [models.UniqueConstraint(fields=["job", "index"], name="jobs_chunk_unique_index")]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of job {self.job_id} ({self.status})"
+
+    @property
+    def progress(self) -> float | None:
+        if self.status == JobStatus.SUCCEEDED:
+            return 1.0
+        if not self.progress_total:
+            return None
+        return min(1.0, self.progress_done / self.progress_total)

@@ -6,123 +6,41 @@ single Celery task `jobs.run_job(job_id)` once the transaction commits; the runn
 compare-and-set update (so a duplicate delivery never runs a job twice), calls the function, and records
 progress, counts, the result or the error. A failed or cancelled job can be retried; the function is
 expected to be idempotent (upserts, "skip what is done"), which is what makes a retry safe.
+
+A chunked kind (`job_kind(..., chunks=Chunked(...))`) only plans here; its chunks run as their own tasks
+(`jobs.chunks`), and the job ends when they do.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
-import time
 import traceback
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from celery import current_app
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
 from core.actors import Actor, stored_user
 
+from . import chunks
+from .kinds import _REGISTRY, Heartbeat
+from .kinds import Chunked as Chunked  # re-exported: kinds declare themselves here
+from .kinds import JobCancelled as JobCancelled
+from .kinds import JobContext as JobContext
+from .kinds import JobFunction as JobFunction
+from .kinds import JobKind as JobKind
+from .kinds import UnknownJobKind as UnknownJobKind
+from .kinds import job_kind as job_kind
+from .kinds import readable_error as readable_error
+from .kinds import registered_kinds as registered_kinds
 from .models import Job, JobStatus
 from .params import JobParamsError as JobParamsError  # raised by start_job; callers catch it from here
-from .params import ParamCheck, ParamsCheck, ParamSpec
 
 logger = logging.getLogger(__name__)
-
-JobFunction = Callable[..., dict[str, Any] | None]
-
-
-@dataclass(frozen=True)
-class JobKind:
-    name: str
-    func: JobFunction
-    queue: str
-    description: str
-    params: ParamSpec
-
-
-_REGISTRY: dict[str, JobKind] = {}
-
-
-def job_kind(
-    name: str,
-    *,
-    queue: str = "default",
-    description: str = "",
-    checks: Mapping[str, ParamCheck] | None = None,
-    validate: ParamsCheck | None = None,
-) -> Callable[[JobFunction], JobFunction]:
-    """Register `func` as the job kind `name`, run on Celery queue `queue`.
-
-    Its parameters are checked at `start_job` against `func`'s signature (names, types, required ones),
-    then by `checks` (parameter -> check raising ValueError: paths, names, ranges) and `validate` (the
-    whole dict), so a bad job is refused when it is created, not when a worker runs it."""
-
-    def register(func: JobFunction) -> JobFunction:
-        spec = ParamSpec.from_function(func, checks, validate)
-        _REGISTRY[name] = JobKind(name, func, queue, description or (func.__doc__ or "").strip(), spec)
-        return func
-
-    return register
-
-
-def registered_kinds() -> dict[str, JobKind]:
-    return dict(_REGISTRY)
-
-
-class UnknownJobKind(ValueError):
-    pass
-
-
-class JobCancelled(Exception):
-    """Raised inside a job when someone cancelled it; the runner stops it cleanly."""
-
-
-@dataclass
-class JobContext:
-    """What a job function sees: progress and counters, written to the row at most twice a second."""
-
-    job: Job
-    min_interval: float = 0.5
-    _last_flush: float = field(default=0.0, init=False)
-
-    def set_total(self, total: int) -> None:
-        self.job.progress_total = total
-        self.flush(force=True)
-
-    def advance(self, done: int = 1, **counts: int) -> None:
-        self.job.progress_done += done
-        if self.job.progress_total is not None:  # progress never says more than all
-            self.job.progress_done = min(self.job.progress_done, self.job.progress_total)
-        for key, value in counts.items():
-            self.job.counts[key] = self.job.counts.get(key, 0) + value
-        self.flush()
-
-    def count(self, **counts: int) -> None:
-        self.advance(0, **counts)
-
-    def stage(self, name: str) -> None:
-        """Log what the job is doing now (the row shows progress and counts; the log says the step)."""
-        logger.info("job %s (%s): %s", self.job.pk, self.job.kind, name)
-
-    def flush(self, force: bool = False) -> None:
-        """Save progress; raise JobCancelled if the job was cancelled meanwhile."""
-        now = time.monotonic()
-        if not force and now - self._last_flush < self.min_interval:
-            return
-        self._last_flush = now
-        updated = Job.objects.filter(pk=self.job.pk, status=JobStatus.RUNNING).update(
-            progress_done=self.job.progress_done,
-            progress_total=self.job.progress_total,
-            counts=self.job.counts,
-            heartbeat_at=timezone.now(),
-        )
-        if not updated:
-            raise JobCancelled(f"job {self.job.pk} was cancelled")
 
 
 def check_params(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
@@ -183,10 +101,11 @@ def retry_job(job: Job) -> Job:
     """Queue a failed or cancelled job again, keeping its parameters and counting the attempt."""
     updated = Job.objects.filter(pk=job.pk, status__in=[JobStatus.FAILED, JobStatus.CANCELLED]).update(
         status=JobStatus.QUEUED, error="", traceback="", finished_at=None, progress_done=0, counts={},
-        celery_task_id="",
+        celery_task_id="", finish_started_at=None,
     )
     if not updated:
         raise ValueError(f"job {job.pk} is {job.status}: only failed or cancelled jobs can be retried")
+    chunks.reset_unfinished_chunks(job.pk)  # a chunked job resumes: its done chunks stay done
     job.refresh_from_db()
     _enqueue(job)
     return job
@@ -197,6 +116,7 @@ def cancel_job(job: Job) -> bool:
     updated = Job.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).update(
         status=JobStatus.CANCELLED, finished_at=timezone.now()
     )
+    chunks.cancel_queued_chunks(job.pk)
     job.refresh_from_db()
     return bool(updated)
 
@@ -227,12 +147,16 @@ def execute(job_id: int, *, redelivered: bool = False, task_id: str | None = Non
     job = Job.objects.get(pk=job_id)
     kind = _REGISTRY.get(job.kind)
     ctx = JobContext(job)
-    beating = _Heartbeat(job_id)
+    beating = Heartbeat(Job, job_id)
     beating.start()
+    result: dict[str, Any] = {}
     try:
         if kind is None:
             raise UnknownJobKind(f"unknown job kind {job.kind!r}")
-        result = kind.func(ctx, **job.params) or {}
+        if kind.chunks is not None:
+            chunks.plan_once(job, ctx, kind)
+        else:
+            result = kind.func(ctx, **job.params) or {}
     except JobCancelled:
         logger.info("job %s cancelled", job_id)
         return JobStatus.CANCELLED
@@ -249,6 +173,8 @@ def execute(job_id: int, *, redelivered: bool = False, task_id: str | None = Non
         return JobStatus.FAILED
     finally:
         beating.stop()
+    if kind.chunks is not None:  # the chunks run as their own tasks; the last one to succeed finishes the job
+        return chunks.start_chunks(job_id)
     finished = Job.objects.filter(pk=job_id, status=JobStatus.RUNNING).update(
         status=JobStatus.SUCCEEDED,
         progress_done=job.progress_total or job.progress_done,
@@ -260,60 +186,21 @@ def execute(job_id: int, *, redelivered: bool = False, task_id: str | None = Non
     return JobStatus.SUCCEEDED if finished else JobStatus.CANCELLED
 
 
-ERROR_LENGTH = 500
-
-
-def readable_error(exc: BaseException) -> str:
-    """What the manager reads: the refusal's own words for a domain error (a ValueError and its kin, which
-    name the problem), the exception's name and message otherwise; the traceback stays in the log and in
-    `Job.traceback` (admin, superusers only)."""
-    text = str(exc).strip() or type(exc).__name__
-    if not isinstance(exc, ValueError):
-        text = f"{type(exc).__name__}: {text}"
-    return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 3] + "..."
-
-
-class _Heartbeat:
-    """Writes the job's `heartbeat_at` every JOB_HEARTBEAT_SECONDS from a thread while the function runs,
-    so a long step without progress updates still shows a live worker; a killed worker stops beating, and
-    the reaper (`reap_stale_jobs`) takes the job back after JOB_HEARTBEAT_TIMEOUT."""
-
-    def __init__(self, job_id: int) -> None:
-        self.job_id = job_id
-        self.interval = float(settings.JOB_HEARTBEAT_SECONDS)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"job-{job_id}-heartbeat", daemon=True)
-
-    def start(self) -> None:
-        if not settings.CELERY_TASK_ALWAYS_EAGER:  # eager jobs run inside a request or test transaction
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        try:
-            while not self._stop.wait(self.interval):
-                try:
-                    Job.objects.filter(pk=self.job_id, status=JobStatus.RUNNING).update(heartbeat_at=timezone.now())
-                except Exception:  # the database away for a while: the next beat tries again
-                    logger.warning("job %s: heartbeat not written", self.job_id, exc_info=True)
-                    close_old_connections()
-        finally:
-            connection.close()
-
-
 def reap_stale_jobs() -> dict[str, int]:
     """Take back what dead workers left: a running job with no heartbeat for JOB_HEARTBEAT_TIMEOUT seconds
     is queued again (jobs are idempotent, so it resumes) or, after JOB_MAX_ATTEMPTS attempts, failed with a
-    reason; a queued job whose task never reached the broker (it was down) is sent again."""
+    reason; a queued job whose task never reached the broker (it was down) is sent again; chunks likewise
+    (`chunks.reap_stale_chunks`)."""
     now = timezone.now()
     timeout = int(settings.JOB_HEARTBEAT_TIMEOUT)
     stale = now - timedelta(seconds=timeout)
     counts = {"requeued": 0, "failed": 0, "resent": 0}
-    dead = Job.objects.filter(status=JobStatus.RUNNING).filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at=None))
+    dead = (
+        Job.objects.filter(status=JobStatus.RUNNING)
+        .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at=None))
+        # a planned chunked job has no process of its own until its finish step: its chunks are reaped instead
+        .filter(Q(plan__isnull=True) | Q(finish_started_at__isnull=False))
+    )
     for job in dead:
         if job.attempts >= settings.JOB_MAX_ATTEMPTS:
             reason = (
@@ -325,7 +212,7 @@ def reap_stale_jobs() -> dict[str, int]:
             logger.error("job %s (%s): %s", job.pk, job.kind, reason)
             continue
         requeued = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING, heartbeat_at=job.heartbeat_at).update(
-            status=JobStatus.QUEUED, celery_task_id="", heartbeat_at=None
+            status=JobStatus.QUEUED, celery_task_id="", heartbeat_at=None, finish_started_at=None
         )
         if requeued:
             logger.warning("job %s (%s): worker lost (no heartbeat for %s s), queued again", job.pk, job.kind, timeout)
@@ -335,4 +222,5 @@ def reap_stale_jobs() -> dict[str, int]:
     unsent = Job.objects.filter(status=JobStatus.QUEUED, celery_task_id="", created_at__lt=now - timedelta(seconds=30))
     for job in unsent:
         counts["resent"] += _send(job)
+    counts.update(chunks.reap_stale_chunks(now, timeout))
     return counts

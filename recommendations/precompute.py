@@ -1,7 +1,9 @@
 """Top-k recommendations for a whole audience at once, stored as `RecommendationSet` rows that campaigns read.
 
 An audience is a list of customer ids, the members of segments (lifecycle or behavioural keys), or everyone.
-The active version's ranker is built once; each chunk of customers is ranked with a fixed number of queries.
+The active version's ranker is built once per process; each chunk of customers is ranked with a fixed number of
+queries. The `precompute_recommendations` job fans the audience out into chunk tasks (`precompute_slice` per
+chunk, on any worker); this module's `precompute_recommendations` runs the whole audience in one process.
 """
 
 from __future__ import annotations
@@ -58,15 +60,37 @@ def precompute_recommendations(
     The version's tables are loaded once; each chunk reads contexts in three queries, scores ALS for the whole
     chunk in one matrix product, and runs one content query per customer with a profile vector.
     """
-    if not 1 <= k <= 100:
-        raise ValueError(f"k must be between 1 and 100, got {k}")
+    check_k(k)
     ids = audience_ids(customer_ids, segment_keys)
     progress.set_total(len(ids))
+    counts = precompute_slice(ids, k=k, job_id=job_id, now=now, progress=progress)
+    ranker = Ranker.active()
+    counts["model_version"] = ranker.version.pk if ranker.version else None
+    return counts
+
+
+def check_k(k: int) -> None:
+    if not 1 <= k <= 100:
+        raise ValueError(f"k must be between 1 and 100, got {k}")
+
+
+def precompute_slice(
+    ids: Sequence[int],
+    *,
+    k: int = 10,
+    job_id: int | None = None,
+    now: datetime | None = None,
+    progress: Progress = NO_PROGRESS,
+) -> dict[str, Any]:
+    """Rank and store top-k for these customers, PRECOMPUTE_CHUNK at a time (one upsert each: re-running a
+    slice rewrites the same rows, so a chunk delivered twice changes nothing). Returns the counts; progress
+    advances by customers without a total (the caller knows the whole)."""
+    check_k(k)
     ranker = Ranker.active()
     now = now or timezone.now()
-    counts = {"customers": 0, "personalised": 0, "fallback": 0, "empty": 0}
+    counts: dict[str, Any] = {"customers": 0, "personalised": 0, "fallback": 0, "empty": 0}
     for start in range(0, len(ids), PRECOMPUTE_CHUNK):
-        chunk = ids[start : start + PRECOMPUTE_CHUNK]
+        chunk = list(ids[start : start + PRECOMPUTE_CHUNK])
         results = ranker.recommend(chunk, k=k, now=now)
         rows = [
             RecommendationSet(
@@ -89,5 +113,13 @@ def precompute_recommendations(
         for key, value in chunk_counts.items():
             counts[key] += value
         progress.advance(len(chunk), **chunk_counts)
-    counts["model_version"] = ranker.version.pk if ranker.version else None  # type: ignore[assignment]
     return counts
+
+
+def customers_in_range(first: int, last: int) -> list[int]:
+    """The customers (not erased) with ids in [first, last]: a chunk of an everyone-audience, read when the
+    chunk runs so its parameters stay two numbers."""
+    return list(
+        Customer.objects.filter(pk__gte=first, pk__lte=last, erased_at__isnull=True).order_by("pk")
+        .values_list("pk", flat=True)
+    )

@@ -83,6 +83,7 @@ def shop() -> dict[str, list[Any]]:
         "events": [ev.pk], "segments": [seg.pk], "campaigns": [camp.pk], "variants": [var.pk],
         "jobs": [job.pk], "product-questions": [make_product_question(product=item).pk],
         "articles": [make_article().pk], "conversations": [str(conv.pk)], "messages": [message.pk],
+        "chunk-indexes": [0],  # a job's chunk, by its index (the plain job above has none: a 404 to document)
     }
 
 
@@ -90,7 +91,7 @@ def _collection(path: str, name: str) -> str:
     """The collection a path parameter names: the segment before it, or the parameter's own name."""
     if name != "id":
         return {"campaign_pk": "campaigns", "customer_pk": "customers", "product_pk": "products",
-                "conversation_pk": "conversations"}[name]
+                "conversation_pk": "conversations", "index": "chunk-indexes"}[name]
     segments = path.strip("/").split("/")
     before = segments[segments.index("{id}") - 1]
     return {"variants": "variants", "conversations": "conversations", "messages": "messages"}.get(before, before)
