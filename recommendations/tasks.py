@@ -35,7 +35,7 @@ def train_recommender_job(ctx: JobContext, name: str | None = None, activate: bo
 
 @job_kind(
     "precompute_recommendations",
-    queue="default",
+    queue="inference",  # a customer without a profile is ranked on their embedded searches
     description="Rank top-k products for customers (ids, segments or everyone) into RecommendationSet rows.",
     checks={"k": between(1, 100)},
 )
