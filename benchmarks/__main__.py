@@ -6,7 +6,7 @@ import importlib
 import os
 import sys
 
-MODULES = ["benchmarks.ingest", "benchmarks.insight", "benchmarks.recommendations"]
+MODULES = ["benchmarks.ingest", "benchmarks.insight", "benchmarks.recommendations", "benchmarks.workers"]
 
 
 def main() -> int:

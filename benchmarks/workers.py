@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,21 +103,20 @@ def _products_csv(rows: int = 2000) -> str:
     return str(path)
 
 
-def _jobs() -> list[tuple[str, str, dict[str, object]]]:
-    """(queue, kind, params) run in order; the review and product ids come from the database."""
+def _jobs() -> Iterator[tuple[str, str, dict[str, object]]]:
+    """(queue, kind, params) in order; each is made when the one before has finished (the seeding writes
+    the reviews the analysis reads)."""
     from catalog.models import Product, Review
 
-    jobs: list[tuple[str, str, dict[str, object]]] = [
-        ("default", "seed_demo", {"products": 60, "customers": 200, "events": 3000, "reviews": REVIEWS}),
-        ("default", "import_data", {"kind": "products", "path": _products_csv()}),
-    ]
+    if Review.objects.count() < REVIEWS:  # an empty database: the demo shop, small (a shop's data is kept)
+        yield "default", "seed_demo", {"products": 60, "customers": 200, "events": 3000, "reviews": REVIEWS}
+    yield "default", "import_data", {"kind": "products", "path": _products_csv()}
     review_ids = list(Review.objects.order_by("pk").values_list("pk", flat=True)[:REVIEWS])
-    jobs.append(("inference", "analyze_reviews", {"review_ids": review_ids, "force": True, "then_products": False}))
+    yield "inference", "analyze_reviews", {"review_ids": review_ids, "force": True, "then_products": False}
     if os.environ.get("WORKER_BENCH_GENERATION", "1") != "0":
         product = Product.objects.filter(reviews__isnull=False).order_by("pk").values_list("pk", flat=True).first()
         if product is not None:
-            jobs.append(("generation", "summarize_products", {"product_ids": [product], "force": True}))
-    return jobs
+            yield "generation", "summarize_products", {"product_ids": [product], "force": True}
 
 
 def _run_layout(name: str, workers: list[Worker], redis_url: str) -> tuple[list[str], list[Result]]:
