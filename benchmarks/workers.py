@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -134,7 +135,7 @@ def _run_layout(name: str, workers: list[Worker], redis_url: str) -> tuple[list[
     results: list[Result] = []
     try:
         deadline = time.monotonic() + 120
-        while len(app.control.ping(timeout=1.0)) < len(workers):
+        while len(app.control.ping(timeout=1.0) or []) < len(workers):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"workers did not answer; logs in {log_dir}")
         time.sleep(2)  # pool children finish importing
@@ -167,6 +168,21 @@ def _run_layout(name: str, workers: list[Worker], redis_url: str) -> tuple[list[
     return lines, results
 
 
+def _use_broker(**conf: object) -> None:
+    """Point this process's Celery app at another broker, dropping connection pools made for the old one."""
+    from kombu import pools
+
+    from ecommarketing.celery import app as celery_app
+
+    app: Any = celery_app  # private attributes, not in the type stubs
+    app.conf.update(conf)
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+    pools.reset()
+
+
 def run() -> list[Result]:
     """Each layout of WORKER_LAYOUTS (comma-separated; default: the split layouts) in turn."""
     from core import embedded
@@ -176,8 +192,7 @@ def run() -> list[Result]:
     redis_dir = Path(tempfile.mkdtemp(prefix="bench-workers-redis-"))
     redis, redis_url = embedded.start_redis(redis_dir)
     previous = {"broker_url": app.conf.broker_url, "task_always_eager": app.conf.task_always_eager}
-    app.conf.update(broker_url=redis_url, task_always_eager=False)
-    app.pool.force_close_all()
+    _use_broker(broker_url=redis_url, task_always_eager=False)
     table = [f"{'layout':<14} {'worker':<11} {'pool':<11} {'process':<8} {'moment':<28} {'RSS MB':>8} {'PSS MB':>8}"]
     results: list[Result] = []
     try:
@@ -186,7 +201,7 @@ def run() -> list[Result]:
             table.extend(lines)
             results.extend(measured)
     finally:
-        app.conf.update(**previous)
+        _use_broker(**previous)
         redis.terminate()
         redis.wait(timeout=10)
     print("\n".join(table), flush=True)

@@ -261,7 +261,7 @@ class Launcher:
             for queue in waiting:
                 if workers[queue].poll() is not None:
                     raise RuntimeError(f"the {queue} worker exited; see {self.log_dir / f'worker-{queue}.log'}")
-            answered = {name for reply in app.control.ping(timeout=0.5) for name in reply}
+            answered = {name for reply in app.control.ping(timeout=0.5) or [] for name in reply}
             waiting = {queue for queue in waiting if not any(n.startswith(f"demo-{queue}@") for n in answered)}
             if not waiting:
                 say(f"workers ready: {', '.join(workers)}")

@@ -41,7 +41,7 @@ def served_nowhere() -> Iterator[None]:
 def test_each_queue_serves_its_roles() -> None:
     assert roles_for_queues(["default"]) == frozenset()
     assert roles_for_queues(["inference"]) == registry.ENCODER_ROLES
-    assert registry.GENERATION not in roles_for_queues(["inference"])  # an encoder worker never holds the LLM
+    assert registry.GENERATION not in registry.ENCODER_ROLES  # an encoder worker never holds the LLM
     assert roles_for_queues(["generation"]) == {registry.GENERATION, registry.EMBEDDING}
     assert roles_for_queues(["default", "inference"]) == registry.ENCODER_ROLES
     assert roles_for_queues(None) is None  # no -Q: every queue, any model
