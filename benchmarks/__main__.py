@@ -8,7 +8,7 @@ import sys
 
 MODULES = [
     "benchmarks.ingest", "benchmarks.insight", "benchmarks.profiles", "benchmarks.recommendations", "benchmarks.pages",
-    "benchmarks.fanout",
+    "benchmarks.fanout", "benchmarks.workers",
 ]
 
 

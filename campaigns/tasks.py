@@ -20,7 +20,7 @@ from .models import Campaign
 
 
 @job_kind(
-    actions.GENERATE_JOB, queue="inference", description="Copy variants of a campaign, under guardrails.",
+    actions.GENERATE_JOB, queue="generation", description="Copy variants of a campaign, under guardrails.",
     checks={"campaign_id": between(1, 2**63 - 1)},
 )
 def generate_campaign_job(ctx: JobContext, campaign_id: int, force: bool = False) -> dict[str, Any]:

@@ -54,7 +54,9 @@ def has_files(version: ModelVersion) -> bool:
 def prototype_classifier() -> PrototypeSentiment:
     """The fallback on the shared embedder, built once per process (its prototypes are embedded once)."""
     embedder = registry.embedder()
-    return registry.model_folder("sentiment_prototypes", embedder.path, lambda _path: PrototypeSentiment(embedder))
+    return registry.model_folder(
+        registry.SENTIMENT_PROTOTYPES, embedder.path, lambda _path: PrototypeSentiment(embedder)
+    )
 
 
 def _load_sentiment_folder(path: Path) -> SentimentClassifier:
@@ -63,7 +65,7 @@ def _load_sentiment_folder(path: Path) -> SentimentClassifier:
 
 def sentiment_model(folder: str | Path) -> SentimentClassifier:
     """A sentiment model from its folder (fine-tuned encoder or character n-grams), loaded once per process."""
-    return registry.model_folder("sentiment", folder, _load_sentiment_folder)
+    return registry.model_folder(registry.SENTIMENT, folder, _load_sentiment_folder)
 
 
 def active_sentiment_classifier(language: str = ENGLISH) -> tuple[SentimentClassifier, ModelVersion | None]:
@@ -157,7 +159,7 @@ def _fitted_on(kind: str, corpus_parts: Sequence[str], fit: Callable[[], T]) -> 
 
 def aspect_tagger(version: ModelVersion) -> AspectTagger | None:
     """A stored tagger, loaded once per process; None when its files are gone."""
-    return registry.model_folder("aspects", version.path, AspectTagger) if has_files(version) else None
+    return registry.model_folder(registry.ASPECTS, version.path, AspectTagger) if has_files(version) else None
 
 
 def active_aspect_extractor(

@@ -188,7 +188,7 @@ def request_review_analysis_task() -> int | None:
 
 @job_kind(
     "summarize_products",
-    queue="inference",
+    queue="generation",
     description="Short grounded summaries of products' review insight (generation model, cached).",
     checks={"top": between(1, 100_000)},
     validate=lambda p: _check_summary_choice(p.get("product_ids"), p.get("top")),

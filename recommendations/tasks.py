@@ -58,7 +58,7 @@ def _precompute_finish(ctx: JobContext, k: int, now: str, model_version: int | N
 
 @job_kind(
     "precompute_recommendations",
-    queue="default",
+    queue="inference",  # a customer without a profile is ranked on their embedded searches
     description="Rank top-k products for customers (ids, segments or everyone) into RecommendationSet rows.",
     checks={"k": between(1, 100)},
     chunks=Chunked(run=_precompute_chunk, finish=_precompute_finish),

@@ -675,7 +675,7 @@ def test_job_summarises_the_top_products(run_on_commit: Any, monkeypatch: pytest
     job = runner.start_job("summarize_products", {"top": 5})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.queue == "inference"
+    assert job.queue == "generation"  # the LLM's own worker: an encoder worker never holds it
     assert (job.progress_done, job.progress_total) == (2, 2)
     assert job.result["generated"] == 2 and job.result["parts"] == 8
     assert [p.user.split("\n")[0] for p in generator.calls[0]] == ["Product: AeroSound Headphones"] * 4

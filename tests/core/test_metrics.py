@@ -140,7 +140,7 @@ def test_a_scrape_with_the_broker_down_still_answers(client: Client, settings: A
     assert response.status_code == 200
     text = response.content.decode()
     assert 'ecom_queue_depth{queue="default"} NaN' in text and "ecom_broker_up 0.0" in text
-    assert QUEUE_DEPTH.queues() == ["default", "inference"]
+    assert QUEUE_DEPTH.queues() == ["default", "inference", "generation"]
 
 
 # --- models -----------------------------------------------------------------------------------------------
