@@ -54,6 +54,14 @@ def _use_broker(url: str) -> None:
     pools.reset()
 
 
+def _queue() -> str:
+    """The queue precompute's chunks go to (a model queue: a customer without a profile is ranked on their
+    embedded searches)."""
+    from jobs.runner import registered_kinds
+
+    return registered_kinds()["precompute_recommendations"].queue
+
+
 def _workers(count: int, broker: str, chunk: int) -> list[subprocess.Popen[bytes]]:
     env = {
         **os.environ, "DATABASE_URL": _database_url(), "REDIS_URL": broker, "CELERY_TASK_ALWAYS_EAGER": "0",
@@ -61,7 +69,7 @@ def _workers(count: int, broker: str, chunk: int) -> list[subprocess.Popen[bytes
     }
     return [
         subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ecommarketing", "worker", "-Q", "default", "--pool", "solo",
+            [sys.executable, "-m", "celery", "-A", "ecommarketing", "worker", "-Q", _queue(), "--pool", "solo",
              "--loglevel", "WARNING", "-n", f"bench-fanout-{i}-{os.getpid()}@%h"],
             env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
         )
