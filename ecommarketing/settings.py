@@ -402,7 +402,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {"ConversationStatusEnum": "assistant.models.ConversationStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "ConversationStatusEnum": "assistant.models.ConversationStatus",
+        "JobStatusEnum": "jobs.models.JobStatus",  # a job and its chunks share the statuses
+    },
 }
 
 # --- Assistant: limits of the public widget ---------------------------------------------------------------

@@ -12,10 +12,11 @@ from django.db.models import Model
 from campaigns.models import Campaign, Variant
 from catalog.models import Product, Review
 from customers.models import Customer, Segment
+from jobs.models import Job, JobStatus
 from tests.campaigns.builders import UNSUBSCRIBE_LINE, approvable, campaign, experiment, subscriber, variant
 from tests.catalog.builders import model_version, product, product_insight, review, review_insight
 from tests.customers.builders import customer, profile, segment
-from tests.jobs.builders import author
+from tests.jobs.builders import author, chunked_job, job
 from tests.vectors import basis
 
 from .action_mixins import ReadActionTests
@@ -46,6 +47,22 @@ class CampaignRead(ReadActionTests):
     model = Campaign
     permissions = ("campaigns.view_campaign",)
     builder = campaign
+
+
+class TestJobChunks(ReadActionTests):
+    url = "/api/v1/jobs/"
+    model = Job
+    action = "chunks"
+    permissions = ("jobs.view_job",)
+    builder = job
+
+    def make_ready(self) -> Job:
+        return chunked_job(JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.QUEUED)
+
+    def check_read(self, obj: Model, body: Any) -> None:
+        rows = body["results"] if isinstance(body, dict) else body
+        assert [(r["index"], r["status"]) for r in rows] == [(0, "succeeded"), (1, "failed"), (2, "queued")]
+        assert rows[1]["error"].startswith("RuntimeError")
 
 
 class TestSegments(ListTests, GetTests, ReadOnlyTests):

@@ -34,7 +34,8 @@ def expected_operations() -> set[tuple[str, str]]:
                 found.add((base + suffix, method))
         extra: Any  # functions carrying the @action attributes
         for extra in viewset.get_extra_actions():
-            path = f"{base}{'{id}/' if extra.detail else ''}{extra.url_path}/"
+            url_path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", extra.url_path)  # jobs/{id}/chunks/{index}/retry
+            path = f"{base}{'{id}/' if extra.detail else ''}{url_path}/"
             found.update((path, method.lower()) for method in extra.mapping)
     return found
 

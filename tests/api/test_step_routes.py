@@ -14,10 +14,10 @@ from django.db.models import Model
 from audit.models import AuditEntry
 from campaigns.delivery import recipients_now
 from campaigns.models import Campaign, Experiment, Message, Variant
-from jobs.models import Job, JobStatus
+from jobs.models import Job, JobChunk, JobStatus
 from tests.audit.builders import acts
 from tests.campaigns.builders import approvable, campaign, experiment, proofed, variant
-from tests.jobs.builders import job
+from tests.jobs.builders import chunked_job, job
 
 from .action_mixins import WriteActionTests
 
@@ -166,3 +166,16 @@ class TestJobCancel(JobStep):
 
     def check_done(self, obj: Model, body: Any) -> None:
         assert body["status"] == "cancelled" and body["finished_at"]
+
+
+class TestJobRetryChunk(JobStep):
+    action = "chunks/1/retry"
+    action_status = 202
+
+    def make_ready(self) -> Job:
+        return chunked_job(JobStatus.SUCCEEDED, JobStatus.FAILED)
+
+    def check_done(self, obj: Model, body: Any) -> None:
+        # the failed chunk waits queued again (no commit in a test: tests/jobs/test_chunks.py runs it)
+        assert (body["index"], body["status"], body["error"]) == (1, "queued", "")
+        assert JobChunk.objects.get(job=obj, index=0).status == JobStatus.SUCCEEDED  # the done one is kept

@@ -389,7 +389,7 @@ def test_job_moves_the_campaign_through_generating_to_in_review(run_on_commit: A
     job = start_job("generate_campaign", {"campaign_id": campaign.pk})
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error
-    assert job.queue == "inference" and job.progress_total == 2 and job.progress_done == 2
+    assert job.queue == "generation" and job.progress_total == 2 and job.progress_done == 2
     assert job.counts["generated"] == 2 and job.result["generated"] == 2
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.IN_REVIEW

@@ -13,6 +13,7 @@ from campaigns.models import Message
 from jobs import chunks
 from jobs.models import JobChunk, JobStatus
 
+from .builders import proofed
 from .test_delivery import approved_campaign
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.django_db
 
 def test_a_send_in_chunks_of_two_sends_each_message_once(run_on_commit: None, manager: Any, settings: Any) -> None:
     settings.JOB_CHUNK_SIZE = 2
-    camp = approved_campaign(5)
+    camp = proofed(approved_campaign(5))
     job = do_start_sending(camp, manager, confirm_recipients=5)
     job.refresh_from_db()
     assert job.status == JobStatus.SUCCEEDED, job.error

@@ -158,7 +158,7 @@ def test_a_manager_imports_generates_approves_sends_and_reads_the_results(
     expect(page.locator("ul.messagelist")).to_contain_text("Importing customers.csv")
     job = wait_for_job(page, Job.objects.get(kind="import_data"))
     assert job.status == JobStatus.SUCCEEDED, job.error
-    expect(page.locator(".field-status")).to_contain_text(re.compile("succeeded", re.I))
+    expect(page.locator("div.form-row.field-status")).to_contain_text(re.compile("succeeded", re.I))
     shot("import-job")
     assert set(Customer.objects.values_list("external_id", flat=True)) >= {"e2e-1", "e2e-2", "e2e-3", "e2e-4"}
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 
-from jobs.models import Job
+from jobs.models import Job, JobChunk, JobStatus
 
 
 def author() -> User:
@@ -20,3 +20,15 @@ def author() -> User:
 def job(**fields: Any) -> Job:
     """A queued `ping` job of one step, created by `author()`."""
     return Job.objects.create(**{"kind": "ping", "params": {"steps": 1}, "created_by": author(), **fields})
+
+
+def chunked_job(*statuses: JobStatus) -> Job:
+    """A `ping_chunks` job whose chunks (index 0, 1, ...) have `statuses`; the job failed when one did."""
+    failed = JobStatus.FAILED in statuses
+    made = job(kind="ping_chunks", params={"chunks": len(statuses), "steps": 1},
+               status=JobStatus.FAILED if failed else JobStatus.RUNNING, attempts=1)
+    for index, chunk_status in enumerate(statuses):
+        error = "RuntimeError: ping chunk asked to fail" if chunk_status == JobStatus.FAILED else ""
+        JobChunk.objects.create(job=made, index=index, params={"steps": 1, "index": index}, status=chunk_status,
+                                error=error)
+    return made

@@ -6,8 +6,10 @@ inactive, sold-out and replenishable products mixed in, profiles rebuilt at a fi
 trained on it, so every source and rule of the ranker has work at sizes where the top-n selections are partial.
 Products and customers are named by SKU and external id (database ids differ from run to run).
 
-The stored file was written by `write_golden()` (after `build()`, in a test database) on main at 7c146b4, the
-commit before the speed work; regenerate it the same way only when a ranking change is intended.
+The stored file was written by `write_golden()` (after `build()`, in a scratch database) with the ranking and
+profile code of 7c146b4, the commit before the speed work, and the shop builder of `benchmarks/shop.py` as it is
+now (the builder changed afterwards: numpy draws in chunks); regenerate it the same way only when a ranking
+change is intended.
 """
 
 from __future__ import annotations
