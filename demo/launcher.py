@@ -64,7 +64,7 @@ class WorkerSpec:
 
 # `default` (database work, no model: two jobs at once); the model queues in one process each with a
 # thread pool: each model is loaded once, and one model job at a time already uses every core
-# (benchmarks/workers.py measured this layout against prefork: README, "Worker memory").
+# (benchmarks/workers.py measured this layout against prefork: README, "Workers").
 WORKERS = (
     WorkerSpec("default", "prefork", 2),
     WorkerSpec("inference", "threads", 1),

@@ -7,7 +7,10 @@ chunk is published on the kind's queue (acks late, prefetch 1), so whichever wor
 
 A chunk is claimed by compare-and-set (queued -> running, only while its job is running; a redelivered message
 may take back its own running chunk), so a duplicate delivery does nothing, and its work is an idempotent
-upsert or skip-if-done, so a chunk run again after its worker died changes nothing the second time. Each
+upsert or skip-if-done, so a chunk run again after its worker died changes no stored row the second time
+(its counts, though, are those of the last run: a send chunk run again reports the messages it sent then, not
+the ones the first run sent; the messages themselves still go once). A late outcome of a run the reaper gave
+away is dropped (the terminal updates match the claim's attempt number). Each
 progress flush writes the chunk, then sums every chunk of the job into the job's row in one statement
 (progress and counts: what the admin and the API show), and raises `JobCancelled` once the job is no longer
 running, so cancelling stops running chunks at their next flush and queued chunks never start.
@@ -199,6 +202,8 @@ def execute_chunk(chunk_id: int, *, redelivered: bool = False, task_id: str | No
         return None
     chunk = JobChunk.objects.select_related("job").get(pk=chunk_id)
     job = chunk.job
+    # this run's row: once the reaper gave the chunk to another delivery, a late outcome of this one changes nothing
+    mine = JobChunk.objects.filter(pk=chunk_id, status=JobStatus.RUNNING, attempts=chunk.attempts)
     kind = kind_of(job.kind)
     shared = (job.plan or {}).get("shared", {})
     ctx = ChunkContext(chunk, job)
@@ -209,14 +214,20 @@ def execute_chunk(chunk_id: int, *, redelivered: bool = False, task_id: str | No
             raise UnknownJobKind(f"job kind {job.kind!r} is unknown or not chunked")
         result = kind.chunks.run(ctx, **shared, **chunk.params) or {}
     except JobCancelled:
-        JobChunk.objects.filter(pk=chunk_id, status=JobStatus.RUNNING).update(
-            status=JobStatus.CANCELLED, finished_at=timezone.now()
-        )
+        # The job was cancelled; if it was retried meanwhile (queued or running again), the chunk goes back in
+        # the queue instead, or the retried job would wait for it forever.
+        retried = Job.objects.filter(pk=job.pk, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]).exists()
+        if retried:
+            mine.update(status=JobStatus.QUEUED, celery_task_id="", heartbeat_at=None)
+        else:
+            mine.update(status=JobStatus.CANCELLED, finished_at=timezone.now())
+        if retried:
+            publish(job.pk)  # a job queued again publishes its queued chunks itself; a running one needs this
         logger.info("job %s chunk %s stopped: the job was cancelled", job.pk, chunk.index)
         return JobStatus.CANCELLED
     except Exception as exc:
         logger.exception("job %s (%s) chunk %s failed", job.pk, job.kind, chunk.index)
-        JobChunk.objects.filter(pk=chunk_id, status=JobStatus.RUNNING).update(
+        mine.update(
             status=JobStatus.FAILED, error=readable_error(exc), traceback=traceback.format_exc(limit=12),
             progress_done=chunk.progress_done, counts=chunk.counts, finished_at=timezone.now(),
         )
@@ -225,7 +236,7 @@ def execute_chunk(chunk_id: int, *, redelivered: bool = False, task_id: str | No
         return JobStatus.FAILED
     finally:
         beating.stop()
-    done = JobChunk.objects.filter(pk=chunk_id, status=JobStatus.RUNNING).update(
+    done = mine.update(
         status=JobStatus.SUCCEEDED, progress_done=chunk.progress_total or chunk.progress_done,
         counts=chunk.counts, result=result, finished_at=timezone.now(),
     )

@@ -37,7 +37,6 @@ _timer: threading.Timer | None = None
 
 def record(channel: str, items: int, *, now: datetime | None = None) -> None:
     """Count one list of `items` products served through `channel` (written within the flush interval)."""
-    global _timer
     if channel not in Channel.values:
         raise ValueError(f"channel {channel!r}: expected one of {', '.join(Channel.values)}")
     if items < 0:
@@ -47,10 +46,16 @@ def record(channel: str, items: int, *, now: datetime | None = None) -> None:
         counts = _pending[(day, channel)]
         counts[0] += 1
         counts[1] += items
-        if _timer is None:
-            _timer = threading.Timer(settings.RECOMMENDATIONS_SERVED_FLUSH_SECONDS, _flush_in_thread)
-            _timer.daemon = True
-            _timer.start()
+        _arm()
+
+
+def _arm() -> None:
+    """Start the flush timer unless one is waiting (the caller holds `_lock`)."""
+    global _timer
+    if _timer is None:
+        _timer = threading.Timer(settings.RECOMMENDATIONS_SERVED_FLUSH_SECONDS, _flush_in_thread)
+        _timer.daemon = True
+        _timer.start()
 
 
 def pending() -> dict[tuple[date, str], tuple[int, int]]:
@@ -90,6 +95,7 @@ def flush() -> int:
                 counts = _pending[key]
                 counts[0] += taken[key][0]
                 counts[1] += taken[key][1]
+            _arm()  # try again after the interval, not only when the next list is served
         return 0
     return len(keys)
 

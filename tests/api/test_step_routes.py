@@ -178,4 +178,4 @@ class TestJobRetryChunk(JobStep):
     def check_done(self, obj: Model, body: Any) -> None:
         # the failed chunk waits queued again (no commit in a test: tests/jobs/test_chunks.py runs it)
         assert (body["index"], body["status"], body["error"]) == (1, "queued", "")
-        assert JobChunk.objects.get(job=obj, index=0).status == JobStatus.SUCCEEDED  # the done one is kept
+        assert JobChunk.objects.get(job_id=obj.pk, index=0).status == JobStatus.SUCCEEDED  # the done one is kept

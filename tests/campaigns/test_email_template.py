@@ -241,6 +241,20 @@ def test_an_uploaded_logo_is_served_by_name_and_nothing_else(client: Client, set
     assert client.post(f"/brand/logo/{name}").status_code == 405
 
 
+def test_a_logo_is_served_as_the_image_it_is_whatever_its_uploaded_name(
+    client: Client, settings: Any, tmp_path: Any
+) -> None:
+    """A GIF uploaded as `logo.html` is still a GIF to the browser: never a page or script of this origin."""
+    settings.MEDIA_ROOT = tmp_path
+    brand = current_brand()
+    brand.logo = SimpleUploadedFile("logo.html", png(kind="GIF"))
+    brand.full_clean()
+    brand.save()
+    response = client.get(f"/brand/logo/{brand.logo.name.rsplit('/', 1)[1]}")
+    assert response.status_code == 200 and response["Content-Type"] == "image/gif"
+    assert response["X-Content-Type-Options"] == "nosniff" and response["Content-Disposition"] == "inline"
+
+
 def test_the_brand_page_is_one_row_refuses_unreadable_colours_and_audits_changes(manager_web: Client) -> None:
     listing = manager_web.get("/admin/campaigns/brand/")
     brand = Brand.objects.get()  # made on the first visit, with the defaults
