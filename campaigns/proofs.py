@@ -29,7 +29,7 @@ from customers.unsubscribe import list_unsubscribe_headers, unsubscribe_url
 
 from .brand import current_brand, fingerprint_fields
 from .delivery import DeliveryError, mail_domain, reply_to
-from .models import Brand, Campaign, Variant
+from .models import Arm, Brand, Campaign, Variant
 from .personalisation import render
 
 PREFIX = "[TEST]"
@@ -59,7 +59,18 @@ def fingerprint(campaign: Campaign, variant: Variant, brand: Brand) -> str:
         campaign.recommend_products, sorted(campaign.products.values_list("pk", flat=True)),
         list(fingerprint_fields(brand)),
     ]
+    discount = _discount_arm(campaign, variant)
+    if discount is not None:  # only a discount shows: arms made at the send's start without one change nothing
+        shown.append(str(discount.discount_percent))
     return hashlib.sha256(json.dumps(shown, ensure_ascii=False).encode()).hexdigest()[:24]
+
+
+def _discount_arm(campaign: Campaign, variant: Variant) -> Arm | None:
+    """The arm of the campaign's experiment that sends `variant` with a discount, if one does."""
+    return (
+        Arm.objects.filter(experiment__campaign=campaign, variant=variant, discount_percent__gt=0)
+        .order_by("pk").first()
+    )
 
 
 def untested_variants(campaign: Campaign) -> list[str]:
@@ -74,7 +85,7 @@ def untested_variants(campaign: Campaign) -> list[str]:
 def _proof(campaign: Campaign, variant: Variant, addresses: list[str], brand: Brand) -> EmailMultiAlternatives:
     variant.campaign = campaign
     rendered = render(variant, sample_customer(campaign, addresses[0]), unsubscribe=unsubscribe_url(None),
-                      brand=brand)
+                      brand=brand, arm=_discount_arm(campaign, variant))  # the offer block as the send shows it
     channel = campaign.get_channel_display()
     if campaign.channel == Campaign.Channel.EMAIL:
         subject = f"{PREFIX} {rendered.subject}"

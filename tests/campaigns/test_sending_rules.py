@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from rest_framework.test import APIClient
 
@@ -17,7 +18,7 @@ from audit.models import AuditEntry
 from campaigns import actions
 from campaigns.brand import current_brand
 from campaigns.delivery import queue_messages, recipients_now
-from campaigns.models import Assignment, Campaign, Message
+from campaigns.models import Arm, Assignment, Campaign, Message
 from campaigns.plain_text import html_to_text
 from jobs.models import Job
 from tests.audit.builders import acts
@@ -191,6 +192,24 @@ def test_a_change_after_the_test_asks_for_another(manager: User, manager_web: Cl
     camp.refresh_from_db()
     with pytest.raises(actions.UntestedSend, match="changed"):
         actions.check_start_sending(camp, manager)
+
+
+def test_a_test_send_shows_the_arm_discount_and_a_new_discount_asks_for_another_test(
+    manager: User, manager_web: Client
+) -> None:
+    camp = approved(1)
+    exp = experiment(camp)
+    actions.check_start_sending(camp, manager)  # arms without a discount change nothing the test showed
+    Arm.objects.filter(experiment=exp).update(discount_percent=15)
+    with pytest.raises(actions.UntestedSend, match="changed"):
+        actions.check_start_sending(camp, manager)
+    messages(manager_web.post(page("test-send", camp), {"to": "qa@example.com"}, follow=True))
+    proof = mail.outbox[-1]
+    assert isinstance(proof, EmailMultiAlternatives)
+    proof_html = proof.alternatives[0][0]
+    assert "15% off" in html_to_text(str(proof_html))  # the offer block the real send shows
+    camp.refresh_from_db()
+    actions.check_start_sending(camp, manager)
 
 
 def test_test_addresses_are_checked_before_anything_is_sent(manager_client: APIClient, manager_web: Client) -> None:
