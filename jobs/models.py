@@ -17,7 +17,24 @@ class JobStatus(models.TextChoices):
 FINISHED_STATUSES = (JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-class Job(models.Model):
+class Progressing:
+    """What a job and a chunk share: the fraction done from their status and progress counters."""
+
+    status: str
+    progress_done: int
+    progress_total: int | None
+
+    @property
+    def progress(self) -> float | None:
+        """Fraction done in [0, 1], or None while the total is unknown."""
+        if self.status == JobStatus.SUCCEEDED:
+            return 1.0
+        if not self.progress_total:
+            return None
+        return min(1.0, self.progress_done / self.progress_total)
+
+
+class Job(Progressing, models.Model):
     kind = models.CharField(max_length=64, db_index=True, help_text="Registered job kind, e.g. import_data.")
     params = models.JSONField(default=dict, blank=True, help_text="Arguments of the job (JSON).")
     status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
@@ -52,20 +69,11 @@ class Job(models.Model):
         return f"{self.kind} #{self.pk} ({self.status})"
 
     @property
-    def progress(self) -> float | None:
-        """Fraction done in [0, 1], or None while the total is unknown."""
-        if self.status == JobStatus.SUCCEEDED:
-            return 1.0
-        if not self.progress_total:
-            return None
-        return min(1.0, self.progress_done / self.progress_total)
-
-    @property
     def is_finished(self) -> bool:
         return self.status in FINISHED_STATUSES
 
 
-class JobChunk(models.Model):
+class JobChunk(Progressing, models.Model):
     """One slice of a chunked job, run by its own Celery task (`jobs.run_chunk`) on any worker.
 
     Claimed by compare-and-set like a job, so a duplicate delivery does nothing; its work is idempotent, so a
@@ -97,10 +105,3 @@ class JobChunk(models.Model):
     def __str__(self) -> str:
         return f"chunk {self.index} of job {self.job_id} ({self.status})"
 
-    @property
-    def progress(self) -> float | None:
-        if self.status == JobStatus.SUCCEEDED:
-            return 1.0
-        if not self.progress_total:
-            return None
-        return min(1.0, self.progress_done / self.progress_total)
